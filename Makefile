@@ -1,0 +1,49 @@
+# juminzei — every target builds what it needs from the committed lock; re-runnable on a dirty checkout.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+# Airflow's paths (AIRFLOW_HOME=var/airflow, airflow.cfg, dags/) come from juminzei/airflow_env.py via
+# bin/airflow, the demo and tests/conftest.py, so all of them agree.
+export JUMINZEI_HOME := $(CURDIR)
+export PYTHONHASHSEED := 0
+export TZ := UTC
+
+RESIDENTS ?= 2000
+SEED ?= 20260101
+FISCAL_YEAR ?= 2026
+
+.PHONY: venv demo test bench airflow lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "Python 3.11 is required (found: $(PYTHON))"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	mkdir -p var
+	touch $(STAMP)
+
+demo: venv
+	$(PY) -m juminzei.demo --residents $(RESIDENTS) --seed $(SEED) --fiscal-year $(FISCAL_YEAR)
+
+test: venv
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: venv
+	$(PY) -m tests.benchmarks.run
+
+airflow: venv
+	./bin/airflow db migrate
+	./bin/airflow standalone
+
+lock: venv
+	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes requirements.in -o requirements.lock
+
+clean:
+	rm -rf var/lake var/sample_ward var/airflow

@@ -1,0 +1,81 @@
+"""resident_snapshot — the 1 January resident snapshot (賦課期日, 地方税法第39条・第318条).
+
+Wiring only: the work is in `pipelines.resident_snapshot` and `pipelines.runtime`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
+
+from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri
+
+STAGED = ("residents", "households", "welfare_status", "disability_status")
+
+DOC = """
+### 住民記録 snapshot as of 1 January (賦課期日)
+
+Reads the registry extract, the My Number file and the 生活保護 (生活扶助) and 障害者 lists from
+`landing/`, quarantines malformed rows with a reason, and writes staging `residents`, `households`,
+`welfare_status`, `disability_status` and the encrypted My Number vault for one municipality and
+fiscal year. Runs yearly on 4 January 06:00 Asia/Tokyo for the new fiscal year; operators can run it
+by hand with the form (fiscal year, dry run). The run report is under
+`<lake>/reports/resident_snapshot/`; `juminzei status` shows it.
+"""
+
+
+@dag(
+    dag_id="resident_snapshot",
+    schedule=CronTriggerTimetable("0 6 4 1 *", timezone="Asia/Tokyo"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["juminzei", "cycle:snapshot", "my_number", "pii"],
+    doc_md=DOC,
+    params={
+        "fiscal_year": Param(
+            None,
+            type=["null", "integer"],
+            minimum=2020,
+            maximum=2100,
+            title="Fiscal year (年度)",
+            description="The 年度 whose 1 January snapshot to take. Empty: the year of the run date (Asia/Tokyo).",
+        ),
+        "municipality": Param(
+            "131032",
+            type="string",
+            pattern="^[0-9]{6}$",
+            title="Municipality code (団体コード)",
+            description="6-digit 全国地方公共団体コード; 131032 is 港区.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Validate and count only; write nothing but the run report.",
+        ),
+    },
+)
+def resident_snapshot():
+    @task
+    def resolve_run(**context) -> dict:
+        from pipelines.runtime import resolve_run_config
+
+        return resolve_run_config("resident_snapshot", context["params"], context.get("logical_date"))
+
+    @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED])
+    def take_snapshot(run: dict) -> dict:
+        from pipelines.runtime import run_stage
+
+        return run_stage(run)
+
+    @task
+    def check_reconciliation(summary: dict) -> dict:
+        from pipelines.runtime import require_reconciled
+
+        return require_reconciled(summary)
+
+    check_reconciliation(take_snapshot(resolve_run()))
+
+
+resident_snapshot()

@@ -1,0 +1,135 @@
+"""`make demo`: generate the sample ward, deliver it to the lake, run every DAG of the cycle in order
+with `airflow dags test` on the committed configuration, and print a summary an operator can read.
+
+Re-runnable: the ward is regenerated with the same seed (same bytes), landing files are copied only
+when they differ, and stages rewrite only partitions whose content changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from juminzei.airflow_env import REPO, airflow_environment
+
+
+def deliver(ward_landing: Path, lake_landing: Path) -> int:
+    """Copy the generated landing files into the lake's landing zone (like a delivery); count new ones."""
+    copied = 0
+    for source in sorted(ward_landing.rglob("*")):
+        if not source.is_file():
+            continue
+        target = lake_landing / source.relative_to(ward_landing)
+        if target.exists() and filecmp.cmp(source, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        copied += 1
+    return copied
+
+
+def run_dag(dag_id: str, conf: dict, env: dict[str, str], log_dir: Path) -> tuple[bool, float, Path]:
+    """`airflow dags test` one DAG; the full Airflow log goes to a file, not the terminal."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{dag_id}.log"
+    started = time.monotonic()
+    with log_path.open("w", encoding="utf-8") as log:
+        result = subprocess.run(
+            [str(REPO / ".venv" / "bin" / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(conf)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, check=False,
+        )
+    return result.returncode == 0, time.monotonic() - started, log_path
+
+
+def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], fiscal_year: int) -> str:
+    from pipelines.reports import load_latest
+
+    reports = {
+        (r["stage"], r["fiscal_year"]): r for r in load_latest(lake) if r["fiscal_year"] == fiscal_year
+    }
+    lines = [
+        f"juminzei demo — fiscal year {fiscal_year}, lake {lake}",
+        "",
+        f"{'stage':<20} {'DAG':<6} {'received':>9} {'staged':>8} {'quarant.':>9} {'forwarded':>9}  reconciles",
+    ]
+    outputs: list[str] = []
+    for dag_id, ok, seconds, log_path in dag_results:
+        report = reports.get((dag_id, fiscal_year))
+        counts = report["counts"] if report else {}
+        reconciles = report and report.get("reconciliation", {}).get("ok")
+        lines.append(
+            f"{dag_id:<20} {'ok' if ok else 'FAILED':<6} {counts.get('received', '-'):>9} {counts.get('staged', '-'):>8} "
+            f"{counts.get('quarantined', '-'):>9} {counts.get('forwarded', '-'):>9}  "
+            f"{'yes' if reconciles else 'NO'}   ({seconds:.0f}s, log {log_path.relative_to(REPO)})"
+        )
+        if report:
+            for reason, count in sorted(report.get("quarantine_reasons", {}).items()):
+                lines.append(f"{'':<28}quarantined: {reason} × {count}")
+            for output in report.get("outputs", []):
+                outputs.append(f"  {dag_id}: {output['dataset']:<22} {output['rows']:>7} rows  {output['path']}")
+            if report.get("report_path"):
+                outputs.append(f"  {dag_id}: run report             {report['report_path']}")
+    lines += ["", "Outputs:"] + outputs
+    lines += ["", "See `.venv/bin/juminzei status` for every stage and year; `make airflow` for the web UI."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--residents", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--fiscal-year", type=int, default=2026)
+    args = parser.parse_args(argv)
+
+    env = {**os.environ, **airflow_environment()}
+    env.setdefault("JUMINZEI_LAKE", str(REPO / "var" / "lake"))
+    os.environ.update({k: env[k] for k in ("JUMINZEI_LAKE", "JUMINZEI_HOME")})
+    lake = Path(env["JUMINZEI_LAKE"])
+    ward = REPO / "var" / "sample_ward"
+
+    from juminzei.generator import generate_ward
+    from pipelines.dag_policy import CYCLE_ORDER
+
+    print(f"1. generating the sample ward: {args.residents} residents, seed {args.seed} → {ward.relative_to(REPO)}", flush=True)
+    generate_ward(ward, residents=args.residents, seed=args.seed, fiscal_year=args.fiscal_year)
+    copied = deliver(ward / "landing", lake / "landing")
+    print(f"2. delivered {copied} new or changed files to {lake / 'landing'}", flush=True)
+
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    for command in (["db", "migrate"], ["dags", "reserialize"]):
+        step = subprocess.run(
+            [str(REPO / ".venv" / "bin" / "airflow"), *command], env=env, cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+        )
+        if step.returncode != 0:
+            print(step.stdout[-4000:], file=sys.stderr)
+            print(f"demo: `airflow {' '.join(command)}` failed (output above)", file=sys.stderr)
+            return 1
+    print("3. Airflow metadata database ready (SQLite, var/airflow/airflow.db), DAGs serialized", flush=True)
+
+    results = []
+    conf = {"fiscal_year": args.fiscal_year, "dry_run": False}
+    for dag_id in CYCLE_ORDER:
+        print(f"4. airflow dags test {dag_id} …", flush=True)
+        ok, seconds, log_path = run_dag(dag_id, conf, env, REPO / "var" / "demo" / "logs")
+        results.append((dag_id, ok, seconds, log_path))
+        if not ok:
+            print(f"   {dag_id} FAILED after {seconds:.0f}s; last lines of {log_path}:", file=sys.stderr)
+            print("\n".join(log_path.read_text(encoding="utf-8").splitlines()[-30:]), file=sys.stderr)
+            break
+    print()
+    print(summary_table(lake, results, args.fiscal_year))
+    return 0 if all(ok for _, ok, _, _ in results) and len(results) == len(CYCLE_ORDER) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""Exceptions for operators (STYLE rule 13).
+
+Every exception raised on purpose by juminzei derives from :class:`JuminzeiError`. Its ``str()`` is a
+sentence an operator can act on: which file, which record, which field, what was expected. The CLI
+and the DAG log print that sentence. Messages never carry personal data (names, My Numbers,
+addresses); a record is named by its file and line number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class JuminzeiError(Exception):
+    """Base class of every error juminzei raises deliberately."""
+
+
+class ConfigError(JuminzeiError):
+    """The run configuration or the environment is unusable (bad env var, bad key file, bad param)."""
+
+
+class InputFileError(JuminzeiError):
+    """An input file cannot be processed as a whole (missing, empty, wrong header, wrong layout).
+
+    Row-level problems never raise: the row is quarantined. This error is for the file itself.
+    ``record_no`` is the 1-based line number (header = line 1) or ``None`` when the whole file is
+    concerned; ``field`` is the layout column or ``None``.
+    """
+
+    def __init__(
+        self,
+        file: str | Path,
+        record_no: int | None,
+        field: str | None,
+        expected: str,
+        message: str,
+    ) -> None:
+        self.file = str(file)
+        self.record_no = record_no
+        self.field = field
+        self.expected = expected
+        self.message = message
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = f"Input file {self.file}"
+        if self.record_no is not None:
+            where += f", record {self.record_no}"
+        if self.field is not None:
+            where += f", field {self.field}"
+        message = self.message.rstrip(". ")
+        return f"{where}: {message}; expected {self.expected}."
+
+
+class ContractError(JuminzeiError):
+    """A staged DataFrame broke its Pandera contract: a bug or an unexpected input, never written."""
+
+
+class ReconciliationError(JuminzeiError):
+    """The counts of a stage do not reconcile (received ≠ staged + quarantined + forwarded)."""
+
+
+class PartitionError(JuminzeiError):
+    """A lake partition is absent, incomplete or does not match its manifest."""

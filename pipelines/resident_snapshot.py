@@ -1,0 +1,374 @@
+"""Stage ``resident_snapshot``: the 住民記録 as of 1 January (賦課期日), households, 生活保護 and 障害者
+status, and the My Number vault, for one municipality and fiscal year.
+
+Reads (``<landing>/<source>/municipality=M/fiscal_year=N/*.csv``, layouts in ``contracts/layouts``)::
+
+    resident_registry      住民記録 抽出ファイル        jumin_kiroku_<M>_<N>0101.csv
+    my_number              個人番号 対応ファイル        kojin_bango_<M>_<N>0101.csv
+    livelihood_assistance  生活保護 (生活扶助) 受給者   seikatsu_fujo_<M>_<N>0101.csv
+    disability             障害者ファイル               shogaisha_<M>_<N>0101.csv
+
+Writes (each partition atomically; identical inputs leave every byte as it was)::
+
+    staging/residents, staging/households, staging/welfare_status, staging/disability_status
+    quarantine/resident_snapshot           rejected records (reason, file, line, field; no My Number)
+    vault/my_number                        宛名番号 ↔ 個人番号, Parquet modular encryption
+    reports/resident_snapshot/<M,N>/<run_id>.json + latest.json
+    audit/audit_log.jsonl                  my_number_file_read, vault_write records
+
+The dialect is explicit (UTF-8, comma, ``"``, header required and compared with the layout, LF); all
+fields are read as strings, nothing is sniffed. A record with the wrong field count, broken quoting or
+bytes that are not UTF-8 is quarantined, not fatal. A missing, empty or wrongly-headed file stops the
+run with an :class:`~pipelines.errors.InputFileError` before anything is written.
+
+Every input record goes to exactly one place: staged or quarantined (nothing is forwarded here;
+removed residents are staged with their status). The report checks, per input file, that
+received = staged + quarantined + forwarded, and that each output has the rows its staged records
+imply; a failed check or a broken contract stops the run before any write.
+
+``dry_run``: everything is computed, checked and reported; only the run report (marked
+``dry_run: true``) and the audit record of reading the My Number file are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from contracts.resident_snapshot import (
+    SOURCES,
+    DisabilityStatus,
+    Households,
+    Layout,
+    QuarantineRecord,
+    Residents,
+    VaultEntry,
+    WelfareStatus,
+    load_layout,
+)
+from pipelines.audit import append_audit
+from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
+from pipelines.errors import ContractError, InputFileError, JuminzeiError, ReconciliationError
+from pipelines.lake import write_partition, write_vault
+from pipelines.reports import RunReport, write_report
+
+STAGE = "resident_snapshot"
+QUARANTINE_DATASET = STAGE
+STAGED_KEYS: dict[str, list[str]] = {
+    "residents": ["atena_no"],
+    "households": ["household_no"],
+    "welfare_status": ["atena_no"],
+    "disability_status": ["atena_no"],
+}
+VAULT_REASON = "賦課期日 (1月1日) 現在の宛名番号と個人番号の対応表の作成 (resident_snapshot)"
+READ_REASON = "賦課期日 (1月1日) 現在の個人番号ファイルの検証 (resident_snapshot)"
+
+log = logging.getLogger("juminzei.resident_snapshot")
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+
+def source_dir(settings: Settings, source: str, municipality: str, fiscal_year: int) -> Path:
+    return settings.landing / source / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+
+
+def _landing_name(settings: Settings, path: Path) -> str:
+    """Path relative to the landing root (how quarantine rows and truth/ name a file)."""
+    return path.resolve().relative_to(settings.landing.resolve()).as_posix()
+
+
+def _read_source(
+    settings: Settings, layout: Layout, municipality: str, fiscal_year: int, report: RunReport
+) -> pl.DataFrame:
+    from transforms.resident_snapshot import decode_lines, parse_header
+
+    directory = source_dir(settings, layout.source, municipality, fiscal_year)
+    files = sorted(p for p in directory.glob("*.csv") if p.is_file()) if directory.is_dir() else []
+    if not files:
+        expected_path = directory / layout.expected_file(municipality, fiscal_year)
+        raise InputFileError(
+            expected_path, None, None,
+            f"the {layout.title} ({layout.source}) as a UTF-8 CSV file with a header in {directory}",
+            "no such file (no *.csv in that folder)",
+        )
+    if len(files) > 1:
+        report.message(f"{layout.source}: {len(files)} files found in {directory}; all were read as one source.")
+    frames = []
+    for path in files:
+        data = path.read_bytes()
+        name = _landing_name(settings, path)
+        decoded = decode_lines(data, name)
+        if decoded.empty:
+            raise InputFileError(path, None, None, f"a header line ({','.join(layout.names)}) and records",
+                                 "the file is empty")
+        if decoded.header is None:
+            raise InputFileError(path, 1, None, "a UTF-8 header line", "the header line is not valid UTF-8")
+        if decoded.header.endswith("\r"):
+            raise InputFileError(path, 1, None, "LF line ends (the layout's dialect)",
+                                 "the file uses CR LF line ends")
+        _check_header(path, decoded.header, layout, parse_header)
+        if decoded.had_bom:
+            report.message(f"{name}: starts with a UTF-8 byte order mark; it was ignored.")
+        rows = decoded.lines.height
+        report.add_input(
+            f"landing/{name}", sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), rows=rows, source=layout.source
+        )
+        if rows == 0:
+            report.message(f"{name}: has a header but no records.")
+        frames.append(decoded.lines)
+    return pl.concat(frames, how="vertical")
+
+
+def _check_header(path: Path, header: str, layout: Layout, parse_header) -> None:
+    columns = parse_header(header)
+    expected = layout.names
+    if columns == expected:
+        return
+    # Never echo the found header: a file without one starts with a personal record.
+    if columns is None:
+        problem = "the header line's quoting is broken"
+    elif len(columns) != len(expected):
+        problem = f"the header has {len(columns)} columns, the layout {layout.name} has {len(expected)}"
+    else:
+        position = next(i for i, (a, b) in enumerate(zip(columns, expected, strict=True)) if a != b)
+        problem = (f"header column {position + 1} is not {expected[position]!r} "
+                   f"(the header does not match layout {layout.name})")
+    raise InputFileError(path, 1, None, f"the header {','.join(expected)}", problem)
+
+
+# ------------------------------------------------------------------------------------------ contracts
+
+
+def validate(model, frame: pl.DataFrame, dataset: str, run_id: str) -> pl.DataFrame:
+    """Validate a collected frame; a failure becomes a :class:`ContractError` without any values."""
+    try:
+        return model.validate(frame, lazy=True)
+    except (SchemaErrors, SchemaError) as error:
+        raise ContractError(_contract_sentence(model, dataset, error, run_id)) from None
+
+
+def _contract_sentence(model, dataset: str, error: Exception, run_id: str) -> str:
+    problems = []
+    errors = error.schema_errors if isinstance(error, SchemaErrors) else [error]
+    for item in errors:
+        check = item.check
+        check_name = getattr(check, "name", None) or str(check)
+        cases = getattr(item, "failure_cases", None)
+        count = f" ({len(cases)} rows)" if cases is not None and hasattr(cases, "__len__") else ""
+        column = getattr(item, "column_name", None)
+        problems.append(f"{'column ' + str(column) if column else 'the frame'} fails {check_name}{count}")
+    return (
+        f"Staged dataset {dataset} breaks its contract {model.Config.name}: {'; '.join(problems)}. "
+        f"Nothing was written. This is a defect of the stage or an input it does not handle; "
+        f"report it with run id {run_id}."
+    )
+
+
+# -------------------------------------------------------------------------------------------- the run
+
+
+def run(
+    *,
+    fiscal_year: int,
+    municipality: str = "131032",
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+) -> dict:
+    """Take the 1 January snapshot for one municipality and fiscal year; return the run report.
+
+    The report is also written to ``<lake>/reports/resident_snapshot/municipality=M/fiscal_year=N/``
+    (``<run_id>.json`` and ``latest.json``); the returned dict adds ``report_path`` (absolute).
+    On failure a report with ``status: failed`` is written and the exception re-raised.
+    """
+    settings = settings or Settings.from_env()
+    check_municipality(municipality)
+    check_fiscal_year(fiscal_year)
+    started = datetime.now(UTC)
+    run_id = run_id or new_run_id(STAGE, started)
+    report = RunReport(STAGE, municipality, fiscal_year, run_id, started, dry_run=dry_run)
+    try:
+        _run(settings, municipality, fiscal_year, run_id, dry_run, report)
+    except JuminzeiError as error:
+        report.message(str(error))
+        _finish(settings, report, "failed")
+        log.error("%s %s/%s run %s failed: %s", STAGE, municipality, fiscal_year, run_id, error)
+        raise
+    except Exception as error:
+        # Unexpected: the text of a library error may quote data, so the report names only the type.
+        report.message(
+            f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
+            f"See the task log of run {run_id} for the traceback."
+        )
+        _finish(settings, report, "failed")
+        raise
+    result = _finish(settings, report, "success")
+    counts = result["counts"]
+    log.info(
+        "%s %s/%s run %s%s: received %d, staged %d, quarantined %d, forwarded %d; reconciles: %s",
+        STAGE, municipality, fiscal_year, run_id, " (dry run)" if dry_run else "",
+        counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"],
+        result["reconciliation"]["ok"],
+    )
+    return result
+
+
+def _finish(settings: Settings, report: RunReport, status: str) -> dict:
+    result = report.finish(status, datetime.now(UTC))
+    path = write_report(settings.lake, result)
+    return {**result, "report_path": str(path)}
+
+
+def _run(
+    settings: Settings, municipality: str, fiscal_year: int, run_id: str, dry_run: bool, report: RunReport
+) -> None:
+    from transforms.resident_snapshot import build_snapshot
+
+    layouts = {source: load_layout(source) for source in SOURCES}
+    lines = {source: _read_source(settings, layouts[source], municipality, fiscal_year, report) for source in SOURCES}
+
+    append_audit(
+        settings.lake,
+        operation="my_number_file_read",
+        reason=READ_REASON,
+        run_id=run_id,
+        dataset="landing/my_number",
+        atena_nos=lines["my_number"].height,  # a count: the file's 宛名番号 are not yet trusted
+        actor=settings.actor,
+        department=settings.department,
+        host=settings.host,
+        details={"dry_run": dry_run, "records": lines["my_number"].height},
+    )
+
+    snapshot = build_snapshot(lines, fiscal_year=fiscal_year, run_id=run_id, layouts=layouts)
+    del lines
+
+    staged = {
+        "residents": validate(Residents, snapshot.residents, "staging/residents", run_id),
+        "households": validate(Households, snapshot.households, "staging/households", run_id),
+        "welfare_status": validate(WelfareStatus, snapshot.welfare_status, "staging/welfare_status", run_id),
+        "disability_status": validate(DisabilityStatus, snapshot.disability_status, "staging/disability_status", run_id),
+    }
+    vault = validate(VaultEntry, snapshot.vault, "vault/my_number", run_id)
+    quarantine = validate(QuarantineRecord, snapshot.quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
+
+    _account(report, snapshot, staged, vault, quarantine)
+    reconciliation = report.reconciliation()
+    if not reconciliation["ok"]:
+        failed = [c["name"] for c in reconciliation["checks"] if not c["ok"]]
+        raise ReconciliationError(
+            f"Counts of {STAGE} {municipality}/{fiscal_year} do not reconcile ({', '.join(failed)}); "
+            "nothing was written. Every received record must be staged, quarantined or forwarded."
+        )
+
+    if dry_run:
+        report.message("Dry run: nothing was written to staging, quarantine or the vault.")
+        return
+
+    key = settings.vault_key()  # before the first write: a key problem must not leave half a run
+    for dataset, frame in staged.items():
+        written = write_partition(
+            settings.lake, "staging", dataset, municipality, fiscal_year, frame,
+            sort_by=STAGED_KEYS[dataset], run_id=run_id,
+        )
+        report.add_output(written)
+    written = write_partition(
+        settings.lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, quarantine,
+        sort_by=["source", "file", "record_no"], run_id=run_id, compare_ignoring=["run_id"],
+    )
+    report.add_output(written)
+    written = write_vault(settings, municipality, fiscal_year, vault, run_id=run_id, reason=VAULT_REASON, key=key)
+    report.add_output(written)
+    unchanged = sum(1 for o in report.outputs if o["unchanged"])
+    if unchanged == len(report.outputs):
+        report.message("Inputs unchanged since the last run: every output partition was left as it was.")
+    elif unchanged:
+        report.message(f"{unchanged} of {len(report.outputs)} output partitions were unchanged and left as they were.")
+
+
+def _account(report: RunReport, snapshot, staged: dict[str, pl.DataFrame], vault: pl.DataFrame,
+             quarantine: pl.DataFrame) -> None:
+    """Per-file counts, reasons, stage counts, output checks and operator sentences."""
+    for row in snapshot.per_file.iter_rows(named=True):
+        report.add_input_counts(
+            f"landing/{row['file']}", received=row["received"], staged=row["staged"],
+            quarantined=row["quarantined"], forwarded=row["forwarded"], source=row["source"],
+        )
+    # Files with a header and no records still appear, with zeros.
+    seen = {e["path"] for e in report.per_input}
+    for entry in report.inputs:
+        if entry["path"] not in seen:
+            report.add_input_counts(entry["path"], received=0, staged=0, quarantined=0, source=entry.get("source"))
+    reasons = quarantine.group_by("reason_code").len().sort("reason_code")
+    report.add_quarantine_reasons(dict(reasons.iter_rows()))
+
+    staged_by_source = {
+        source: int(snapshot.per_file.filter(pl.col("source") == source).get_column("staged").sum())
+        for source in SOURCES
+    }
+    residents = staged["residents"]
+    households = staged["households"]
+    disability = staged["disability_status"]
+    welfare = staged["welfare_status"]
+    on_jan1 = int(residents.get_column("resident_on_assessment_date").sum())
+    status_counts = dict(residents.group_by("registry_status").len().iter_rows())
+    counts: dict[str, Any] = {
+        "residents": residents.height,
+        "resident_on_assessment_date": on_jan1,
+        "registry_resident": status_counts.get("resident", 0),
+        "registry_moved_out": status_counts.get("moved_out", 0),
+        "registry_deceased": status_counts.get("deceased", 0),
+        "households": households.height,
+        "households_head_missing": int((households.get_column("head_status") == "missing").sum()),
+        "households_head_ambiguous": int((households.get_column("head_status") == "ambiguous").sum()),
+        "vault_entries": vault.height,
+        "welfare_status": welfare.height,
+        "assisted_on_assessment_date": int(welfare.get_column("assisted_on_assessment_date").sum()),
+        "disability_status": disability.height,
+        "special_disability": int(disability.get_column("special_disability").sum()),
+    }
+    for name, value in counts.items():
+        report.set_count(name, value)
+
+    certificates = int(disability.get_column("certificate_count").cast(pl.Int64).sum())
+    report.add_check("residents = staged registry records", residents.height == staged_by_source["resident_registry"],
+                     expected=staged_by_source["resident_registry"], actual=residents.height)
+    report.add_check("vault entries = staged my_number records", vault.height == staged_by_source["my_number"],
+                     expected=staged_by_source["my_number"], actual=vault.height)
+    report.add_check("welfare_status = staged livelihood_assistance records",
+                     welfare.height == staged_by_source["livelihood_assistance"],
+                     expected=staged_by_source["livelihood_assistance"], actual=welfare.height)
+    report.add_check("certificates in disability_status = staged disability records",
+                     certificates == staged_by_source["disability"],
+                     expected=staged_by_source["disability"], actual=certificates)
+    members = int(households.get_column("member_count").cast(pl.Int64).sum())
+    report.add_check("household members = residents", members == residents.height,
+                     expected=residents.height, actual=members)
+    total_quarantined = sum(e["quarantined"] for e in report.per_input)
+    report.add_check("quarantine rows = quarantined records", quarantine.height == total_quarantined,
+                     expected=total_quarantined, actual=quarantine.height)
+
+    totals = report.totals()
+    report.message(
+        f"{totals['received']:,} records received from {len(report.inputs)} files: {totals['staged']:,} staged, "
+        f"{totals['quarantined']:,} quarantined, {totals['forwarded']:,} forwarded. "
+        f"{residents.height:,} registry persons, {on_jan1:,} of them resident on 1 January; "
+        f"{households.height:,} households; {vault.height:,} My Numbers for the vault."
+    )
+    if totals["quarantined"]:
+        report.message(
+            f"{totals['quarantined']:,} records are in quarantine/{QUARANTINE_DATASET} with a reason code, file, "
+            "line and field: correct them at the source and rerun."
+        )
+    if counts["households_head_missing"] or counts["households_head_ambiguous"]:
+        report.message(
+            f"{counts['households_head_missing']:,} households have no 世帯主 and "
+            f"{counts['households_head_ambiguous']:,} have more than one; their head_atena_no is empty."
+        )

@@ -1,0 +1,121 @@
+"""The run key and the glue between a scheduler (or the CLI) and a stage.
+
+STYLE rule 5: the fiscal year (年度) and the run id are resolved once, here, from the operator's
+parameters or the run's logical date; stages and transforms receive them as arguments and never read
+the clock. Everything returned is JSON-serialisable (it travels through XCom).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from pipelines.dag_policy import TIMEZONE
+
+MIN_FISCAL_YEAR = 2020
+MAX_FISCAL_YEAR = 2100
+
+
+def resolve_fiscal_year(requested: Any, logical_date: datetime | None, now: datetime) -> int:
+    """The 年度 of a run: the operator's choice, else the calendar year of the run date in Asia/Tokyo.
+
+    The 賦課期日 of fiscal year N is 1 January N (地方税法第39条・第318条), so a run dated in
+    calendar year N works on fiscal year N.
+    """
+    from pipelines.errors import ConfigError
+
+    if requested not in (None, ""):
+        try:
+            year = int(requested)
+        except (TypeError, ValueError):
+            raise ConfigError(f"fiscal_year must be a year such as 2026, got {requested!r}") from None
+        if isinstance(requested, float) and requested != year:
+            raise ConfigError(f"fiscal_year must be a whole year such as 2026, got {requested!r}")
+    else:
+        moment = logical_date or now
+        year = moment.astimezone(TIMEZONE).year
+    if not MIN_FISCAL_YEAR <= year <= MAX_FISCAL_YEAR:
+        raise ConfigError(f"fiscal_year {year} is outside {MIN_FISCAL_YEAR}–{MAX_FISCAL_YEAR}")
+    return year
+
+
+def resolve_municipality(requested: Any) -> str:
+    """A 6-digit 全国地方公共団体コード (default: the settings' municipality)."""
+    from pipelines.config import Settings
+    from pipelines.errors import ConfigError
+
+    code = str(requested).strip() if requested not in (None, "") else Settings.from_env().municipality
+    if len(code) != 6 or not code.isdigit():
+        raise ConfigError(f"municipality must be a 6-digit 団体コード such as 131032, got {requested!r}")
+    return code
+
+
+def resolve_run_config(
+    stage: str,
+    params: Mapping[str, Any],
+    logical_date: datetime | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Validate a whole run configuration up front and fix its run id (first task of every DAG)."""
+    from pipelines.config import new_run_id
+    from pipelines.stages import stage_runner
+
+    stage_runner(stage)  # unknown stage → ConfigError before any work
+    now = now or datetime.now(timezone.utc)
+    dry_run = params.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        from pipelines.errors import ConfigError
+
+        raise ConfigError(f"dry_run must be true or false, got {dry_run!r}")
+    return {
+        "stage": stage,
+        "fiscal_year": resolve_fiscal_year(params.get("fiscal_year"), logical_date, now),
+        "municipality": resolve_municipality(params.get("municipality")),
+        "dry_run": dry_run,
+        "run_id": new_run_id(stage, now),
+    }
+
+
+def run_stage(run: Mapping[str, Any]) -> dict:
+    """Run one stage for a resolved configuration and return a small summary of its run report."""
+    from pipelines.config import Settings
+    from pipelines.stages import stage_runner
+
+    report = stage_runner(run["stage"])(
+        fiscal_year=run["fiscal_year"],
+        municipality=run["municipality"],
+        settings=Settings.from_env(),
+        run_id=run["run_id"],
+        dry_run=run["dry_run"],
+    )
+    return summarize(report)
+
+
+def summarize(report: Mapping[str, Any]) -> dict:
+    """The part of a run report that operators see in task logs and XCom (counts only, no personal data)."""
+    return {
+        "stage": report["stage"],
+        "municipality": report["municipality"],
+        "fiscal_year": report["fiscal_year"],
+        "run_id": report["run_id"],
+        "dry_run": report.get("dry_run", False),
+        "status": report.get("status"),
+        "counts": dict(report.get("counts", {})),
+        "reconciles": bool(report.get("reconciliation", {}).get("ok", False)),
+        "report_path": report.get("report_path"),
+    }
+
+
+def require_reconciled(summary: Mapping[str, Any]) -> dict:
+    """Fail the run with an operator sentence unless every row is accounted for."""
+    from pipelines.errors import JuminzeiError
+
+    if not summary.get("reconciles"):
+        counts = summary.get("counts", {})
+        raise JuminzeiError(
+            f"{summary['stage']} {summary['municipality']}/{summary['fiscal_year']} run {summary['run_id']}: "
+            f"row counts do not reconcile (received={counts.get('received')}, staged={counts.get('staged')}, "
+            f"quarantined={counts.get('quarantined')}, forwarded={counts.get('forwarded')}); "
+            f"see {summary.get('report_path')}"
+        )
+    return dict(summary)

@@ -1,0 +1,28 @@
+"""The stages of the yearly cycle that can be run by name (CLI `juminzei run`, DAG tasks, demo).
+
+Each entry maps a stage name to the dotted path of its ``run(*, fiscal_year, municipality, settings,
+run_id, dry_run) -> dict`` function, which returns the stage's run report (docs/run-report.md).
+Imports are lazy so that listing stages stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Callable
+
+STAGES: dict[str, str] = {
+    "resident_snapshot": "pipelines.resident_snapshot:run",
+}
+
+
+def stage_runner(stage: str) -> Callable[..., dict]:
+    """Return the run function of ``stage`` or raise a ConfigError that lists the known stages."""
+    from pipelines.errors import ConfigError
+
+    try:
+        target = STAGES[stage]
+    except KeyError:
+        known = ", ".join(sorted(STAGES))
+        raise ConfigError(f"unknown stage {stage!r}; known stages: {known}") from None
+    module_name, _, attribute = target.partition(":")
+    return getattr(import_module(module_name), attribute)

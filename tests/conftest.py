@@ -1,0 +1,17 @@
+"""Test-wide setup: Airflow (when a test imports it) uses a throw-away AIRFLOW_HOME and SQLite file,
+the committed airflow.cfg and this checkout's dags/ — set before anything imports Airflow."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="juminzei-airflow-"))
+
+from juminzei.airflow_env import airflow_environment  # noqa: E402
+
+os.environ.update(airflow_environment(REPO, _AIRFLOW_HOME))
+os.environ.setdefault("JUMINZEI_LAKE", str(_AIRFLOW_HOME / "lake"))
+os.environ.setdefault("JUMINZEI_VAULT_KEY_FILE", str(_AIRFLOW_HOME / "keys" / "vault.key"))
