@@ -25,7 +25,7 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation --config-settings editable_mode=compat -e .
 	mkdir -p var
 	touch $(STAMP)
 

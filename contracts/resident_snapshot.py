@@ -184,12 +184,6 @@ _ATENA = r"^[0-9]{10}$"
 _RUN_ID = r"^[0-9]{8}T[0-9]{6}Z-[a-z][a-z0-9_]*-[0-9a-f]{8}$"
 
 
-class _Strict:
-    strict = True
-    ordered = True
-    coerce = False
-
-
 # -------------------------------------------------------------------------------------------- models
 
 
@@ -225,8 +219,11 @@ class Residents(pa.DataFrameModel):
     resident_on_assessment_date: pl.Boolean
     age_on_assessment_date: pl.Int16 = pa.Field(nullable=True, ge=0, le=150)
 
-    class Config(_Strict):
+    class Config:
         name = "Residents"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
 
     @pa.dataframe_check(name="registry_status matches removal_reason")
     def _status_matches_removal(cls, data: PolarsData) -> pl.LazyFrame:
@@ -270,8 +267,11 @@ class Households(pa.DataFrameModel):
     member_count: pl.Int32 = pa.Field(ge=1)
     resident_member_count: pl.Int32 = pa.Field(ge=0)
 
-    class Config(_Strict):
+    class Config:
         name = "Households"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
 
     @pa.dataframe_check(name="resident members <= members")
     def _resident_le_members(cls, data: PolarsData) -> pl.LazyFrame:
@@ -293,8 +293,11 @@ class WelfareStatus(pa.DataFrameModel):
     assistance_start_date: pl.Date
     assisted_on_assessment_date: pl.Boolean
 
-    class Config(_Strict):
+    class Config:
         name = "WelfareStatus"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
 
 
 class DisabilityStatus(pa.DataFrameModel):
@@ -317,8 +320,11 @@ class DisabilityStatus(pa.DataFrameModel):
     special_by_grade: pl.Boolean
     special_disability: pl.Boolean
 
-    class Config(_Strict):
+    class Config:
         name = "DisabilityStatus"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
 
     @pa.dataframe_check(name="special_by_grade follows 所得税法施行令第10条第2項")
     def _by_grade(cls, data: PolarsData) -> pl.LazyFrame:
@@ -356,8 +362,11 @@ class VaultEntry(pa.DataFrameModel):
     atena_no: pl.String = pa.Field(unique=True, str_matches=_ATENA)
     my_number: pl.String = pa.Field(unique=True, str_matches=r"^[0-9]{12}$")
 
-    class Config(_Strict):
+    class Config:
         name = "VaultEntry"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
 
     @pa.check("my_number", name="my_number check digit (平成26年総務省令第85号 第5条)")
     def _check_digit(cls, data: PolarsData) -> pl.LazyFrame:
@@ -381,8 +390,11 @@ class QuarantineRecord(pa.DataFrameModel):
     message: pl.String = pa.Field(str_length={"min_value": 1})
     run_id: pl.String = pa.Field(str_matches=_RUN_ID)
 
-    class Config(_Strict):
+    class Config:
         name = "QuarantineRecord"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
         unique = ["source", "file", "record_no"]
 
     @pa.check("message", name="no 12-digit number (My Number) in messages")

@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except Exception as error:  # operator errors become one sentence; bugs keep their traceback
         from pipelines.errors import JuminzeiError
 

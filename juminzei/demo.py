@@ -76,9 +76,9 @@ def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], 
                 lines.append(f"{'':<28}quarantined: {reason} × {count}")
             for output in report.get("outputs", []):
                 outputs.append(f"  {dag_id}: {output['dataset']:<22} {output['rows']:>7} rows  {output['path']}")
-            if report.get("report_path"):
-                outputs.append(f"  {dag_id}: run report             {report['report_path']}")
-    lines += ["", "Outputs:"] + outputs
+            report_dir = Path("reports") / dag_id / f"municipality={report['municipality']}" / f"fiscal_year={fiscal_year}"
+            outputs.append(f"  {dag_id}: {'run report':<22} {'':>12}  {report_dir / (report['run_id'] + '.json')}")
+    lines += ["", f"Outputs (under {lake}):"] + outputs
     lines += ["", "See `.venv/bin/juminzei status` for every stage and year; `make airflow` for the web UI."]
     return "\n".join(lines)
 

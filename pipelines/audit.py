@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from pipelines.errors import ConfigError
 
 AUDIT_FILE = "audit_log.jsonl"
@@ -55,12 +57,20 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
-def summarise_atena_nos(atena_nos: Sequence[str] | int | None, *, limit: int = MAX_LISTED_ATENA_NOS) -> Any:
+def summarise_atena_nos(
+    atena_nos: Sequence[str] | pl.Series | int | None, *, limit: int = MAX_LISTED_ATENA_NOS
+) -> Any:
     """A sorted list of 宛名番号, or ``{"count", "sha256"}`` when there are more than ``limit``."""
     if atena_nos is None:
         return []
     if isinstance(atena_nos, int):
         return {"count": atena_nos}
+    if isinstance(atena_nos, pl.Series):  # bulk operations: sort and join in Polars, not in Python
+        ordered = atena_nos.cast(pl.String).sort()
+        if ordered.len() <= limit:
+            return ordered.to_list()
+        joined = ordered.str.join("\n").item() or ""
+        return {"count": ordered.len(), "sha256": hashlib.sha256(joined.encode("utf-8")).hexdigest()}
     values = sorted(str(a) for a in atena_nos)
     if len(values) <= limit:
         return values
@@ -107,7 +117,7 @@ def append_audit(
     reason: str,
     run_id: str | None,
     dataset: str,
-    atena_nos: Sequence[str] | int | None,
+    atena_nos: Sequence[str] | pl.Series | int | None,
     actor: str | None = None,
     department: str | None = None,
     host: str | None = None,

@@ -406,8 +406,9 @@ def write_partition(
         raise ConfigError("write_partition takes a collected DataFrame (validate it first), not a LazyFrame.")
     lake = Path(lake)
     target = partition_path(lake, zone, dataset, municipality, fiscal_year)
+    # Lake data is personal data: never world-readable; the vault is for its owner only.
     private = zone == "vault" or encryption is not None
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o750)
 
     frame = _sorted(df, sort_by)
     schema = schema_of(frame)
@@ -464,9 +465,9 @@ def write_partition(
                 first["sha256"], first["bytes"], True, existing["run_id"], existing,
             )
         tmp = target.parent / f".{target.name}.tmp-{run_id}-{secrets.token_hex(4)}"
-        tmp.mkdir(mode=0o700 if private else 0o777)
+        tmp.mkdir(mode=0o700 if private else 0o750)
         _step("tmp_created")
-        file_mode = 0o600 if private else 0o644
+        file_mode = 0o600 if private else 0o640
         _write_file_durable(tmp / DATA_FILE, data, file_mode)
         _step("data_written")
         _write_file_durable(tmp / MANIFEST_FILE, _json_bytes(manifest), file_mode)
@@ -630,7 +631,7 @@ def write_vault(
         reason=reason,
         run_id=run_id,
         dataset=f"vault/{VAULT_DATASET}",
-        atena_nos=df.get_column("atena_no").to_list(),
+        atena_nos=df.get_column("atena_no"),
         actor=settings.actor,
         department=settings.department,
         host=settings.host,
@@ -674,7 +675,7 @@ def read_vault(
         reason=reason,
         run_id=run_id,
         dataset=f"vault/{VAULT_DATASET}",
-        atena_nos=frame.get_column("atena_no").to_list(),
+        atena_nos=frame.get_column("atena_no"),
         actor=settings.actor,
         department=settings.department,
         host=settings.host,

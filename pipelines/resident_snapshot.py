@@ -26,6 +26,10 @@ removed residents are staged with their status). The report checks, per input fi
 received = staged + quarantined + forwarded, and that each output has the rows its staged records
 imply; a failed check or a broken contract stops the run before any write.
 
+Each partition is swapped in atomically on its own. A run killed between two partition writes leaves
+the ones already written at the new version and the rest at the previous one; rerunning the stage
+completes it (partitions already written come out ``unchanged``).
+
 ``dry_run``: everything is computed, checked and reported; only the run report (marked
 ``dry_run: true``) and the audit record of reading the My Number file are written.
 """
@@ -90,7 +94,11 @@ def _read_source(
     from transforms.resident_snapshot import decode_lines, parse_header
 
     directory = source_dir(settings, layout.source, municipality, fiscal_year)
-    files = sorted(p for p in directory.glob("*.csv") if p.is_file()) if directory.is_dir() else []
+    files = (
+        sorted(p for p in directory.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+        if directory.is_dir()
+        else []
+    )
     if not files:
         expected_path = directory / layout.expected_file(municipality, fiscal_year)
         raise InputFileError(

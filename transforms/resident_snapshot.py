@@ -60,6 +60,10 @@ LINES_SCHEMA: dict[str, pl.DataType] = {"file": pl.String(), "record_no": pl.Int
 _QUOTED_LINE = r'^(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*$'
 _CONTROL = r"[\x00-\x1F\x7F]"
 
+# First field of a line that could not be split (for a wrong field count, usually still the key):
+# used only to say "held in quarantine" rather than "unknown" for the 宛名番号 it names.
+_LEAD = pl.col("line").str.extract(r'^"?([^,"]*)', 1).alias("_lead")
+
 MY_NUMBER_MASK = "*********"  # nine stars + the last 3 characters: enough to compare, not to use
 
 FIELD_LEVEL_CODES = ("missing_required", "bad_format", "bad_date", "bad_code", "bad_check_digit")
@@ -141,7 +145,8 @@ def parse_header(header: str) -> list[str] | None:
 
 def split_fields(lines: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     """One column per layout field (String; empty → null) plus ``_reason`` (structural reason code
-    or null) and ``_detail`` (the field count of a wrong-count line)."""
+    or null), ``_detail`` (the field count of a wrong-count line) and ``_lead`` (the first field of
+    a line that could not be split, else null)."""
     names = layout.names
     width = len(names)
     classified = lines.with_columns(
@@ -155,7 +160,7 @@ def split_fields(lines: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     base = ["file", "record_no"]
 
     bad = classified.filter(pl.col("_reason").is_not_null()).select(
-        *base, pl.col("_reason"), pl.lit(None, pl.String).alias("_detail"), *null_fields
+        *base, pl.col("_reason"), pl.lit(None, pl.String).alias("_detail"), _LEAD, *null_fields
     )
 
     plain = classified.filter(pl.col("_reason").is_null() & ~pl.col("_quoted")).with_columns(
@@ -166,6 +171,8 @@ def split_fields(lines: pl.DataFrame, layout: Layout) -> pl.DataFrame:
         *base,
         pl.when(plain_count != width).then(pl.lit("wrong_field_count")).otherwise(pl.lit(None, pl.String)).alias("_reason"),
         pl.when(plain_count != width).then(plain_count.cast(pl.String)).otherwise(pl.lit(None, pl.String)).alias("_detail"),
+        pl.when(plain_count != width).then(pl.col("_parts").list.first()).otherwise(pl.lit(None, pl.String))
+        .alias("_lead"),
         *[
             pl.when(plain_count == width).then(pl.col("_parts").list.get(i, null_on_oob=True)).alias(n)
             for i, n in enumerate(names)
@@ -200,6 +207,7 @@ def _split_quoted(quoted: pl.DataFrame, names: list[str]) -> pl.DataFrame:
             good.select(
                 "file", "record_no",
                 pl.lit(None, pl.String).alias("_reason"), pl.lit(None, pl.String).alias("_detail"),
+                pl.lit(None, pl.String).alias("_lead"),
             ),
             parsed,
         ],
@@ -211,6 +219,7 @@ def _split_quoted(quoted: pl.DataFrame, names: list[str]) -> pl.DataFrame:
         pl.when(pl.col("_grammar_ok")).then(pl.lit("wrong_field_count")).otherwise(pl.lit("broken_quoting"))
         .alias("_reason"),
         pl.col("_count").cast(pl.String).alias("_detail"),
+        _LEAD,
         *[pl.lit(None, pl.String).alias(n) for n in names],
     )
     return pl.concat([good_out, bad_out], how="vertical")
@@ -492,9 +501,16 @@ def registry_state(registry: pl.DataFrame) -> pl.DataFrame:
     """``atena_no → staged | held`` over registry records with a usable 宛名番号."""
     usable = registry.filter(pl.col("_ok_atena_no"))
     staged = usable.filter(pl.col("_reason").is_null()).select("atena_no", pl.lit("staged").alias("_registry"))
+    # Held: records with a valid 宛名番号 but another problem, and lines that could not be split
+    # whose first field looks like a 宛名番号 (e.g. a record with one field too many).
+    unsplit = registry.filter(pl.col("_lead").str.contains(r"^[0-9]{10}$").fill_null(False))
     held = (
-        usable.filter(pl.col("_reason").is_not_null())
-        .select("atena_no").unique()
+        pl.concat(
+            [usable.filter(pl.col("_reason").is_not_null()).select("atena_no"),
+             unsplit.select(pl.col("_lead").alias("atena_no"))],
+            how="vertical",
+        )
+        .unique()
         .join(staged, on="atena_no", how="anti")
         .with_columns(pl.lit("held").alias("_registry"))
     )

@@ -80,14 +80,14 @@ class HouseholdType:
 
 
 HOUSEHOLD_TYPES: tuple[HouseholdType, ...] = (
-    HouseholdType("single_young", 0.42, 0.60, 0.11, 4.0),
-    HouseholdType("single_old", 0.12, 0.02, 0.03, 20.0),
-    HouseholdType("couple_young", 0.11, 0.15, 0.09, 5.0),
-    HouseholdType("couple_old", 0.075, 0.01, 0.02, 22.0),
-    HouseholdType("couple_children", 0.17, 0.12, 0.07, 7.0),
-    HouseholdType("single_parent", 0.04, 0.03, 0.05, 6.0),
+    HouseholdType("single_young", 0.42, 0.60, 0.13, 4.0),
+    HouseholdType("single_old", 0.13, 0.02, 0.03, 20.0),
+    HouseholdType("couple_young", 0.11, 0.15, 0.10, 5.0),
+    HouseholdType("couple_old", 0.08, 0.01, 0.02, 22.0),
+    HouseholdType("couple_children", 0.155, 0.12, 0.08, 7.0),
+    HouseholdType("single_parent", 0.035, 0.03, 0.05, 6.0),
     HouseholdType("three_generation", 0.02, 0.005, 0.02, 15.0),
-    HouseholdType("shared", 0.045, 0.065, 0.12, 3.0),
+    HouseholdType("shared", 0.05, 0.065, 0.14, 3.0),
 )
 (H_SINGLE_YOUNG, H_SINGLE_OLD, H_COUPLE_YOUNG, H_COUPLE_OLD, H_COUPLE_CHILDREN, H_SINGLE_PARENT,
  H_THREE_GEN, H_SHARED) = range(len(HOUSEHOLD_TYPES))
@@ -215,6 +215,14 @@ def _unique_ints(rng: np.random.Generator, n: int, low: int, high: int) -> np.nd
         _, first = np.unique(draws, return_index=True)
         out = draws[np.sort(first)]
     return out[:n]
+
+
+def _household_index(sk: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unique household ids, first member of each, household position of each person), computed once."""
+    if "_hh_index" not in sk:
+        hh_u, first, inv = np.unique(sk["hh"], return_index=True, return_inverse=True)
+        sk["_hh_index"] = (hh_u, first, inv)  # type: ignore[assignment]
+    return sk["_hh_index"]  # type: ignore[return-value]
 
 
 def _rank_within(groups: np.ndarray, order_key: np.ndarray) -> np.ndarray:
@@ -664,7 +672,7 @@ def _assign_names(
 
     # 通称 (alias): a Japanese name used by some foreign residents, chosen per household.
     alias_rate = ref.nationalities["alias_rate"].to_numpy()
-    hh_u, hh_first, hh_inv = np.unique(sk["hh"], return_index=True, return_inverse=True)
+    hh_u, hh_first, hh_inv = _household_index(sk)
     hh_nat = sk["nat"][hh_first]
     hh_alias = (hh_nat >= 0) & (rng.random(hh_u.size) < np.where(hh_nat >= 0, alias_rate[np.maximum(hh_nat, 0)], 0))
     has_alias = hh_alias[hh_inv] & (sk["nat"] >= 0)
@@ -757,8 +765,8 @@ def _ward_addresses(rng: np.random.Generator, n_hh: int, ref: ReferenceData) -> 
         .otherwise(pl.concat_str([pl.lit("東京都港区"), base, _fw(pl.col("ban")), pl.lit("番地")]))
         .alias("address"),
         pl.when(pl.col("in_building")).then(pl.concat_str([
-            pl.col("pre"), pl.col("town"), pl.col("suf"),
             pl.when(pl.col("num") > 0).then(pl.lit("第") + _fw(pl.col("num"))).otherwise(pl.lit("")),
+            pl.col("pre"), pl.col("town"), pl.col("suf"),
             _fw(pl.col("room")),
             pl.col("room_style").replace_strict([0, 1, 2], ["号室", "号", ""], return_dtype=pl.String),
         ])).alias("address_detail"),
@@ -803,7 +811,7 @@ def _birth_dates(rng: np.random.Generator, age: np.ndarray, cal: _Calendar) -> n
 def _registry_dates(rng: np.random.Generator, sk: dict[str, np.ndarray], birth: np.ndarray, cal: _Calendar) -> None:
     """Removal dates (消除) within Y-1 and move-in dates (住民となった年月日) per household (``birth`` may be edited)."""
     n = sk["hh"].size
-    hh_u, first, inv = np.unique(sk["hh"], return_index=True, return_inverse=True)
+    hh_u, first, inv = _household_index(sk)
     # 転出 peaks in March and April (school and job year); deaths spread over the year.
     month_w = _p([1, 1.3, 2.6, 2.4, 1, 0.9, 0.9, 0.9, 1, 0.9, 0.8, 0.9])
     month = rng.choice(12, size=hh_u.size, p=month_w)
@@ -857,7 +865,8 @@ def _my_numbers(rng: np.random.Generator, n: int) -> pl.Series:
 # Status facts: 生活扶助, 障害者, 寡婦, ひとり親
 # --------------------------------------------------------------------------------------------------
 def _livelihood_assistance(rng: np.random.Generator, sk: dict[str, np.ndarray]) -> np.ndarray:
-    hh_u, first, inv, counts = np.unique(sk["hh"], return_index=True, return_inverse=True, return_counts=True)
+    hh_u, first, inv = _household_index(sk)
+    counts = np.bincount(inv, minlength=hh_u.size)
     htype = sk["htype"][first]
     weight = np.select(
         [htype == H_SINGLE_OLD, htype == H_SINGLE_PARENT, htype == H_SINGLE_YOUNG],
@@ -878,12 +887,13 @@ def _disability(rng: np.random.Generator, age: np.ndarray) -> tuple[pl.Series, p
     g_body = rng.choice(6, size=n, p=[0.25, 0.15, 0.17, 0.28, 0.07, 0.08]) + 1
     g_mind = rng.choice(3, size=n, p=[0.1, 0.55, 0.35]) + 1
     g_ryo = rng.random(n) < 0.4  # A
-    grade = np.where(kind == 0, g_body.astype(str), np.where(kind == 1, g_mind.astype(str), np.where(g_ryo, "A", "B")))
+    # grade labels: index 0..5 = 身体 1..6, 6..8 = 精神 1..3, 9 = 療育 A, 10 = 療育 B, 11 = none
+    grade = np.where(kind == 0, g_body - 1, np.where(kind == 1, 5 + g_mind, np.where(g_ryo, 9, 10)))
     special = has & (((kind == 0) & (g_body <= 2)) | ((kind == 1) & (g_mind == 1)) | ((kind == 2) & g_ryo))
-    kinds = np.array(["身体", "精神", "療育"])[kind]
-    mask = pl.Series(has)
-    cert = pl.select(pl.when(mask).then(pl.Series(kinds))).to_series()
-    grade_s = pl.select(pl.when(mask).then(pl.Series(grade))).to_series()
+    cert_labels = pl.Series(["身体", "精神", "療育", None], dtype=pl.String)
+    grade_labels = pl.Series(["1", "2", "3", "4", "5", "6", "1", "2", "3", "A", "B", None], dtype=pl.String)
+    cert = cert_labels.gather(np.where(has, kind, 3))
+    grade_s = grade_labels.gather(np.where(has, grade, 11))
     return cert, grade_s, special
 
 
@@ -1129,15 +1139,14 @@ def _employments(
 
     salary = inc.salary_total.astype(np.float64)
     frac1 = (end1 - y0 + 1) / days
-    none_reason = np.full(n, "", dtype=object)
-    reason_f = np.full(n, "普F", dtype=object)
-    reason_b = np.full(n, "普B", dtype=object)
-    # Ordinary collection reasons for a normal primary employment.
+    # 普通徴収 reasons (特別区 standard): 0 none, 1 普A 従業員2人以下, 2 普B 乙欄, 3 普C 給与が少ない,
+    # 4 普D 支払が不定期, 5 普E 事業専従者, 6 普F 退職者.
+    none_reason = np.zeros(n, np.int64)
+    reason_f = np.full(n, 6, np.int64)
+    reason_b = np.full(n, 2, np.int64)
     ur = rng.random(n)
     small_pay = salary < 1_000_000
-    base_reason = np.select(
-        [ur < 0.02, small_pay & (ur < 0.5), ur < 0.025, ur < 0.03],
-        ["普A", "普C", "普D", "普E"], default="").astype(object)
+    base_reason = np.select([ur < 0.02, small_pay & (ur < 0.5), ur < 0.025, ur < 0.03], [1, 3, 4, 5], default=0)
 
     plain = earner & ~changer & ~leaver & ~new_grad
     add(plain, _round_to(salary, 1000), True, None, None, base_reason)
@@ -1171,7 +1180,7 @@ def _employments(
     employee_rank = _rank_within(employer, emp["person"])
     offset = rng.integers(1, 5000, size=n_employers)
     employee_no = pl.Series(employee_rank + offset[employer] + 1).cast(pl.String).str.zfill(6)
-    reason = pl.Series(emp["reason"].astype(str))
+    reason = pl.Series([None, "普A", "普B", "普C", "普D", "普E", "普F"], dtype=pl.String).gather(emp["reason"])
     start = pl.Series(emp["start"]).cast(pl.Int32)
     end = pl.Series(emp["end"]).cast(pl.Int32)
     frame = pl.DataFrame({
@@ -1192,8 +1201,8 @@ def _employments(
         "withholding_tax", "social_insurance",
         pl.when(pl.col("start_date") >= 0).then(pl.col("start_date")).cast(pl.Date).alias("start_date"),
         pl.when(pl.col("end_date") >= 0).then(pl.col("end_date")).cast(pl.Date).alias("end_date"),
-        (pl.col("reason") != "").alias("ordinary_collection"),
-        pl.when(pl.col("reason") != "").then(pl.col("reason")).alias("ordinary_collection_reason"),
+        pl.col("reason").is_not_null().alias("ordinary_collection"),
+        pl.col("reason").alias("ordinary_collection_reason"),
     )
 
 
@@ -1270,10 +1279,10 @@ def _dependants(
     claimed = np.zeros(n, bool)
     taxpayers: list[np.ndarray] = []
     deps: list[np.ndarray] = []
-    kinds: list[str] = []
+    kinds: list[np.ndarray] = []  # 0 spouse, 1 dependant
     together: list[np.ndarray] = []
 
-    def claim(tp: np.ndarray, dep: np.ndarray, kind: str, living: np.ndarray, within: np.ndarray,
+    def claim(tp: np.ndarray, dep: np.ndarray, kind: int, living: np.ndarray, within: np.ndarray,
               p_ok: float) -> np.ndarray:
         u = rng.random(tp.size)
         ok = (tp >= 0) & (tp != dep) & ~claimed[dep]
@@ -1282,11 +1291,11 @@ def _dependants(
         claimed[dep[ok]] = True
         taxpayers.append(tp[ok])
         deps.append(dep[ok])
-        kinds.extend([kind] * int(ok.sum()))
+        kinds.append(np.full(int(ok.sum()), kind))
         together.append(living[ok])
         return ok
 
-    _, first, inv = np.unique(sk["hh"], return_index=True, return_inverse=True)
+    _, first, inv = _household_index(sk)
     head_of_hh = first[inv]
     head_sp = sk["spouse"][head_of_hh]
 
@@ -1301,14 +1310,14 @@ def _dependants(
     c_inc = total_income[children]
     c_age = sk["age"][children]
     within = (c_inc <= limit) | (is_student[children] & (c_age >= 19) & (c_age <= 22) & (c_inc <= 1_230_000))
-    ok = claim(parent, children, "dependant", np.ones(children.size, bool), within, 0.97)
+    ok = claim(parent, children, 1, np.ones(children.size, bool), within, 0.97)
     # 扶養重複: the other parent claims the same child as well.
     dup_tp, dup_dep = other[ok], children[ok]
     dup = (dup_tp >= 0) & (rng.random(dup_tp.size) < 0.005)
     dup &= has_income[np.maximum(dup_tp, 0)]
     taxpayers.append(dup_tp[dup])
     deps.append(dup_dep[dup])
-    kinds.extend(["dependant"] * int(dup.sum()))
+    kinds.append(np.ones(int(dup.sum()), np.int64))
     together.append(np.ones(int(dup.sum()), bool))
 
     # Elderly parents living with the head (同居老親等).
@@ -1317,12 +1326,12 @@ def _dependants(
     es = head_sp[eh]
     es_safe = np.maximum(es, 0)
     etp = np.where((es >= 0) & (total_income[es_safe] > total_income[eh]), es, eh)
-    claim(etp, elders, "dependant", np.ones(elders.size, bool), total_income[elders] <= limit, 0.9)
+    claim(etp, elders, 1, np.ones(elders.size, bool), total_income[elders] <= limit, 0.9)
 
     # Outsiders: parents elsewhere (老人扶養, 別居) and students away from home (特定扶養).
     for kind_code, p_ok, lim in ((LINK_PARENT_OF, 0.85, limit), (LINK_CHILD_OF, 0.95, 1_230_000)):
         who = np.flatnonzero(sk["link_kind"] == kind_code)
-        claim(sk["link"][who], who, "dependant", np.zeros(who.size, bool), total_income[who] <= lim, p_ok)
+        claim(sk["link"][who], who, 1, np.zeros(who.size, bool), total_income[who] <= lim, p_ok)
 
     # Spouses: the higher earner claims the other (配偶者控除 / 配偶者特別控除 up to 合計所得 133万).
     sp = sk["spouse"]
@@ -1330,12 +1339,12 @@ def _dependants(
     a, b = idx[pair], sp[pair]
     tp = np.where(total_income[a] >= total_income[b], a, b)
     dp = np.where(tp == a, b, a)
-    claim(tp, dp, "spouse", sk["hh"][a] == sk["hh"][b], total_income[dp] <= SPOUSE_SPECIAL_LIMIT, 0.96)
+    claim(tp, dp, 0, sk["hh"][a] == sk["hh"][b], total_income[dp] <= SPOUSE_SPECIAL_LIMIT, 0.96)
 
     frame = pl.DataFrame({
         "taxpayer_person_id": np.concatenate(taxpayers).astype(np.int64),
         "dependant_person_id": np.concatenate(deps).astype(np.int64),
-        "kind": pl.Series(kinds, dtype=pl.String),
+        "kind": pl.Series(["spouse", "dependant"]).gather(np.concatenate(kinds)),
         "living_together": np.concatenate(together).astype(bool),
     })
     return frame.unique(["taxpayer_person_id", "dependant_person_id"], keep="first", maintain_order=True).sort(
@@ -1346,7 +1355,7 @@ def _donations(rng: np.random.Generator, total_income: np.ndarray, alive_taxpaye
                cal: _Calendar, ref: ReferenceData, municipality_code: str) -> tuple[pl.DataFrame, np.ndarray]:
     """ふるさと納税: ~10 % of taxpayers, 1–8 donations each; returns donations and the donors' recipient counts."""
     n = total_income.size
-    p = np.clip(0.04 + 0.05 * total_income / 5_000_000, 0, 0.6) * alive_taxpayer
+    p = np.clip(0.07 + 0.05 * total_income / 5_000_000, 0, 0.6) * alive_taxpayer
     donor = np.flatnonzero(rng.random(n) < p)
     k = rng.choice(np.arange(1, 9), size=donor.size, p=_p([35, 22, 15, 10, 8, 5, 3, 2]))
     person = np.repeat(donor, k)
@@ -1391,7 +1400,9 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     ref = load_reference_data()
     cal = _Calendar(fiscal_year)
     root = np.random.Generator(np.random.PCG64(seed))
-    (r_skel, r_spare, r_birth, r_names, r_addr, r_registry, r_status, r_income, r_employ, r_pension,
+    # One child stream per stage (SeedSequence spawn keys 0..11; the second one is kept free so that the
+    # other streams keep their keys).
+    (r_skel, _r_reserved, r_birth, r_names, r_addr, r_registry, r_status, r_income, r_employ, r_pension,
      r_deps, r_gifts) = root.spawn(12)
 
     sk = _build_skeleton(r_skel, residents, ref)
@@ -1407,7 +1418,7 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     in_ward = np.isin(status, (RESIDENT, MOVED_OUT, DECEASED, NOT_REGISTERED))
 
     # Ward addresses per household (registry and 住登外); outside addresses per household elsewhere.
-    hh_u, hh_first, hh_inv = np.unique(sk["hh"], return_index=True, return_inverse=True)
+    hh_u, hh_first, hh_inv = _household_index(sk)
     ward_addr = _ward_addresses(r_addr, hh_u.size, ref)
     kind_hh = sk["elsewhere_kind"][hh_first]
     other_addr = _elsewhere_addresses(r_addr, kind_hh, ref)
@@ -1428,9 +1439,7 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     welfare = _livelihood_assistance(r_status, sk)
     sk["welfare"] = welfare
     cert, grade, special = _disability(r_status, sk["age"])
-    child_in_hh = np.zeros(n, bool)
-    kids_hh = np.unique(sk["hh"][sk["role"] == CHILD])
-    child_in_hh[np.isin(sk["hh"], kids_hh)] = True
+    child_in_hh = np.bincount(hh_inv, weights=(sk["role"] == CHILD), minlength=hh_u.size)[hh_inv] > 0
 
     # Income.
     inc = _income_profiles(r_income, sk, welfare, child_in_hh)
@@ -1519,14 +1528,19 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     left_job[np.setdiff1d(ended, later)] = True
 
     u = rng.random(n)
-    final = (
+    alive = status != DECEASED
+    must_file = (
         (biz_rev > 0) | (re_inc != 0) | (salary_rev > 20_000_000) | (dividends > 0) | (occasional > 0)
         | ((medical > 0) & (u < 0.9)) | ((second_salary > 200_000) & (u < 0.7))
         | ((misc > 200_000) & (salary_rev > 0)) | (left_job & (u < 0.5))
         | ((pension_rev > 4_000_000) | ((pension_rev > 0) & (misc + re_inc + dividends > 200_000)))
-        | (many & (rng.random(n) < 0.8)) | (donor & (rng.random(n) < 0.05))
-    ) & (status != DECEASED)
-    one_stop_person = donor & np.where(many, rng.random(n) < 0.15, rng.random(n) < 0.85)
+    ) & alive
+    # 申告特例 (one-stop): asked by most donors with ≤ 5 recipients who expect no return. Some ask and
+    # then file anyway (the return voids the one-stop): donors with > 5 recipients (most must file),
+    # a few filers who asked anyway, and 5 % of the other donors.
+    r = rng.random(n)
+    one_stop_person = donor & np.select([many, must_file], [r < 0.15, r < 0.1], default=r < 0.85)
+    final = must_file | (many & (rng.random(n) < 0.8) & alive) | (donor & (rng.random(n) < 0.05) & alive)
     donations = donations.with_columns(
         pl.Series("one_stop", one_stop_person[donations["person_id"].to_numpy()]))
     medical = np.where(final, medical, 0)  # 医療費控除 needs a return
@@ -1548,8 +1562,8 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     widow |= lone_woman & (((age >= 60) & (rng.random(n) < 0.4)) | ((age >= 40) & (age < 60) & (rng.random(n) < 0.04)))
 
     # Dates and addresses per person.
-    became = np.where(in_registry, sk["move_in"], -1)
-    removal = sk["removal"]
+    became = sk["move_in"]  # days since 1970: negative before 1970, so masks (not sentinels) mark nulls
+    removal = sk["removal"]  # always within Y-1 when set, -1 otherwise
     ward = ward_addr.select(pl.all().gather(hh_inv_s))
     other = other_addr.select(pl.all().gather(hh_inv_s))
     in_ward_s = pl.Series(in_ward)
@@ -1569,7 +1583,7 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
         "nationality": pl.select(pl.when(pl.Series(sk["nat"] >= 0)).then(
             ref.nationalities["nationality"].gather(np.maximum(sk["nat"], 0)))).to_series(),
         "my_number": my_number,
-        "registry_status": pl.Series(np.array(STATUS_NAMES)[status]),
+        "registry_status": pl.Series(STATUS_NAMES).gather(status),
         "in_registry": in_registry,
         "ward_town_code": pl.select(pl.when(in_ward_s).then(ward["town_code"])).to_series(),
         "ward_postal_code": pl.select(pl.when(in_ward_s).then(ward["postal_code"])).to_series(),
@@ -1582,9 +1596,9 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
             pl.when(lives_in_ward).then(ward["address"]).when(lives_elsewhere).then(other["address"])).to_series(),
         "jan1_postal_code": pl.select(
             pl.when(lives_in_ward).then(ward["postal_code"]).when(lives_elsewhere).then(other["postal_code"])).to_series(),
-        "became_resident_date": pl.select(pl.when(pl.Series(became >= 0)).then(pl.Series(became).cast(pl.Int32))).to_series().cast(pl.Date),
-        "removal_reason": pl.Series(np.array([None, "転出", "死亡"], dtype=object)[
-            np.select([status == MOVED_OUT, status == DECEASED], [1, 2], default=0)], dtype=pl.String),
+        "became_resident_date": pl.select(pl.when(pl.Series(in_registry)).then(pl.Series(became).cast(pl.Int32))).to_series().cast(pl.Date),
+        "removal_reason": pl.select(pl.when(pl.Series(status == MOVED_OUT)).then(pl.lit("転出"))
+                                    .when(pl.Series(status == DECEASED)).then(pl.lit("死亡"))).to_series(),
         "removal_date": pl.select(pl.when(pl.Series(removal >= 0)).then(pl.Series(removal).cast(pl.Int32))).to_series().cast(pl.Date),
         "livelihood_assistance": welfare,
         "disability_certificate": cert,
@@ -1593,7 +1607,7 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
         "widow": widow,
         "single_parent": single_parent,
         "working_student": working_student,
-        "income_profile": pl.Series(np.array(PROFILE_NAMES)[profile]),
+        "income_profile": pl.Series(PROFILE_NAMES).gather(profile),
         "business_revenue": biz_rev,
         "business_income": np.where(biz_rev > 0, biz_inc, 0),
         "real_estate_income": re_inc,
@@ -1634,13 +1648,14 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
 def _relationships(sk: dict[str, np.ndarray]) -> pl.Series:
     """続柄 to the household head."""
     role, sex = sk["role"], sk["sex"]
-    hh_u, first, inv = np.unique(sk["hh"], return_index=True, return_inverse=True)
+    _, first, inv = _household_index(sk)
     head_age = sk["age"][first][inv]
     older = sk["age"] > head_age
-    text = np.select(
+    code = np.select(
         [role == HEAD, (role == SPOUSE) & (sex == 2), role == SPOUSE, role == CHILD,
          (role == ELDER) & (sex == 1), role == ELDER,
          (role == SIBLING) & (sex == 1) & older, (role == SIBLING) & (sex == 1),
          (role == SIBLING) & (sex == 2) & older, role == SIBLING, role == LODGER],
-        ["世帯主", "妻", "夫", "子", "父", "母", "兄", "弟", "姉", "妹", "同居人"], default="縁故者")
-    return pl.Series(text.astype(str))
+        list(range(11)), default=11)
+    labels = pl.Series(["世帯主", "妻", "夫", "子", "父", "母", "兄", "弟", "姉", "妹", "同居人", "縁故者"])
+    return labels.gather(code)

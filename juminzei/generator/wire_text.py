@@ -8,7 +8,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import jaconv
 import numpy as np
@@ -262,53 +261,3 @@ def corporate_number_check_digit(body12: np.ndarray) -> np.ndarray:
 # --- writing ----------------------------------------------------------------------------------------------
 INVALID_BYTES_MARKER = "\x1a\x1a"  # placeholder in text, swapped for INVALID_CP932 after encoding
 INVALID_CP932 = b"\x85\x40"  # an unassigned double-byte code: strict CP932 decoding fails
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    path: str  # relative to landing/
-    n_records: int
-    n_bytes: int
-
-
-def write_cp932_files(lines: pl.DataFrame, landing_dir: Path, newline: str = "\r\n") -> list[WrittenFile]:
-    """Write one CP932 file per distinct ``file`` of ``lines`` (columns file, record_no, line).
-
-    Lines are joined per file in ``record_no`` order and encoded with one ``.encode('cp932')`` per file.
-    Text must be CP932-encodable already (callers substitute characters first, see ``classify_chars``);
-    should a line still fail, the explicit fallback encodes that file line by line with '〓' for the
-    offending characters and raises nothing (the caller records the substitution beforehand, so a
-    fallback here means a generator bug and is reported by the returned byte counts in tests).
-    """
-    grouped = (
-        lines.sort(["file", "record_no"])
-        .group_by("file", maintain_order=True)
-        .agg(pl.col("line").str.join(newline), pl.len().alias("n"))
-    )
-    written = []
-    made_dirs: set[Path] = set()
-    marker = INVALID_BYTES_MARKER.encode("ascii")
-    for rel, text, count in grouped.iter_rows():
-        text = text + newline
-        try:
-            data = text.encode("cp932")
-        except UnicodeEncodeError:
-            data = "".join(_encode_fallback(ch) for ch in text).encode("cp932")
-        if marker in data:
-            data = data.replace(marker, INVALID_CP932)
-        path = landing_dir / rel
-        if path.parent not in made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made_dirs.add(path.parent)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        written.append(WrittenFile(rel, count, len(data)))
-    return written
-
-
-def _encode_fallback(char: str) -> str:
-    try:
-        char.encode("cp932")
-        return char
-    except UnicodeEncodeError:
-        return _GETA

@@ -111,7 +111,7 @@ def build_fixture_population(
     age = np.where(rank >= 2, child_age, age)
     birth_year = income_year - age
     doy = rng.integers(0, 365, size=n)
-    birth = (birth_year.astype("datetime64[Y]").astype("datetime64[D]") + doy).astype("datetime64[D]")
+    birth = ((birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]") + doy).astype("datetime64[D]")
     birth = np.minimum(birth, dec31)
     head_sex = rng.integers(1, 3, size=n_house)
     sex = np.where(rank == 0, head_sex[hh_of], np.where(rank == 1, 3 - head_sex[hh_of], rng.integers(1, 3, size=n)))
@@ -178,11 +178,11 @@ def build_fixture_population(
     business_rev = np.where(profile == "self_employed", rng.integers(2_000_000, 15_000_000, size=n), 0)
     business_inc = np.where(profile == "self_employed", (business_rev * rng.uniform(-0.05, 0.5, size=n)).astype(np.int64), 0)
     real_estate = np.where(profile == "landlord", rng.integers(-500_000, 8_000_000, size=n), 0)
-    real_estate = np.where((profile == "pensioner") & (rng.random(n) < 0.08), rng.integers(300_000, 3_000_000, size=n), real_estate)
+    real_estate = np.where((profile == "pensioner") & (rng.random(n) < 0.04), rng.integers(300_000, 3_000_000, size=n), real_estate)
     dividend = np.where(rng.random(n) < 0.03, rng.integers(10_000, 800_000, size=n), 0)
     misc = np.where(rng.random(n) < 0.03, rng.integers(10_000, 600_000, size=n), 0)
     occasional = np.where(rng.random(n) < 0.01, rng.integers(10_000, 2_000_000, size=n), 0)
-    medical = np.where(rng.random(n) < 0.08, rng.integers(50_000, 900_000, size=n), 0)
+    medical = np.where(rng.random(n) < 0.05, rng.integers(50_000, 900_000, size=n), 0)
 
     # employers ---------------------------------------------------------------------------------------
     n_emp = max(8, n // 30)
@@ -279,7 +279,7 @@ def build_fixture_population(
     n_out = len(parent_of)
     out_pid = np.arange(n, n + n_out, dtype=np.int64)
     out_age = np.clip(age[parent_of] + rng.integers(25, 35, n_out), 0, 104)
-    out_birth = (income_year - out_age).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, n_out)
+    out_birth = (income_year - out_age - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, n_out)
 
     # dependants
     hh_head_pid = start[hh_of]
@@ -321,7 +321,7 @@ def build_fixture_population(
     n_jobs = np.bincount(all_pid, minlength=n)
     donor_no_one_stop = np.isin(pid, donors[~one_stop_donor])
     files_final = ((profile == "self_employed") | (profile == "landlord") | (total_salary > 20_000_000) | (n_jobs >= 2)
-                   | (medical > 300_000) | donor_no_one_stop | (real_estate > 0) | (rng.random(n) < 0.01))
+                   | (medical > 600_000) | donor_no_one_stop | (real_estate > 0) | (rng.random(n) < 0.004))
     files_final = files_final & ~dead
     files_final = np.where(np.isin(pid, donors[one_stop_donor]) & (rng.random(n) < 0.05), True, files_final)
     files_resident = ~files_final & ~dead & (age >= 18) & (((profile == "none") & (rng.random(n) < 0.25))

@@ -1,0 +1,92 @@
+"""Run reports: the builder, reconciliation, files on disk, load_latest and the status table."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from pipelines import reports
+
+T0 = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+T1 = datetime(2026, 1, 5, 9, 31, 2, tzinfo=UTC)
+
+TOP_LEVEL = [
+    "counts", "dry_run", "finished_at", "fiscal_year", "inputs", "messages", "municipality", "outputs",
+    "per_input", "quarantine_reasons", "reconciliation", "report_version", "run_id", "stage", "started_at", "status",
+]
+
+
+def build(run_id="20260105T093000Z-resident_snapshot-0a1b2c3d", quarantined=2, stage="resident_snapshot",
+          fiscal_year=2026):
+    report = reports.RunReport(stage, "131032", fiscal_year, run_id, T0)
+    report.add_input("landing/a/x.csv", sha256="0" * 64, bytes=100, rows=10, source="a")
+    report.add_input_counts("landing/a/x.csv", received=10, staged=8, quarantined=quarantined, source="a")
+    report.add_input("landing/b/y.csv", sha256="1" * 64, bytes=50, rows=5, source="b")
+    report.add_input_counts("landing/b/y.csv", received=5, staged=5, quarantined=0, source="b")
+    report.add_quarantine_reasons({"bad_date": 1, "wrong_field_count": 1})
+    report.add_output({"dataset": "residents", "zone": "staging", "path": "staging/residents/m/f", "rows": 13,
+                       "sha256": "2" * 64, "unchanged": False})
+    report.set_count("residents", 13)
+    report.add_check("residents = staged", True, expected=13, actual=13)
+    report.message("15 records received.")
+    return report
+
+
+def test_report_fields_and_reconciliation():
+    result = build().finish("success", T1)
+    assert sorted(result) == TOP_LEVEL
+    assert result["report_version"] == 1
+    assert result["started_at"] == "2026-01-05T09:30:00Z" and result["finished_at"] == "2026-01-05T09:31:02Z"
+    assert result["counts"] == {"received": 15, "staged": 13, "quarantined": 2, "forwarded": 0, "residents": 13}
+    assert [e["reconciles"] for e in result["per_input"]] == [True, True]
+    assert result["reconciliation"]["ok"] is True
+    names = [c["name"] for c in result["reconciliation"]["checks"]]
+    assert names == ["input:landing/a/x.csv", "input:landing/b/y.csv", "total", "quarantine_reasons", "residents = staged"]
+    json.dumps(result)  # JSON-serialisable
+
+
+def test_a_record_that_went_nowhere_fails_reconciliation():
+    result = build(quarantined=1).finish("success", T1)  # 10 received, 8 staged, 1 quarantined
+    assert result["per_input"][0]["reconciles"] is False
+    assert result["reconciliation"]["ok"] is False
+    failed = [c["name"] for c in result["reconciliation"]["checks"] if not c["ok"]]
+    assert failed == ["input:landing/a/x.csv", "total", "quarantine_reasons"]
+
+
+def test_write_report_and_load_latest(tmp_path):
+    first = build().finish("success", T1)
+    second = build(run_id="20260106T093000Z-resident_snapshot-11111111").finish("failed", T1)
+    other = build(run_id="20250106T093000Z-resident_snapshot-22222222", fiscal_year=2025).finish("success", T1)
+    for r in (first, second, other):
+        reports.write_report(tmp_path, r)
+    directory = reports.report_dir(tmp_path, "resident_snapshot", "131032", 2026)
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [f"{first['run_id']}.json", f"{second['run_id']}.json", "latest.json"]
+    )
+    latest = reports.load_latest(tmp_path)
+    assert [(r["fiscal_year"], r["run_id"]) for r in latest] == [(2025, other["run_id"]), (2026, second["run_id"])]
+    assert reports.load_report(tmp_path, "resident_snapshot", "131032", 2026, first["run_id"]) == first
+
+
+def test_format_status_table_and_json(tmp_path):
+    good = build().finish("success", T1)
+    bad = build(run_id="20260106T093000Z-other-11111111", quarantined=1, stage="other").finish("failed", T1)
+    table = reports.format_status([good, bad])
+    lines = table.splitlines()
+    assert lines[0].split() == ["stage", "municipality", "year", "run", "id", "status", "dry", "run", "received",
+                                "staged", "quarantined", "forwarded", "reconciles"]
+    assert "resident_snapshot" in lines[2] and "success" in lines[2] and lines[2].rstrip().endswith("yes")
+    assert "failed" in lines[3] and lines[3].rstrip().endswith("NO")
+    assert "1 run(s) need attention" in table
+    rows = json.loads(reports.format_status([good, bad], as_json=True))
+    assert rows[0]["received"] == 15 and rows[0]["reconciles"] is True and rows[1]["reconciles"] is False
+    assert reports.format_status([]).startswith("No run reports yet")
+
+
+def test_unreadable_latest_is_listed_not_fatal(tmp_path):
+    directory = reports.report_dir(tmp_path, "resident_snapshot", "131032", 2026)
+    directory.mkdir(parents=True)
+    (directory / "latest.json").write_text("{broken", encoding="utf-8")
+    [entry] = reports.load_latest(tmp_path)
+    assert entry["status"] == "unreadable" and entry["fiscal_year"] == 2026
+    assert "unreadable" in reports.format_status([entry])
