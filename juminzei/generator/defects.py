@@ -1,8 +1,9 @@
 """Defect categories planted in the generated return-ingest documents (stable names; tests score on them).
 
-Every planted case is written to ``truth/documents.parquet`` (column ``defect`` of the affected record,
-at most one category per record) and to ``truth/defects.parquet`` (source, file, record_no, field,
-category, description). The categories fall into four families, which decide the record's
+Every planted case is written to ``truth/documents.parquet`` (column ``defect`` of the affected record:
+one category per record, the first planted) and to ``truth/defects.parquet`` (source, file, record_no,
+field, category, description: one row per case, so a record very rarely has two rows — a lifecycle
+record whose name also needed a CP932 substitution; a duplicated file has one row with record_no null). The categories fall into four families, which decide the record's
 ``expected_route``:
 
 * :data:`MALFORMED` — the record (or the whole XML file) cannot be trusted as written; the ingest must

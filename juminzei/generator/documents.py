@@ -18,11 +18,17 @@ Layouts (column order, names, types) are read from ``contracts/layouts/<source>.
 written has one row in the returned ``documents`` frame (truth/documents.parquet) and every planted
 case one row in ``defects`` (truth/defects.parquet); categories are in :mod:`juminzei.generator.defects`.
 
-Who gets documents: persons whose ``registry_status`` is ``resident`` (route ``stage``), ``moved_out``
-(route ``forward`` to their 1 January municipality — employers, payers and donors used the old ward
-address, and e-Tax filers named the ward as their 1 January address) or ``not_registered`` (住登外,
-route ``non_registered``). Deceased persons and outsiders get none (no 1 January residence in the
-ward); outsiders still appear as dependants on their taxpayer's documents.
+Who gets documents (``doc_scope`` in :func:`~juminzei.generator.wire_common.people_facts`):
+
+* ``resident`` → every document, route ``stage``;
+* ``moved_out`` → every document, route ``forward`` to their 1 January municipality (employers, payers
+  and donors used the old ward address; e-Tax filers named the ward as their 1 January address);
+* ``not_registered`` (住登外) → every document, route ``non_registered``;
+* ``deceased`` → salary and pension reports only (payers report the year up to the death; 死亡退職 is
+  flagged), route ``stage``: matched to the 宛名, then not taxed (no 1 January residence);
+* ``outsider`` with a salary who is nobody's dependant or spouse (population.py's misdirected
+  employees) → salary reports only, route ``forward`` (their employer sent them to the ward);
+* other outsiders (dependants living elsewhere) → none; they appear as dependants on documents.
 
 Design: every CSV source is one Polars frame whose ``line`` column is built with one ``pl.concat_str``
 over the layout's fields (:mod:`~juminzei.generator.wire_csv`) and encoded to CP932 once per file.
@@ -42,7 +48,7 @@ from pathlib import Path
 import polars as pl
 
 from juminzei.generator.model import Population
-from juminzei.generator.wire_common import DEFECT_SCHEMA, DOCUMENT_SCHEMA, Ctx, people_facts
+from juminzei.generator.wire_common import DEFECT_SCHEMA, DOCUMENT_SCHEMA, Ctx, FileWriter, people_facts
 from juminzei.generator.wire_etax import write_etax
 from juminzei.generator.wire_sources import write_furusato, write_pension, write_resident_returns, write_salary
 
@@ -70,12 +76,17 @@ def write_documents(pop: Population, landing_dir: Path, seed: int) -> DocumentsR
     byte-identical files and identical truth frames."""
     pop.check()
     ctx = Ctx(pop, Path(landing_dir), int(seed))
-    people, dependants = people_facts(ctx)
-    write_salary(ctx, people, dependants)
-    write_pension(ctx, people)
-    write_etax(ctx, people)
-    write_resident_returns(ctx, people, dependants)
-    write_furusato(ctx, people)
+    ctx.writer = FileWriter(ctx.landing)
+    try:
+        people, dependants = people_facts(ctx)
+        # e-Tax first: its many small files are written while the CSV sources are being built
+        write_etax(ctx, people)
+        write_salary(ctx, people, dependants)
+        write_pension(ctx, people)
+        write_resident_returns(ctx, people, dependants)
+        write_furusato(ctx, people)
+    finally:
+        ctx.writer.close()
     documents = pl.concat(ctx.documents, how="vertical") if ctx.documents else pl.DataFrame(schema=DOCUMENT_SCHEMA)
     defects = pl.concat(ctx.defects, how="vertical") if ctx.defects else pl.DataFrame(schema=DEFECT_SCHEMA)
     return DocumentsResult(

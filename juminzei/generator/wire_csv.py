@@ -27,13 +27,14 @@ from juminzei.generator import wire_text as T
 from juminzei.generator.wire_common import (
     CANCELLATION_RATE,
     CORRECTION_RATE,
+    DEFECT_SCHEMA,
     MALFORMED_RATE,
     RATES,
     Ctx,
+    attach,
     choose_rows,
     count,
     random_dates,
-    write_blobs,
 )
 from juminzei.generator.wire_layouts import field_ids, load_layout
 
@@ -123,18 +124,22 @@ def edit_lines(frame: pl.DataFrame, fmt: str, updates: Callable[[pl.DataFrame], 
 
 # ----------------------------------------------------------------------------------------------------
 def mark_characters(frame: pl.DataFrame, fmt: str, classes: T.CharClasses) -> pl.DataFrame:
-    """Records with characters outside JIS X 0208: substitute the ones CP932 cannot encode (〓; variation
-    selectors dropped) and mark them NON_JIS_CHAR_SUBSTITUTED, else CP932_EXTENSION_CHAR."""
+    """Records with characters outside JIS X 0208: mark them NON_JIS_CHAR_SUBSTITUTED (characters CP932
+    cannot encode: the substituted line — 〓, variation selectors dropped — goes to ``_new_line``) or
+    CP932_EXTENSION_CHAR. ``_new_line`` (null for the other rows) replaces ``line`` in :func:`plant`."""
     sub_pat, ext_pat = classes.substitute_pattern(), classes.extension_pattern()
     line = pl.col("line")
     has_sub = line.str.contains(sub_pat) if sub_pat else pl.lit(False)
     has_ext = line.str.contains(ext_pat) if ext_pat else pl.lit(False)
-    frame = frame.with_columns(has_sub.alias("_has_sub"), has_ext.alias("_has_ext"))
-    flagged = frame.filter((pl.col("_has_sub") | pl.col("_has_ext")) & pl.col("_defect").is_null())
+    flagged = frame.select("_rowid", "line", "_defect", has_sub.alias("_has_sub"), has_ext.alias("_has_ext")).filter(
+        pl.col("_has_sub") | pl.col("_has_ext")
+    )
     if flagged.height == 0:
-        return frame.drop("_has_sub", "_has_ext")
+        return frame.with_columns(pl.lit(None, pl.String).alias("_new_line"), *_no_extra())
     ids = field_ids(fmt)
     pattern = "|".join(p for p in (sub_pat, ext_pat) if p)
+    olds = list(classes.substitute)
+    news = [classes.substitute[c] for c in olds]
     flagged = flagged.select(
         "_rowid",
         pl.when(pl.col("_has_sub")).then(pl.lit(D.NON_JIS_CHAR_SUBSTITUTED)).otherwise(pl.lit(D.CP932_EXTENSION_CHAR)).alias("_c_defect"),
@@ -144,22 +149,30 @@ def mark_characters(frame: pl.DataFrame, fmt: str, classes: T.CharClasses) -> pl
         .then(pl.lit("character outside JIS X 0208 not encodable in CP932, written as 〓 (variation selectors dropped)"))
         .otherwise(pl.lit("character outside JIS X 0208 written with a CP932 vendor-extension code"))
         .alias("_c_desc"),
+        (pl.when(pl.col("_has_sub")).then(line.str.replace_many(olds, news)) if olds else pl.lit(None, pl.String)).alias("_new_line"),
     )
-    frame = frame.join(flagged, on="_rowid", how="left", validate="1:1", maintain_order="left").with_columns(
+    # a record keeps one category in documents.parquet (an earlier lifecycle mark wins); the character
+    # case of such a record is still listed in defects.parquet through the _x_* columns (see emit)
+    had = pl.col("_defect").is_not_null()
+    return attach(frame, flagged, left_on="_rowid", right_on="_rowid").with_columns(
         pl.coalesce("_defect", "_c_defect").alias("_defect"),
-        pl.coalesce("_field", "_c_field").alias("_field"),
-        pl.coalesce("_desc", "_c_desc").alias("_desc"),
+        pl.when(had).then(pl.col("_field")).otherwise(pl.col("_c_field")).alias("_field"),
+        pl.when(had).then(pl.col("_desc")).otherwise(pl.col("_c_desc")).alias("_desc"),
+        pl.when(had).then(pl.col("_c_defect")).alias("_x_defect"),
+        pl.when(had).then(pl.col("_c_field")).alias("_x_field"),
+        pl.when(had).then(pl.col("_c_desc")).alias("_x_desc"),
     ).drop("_c_defect", "_c_field", "_c_desc")
-    if classes.substitute:
-        olds = list(classes.substitute)
-        news = [classes.substitute[c] for c in olds]
-        frame = frame.with_columns(pl.when(pl.col("_has_sub")).then(line.str.replace_many(olds, news)).otherwise(line).alias("line"))
-    return frame.drop("_has_sub", "_has_ext")
+
+
+def _no_extra() -> list[pl.Expr]:
+    return [pl.lit(None, pl.String).alias(c) for c in ("_x_defect", "_x_field", "_x_desc")]
 
 
 def other_numbers(ctx: Ctx, people: pl.DataFrame, own: np.ndarray, stream: str) -> list[str | None]:
     """For each person id of ``own``, the valid My Number of ANOTHER resident of the ward."""
-    pool = people.filter((pl.col("registry_status") == "resident") & pl.col("my_number").is_not_null()).select("person_id", "my_number")
+    pool = people.select("person_id", "my_number", "registry_status").filter(
+        (pl.col("registry_status") == "resident") & pl.col("my_number").is_not_null()
+    )
     if pool.height < 2:
         return [None] * len(own)
     ids = pool.get_column("person_id").to_numpy()
@@ -234,7 +247,7 @@ def plant(
     frame = frame.with_columns(pl.Series("_planted", chosen, dtype=pl.String))
     sub = frame.filter(pl.col("_planted").is_not_null())
     if sub.height == 0:
-        return frame.drop("_planted")
+        return _replace_lines(frame.drop("_planted"))
     if fm.my_number:
         sub = sub.with_columns(pl.Series("_other", other_numbers(ctx, people, sub.get_column("_person_id").fill_null(-1).to_numpy(), f"other/{source}"), dtype=pl.String))
     sub = sub.with_columns(pl.Series("_pick", ctx.rng(f"kana/{source}").integers(0, 6, sub.height)))
@@ -246,13 +259,18 @@ def plant(
         pl.col("_planted").replace_strict(_field_of(fm), default=None, return_dtype=pl.String).alias("_p_field"),
         pl.col("_planted").replace_strict(_FIELD_NOTE, default=None, return_dtype=pl.String).alias("_p_desc"),
     )
-    frame = frame.join(sub, on="_rowid", how="left", validate="1:1", maintain_order="left").with_columns(
-        pl.coalesce("_p_line", "line").alias("line"),
+    frame = attach(frame, sub, left_on="_rowid", right_on="_rowid").with_columns(
+        pl.coalesce("_p_line", "_new_line").alias("_new_line"),
         pl.coalesce("_p_defect", "_defect").alias("_defect"),
         pl.when(pl.col("_p_defect").is_not_null()).then(pl.col("_p_field")).otherwise(pl.col("_field")).alias("_field"),
         pl.coalesce("_p_desc", "_desc").alias("_desc"),
     )
-    return frame.drop("_planted", "_p_line", "_p_defect", "_p_field", "_p_desc")
+    return _replace_lines(frame.drop("_planted", "_p_line", "_p_defect", "_p_field", "_p_desc"))
+
+
+def _replace_lines(frame: pl.DataFrame) -> pl.DataFrame:
+    """Apply the edited lines of ``_new_line`` (one pass over the line column)."""
+    return frame.with_columns(pl.coalesce("_new_line", "line").alias("line")).drop("_new_line")
 
 
 def _field_of(fm: FieldMap) -> dict[str, str | None]:
@@ -367,7 +385,7 @@ def lifecycle(
     wrong = edit_lines(
         corr, fmt, lambda s: s.with_columns((pl.col(amount_field).cast(pl.Int64) + pl.col("_delta")).abs().cast(pl.String).alias(amount_field))
     ).select("_rowid", pl.col("line").alias("_w_line"))
-    frame = frame.join(wrong, on="_rowid", how="left", validate="1:1", maintain_order="left").with_columns(
+    frame = attach(frame, wrong, left_on="_rowid", right_on="_rowid").with_columns(
         pl.coalesce("_w_line", "line").alias("line"),
         pl.when(pl.col("_lc") == "corr").then(pl.lit(D.SUPERSEDED_BY_CORRECTION)).otherwise(pl.col("_defect")).alias("_defect"),
         pl.when(pl.col("_lc") == "corr").then(pl.lit(amount_field)).otherwise(pl.col("_field")).alias("_field"),
@@ -393,6 +411,31 @@ def lifecycle(
         [frame, corrected.select(columns), erroneous.select(columns), cancel.select(columns)], how="vertical"
     ).drop("_lc")
     return out.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_rowid"))
+
+
+def assign_chunks(frame: pl.DataFrame, chunk: int | None) -> pl.DataFrame:
+    """``_chunk`` of every main record: its group's main records in ``_sort`` order, ``chunk`` per file
+    (all in chunk 0 when ``chunk`` is None). Fixed before 訂正/取消 records are added, so that files
+    keep their records (and the files chosen to be delivered twice stay whole)."""
+    narrow = (
+        frame.filter(pl.col("_kind") == "main")
+        .select("_rowid", "_group", "_sort")
+        .sort("_group", "_sort", "_rowid")
+        .with_columns((pl.int_range(pl.len()).over("_group") // (chunk or 10**12)).alias("_chunk"))
+        .select("_rowid", "_chunk")
+    )
+    frame = frame.drop([c for c in ("_chunk",) if c in frame.columns])
+    return attach(frame, narrow, left_on="_rowid", right_on="_rowid")
+
+
+def mark_duplicate_chunks(ctx: Ctx, frame: pl.DataFrame, stream: str, max_records: int = 200) -> pl.DataFrame:
+    """``_in_dup``: the main records of the few (group, chunk) files that will be delivered twice."""
+    from juminzei.generator.wire_common import pick_duplicate_files
+
+    key = pl.concat_str([pl.col("_group"), pl.lit("#"), pl.col("_chunk").cast(pl.String)])
+    counts = frame.filter(pl.col("_kind") == "main").group_by(key.alias("file")).agg(pl.len().alias("n"))
+    chosen = pick_duplicate_files(ctx, counts, stream, max_records=max_records)
+    return frame.with_columns(((pl.col("_kind") == "main") & key.is_in(chosen)).fill_null(False).alias("_in_dup"))
 
 
 def assign_files(
@@ -439,40 +482,77 @@ def assign_files(
     narrow = narrow.sort("file", "_sort", "_rowid").with_columns((pl.int_range(pl.len()).over("file") + 1).cast(pl.Int64).alias("record_no"))
     result = narrow.select("_rowid", "file", "record_no", "_received", "_chunk")
     frame = frame.drop([c for c in ("file", "record_no", "_received", "_chunk") if c in frame.columns])
-    return frame.join(result, on="_rowid", how="left", validate="1:1", maintain_order="left")
+    return attach(frame, result, left_on="_rowid", right_on="_rowid")
 
 
-def write_csv(ctx: Ctx, frame: pl.DataFrame, newline: str = "\r\n") -> None:
+def lines_chunked(
+    base: pl.DataFrame, lookups: list[tuple[pl.DataFrame, str, str]], exprs: list[pl.Expr], rows: int = 100_000
+) -> pl.DataFrame:
+    """``exprs`` over ``base`` with the ``lookups`` (frame, left key, right key) attached, ``rows`` rows
+    at a time: bounds the memory of the joined columns and of the per-field strings of a record line."""
+    parts = []
+    for start in range(0, max(base.height, 1), rows):
+        chunk = base.slice(start, rows)
+        for right, left_on, right_on in lookups:
+            chunk = attach(chunk, right, left_on=left_on, right_on=right_on)
+        parts.append(chunk.select(exprs))
+    return pl.concat(parts, how="vertical")
+
+
+def write_csv(ctx: Ctx, frame: pl.DataFrame, newline: str = "\r\n", batch_lines: int = 50_000) -> None:
     """One CP932 file per ``file``: lines in ``record_no`` order, CRLF after every line, one encode per
-    file. Text is CP932-encodable (mark_characters substituted the rest); the explicit fallback encodes
-    a file character by character with '〓' should a line still fail (a generator bug, never silent in
-    tests: the truth would then miss a substitution)."""
+    file, handed to the background writer in batches of about ``batch_lines`` lines. Text is
+    CP932-encodable (mark_characters substituted the rest); the explicit fallback encodes a file
+    character by character with '〓' should a line still fail."""
+    assert ctx.writer is not None
     grouped = (
         frame.select("file", "record_no", "line")
         .sort("file", "record_no")
         .group_by("file", maintain_order=True)
-        .agg(pl.col("line").str.join(newline))
+        .agg(pl.col("line").str.join(newline), pl.len().alias("_n"))
     )
+    grouped = grouped.with_columns(((pl.col("_n").cum_sum() - 1) // batch_lines).alias("_batch"))
     marker = T.INVALID_BYTES_MARKER.encode("ascii")
-    rels = grouped.get_column("file").to_list()
-    blobs = []
-    for text in grouped.get_column("line").to_list():
-        text = text + newline
-        try:
-            data = text.encode("cp932")
-        except UnicodeEncodeError:
-            data = _encode_fallback(text)
-        if marker in data:
-            data = data.replace(marker, T.INVALID_CP932)
-        blobs.append(data)
-    write_blobs(ctx.landing, rels, blobs)
+    fallbacks: list[str] = []
+    for batch in grouped.partition_by("_batch", maintain_order=True):
+        blobs = []
+        for rel, text in zip(batch.get_column("file").to_list(), batch.get_column("line").to_list()):
+            text = text + newline
+            try:
+                data = text.encode("cp932")
+            except UnicodeEncodeError:  # mark_characters should have substituted it: record the fallback
+                data = _encode_fallback(text)
+                fallbacks.append(rel)
+            if marker in data:
+                data = data.replace(marker, T.INVALID_CP932)
+            blobs.append(data)
+        ctx.writer.write(batch.get_column("file").to_list(), blobs)
+    if fallbacks:
+        ctx.encode_fallbacks += len(fallbacks)
+        ctx.defects.append(pl.DataFrame({
+            "source": [rel.split("/", 1)[0] for rel in fallbacks],
+            "file": fallbacks,
+            "record_no": [None] * len(fallbacks),
+            "field": [None] * len(fallbacks),
+            "category": [D.NON_JIS_CHAR_SUBSTITUTED] * len(fallbacks),
+            "description": ["encoding fallback: characters CP932 cannot encode written as 〓 in lines not marked per record"] * len(fallbacks),
+        }, schema=DEFECT_SCHEMA))
 
 
 def _encode_fallback(text: str) -> bytes:
+    """Encode ``text`` replacing every character CP932 cannot encode by '〓' (per line, not per char)."""
     out = []
-    for char in text:
+    for line in text.split("\n"):
         try:
-            out.append(char.encode("cp932"))
+            out.append(line.encode("cp932"))
         except UnicodeEncodeError:
-            out.append("〓".encode("cp932"))
-    return b"".join(out)
+            out.append("".join(c if _encodable(c) else "〓" for c in line).encode("cp932"))
+    return b"\n".join(out)
+
+
+def _encodable(char: str) -> bool:
+    try:
+        char.encode("cp932")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -14,8 +14,8 @@ from juminzei.generator import wire_amounts as A
 from juminzei.generator import wire_text as T
 from juminzei.generator import wire_xml as X
 from juminzei.generator.wire_common import (
+    DOC_ADDRESS,
     DUPLICATE_FILE_RATE,
-    IN_SCOPE,
     MALFORMED_RATE,
     RATES,
     TRUTH_COLUMNS,
@@ -27,19 +27,20 @@ from juminzei.generator.wire_common import (
     emit,
     random_dates,
     with_route,
-    write_blobs,
 )
 from juminzei.generator.wire_csv import other_numbers
 
 ETAX_MALFORMED = (D.MALFORMED_XML, D.MISSING_REQUIRED_ELEMENT, D.WRONG_NAMESPACE)
 HOSTILE_PER_RETURNS = 50_000  # one hostile file of each kind per this many returns (at least one)
+XML_CHUNK = 10_000  # returns rendered and handed to the writer at a time
 
 
-def etax_fragments(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
-    """Per person: the repeated parts of KOA020-2 (所得の内訳, dependants) as XML strings."""
+def etax_fragments(ctx: Ctx, people: pl.DataFrame, filers: pl.Series) -> pl.DataFrame:
+    """Per filer: the repeated parts of KOA020-2 (所得の内訳, dependants) as XML strings."""
     pop = ctx.pop
+    ids = filers.implode()
     employers = pop.employers.select("employer_id", "corporate_number", "address", "name")
-    salary_items = pop.employments.join(employers, on="employer_id", how="left", validate="m:1", maintain_order="left").select(
+    salary_items = pop.employments.filter(pl.col("person_id").is_in(ids)).join(employers, on="employer_id", how="left", validate="m:1", maintain_order="left").select(
         "person_id",
         pl.lit(0).alias("_k"),
         pl.col("employment_id").alias("_id"),
@@ -50,7 +51,7 @@ def etax_fragments(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
         pl.col("salary_revenue").alias("revenue"),
         pl.col("withholding_tax").alias("tax"),
     )
-    pension_items = pop.pensions.select(
+    pension_items = pop.pensions.filter(pl.col("person_id").is_in(ids)).select(
         "person_id",
         pl.lit(1).alias("_k"),
         pl.col("pension_id").alias("_id"),
@@ -82,7 +83,7 @@ def etax_fragments(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
         "disabled", "total_income",
     )
     deps = (
-        pop.dependants.join(facts, on="dependant_person_id", how="left", validate="m:1", maintain_order="left")
+        pop.dependants.filter(pl.col("taxpayer_person_id").is_in(ids)).join(facts, on="dependant_person_id", how="left", validate="m:1", maintain_order="left")
         .with_columns((pl.col("kind") != "spouse").cast(pl.Int8).alias("_k"))
         .sort("taxpayer_person_id", "_k", "birth_date", "dependant_person_id")
         .select(
@@ -91,14 +92,14 @@ def etax_fragments(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
                 [
                     pl.lit('<jmz:SHINZOKU kubun="'),
                     pl.when(pl.col("kind") == "spouse").then(pl.lit("1")).otherwise(pl.lit("2")),
-                    pl.lit('">'),
-                    X.el("jmz:NM", X.xml_text(pl.col("name_kanji"))),
-                    X.el("jmz:BANGO", pl.col("my_number")),
-                    X.el("jmz:BIRTHDAY", pl.col("birth_date").dt.strftime("%Y-%m-%d")),
-                    X.el("jmz:DOKYO", pl.when(pl.col("living_together")).then(pl.lit("1")).otherwise(pl.lit("0"))),
-                    X.el("jmz:SHOGAI", pl.when(pl.col("special_disability")).then(pl.lit("2")).when(pl.col("disabled")).then(pl.lit("1")).otherwise(pl.lit("0"))),
-                    X.amount_el("jmz:SHOTOKU", pl.col("total_income"), always=True),
-                    pl.lit("</jmz:SHINZOKU>"),
+                    pl.lit('" nm="'), X.xml_text(pl.col("name_kanji")).fill_null(""),
+                    pl.lit('" bango="'), pl.col("my_number").fill_null(""),
+                    pl.lit('" birthday="'), pl.col("birth_date").dt.strftime("%Y-%m-%d").fill_null(""),
+                    pl.lit('" dokyo="'), pl.when(pl.col("living_together")).then(pl.lit("1")).otherwise(pl.lit("0")),
+                    pl.lit('" shogai="'),
+                    pl.when(pl.col("special_disability")).then(pl.lit("2")).when(pl.col("disabled")).then(pl.lit("1")).otherwise(pl.lit("0")),
+                    pl.lit('" shotoku="'), pl.col("total_income").fill_null(0).cast(pl.String),
+                    pl.lit('"/>'),
                 ]
             ).alias("frag"),
         )
@@ -261,7 +262,7 @@ def etax_document(ctx: Ctx) -> pl.Expr:
 
 def write_etax(ctx: Ctx, people: pl.DataFrame) -> None:
     """One e-Tax XML file per in-scope person who files a 確定申告書, plus planted and hostile files."""
-    returns = people.filter(pl.col("registry_status").is_in(IN_SCOPE) & pl.col("files_final_return")).sort("person_id")
+    returns = people.filter((pl.col("doc_scope") == "all") & pl.col("files_final_return")).sort("person_id")
     n = returns.height
     part = ctx.partition("etax_return")
     rng = ctx.rng("etax/dates")
@@ -276,7 +277,7 @@ def write_etax(ctx: Ctx, people: pl.DataFrame) -> None:
         ((pl.col("person_id") * 2_654_435_761 + 12_345) % 10**16).cast(pl.String).str.zfill(16).alias("_etax_id"),
         pl.when(pl.col("person_id") % 2 == 0).then(pl.lit("00001")).otherwise(pl.lit("00002")).alias("_office_cd"),
         pl.when(pl.col("person_id") % 2 == 0).then(pl.lit("芝")).otherwise(pl.lit("麻布")).alias("_office_nm"),
-        pl.when(moved).then(pl.col("jan1_address")).otherwise(pl.col("doc_address")).alias("_address"),
+        pl.when(moved).then(pl.col("jan1_address")).otherwise(DOC_ADDRESS).alias("_address"),
         pl.when(moved).then(pl.col("jan1_postal_code")).otherwise(pl.col("ward_postal_code")).alias("_zip"),
         pl.when(moved).then(pl.col("jan1_municipality_code").str.slice(0, 5)).otherwise(pl.lit(ctx.municipality5)).alias("_address_code"),
         pl.col("ward_address").alias("_jan1_address"),
@@ -329,7 +330,7 @@ def write_etax(ctx: Ctx, people: pl.DataFrame) -> None:
         .then(pl.col("name_kanji").str.replace_many(list(T.KANJI_VARIANTS), list(T.KANJI_VARIANTS.values())))
         .otherwise(pl.col("name_kanji")).alias("_name"),
     )
-    fragments = etax_fragments(ctx, people)
+    fragments = etax_fragments(ctx, people, returns.get_column("person_id"))
     returns = returns.join(fragments, on="person_id", how="left", validate="1:1", maintain_order="left")
     deductions = (
         pl.col("medical_deduction") + pl.col("social_insurance_total") + pl.col("small_enterprise_mutual_aid")
@@ -349,12 +350,16 @@ def write_etax(ctx: Ctx, people: pl.DataFrame) -> None:
         pl.when(pl.col("_due") < 0).then(-pl.col("_due")).otherwise(0).alias("_refund"),
     )
     xml = etax_document(ctx)
-    returns = returns.with_columns(xml.alias("xml")).with_columns(
+    malformed = (
         pl.when(cat == D.MALFORMED_XML).then(pl.col("xml").str.slice(0, pl.col("xml").str.len_chars() * 3 // 5))
         .when(cat == D.MISSING_REQUIRED_ELEMENT).then(pl.col("xml").str.replace(r'<NOZEISHA_NM ID="NOZEISHA_NM">[^<]*</NOZEISHA_NM>', ""))
         .when(cat == D.WRONG_NAMESPACE).then(pl.col("xml").str.replace(f'xmlns="{X.NS_SHOTOKU}"', f'xmlns="{X.NS_WRONG}"', literal=True))
-        .otherwise(pl.col("xml")).alias("xml")
+        .otherwise(pl.col("xml"))
     )
+    assert ctx.writer is not None
+    for start in range(0, n, XML_CHUNK):
+        chunk = returns.slice(start, XML_CHUNK).select("file", "_defect", xml.alias("xml")).with_columns(malformed.cast(pl.Binary).alias("xml"))
+        ctx.writer.write(chunk.get_column("file").to_list(), chunk.get_column("xml").to_list())
     field_of = {D.MY_NUMBER_MISSING: "NOZEISHA_BANGO", D.MY_NUMBER_OF_OTHER_PERSON: "NOZEISHA_BANGO", D.KANA_VARIANT: "NOZEISHA_NM_KN",
                 D.KANJI_VARIANT: "NOZEISHA_NM", D.MISSING_REQUIRED_ELEMENT: "NOZEISHA_NM", D.WRONG_NAMESPACE: "DATA/@xmlns"}
     desc_of = {D.MY_NUMBER_MISSING: "NOZEISHA_BANGO omitted", D.MY_NUMBER_OF_OTHER_PERSON: "valid 個人番号 of another resident",
@@ -373,7 +378,6 @@ def write_etax(ctx: Ctx, people: pl.DataFrame) -> None:
         cat.replace_strict(desc_of, default=None, return_dtype=pl.String).alias("_desc"),
     )
     returns = with_route(returns)
-    write_blobs(ctx.landing, returns.get_column("file").to_list(), returns.get_column("xml").cast(pl.Binary).to_list())
     frame = returns.select(TRUTH_COLUMNS)
     # files delivered twice: new seq numbers after the last return, received 2-19 days later
     dup_list = sorted(returns.filter(pl.col("_dup")).get_column("file").to_list())
@@ -395,7 +399,7 @@ def write_etax(ctx: Ctx, people: pl.DataFrame) -> None:
         for _ in range(per_kind):
             date = hostile_dates[i].astype(dt.date)
             rel = f"{part}/{date:%Y%m%d}_etax_{next_seq:07d}.xtx"
-            write_blobs(ctx.landing, [rel], [maker(next_seq)])
+            ctx.writer.write([rel], [maker(next_seq)])
             hostile.append({"file": rel, "record_no": 1, "_doc_key": f"{next_seq:016d}", "_person_id": None, "_atena_no": None,
                             "_route": D.ROUTE_QUARANTINE, "_destination": None, "_submission": "新規", "_received": date,
                             "_defect": category, "_field": None, "_desc": maker.__doc__.split("\n")[0]})

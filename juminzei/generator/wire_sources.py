@@ -10,8 +10,8 @@ from juminzei.generator import defects as D
 from juminzei.generator import wire_amounts as A
 from juminzei.generator import wire_text as T
 from juminzei.generator.wire_common import (
+    DOC_ADDRESS,
     ADDITIONAL_RATE,
-    IN_SCOPE,
     Ctx,
     dependant_slots,
     duplicate_files,
@@ -19,14 +19,18 @@ from juminzei.generator.wire_common import (
     later_name,
     pick_duplicate_files,
     random_dates,
+    spouse_details,
     with_route,
 )
 from juminzei.generator.wire_csv import (
     CODE_OF_SUBMISSION,
     FieldMap,
+    assign_chunks,
     assign_files,
     lifecycle,
     line_expr,
+    mark_duplicate_chunks,
+    lines_chunked,
     plant,
     write_csv,
 )
@@ -49,6 +53,36 @@ def _meta() -> list[pl.Expr]:
         pl.lit(None, pl.String).alias("_field"),
         pl.lit(None, pl.String).alias("_desc"),
     ]
+
+
+PERSON_META_COLUMNS = ("person_id", "atena_no", "route", "destination_code", "my_number", "name_kanji", "name_kana_hw",
+                       "ward_address", "ward_address_detail", "jan1_address", "birth_date", "age", "registry_status")
+SALARY_PEOPLE_COLUMNS = PERSON_META_COLUMNS + (
+    "resident_type", "social_insurance_paid", "small_enterprise_mutual_aid", "life_insurance_new_general",
+    "life_insurance_old_general", "life_insurance_new_pension", "life_insurance_care_medical", "life_insurance_old_pension",
+    "life_insurance_deduction", "earthquake_deduction", "spouse_id", "spouse_total_income", "spouse_aged_70", "spouse_deduction",
+    "n_specific", "n_aged", "n_aged_cohabiting", "n_general", "n_under16", "n_disabled_special", "n_disabled_special_cohabiting",
+    "n_disabled_other", "has_under23", "has_special_disabled_dep", "dependant_deduction", "student_disability_deduction",
+    "widow_single_parent_deduction", "basic_deduction", "special_disability", "disabled", "widow", "working_student", "single_parent",
+)
+PENSION_PEOPLE_COLUMNS = PERSON_META_COLUMNS + (
+    "spouse_id", "spouse_total_income", "spouse_aged_70", "spouse_deduction", "n_specific", "n_aged", "n_general", "n_under16",
+    "n_disabled_special", "n_disabled_special_cohabiting", "n_disabled_other", "special_disability", "disabled", "widow", "single_parent",
+)
+
+
+def _scope_ids(people: pl.DataFrame, *, reports: bool = False) -> pl.DataFrame:
+    """``person_id`` of the people whose documents reach the ward (see :func:`_in_scope`)."""
+    scopes = ["all", "reports"] if reports else ["all"]
+    return people.select("person_id", "doc_scope").filter(pl.col("doc_scope").is_in(scopes)).select("person_id")
+
+
+def _in_scope(people: pl.DataFrame, columns: tuple[str, ...], *, reports: bool = False) -> pl.DataFrame:
+    """People whose documents reach the ward, with the columns a writer needs: residents, people who
+    moved out and 住登外 for every document; with ``reports`` also the deceased and the outsiders whose
+    employer misdirected their salary report to the ward (wire_common.people_facts ``doc_scope``)."""
+    scopes = ["all", "reports"] if reports else ["all"]
+    return people.select(*columns, "doc_scope").filter(pl.col("doc_scope").is_in(scopes)).drop("doc_scope")
 
 
 def _with_rowid(frame: pl.DataFrame) -> pl.DataFrame:
@@ -93,15 +127,11 @@ def salary_frame(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> pl.DataF
     """One line per employment of an in-scope person (個人別明細書, 統一CSV)."""
     pop = ctx.pop
     iy = ctx.income_year
-    scope = people.filter(pl.col("registry_status").is_in(IN_SCOPE))
     employers = pop.employers.select(pl.all().name.prefix("er_"))
     slots = dependant_slots(deps, split_under16=True, columns={"kana": pl.col("name_kana_hw"), "name": pl.col("name_kanji"),
                                                                "my_number": pl.col("my_number")})
-    jobs = (
-        pop.employments.join(scope, on="person_id", how="inner", validate="m:1", maintain_order="left")
-        .join(employers, left_on="employer_id", right_on="er_employer_id", how="left", validate="m:1", maintain_order="left")
-        .join(slots, on="person_id", how="left", validate="m:1", maintain_order="left")
-        .sort("person_id", "employment_id")
+    jobs = pop.employments.join(_scope_ids(people, reports=True), on="person_id", how="semi", maintain_order="left").sort(
+        "person_id", "employment_id"
     )
     jobs = jobs.with_columns(
         (
@@ -111,6 +141,12 @@ def salary_frame(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> pl.DataF
         (pl.col("ordinary_collection") | pl.col("end_date").is_not_null()).alias("_ordinary"),
         _additional(ctx, jobs, "salary/additional"),
     )
+    lookups = [
+        (people.select(SALARY_PEOPLE_COLUMNS), "person_id", "person_id"),
+        (employers, "employer_id", "er_employer_id"),
+        (slots, "person_id", "person_id"),
+        (spouse_details(people), "spouse_id", "spouse_id"),
+    ]
     yea = pl.col("_yea")
 
     def y(expr: pl.Expr) -> pl.Expr:  # only on the 年末調整 record
@@ -143,7 +179,7 @@ def salary_frame(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> pl.DataF
         "payer_phone": pl.col("er_phone"),
         "submission_type": pl.lit("0"),
         "income_year": pl.lit(f"{ctx.reiwa_income_year:02d}"),
-        "recipient_address": pl.col("doc_address"),
+        "recipient_address": DOC_ADDRESS,
         "recipient_abroad": pl.lit("0"),
         "recipient_name": pl.col("name_kanji"),
         "payment_kind": pl.when(pl.col("is_primary")).then(pl.lit("給料・賞与")).otherwise(pl.lit("給料")),
@@ -178,6 +214,7 @@ def salary_frame(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> pl.DataF
         "widow": y(T.flag(pl.col("widow"))),
         "working_student": y(T.flag(pl.col("working_student"))),
         "foreigner": T.flag(pl.col("resident_type") == 2),
+        "death_retirement": T.flag((pl.col("registry_status") == "deceased") & pl.col("end_date").is_not_null()),
         "job_change_type": pl.when(pl.col("end_date").is_not_null()).then(pl.lit("2"))
         .when(pl.col("start_date").is_not_null()).then(pl.lit("1")).otherwise(pl.lit("")),
         "job_change_year": T.pad2(T.era_year(change_date)),
@@ -215,7 +252,7 @@ def salary_frame(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> pl.DataF
             fields[f"{prefix}_{k}_nonresident"] = y(pl.when(pl.col(f"{prefix}_{k}_name").is_not_null()).then(pl.lit("00")).otherwise(pl.lit("")))
             fields[f"{prefix}_{k}_my_number"] = y(pl.col(f"{prefix}_{k}_my_number"))
     fields["submission_type"] = pl.when(pl.col("_additional")).then(pl.lit("1")).otherwise(pl.lit("0"))
-    frame = jobs.select(
+    frame = lines_chunked(jobs, lookups, [
         line_expr("salary_report", fields).alias("line"),
         *_meta(),
         pl.col("er_designation_no").alias("_group"),
@@ -225,7 +262,7 @@ def salary_frame(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> pl.DataF
         pl.col("end_date").is_not_null().alias("_leaver"),
         pl.when(pl.col("_additional")).then(pl.lit("追加")).otherwise(pl.lit("新規")).alias("_submission"),
         pl.when(pl.col("_additional")).then(pl.lit("additional")).otherwise(pl.lit("main")).alias("_kind"),
-    )
+    ])
     return _with_rowid(frame)
 
 
@@ -238,16 +275,12 @@ def write_salary(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> None:
     frame = salary_frame(ctx, people, deps)
     windows = [(ctx.day(1, 20), ctx.day(1, 31), 0.85), (ctx.day(1, 5), ctx.day(1, 19), 0.10), (ctx.day(2, 1), ctx.day(2, 20), 0.05)]
     files = dict(source="salary_report", stem="kyuyo", chunk=None, windows=windows, stream="salary/files")
-    # choose the files delivered twice on the main files, before 訂正/取消 records are added
-    probe = assign_files(ctx, frame, **files)
-    main_files = probe.filter(pl.col("_kind") == "main").group_by("file").agg(pl.len().alias("n"), pl.col("_group").first())
-    dup_groups = main_files.filter(pl.col("file").is_in(pick_duplicate_files(ctx, main_files, "salary/duplicates"))).get_column("_group").to_list()
-    del probe
+    frame = mark_duplicate_chunks(ctx, assign_chunks(frame, None), "salary/duplicates")
     frame = lifecycle(ctx, frame, "salary_report", stream="salary/lifecycle", key_field="employee_no", amount_field="payment_amount",
-                      submission_field="submission_type", exclude=pl.col("_group").is_in(dup_groups))
+                      submission_field="submission_type", exclude=pl.col("_in_dup"))
     frame = assign_files(ctx, frame, **files)
-    dup_files = sorted(set(frame.filter(pl.col("_group").is_in(dup_groups) & (pl.col("_kind") == "main")).get_column("file").to_list()))
-    eligible = ~pl.col("file").is_in(dup_files) & pl.col("_kind").is_in(["main", "additional"])
+    dup_files = sorted(set(frame.filter(pl.col("_in_dup")).get_column("file").to_list()))
+    eligible = ~pl.col("_in_dup") & pl.col("_kind").is_in(["main", "additional"])
     frame = with_route(plant(ctx, "salary_report", frame, "salary_report", SALARY_FIELDS, people, eligible))
     summary = salary_summaries(ctx, frame)
     summary = with_route(plant(ctx, "salary_summary", summary, "salary_summary", SUMMARY_FIELDS, people,
@@ -360,13 +393,12 @@ def pension_frame(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
     """One line per pension of an in-scope person. The 扶養親族等申告書 data (spouse, dependants, own
     status) is written on the person's largest pension when no employer did a 年末調整."""
     pop = ctx.pop
-    scope = people.filter(pl.col("registry_status").is_in(IN_SCOPE))
-    with_yea = pop.employments.filter(pl.col("is_primary") & pl.col("end_date").is_null()).select("person_id").unique()
+    with_yea = pop.employments.filter(pl.col("is_primary") & pl.col("end_date").is_null()).select("person_id")
     pens = (
-        pop.pensions.join(scope, on="person_id", how="inner", validate="m:1", maintain_order="left")
-        .join(with_yea.with_columns(pl.lit(True).alias("_has_yea")), on="person_id", how="left", validate="m:1", maintain_order="left")
+        pop.pensions.join(_scope_ids(people, reports=True), on="person_id", how="semi", maintain_order="left")
+        .with_columns(pl.col("person_id").is_in(with_yea.get_column("person_id").implode()).alias("_has_yea"))
         .sort(["person_id", "pension_revenue", "pension_id"], descending=[False, True, False])
-        .with_columns(((pl.int_range(pl.len()).over("person_id") == 0) & pl.col("_has_yea").is_null()).alias("_main"))
+        .with_columns(((pl.int_range(pl.len()).over("person_id") == 0) & ~pl.col("_has_yea")).alias("_main"))
         .sort("person_id", "pension_id")
     )
     pens = pens.with_columns(_additional(ctx, pens, "pension/additional"))
@@ -384,7 +416,7 @@ def pension_frame(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
         "payer_name": pl.col("payer_name"),
         "submission_type": pl.lit("0"),
         "income_year": pl.lit(f"{ctx.reiwa_income_year:02d}"),
-        "recipient_address": pl.col("doc_address"),
+        "recipient_address": DOC_ADDRESS,
         "recipient_abroad": pl.lit("0"),
         "recipient_name": pl.col("name_kanji"),
         "birth_era": T.era_code(pl.col("birth_date"), T.LEGAL),
@@ -417,7 +449,7 @@ def pension_frame(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
         "creation_type": pl.when(pl.col("pension_revenue") > 600_000).then(pl.lit("2")).otherwise(pl.lit("1")),
     }
     fields["submission_type"] = pl.when(pl.col("_additional")).then(pl.lit("1")).otherwise(pl.lit("0"))
-    frame = pens.select(
+    frame = lines_chunked(pens, [(people.select(PENSION_PEOPLE_COLUMNS), "person_id", "person_id")], [
         line_expr("pension_report", fields).alias("line"),
         *_meta(),
         pl.col("payer_code").alias("_group"),
@@ -425,7 +457,7 @@ def pension_frame(ctx: Ctx, people: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str([pl.col("payer_code"), pl.lit(":"), recipient_no]).alias("_doc_key"),
         pl.when(pl.col("_additional")).then(pl.lit("追加")).otherwise(pl.lit("新規")).alias("_submission"),
         pl.when(pl.col("_additional")).then(pl.lit("additional")).otherwise(pl.lit("main")).alias("_kind"),
-    )
+    ])
     return _with_rowid(frame)
 
 
@@ -435,10 +467,7 @@ def write_pension(ctx: Ctx, people: pl.DataFrame) -> None:
         return
     windows = [(ctx.day(1, 8), ctx.day(1, 31), 0.95), (ctx.day(2, 1), ctx.day(2, 10), 0.05)]
     files = dict(source="pension_report", stem="nenkin", chunk=PENSION_FILE_MAX_RECORDS, windows=windows, stream="pension/files")
-    frame = assign_files(ctx, frame, **files)  # fixes _chunk of the main records (kept when records are added)
-    main_files = frame.filter(pl.col("_kind") == "main").group_by("file").agg(pl.len().alias("n"))
-    dup_probe = pick_duplicate_files(ctx, main_files, "pension/duplicates")
-    frame = frame.with_columns(pl.col("file").is_in(dup_probe).alias("_in_dup"))
+    frame = mark_duplicate_chunks(ctx, assign_chunks(frame, PENSION_FILE_MAX_RECORDS), "pension/duplicates")
     frame = lifecycle(ctx, frame, "pension_report", stream="pension/lifecycle", key_field="recipient_no", amount_field="art203_3_1_payment",
                       submission_field="submission_type", exclude=pl.col("_in_dup"))
     frame = assign_files(ctx, frame, **files)
@@ -492,7 +521,7 @@ def _dup_by_seq(ctx: Ctx, dup_files: list[str], stem: str, last_seq: int, stream
 
 
 def write_resident_returns(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -> None:
-    filers = people.filter(pl.col("registry_status").is_in(IN_SCOPE) & pl.col("files_resident_return")).sort("person_id")
+    filers = people.filter((pl.col("doc_scope") == "all") & pl.col("files_resident_return")).sort("person_id")
     n = filers.height
     if n == 0:
         return
@@ -515,7 +544,9 @@ def write_resident_returns(ctx: Ctx, people: pl.DataFrame, deps: pl.DataFrame) -
     }).rename(lambda c: c.replace("dependant_", "rr_dep_", 1) if c.startswith("dependant_") else c).rename(
         {"dependants_5th_plus": "rr_dependants_5th_plus"}
     )
-    filers = filers.join(slots, on="person_id", how="left", validate="1:1", maintain_order="left")
+    filers = filers.join(slots, on="person_id", how="left", validate="1:1", maintain_order="left").join(
+        spouse_details(people), on="spouse_id", how="left", validate="m:1", maintain_order="left"
+    )
     no_revenue = (
         (pl.col("salary_revenue_total") == 0) & (pl.col("pension_revenue_total") == 0) & (pl.col("business_revenue") == 0)
         & (pl.col("real_estate_income") == 0) & (pl.col("dividend_income") == 0) & (pl.col("misc_income") == 0)
@@ -611,7 +642,7 @@ FURUSATO_FIELDS = FieldMap(
 def write_furusato(ctx: Ctx, people: pl.DataFrame) -> None:
     """One notice per (donor, recipient municipality) of the one-stop donations of in-scope donors,
     sent by the recipient in up to three batches in January-February."""
-    scope = people.filter(pl.col("registry_status").is_in(IN_SCOPE))
+    scope = _in_scope(people, PERSON_META_COLUMNS + ("sex", "ward_postal_code", "files_final_return", "files_resident_return"))
     gifts = ctx.pop.donations.filter(pl.col("one_stop")).join(scope.select("person_id"), on="person_id", how="inner", validate="m:1", maintain_order="left")
     if gifts.height == 0:
         return
@@ -651,7 +682,7 @@ def write_furusato(ctx: Ctx, people: pl.DataFrame) -> None:
         "name_kana": pl.col("name_kana_hw"),
         "name": pl.col("name_kanji"),
         "postal_code": pl.col("ward_postal_code"),
-        "address": pl.col("doc_address"),
+        "address": DOC_ADDRESS,
         "birth_date": T.ymd(pl.col("birth_date")),
         "sex": pl.col("sex").cast(pl.String),
         "donation_date": T.ymd(pl.col("_last_date")),

@@ -97,20 +97,14 @@ def halfwidth_kana_map(values: Iterable[str | None]) -> dict[str, str]:
     return out
 
 
-def map_distinct(expr_frame: pl.DataFrame, column: str, mapping_fn) -> pl.Series:
-    """Apply a Python mapping to the distinct values of ``column`` and broadcast it back (vectorised join)."""
-    distinct = expr_frame.get_column(column).unique().drop_nulls().to_list()
-    mapping = mapping_fn(distinct)
-    return expr_frame.get_column(column).replace_strict(mapping, default=None, return_dtype=pl.String)
-
-
-# Kana spelling variants (KANA_VARIANT). Each returns an expression; a variant that does not change the
-# value is skipped by the caller in favour of the space variant, which always changes it.
+# Kana spelling variants (KANA_VARIANT). Each returns the list of variant expressions in the same order
+# (small tsu, long vowel → ウ, ウ → long vowel, オ/ヲ, no space, other width); a variant that does not
+# change the value is replaced by the caller with the no-space variant (index 4), which always does.
 def kana_variants_halfwidth(col: pl.Expr) -> list[pl.Expr]:
     return [
         col.str.replace_all("ｯ", "ﾂ", literal=True),  # small tsu written large
         col.str.replace_all("ｰ", "ｳ", literal=True),  # long vowel mark → ウ
-        col.str.replace("ｵｳ", "ｵｰ", literal=True),  # ou → long vowel
+        col.str.replace(r"([ｵｺｿﾄﾉﾎﾓﾖﾛｮ]ﾞ?)ｳ", "${1}ｰ"),  # サトウ → サトー (o-row + ウ written as a long vowel)
         col.str.replace_all("ｵ", "ｦ", literal=True),  # オ/ヲ confusion
         pl.concat_str([col.str.replace_all(" ", "", literal=True)]),  # no space between family and given
         col.map_batches(_halfwidth_to_fullwidth_series, return_dtype=pl.String),  # full-width in a half-width column
@@ -121,7 +115,7 @@ def kana_variants_fullwidth(col: pl.Expr) -> list[pl.Expr]:
     return [
         col.str.replace_all("ッ", "ツ", literal=True),
         col.str.replace_all("ー", "ウ", literal=True),
-        col.str.replace("オウ", "オー", literal=True),
+        col.str.replace(r"([オコソトノホモヨロョゴゾドボポ])ウ", "${1}ー"),
         col.str.replace_all("オ", "ヲ", literal=True),
         col.str.replace_all("\u3000", "", literal=True),
         col.map_batches(_fullwidth_to_halfwidth_series, return_dtype=pl.String),  # half-width in a full-width field

@@ -8,8 +8,6 @@ block numbers, My Numbers are random digits with a valid check digit.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import polars as pl
 
@@ -117,6 +115,9 @@ def build_fixture_population(
     sex = np.where(rank == 0, head_sex[hh_of], np.where(rank == 1, 3 - head_sex[hh_of], rng.integers(1, 3, size=n)))
 
     fam_idx_h = rng.choice(len(FAMILY), size=n_house, p=FAMILY_P / FAMILY_P.sum())
+    # a few households always carry the rare names (outside JIS X 0208: 𠮷, 髙, 辻 + variation selector)
+    rare = [i for i, (kanji, _) in enumerate(FAMILY) if kanji in ("𠮷田", "髙木", "辻\U000e0100本")]
+    fam_idx_h[: 3 * len(rare) : 3] = rare[: len(fam_idx_h[: 3 * len(rare) : 3])]
     fam_idx = fam_idx_h[hh_of]
     given_idx = rng.integers(0, len(MALE), size=n)
     fam_k = np.array([f[0] for f in FAMILY], dtype=object)[fam_idx]
@@ -415,4 +416,3 @@ if __name__ == "__main__":  # pragma: no cover
     t0 = time.perf_counter()
     p = build_fixture_population(20000)
     print(time.perf_counter() - t0, p.persons.height, p.employments.height, p.pensions.height, p.dependants.height, p.donations.height)
-    _ = dt
