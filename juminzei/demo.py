@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,18 @@ def deliver(ward_landing: Path, lake_landing: Path) -> int:
         os.replace(tmp, target)
         copied += 1
     return copied
+
+
+def reset_if_ward_changed(ward: Path, lake: Path) -> None:
+    """Landing files are never modified, so a different sample ward (other size, seed or generator
+    version) gets a fresh demo lake instead of a mix of two wards' deliveries."""
+    fingerprint = hashlib.sha256((ward / "manifest.json").read_bytes()).hexdigest()
+    marker = lake / "demo_ward.sha256"
+    if lake.exists() and (not marker.exists() or marker.read_text(encoding="ascii").strip() != fingerprint):
+        print(f"   the sample ward changed since the last demo: starting a fresh demo lake at {lake}", flush=True)
+        shutil.rmtree(lake)
+    lake.mkdir(parents=True, exist_ok=True)
+    marker.write_text(fingerprint + "\n", encoding="ascii")
 
 
 def run_dag(dag_id: str, conf: dict, env: dict[str, str], log_dir: Path) -> tuple[bool, float, Path]:
@@ -91,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     env = {**os.environ, **airflow_environment()}
-    env.setdefault("JUMINZEI_LAKE", str(REPO / "var" / "lake"))
+    # The demo has its own lake, whatever JUMINZEI_LAKE says, so it can never touch a real one.
+    env["JUMINZEI_LAKE"] = str(REPO / "var" / "lake")
     os.environ.update({k: env[k] for k in ("JUMINZEI_LAKE", "JUMINZEI_HOME")})
     lake = Path(env["JUMINZEI_LAKE"])
     ward = REPO / "var" / "sample_ward"
@@ -101,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"1. generating the sample ward: {args.residents} residents, seed {args.seed} → {ward.relative_to(REPO)}", flush=True)
     generate_ward(ward, residents=args.residents, seed=args.seed, fiscal_year=args.fiscal_year)
+    reset_if_ward_changed(ward, lake)
     copied = deliver(ward / "landing", lake / "landing")
     print(f"2. delivered {copied} new or changed files to {lake / 'landing'}", flush=True)
 
