@@ -153,16 +153,17 @@ def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_json_atomic(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as JSON (sorted keys, indent 2, UTF-8) to ``path`` atomically.
+def write_bytes_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> Path:
+    """Replace ``path`` with ``data`` atomically: readers see the old file or the new one, never a mix.
 
-    tmp file in the same directory → fsync → rename over the target → fsync the directory.
+    tmp file ``.<name>.tmp-<hex>`` in the same directory → fsync → rename over the target → fsync the
+    directory. A writer killed midway leaves at most the hidden tmp file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}"
     try:
-        _write_file_durable(tmp, _json_bytes(obj))
+        _write_file_durable(tmp, data, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -170,6 +171,11 @@ def write_json_atomic(path: str | Path, obj: Any) -> Path:
         raise
     fsync_dir(path.parent)
     return path
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as JSON (sorted keys, indent 2, UTF-8) to ``path`` atomically."""
+    return write_bytes_atomic(path, _json_bytes(obj))
 
 
 def sha256_file(path: str | Path, *, dir_fd: int | None = None) -> tuple[str, int]:

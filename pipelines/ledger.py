@@ -60,7 +60,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ import polars as pl
 
 from pipelines.config import check_fiscal_year, check_municipality
 from pipelines.errors import ConfigError, InputFileError, JuminzeiError
-from pipelines.lake import _parquet_bytes, _write_file_durable, fsync_dir, sha256_file
+from pipelines.lake import _parquet_bytes, sha256_file, write_bytes_atomic
 
 SOURCES: tuple[str, ...] = (
     "salary_report",     # 給与支払報告書 (個人別明細書)
@@ -236,16 +235,7 @@ def _rows(lake: Path) -> dict[str, dict[str, Any]]:
 def _write(lake: Path, rows: dict[str, dict[str, Any]]) -> None:
     path = ledger_path(lake)
     frame = pl.DataFrame([rows[sha] for sha in sorted(rows)], schema=SCHEMA, orient="row")
-    data = _parquet_bytes(frame)
-    tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}"
-    try:
-        _write_file_durable(tmp, data, 0o640)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(path.parent)
+    write_bytes_atomic(path, _parquet_bytes(frame), 0o640)
 
 
 @contextlib.contextmanager
