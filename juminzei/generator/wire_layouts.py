@@ -8,72 +8,39 @@ a data change; the ingest reads the same files. Regenerate the Markdown after ed
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-LAYOUT_DIR = Path(__file__).resolve().parents[2] / "contracts" / "layouts"
-DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "layouts"
-
-FORMATS: tuple[str, ...] = (
-    "salary_report",
-    "salary_summary",
-    "pension_report",
-    "etax_return",
-    "resident_return",
-    "furusato_notice",
+# The loader lives in contracts (the ingest reads the same layouts and must not import the generator);
+# re-exported here so the generator's imports keep working.
+from contracts.layouts import (
+    CSV_FORMATS,
+    FIELD_KEYS,
+    FORMATS,
+    LAYOUT_DIR,
+    LayoutError,
+    field_ids,
+    field_position,
+    field_spec,
+    load_layout,
 )
-CSV_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "etax_return")
 
-_FIELD_KEYS = ("pos", "id", "name_ja", "type", "width", "required", "source")
+__all__ = [
+    "LAYOUT_DIR",
+    "DOCS_DIR",
+    "FORMATS",
+    "CSV_FORMATS",
+    "LayoutError",
+    "load_layout",
+    "field_ids",
+    "field_position",
+    "field_spec",
+    "render_markdown",
+    "write_docs",
+]
 
-
-class LayoutError(ValueError):
-    """A layout file is inconsistent (names the file and the field)."""
-
-
-@functools.cache
-def load_layout(fmt: str) -> dict[str, Any]:
-    """The parsed layout of ``fmt``; CSV layouts are checked for positions 1..n and ``field_count``."""
-    path = LAYOUT_DIR / f"{fmt}.yaml"
-    with path.open(encoding="utf-8") as handle:
-        layout = yaml.safe_load(handle)
-    fields = layout.get("fields") or []
-    ids: set[str] = set()
-    for index, field in enumerate(fields, start=1):
-        missing = [key for key in _FIELD_KEYS if key not in field]
-        if missing:
-            raise LayoutError(f"{path.name}: field #{index} lacks {missing}")
-        if field["id"] in ids:
-            raise LayoutError(f"{path.name}: duplicate field id {field['id']!r}")
-        ids.add(field["id"])
-        if fmt in CSV_FORMATS and field["pos"] != index:
-            raise LayoutError(f"{path.name}: field {field['id']!r} has pos {field['pos']}, expected {index}")
-    if fmt in CSV_FORMATS and layout["wire"]["field_count"] != len(fields):
-        raise LayoutError(f"{path.name}: field_count {layout['wire']['field_count']} but {len(fields)} fields")
-    return layout
-
-
-def field_ids(fmt: str) -> list[str]:
-    """Field ids of a CSV layout in column order."""
-    return [field["id"] for field in load_layout(fmt)["fields"]]
-
-
-def field_position(fmt: str, field_id: str) -> int:
-    """1-based column of ``field_id`` in a CSV layout."""
-    for field in load_layout(fmt)["fields"]:
-        if field["id"] == field_id:
-            return int(field["pos"])
-    raise KeyError(f"{fmt}: no field {field_id!r}")
-
-
-def field_spec(fmt: str, field_id: str) -> dict[str, Any]:
-    for field in load_layout(fmt)["fields"]:
-        if field["id"] == field_id:
-            return field
-    raise KeyError(f"{fmt}: no field {field_id!r}")
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "layouts"
+_FIELD_KEYS = FIELD_KEYS
 
 
 def _cell(value: Any) -> str:
