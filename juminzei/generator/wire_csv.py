@@ -36,7 +36,7 @@ from juminzei.generator.wire_common import (
     count,
     random_dates,
 )
-from juminzei.generator.wire_layouts import field_ids, load_layout
+from juminzei.generator.wire_layouts import field_ids, field_spec, load_layout
 
 CSV_MALFORMED: tuple[str, ...] = (
     D.WRONG_FIELD_COUNT,
@@ -251,7 +251,7 @@ def plant(
     if fm.my_number:
         sub = sub.with_columns(pl.Series("_other", other_numbers(ctx, people, sub.get_column("_person_id").fill_null(-1).to_numpy(), f"other/{source}"), dtype=pl.String))
     sub = sub.with_columns(pl.Series("_pick", ctx.rng(f"kana/{source}").integers(0, 6, sub.height)))
-    sub = edit_lines(sub, fmt, lambda split: _apply_planted(split, fm))
+    sub = edit_lines(sub, fmt, lambda split: _apply_planted(split, fm, field_spec(fmt, fm.width)["width"]))
     sub = _line_defects(sub).select(
         "_rowid",
         pl.col("line").alias("_p_line"),
@@ -293,8 +293,13 @@ def _field_of(fm: FieldMap) -> dict[str, str | None]:
     }
 
 
-def _apply_planted(sub: pl.DataFrame, fm: FieldMap) -> pl.DataFrame:
-    """Field-level changes of the planted records (split into field columns)."""
+def _apply_planted(sub: pl.DataFrame, fm: FieldMap, layout_width: int) -> pl.DataFrame:
+    """Field-level changes of the planted records (split into field columns).
+
+    ``layout_width`` is the layout width of ``fm.width``: an over-width value is padded with
+    ``fm.width_extra`` fillers and, for short values, up to ``layout_width + 1`` characters, so that it
+    really exceeds the width whatever its original length.
+    """
     cat = pl.col("_planted")
     updates: dict[str, pl.Expr] = {}
 
@@ -315,7 +320,8 @@ def _apply_planted(sub: pl.DataFrame, fm: FieldMap) -> pl.DataFrame:
         put(fm.era, D.UNKNOWN_ERA_CODE, pl.lit("9"))
     put(fm.submission, D.BAD_SUBMISSION_TYPE, pl.lit("5"))
     put(fm.mandatory, D.EMPTY_MANDATORY_FIELD, pl.lit(""))
-    put(fm.width, D.OVER_WIDTH_FIELD, pl.concat_str([pl.col(fm.width), pl.lit(fm.width_filler * fm.width_extra)]))
+    put(fm.width, D.OVER_WIDTH_FIELD,
+        pl.concat_str([pl.col(fm.width), pl.lit(fm.width_filler * fm.width_extra)]).str.pad_end(layout_width + 1, fm.width_filler))
     if fm.my_number:
         put(fm.my_number, D.BAD_MY_NUMBER_CHECK_DIGIT, T.corrupt_check_digit(pl.col(fm.my_number)))
         put(fm.my_number, D.MY_NUMBER_MISSING, pl.lit(""))

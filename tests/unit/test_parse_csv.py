@@ -1,0 +1,202 @@
+"""transforms.parse_csv: hand-made records for every quarantine reason, and a scored run on a generated ward."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from contracts.layouts import field_spec, load_layout
+from transforms.parse_csv import QUARANTINE_SCHEMA, REASONS, parse_csv_document
+
+FILE = "salary_report/test.csv"
+GOOD_MY_NUMBER = "123456789018"  # check digit 8 (平成26年総務省令第85号 第5条)
+NAME = "港　太郎"
+
+
+def _salary_fields(**overrides: str) -> dict[str, str]:
+    """A valid 給与支払報告書 record (by layout id); every other field empty."""
+    values = {f["id"]: "" for f in load_layout("salary_report")["fields"]}
+    values.update(
+        document_type="315", payer_address="東京都港区芝公園一丁目５番", payer_name="港物産株式会社",
+        submission_type="0", income_year="06", recipient_address="東京都港区芝浦三丁目４番１号",
+        recipient_name=NAME, payment_amount="3000000", birth_era="4", birth_year="02", birth_month="03",
+        birth_day="04", recipient_my_number=GOOD_MY_NUMBER, recipient_kana="ﾐﾅﾄ ﾀﾛｳ", employee_no="E001",
+        destination_municipality_code="131032", designation_no="123456", creation_type="1",
+    )
+    values.update(overrides)
+    return values
+
+
+def _line(fmt: str, values: dict[str, str]) -> str:
+    return ",".join(values[f["id"]] for f in load_layout(fmt)["fields"])
+
+
+def _file(*lines: str | bytes) -> bytes:
+    return b"".join((line if isinstance(line, bytes) else line.encode("cp932")) + b"\r\n" for line in lines)
+
+
+def _one(fmt: str, line: str | bytes):
+    parsed = parse_csv_document(_file(_line("salary_report", _salary_fields()), line), fmt, file=FILE)
+    assert parsed.records.height + parsed.quarantine.height == 2
+    return parsed
+
+
+def test_a_valid_record_is_typed():
+    values = _salary_fields(payment_amount="３０００　０００", withholding_tax="")
+    parsed = parse_csv_document(_file(_line("salary_report", values)), "salary_report", file=FILE)
+    assert parsed.quarantine.height == 0
+    row = parsed.records.row(0, named=True)
+    assert row["file"] == FILE and row["record_no"] == 1
+    assert row["payment_amount"] == "３０００　０００" and row["payment_amount_yen"] == 3_000_000
+    assert row["withholding_tax_yen"] == 0
+    assert row["birth_on"] == dt.date(1990, 3, 4)  # 平成2年 (法定調書 code 4)
+    assert row["submission_type_label"] == "新規"
+    assert row["recipient_name"] == NAME and row["my_number_missing"] is False and row["gaiji_flag"] is False
+    assert parsed.records.schema["payment_amount_yen"] == pl.Int64 and parsed.records.schema["birth_on"] == pl.Date
+
+
+def test_era_codes_are_the_legal_record_system_and_era_spans_are_checked():
+    cases = {("1", "64", "01", "07"): dt.date(1989, 1, 7), ("4", "01", "01", "08"): dt.date(1989, 1, 8),
+             ("5", "01", "05", "01"): dt.date(2019, 5, 1), ("3", "45", "07", "29"): dt.date(1912, 7, 29),
+             ("2", "15", "12", "24"): dt.date(1926, 12, 24)}
+    for (era, yy, mm, dd), expected in cases.items():
+        line = _line("salary_report", _salary_fields(birth_era=era, birth_year=yy, birth_month=mm, birth_day=dd))
+        parsed = parse_csv_document(_file(line), "salary_report", file=FILE)
+        assert parsed.records.get_column("birth_on").to_list() == [expected], (era, yy, mm, dd)
+    for era, yy, mm, dd in [("5", "01", "04", "30"), ("4", "31", "05", "01"), ("1", "64", "01", "08"), ("4", "02", "02", "30")]:
+        line = _line("salary_report", _salary_fields(birth_era=era, birth_year=yy, birth_month=mm, birth_day=dd))
+        parsed = parse_csv_document(_file(line), "salary_report", file=FILE)
+        assert parsed.quarantine.get_column("reason_code").to_list() == ["impossible_date"], (era, yy, mm, dd)
+
+
+@pytest.mark.parametrize(
+    ("reason", "line", "field"),
+    [
+        ("invalid_encoding", _line("salary_report", _salary_fields()).replace(NAME, "\x00").encode("cp932").replace(b"\x00", "港".encode("cp932") + b"\x85\x40"), "recipient_name"),
+        ("wrong_field_count", _line("salary_report", _salary_fields()) + ",", None),
+        ("wrong_field_count", _line("salary_report", _salary_fields()).rsplit(",", 1)[0], None),
+        ("wrong_field_count", '"unclosed,' + _line("salary_report", _salary_fields()), None),
+        ("empty_mandatory_field", _line("salary_report", _salary_fields(recipient_name="　")), "recipient_name"),
+        ("over_width_field", _line("salary_report", _salary_fields(employee_no="E" * 26)), "employee_no"),
+        ("non_numeric_amount", _line("salary_report", _salary_fields(payment_amount="3OOOOOO")), "payment_amount"),
+        ("non_numeric_amount", _line("salary_report", _salary_fields(payment_amount="-3000")), "payment_amount"),
+        ("unknown_era_code", _line("salary_report", _salary_fields(birth_era="9")), "birth_era"),
+        ("impossible_date", _line("salary_report", _salary_fields(birth_month="13")), "birth_year"),
+        ("bad_submission_type", _line("salary_report", _salary_fields(submission_type="5")), "submission_type"),
+        ("bad_code", _line("salary_report", _salary_fields(creation_type="7")), "creation_type"),
+        ("bad_code", _line("salary_report", _salary_fields(destination_municipality_code="131033")), "destination_municipality_code"),
+        ("bad_code", _line("salary_report", _salary_fields(minor="2")), "minor"),
+        ("bad_my_number_check_digit", _line("salary_report", _salary_fields(recipient_my_number="123456789011")), "recipient_my_number"),
+        ("bad_my_number_check_digit", _line("salary_report", _salary_fields(spouse_my_number="12345678901")), "spouse_my_number"),
+    ],
+)
+def test_each_reason_quarantines_the_record_and_keeps_the_rest(reason, line, field):
+    parsed = _one("salary_report", line)
+    assert parsed.records.get_column("record_no").to_list() == [1]
+    q = parsed.quarantine
+    assert dict(q.schema) == QUARANTINE_SCHEMA
+    assert q.row(0, named=True) | {"message": None} == {
+        "source": "salary_report", "file": FILE, "record_no": 2, "field": field, "reason_code": reason, "message": None
+    }
+    message = q.item(0, "message")
+    assert message.startswith(f"Input file {FILE}, record 2: ") and "expected" in message
+    if field:
+        assert f"{field_spec('salary_report', field)['name_ja']} ({field})" in message
+    for secret in (GOOD_MY_NUMBER, "123456789011", "港　太郎", "太郎", "ﾐﾅﾄ"):
+        assert secret not in message
+
+
+def test_the_first_reason_in_the_documented_order_wins():
+    line = _line("salary_report", _salary_fields(recipient_name="", payment_amount="x", submission_type="9"))
+    assert _one("salary_report", line).quarantine.item(0, "reason_code") == "empty_mandatory_field"
+    line = _line("salary_report", _salary_fields(payment_amount="x", submission_type="9"))
+    assert _one("salary_report", line).quarantine.item(0, "reason_code") == "non_numeric_amount"
+    assert REASONS[0] == "invalid_encoding" and REASONS[-1] == "bad_my_number_check_digit" and len(REASONS) == 10
+
+
+def test_noise_parses_and_is_flagged():
+    missing = _line("salary_report", _salary_fields(recipient_my_number=""))
+    gaiji = _line("salary_report", _salary_fields(recipient_name="髙橋　〓子"))
+    fullwidth = _line("salary_report", _salary_fields(birth_year="０２", birth_month="０３", birth_day="０４"))
+    quoted = _line("salary_report", _salary_fields(payer_name='"港物産, ""本社"""'))
+    multiline = _line("salary_report", _salary_fields(remarks='"普A\r\n続き"'))
+    parsed = parse_csv_document(_file(missing, gaiji, fullwidth, quoted, multiline), "salary_report", file=FILE)
+    assert parsed.quarantine.height == 0
+    r = parsed.records
+    assert r.get_column("record_no").to_list() == [1, 2, 3, 4, 5]  # record 5 starts on line 5 (spans 5-6)
+    assert r.get_column("my_number_missing").to_list() == [True, False, False, False, False]
+    assert r.get_column("gaiji_flag").to_list() == [False, True, False, False, False]
+    assert r.item(2, "birth_on") == dt.date(1990, 3, 4)
+    assert r.item(3, "payer_name") == '港物産, "本社"' and r.item(4, "remarks") == "普A\r\n続き"
+
+
+def test_other_layouts_gregorian_dates_and_negative_income():
+    values = {f["id"]: "" for f in load_layout("resident_return")["fields"]}
+    values.update(submission_type="0", receipt_no="JS00000001", fiscal_year="2025", destination_municipality_code="131032",
+                  submitted_date="20250310", name_kana="ミナト　タロウ", name=NAME, birth_date="19800229", sex="1",
+                  address="東京都港区芝浦三丁目４番１号", business_income="-120000")
+    good = _line("resident_return", values)
+    bad = _line("resident_return", values | {"birth_date": "19810229"})
+    parsed = parse_csv_document(_file(good, bad), "resident_return", file="resident_return/x.csv")
+    assert parsed.records.item(0, "birth_on") == dt.date(1980, 2, 29)
+    assert parsed.records.item(0, "business_income_yen") == -120000
+    assert parsed.records.item(0, "my_number_missing") is True
+    assert parsed.quarantine.select("record_no", "reason_code", "field").row(0) == (2, "impossible_date", "birth_date")
+
+
+def test_empty_file_and_unknown_format():
+    parsed = parse_csv_document(b"", "furusato_notice", file="furusato_notice/empty.csv")
+    assert parsed.records.height == 0 and parsed.quarantine.height == 0
+    with pytest.raises(ValueError, match="not a CSV document format"):
+        parse_csv_document(b"", "etax_return", file="x")
+
+
+# ------------------------------------------------------------------------------ scored on a generated ward
+SCORED = ("salary_report", "salary_summary", "pension_report", "resident_return", "furusato_notice")
+
+
+@pytest.fixture(scope="module")
+def ward(tmp_path_factory) -> Path:
+    from juminzei.generator import generate_ward
+
+    out = tmp_path_factory.mktemp("parse_csv") / "ward"
+    generate_ward(out, residents=2000, seed=7, fiscal_year=2025)
+    return out
+
+
+def test_scored_on_the_generated_ward(ward):
+    landing = ward / "landing"
+    records, quarantine = [], []
+    for fmt in SCORED:
+        for path in sorted((landing / fmt).rglob("*.csv")):
+            rel = path.relative_to(landing).as_posix()
+            parsed = parse_csv_document(path.read_bytes(), fmt, file=rel)
+            records.append(parsed.records.select("file", "record_no"))
+            quarantine.append(parsed.quarantine)
+    got = pl.concat(
+        [pl.concat(records).with_columns(pl.lit(False).alias("quarantined")),
+         pl.concat(quarantine).select("file", "record_no", pl.lit(True).alias("quarantined"))]
+    )
+    truth = pl.read_parquet(ward / "truth" / "documents.parquet").filter(pl.col("source").is_in(SCORED))
+    joined = truth.join(got, on=["file", "record_no"], how="full", coalesce=True, validate="1:1")
+    # received = parsed + quarantined, per file, record for record
+    assert joined.filter(pl.col("quarantined").is_null() | pl.col("source").is_null()).height == 0
+    expected = pl.col("expected_route") == "quarantine"
+    tp = joined.filter(expected & pl.col("quarantined")).height
+    fp = joined.filter(~expected & pl.col("quarantined"))
+    fn = joined.filter(expected & ~pl.col("quarantined"))
+    precision, recall = tp / max(tp + fp.height, 1), tp / max(tp + fn.height, 1)
+    print(f"\nparse_csv on the sample ward: {joined.height} records, quarantine tp={tp} fp={fp.height} fn={fn.height} "
+          f"precision={precision:.3f} recall={recall:.3f}")
+    # no record of a person's route (stage / forward / non_registered, noise included) is quarantined
+    assert fp.height == 0, fp.select("file", "record_no", "defect").to_dicts()
+    # every malformed record is quarantined
+    assert fn.height == 0, fn.select("file", "record_no", "defect").to_dicts()
+    assert tp >= 35
+    q = pl.concat(quarantine)
+    assert q.get_column("reason_code").is_in(list(REASONS)).all()
+    my_numbers = pl.read_parquet(ward / "truth" / "persons.parquet").get_column("my_number").drop_nulls()
+    assert not q.get_column("message").str.contains_any(my_numbers.to_list()).any()
