@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fiscal-year", type=int, required=True, help="年度 to process")
     run.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
     run.add_argument("--dry-run", action="store_true", help="validate and count only; write only the run report")
+    run.add_argument("--landing", default=None, help="landing folder (returns_ingest; default: the lake's landing zone)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
     status = commands.add_parser("status", help="latest run report of every stage and fiscal year")
@@ -64,7 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     run = resolve_run_config(
         args.stage,
-        {"fiscal_year": args.fiscal_year, "municipality": args.municipality, "dry_run": args.dry_run},
+        {"fiscal_year": args.fiscal_year, "municipality": args.municipality, "dry_run": args.dry_run,
+         "landing": args.landing},
         now=datetime.now(timezone.utc),
     )
     summary = run_stage(run)

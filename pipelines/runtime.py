@@ -73,7 +73,23 @@ def resolve_run_config(
         "municipality": resolve_municipality(params.get("municipality")),
         "dry_run": dry_run,
         "run_id": new_run_id(stage, now),
+        "options": resolve_options(params),
     }
+
+
+def resolve_options(params: Mapping[str, Any]) -> dict:
+    """Stage-specific options: ``landing`` (an existing folder) when the operator names one."""
+    from pipelines.errors import ConfigError
+
+    options: dict[str, Any] = {}
+    landing = params.get("landing")
+    if landing not in (None, ""):
+        from pathlib import Path
+
+        if not Path(str(landing)).is_dir():
+            raise ConfigError(f"landing folder {landing} does not exist or is not a folder")
+        options["landing"] = str(landing)
+    return options
 
 
 def run_stage(run: Mapping[str, Any]) -> dict:
@@ -87,6 +103,7 @@ def run_stage(run: Mapping[str, Any]) -> dict:
         settings=Settings.from_env(),
         run_id=run["run_id"],
         dry_run=run["dry_run"],
+        **run.get("options", {}),
     )
     return summarize(report)
 

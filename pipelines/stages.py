@@ -12,6 +12,7 @@ from typing import Callable
 
 STAGES: dict[str, str] = {
     "resident_snapshot": "pipelines.resident_snapshot:run",
+    "returns_ingest": "pipelines.returns_ingest:run",
 }
 
 

@@ -1,0 +1,119 @@
+"""Pandera contracts of the return-ingest stage (`returns_ingest`): the gates between the parsed,
+matched documents and the lake. Validate collected DataFrames (a LazyFrame validation checks only the
+schema, STYLE rule 7).
+
+Document datasets carry the parsed fields of their format (layouts in ``contracts/layouts/``), so
+their models are not strict about extra columns; what they pin down is the part every later stage
+relies on: the record's identity, its version (訂正/取消 history), its match to a 宛名番号 with the
+evidence, and its route. No dataset here may hold a My Number (個人番号): it is used to find the
+宛名番号 through the vault and then dropped (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from contracts.resident_snapshot import _RUN_ID
+
+ROUTES = ("stage", "review", "non_registered", "forward")
+DECISIONS = ("auto", "review", "no_candidate", "not_applicable")
+STATUSES = ("current", "superseded", "cancelled", "cancellation", "orphan_correction")
+SOURCES = ("salary_report", "salary_summary", "pension_report", "etax_return", "resident_return", "furusato_notice")
+_ATENA = r"^[0-9]{10}$"
+_MUNICIPALITY = r"^[0-9]{6}$"
+
+
+def _no_my_number_columns(frame: pl.DataFrame | pl.LazyFrame) -> bool:
+    """True when no text column is named after the My Number (flags such as ``*_missing`` are booleans)."""
+    schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+    return not any("my_number" in name and dtype == pl.String for name, dtype in schema.items())
+
+
+class StagedDocument(pa.DataFrameModel):
+    """staging/<documents of one source>: one row per parsed record (all versions kept)."""
+
+    doc_uid: pl.String = pa.Field(unique=True, str_length={"min_value": 3})
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    file: pl.String = pa.Field(str_length={"min_value": 1})
+    record_no: pl.Int64 = pa.Field(ge=1)
+    route: pl.String = pa.Field(isin=["stage", "review", "non_registered"])
+    match_decision: pl.String = pa.Field(isin=list(DECISIONS))
+    match_rule: pl.String = pa.Field(nullable=True)
+    match_score: pl.Int16 = pa.Field(nullable=True, ge=0, le=100)
+    atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
+    is_current: pl.Boolean = pa.Field()
+    history_status: pl.String = pa.Field(isin=list(STATUSES))
+
+    class Config:
+        name = "StagedDocument"
+        strict = False  # the parsed fields of the format follow
+        coerce = False
+
+    @pa.dataframe_check(name="no My Number column")
+    def _no_my_number(cls, data: PolarsData) -> bool:
+        return _no_my_number_columns(data.lazyframe)
+
+    @pa.dataframe_check(name="auto-matched rows have a 宛名番号, others none")
+    def _atena_iff_auto(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("match_decision") == "auto") == pl.col("atena_no").is_not_null())
+
+
+class Forwarding(pa.DataFrameModel):
+    """curated/forwarding (回送): documents of people not resident in the ward on 1 January."""
+
+    destination_municipality_code: pl.String = pa.Field(nullable=True, str_matches=_MUNICIPALITY)
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    file: pl.String = pa.Field(str_length={"min_value": 1})
+    record_no: pl.Int64 = pa.Field(ge=1)
+    doc_uid: pl.String = pa.Field(unique=True)
+    reason: pl.String = pa.Field(isin=["moved_out_before_assessment_date", "address_outside_ward"])
+    atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
+    is_current: pl.Boolean = pa.Field()
+
+    class Config:
+        name = "Forwarding"
+        strict = True
+        ordered = True
+        coerce = False
+
+
+class ReviewQueue(pa.DataFrameModel):
+    """staging/review_queue: weak, ambiguous or conflicting matches for operators, with candidates."""
+
+    doc_uid: pl.String = pa.Field()
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    reason: pl.String = pa.Field(isin=["my_number_conflict", "ambiguous", "below_threshold"])
+    candidate_atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
+    candidate_score: pl.Int16 = pa.Field(nullable=True)
+    candidate_rank: pl.Int64 = pa.Field(nullable=True, ge=1)
+
+    class Config:
+        name = "ReviewQueue"
+        strict = False  # candidate_agreed_fields (list) follows
+        coerce = False
+
+
+class IngestQuarantine(pa.DataFrameModel):
+    """quarantine/returns_ingest: one row per rejected record (first problem; the others listed)."""
+
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    file: pl.String = pa.Field(str_length={"min_value": 1})
+    record_no: pl.Int64 = pa.Field(ge=1)
+    field: pl.String = pa.Field(nullable=True)
+    reason_code: pl.String = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
+    message: pl.String = pa.Field(str_length={"min_value": 1})
+    other_reasons: pl.List(pl.String) = pa.Field()
+    run_id: pl.String = pa.Field(str_matches=_RUN_ID)
+
+    class Config:
+        name = "IngestQuarantine"
+        strict = True
+        ordered = True
+        coerce = False
+        unique = ["source", "file", "record_no"]
+
+    @pa.check("message", name="no 12-digit number (My Number) in messages")
+    def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col(data.key).str.contains(r"[0-9０-９]{12}"))

@@ -1,0 +1,92 @@
+"""returns_ingest — the return-ingest window (課税資料の受付, 宛名付設, 回送, 住登外).
+
+Wiring only: the work is in `pipelines.returns_ingest` and `pipelines.runtime`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, MultipleCronTriggerTimetable, Param, dag, task
+
+from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri
+
+STAGED = (
+    "salary_reports", "salary_summaries", "pension_reports", "etax_returns", "resident_returns",
+    "furusato_notices", "review_queue", "non_registered_candidates",
+)
+
+DOC = """
+### 課税資料の取込 (January–April daily, then weekly)
+
+Parses every new file in `landing/` (給与支払報告書 and 総括表, 公的年金等支払報告書, 確定申告書 e-Tax XML,
+特別区民税・都民税申告書, 申告特例通知書), skips files delivered twice (same bytes, any name), quarantines
+malformed records with a reason, keeps every 訂正/取消 version, ties each document to a 宛名番号
+(My Number through the vault with a 5情報 check, else 4情報 with a score and evidence; weak or
+conflicting matches go to the review queue), forwards documents of people not resident on 1 January
+(回送) and lists 住登外 candidates. Needs the `resident_snapshot` of the same fiscal year.
+Report: `<lake>/reports/returns_ingest/`; `juminzei status` shows it.
+"""
+
+
+@dag(
+    dag_id="returns_ingest",
+    # Daily 07:00 in the filing season (January–April), then weekly on Mondays for late documents.
+    schedule=MultipleCronTriggerTimetable("0 7 * 1-4 *", "0 7 * 5-12 1", timezone="Asia/Tokyo"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["juminzei", "cycle:ingest", "my_number", "pii"],
+    doc_md=DOC,
+    params={
+        "fiscal_year": Param(
+            None,
+            type=["null", "integer"],
+            minimum=2020,
+            maximum=2100,
+            title="Fiscal year (年度)",
+            description="The 年度 whose documents to ingest. Empty: the year of the run date (Asia/Tokyo).",
+        ),
+        "municipality": Param(
+            "131032",
+            type="string",
+            pattern="^[0-9]{6}$",
+            title="Municipality code (団体コード)",
+            description="6-digit 全国地方公共団体コード; 131032 is 港区.",
+        ),
+        "landing": Param(
+            "",
+            type="string",
+            title="Landing folder",
+            description="Folder holding <source>/municipality=M/fiscal_year=N/ deliveries. Empty: the lake's landing zone.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Parse, match and count only; write nothing but the run report (the ledger is not updated).",
+        ),
+    },
+)
+def returns_ingest():
+    @task
+    def resolve_run(**context) -> dict:
+        from pipelines.runtime import resolve_run_config
+
+        return resolve_run_config("returns_ingest", context["params"], context.get("logical_date"))
+
+    @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED] + [Asset(asset_uri("curated", "forwarding"))])
+    def ingest(run: dict) -> dict:
+        from pipelines.runtime import run_stage
+
+        return run_stage(run)
+
+    @task
+    def check_reconciliation(summary: dict) -> dict:
+        from pipelines.runtime import require_reconciled
+
+        return require_reconciled(summary)
+
+    check_reconciliation(ingest(resolve_run()))
+
+
+returns_ingest()

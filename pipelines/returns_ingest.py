@@ -1,0 +1,385 @@
+"""Stage `returns_ingest`: the return-ingest window (January–April, then weekly for late documents).
+
+Turns whatever arrived in ``landing/<source>/municipality=M/fiscal_year=N/`` into typed, validated,
+matched staging data. Nothing is lost or silently guessed:
+
+1. **Exactly-once files** (:mod:`pipelines.ledger`): every landing file is classified by sha256. A
+   file whose bytes were already delivered under another name is skipped and reported; a known name
+   with changed bytes is a new version, ingested and flagged for review. The ledger is marked
+   ``pending`` before anything is written and ``ingested`` after the partitions are swapped in, so a
+   crash in between is repaired by the next run.
+2. **Parsing** of every non-duplicate file with the layouts in ``contracts/layouts/``
+   (:mod:`transforms.parse_csv`, :mod:`transforms.parse_etax` on hardened XML): a malformed record is
+   quarantined with reason, file, record number and field; the rest of the file still loads.
+3. **Correction history** (:mod:`transforms.corrections`): 訂正 replaces, 取消 withdraws; all versions
+   are kept with ``is_current``.
+4. **宛名付設** (:mod:`transforms.matching`): My Number through the vault with a 5情報 check, else
+   4情報 with a score; evidence beside every match; weak, ambiguous or conflicting matches go to the
+   ``review_queue``, never to a guess.
+5. **Routes**: a document of a resident on 1 January (or of a person who died during the year) is
+   staged; of a person who moved out before 1 January, or whose address is outside the ward with no
+   registry candidate, forwarded (回送, ``curated/forwarding`` per destination); with a ward address
+   but no registry candidate, staged as a 住登外 candidate (``staging/non_registered_candidates``).
+
+Every run rebuilds the staging partitions from all ingested files (not only the new ones), so the
+partitions are complete, keyed and byte-identical for the same landing content (STYLE rule 8).
+Per file: ``received = staged + quarantined + forwarded`` (staged includes review and 住登外).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
+from pipelines.errors import ConfigError, JuminzeiError, ReconciliationError
+from pipelines.reports import RunReport, write_report
+
+log = logging.getLogger(__name__)
+
+STAGE = "returns_ingest"
+VAULT_REASON = "宛名付設: 課税資料の個人番号から宛名番号を特定する (地方税法第317条の6 等の資料の名寄せ)"
+CSV_SOURCES = ("salary_report", "salary_summary", "pension_report", "resident_return", "furusato_notice")
+PERSON_SOURCES = ("salary_report", "pension_report", "etax_return", "resident_return", "furusato_notice")
+STAGED_DATASETS = {
+    "salary_report": "salary_reports",
+    "salary_summary": "salary_summaries",
+    "pension_report": "pension_reports",
+    "etax_return": "etax_returns",
+    "resident_return": "resident_returns",
+    "furusato_notice": "furusato_notices",
+}
+QUARANTINE_DATASET = STAGE
+MUNICIPALITIES = Path(__file__).resolve().parent.parent / "contracts" / "municipalities.csv"
+
+
+def ward_name(municipality: str) -> str:
+    """The 市区町村 name of ``municipality`` (e.g. 港区), from ``contracts/municipalities.csv``."""
+    with MUNICIPALITIES.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["code"] == municipality:
+                return row["name"]
+    raise ConfigError(
+        f"municipality {municipality} is not in {MUNICIPALITIES.name}; add its code, prefecture and name there"
+    )
+
+
+# ------------------------------------------------------------------------------------------ the run
+def run(
+    *,
+    fiscal_year: int,
+    municipality: str = "131032",
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    landing: str | Path | None = None,
+) -> dict:
+    """Ingest the landing zone for one municipality and fiscal year; return the run report."""
+    settings = settings or Settings.from_env()
+    check_municipality(municipality)
+    check_fiscal_year(fiscal_year)
+    started = datetime.now(UTC)
+    run_id = run_id or new_run_id(STAGE, started)
+    landing_root = Path(landing) if landing else settings.landing
+    report = RunReport(STAGE, municipality, fiscal_year, run_id, started, dry_run=dry_run)
+    try:
+        _run(settings, landing_root, municipality, fiscal_year, run_id, dry_run, report)
+    except JuminzeiError as error:
+        report.message(str(error))
+        _finish(settings, report, "failed")
+        raise
+    except Exception as error:
+        report.message(
+            f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
+            f"See the task log of run {run_id} for the traceback."
+        )
+        _finish(settings, report, "failed")
+        raise
+    result = _finish(settings, report, "success")
+    counts = result["counts"]
+    log.info(
+        "%s %s/%s run %s%s: received %d, staged %d, quarantined %d, forwarded %d; reconciles: %s",
+        STAGE, municipality, fiscal_year, run_id, " (dry run)" if dry_run else "",
+        counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"],
+        result["reconciliation"]["ok"],
+    )
+    return result
+
+
+def _finish(settings: Settings, report: RunReport, status: str) -> dict:
+    result = report.finish(status, datetime.now(UTC))
+    path = write_report(settings.lake, result)
+    return {**result, "report_path": str(path)}
+
+
+def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year: int, run_id: str,
+         dry_run: bool, report: RunReport) -> None:
+    from pipelines import ledger
+    from pipelines.lake import partition_exists, read_partition, read_vault, write_partition
+
+    if not partition_exists(settings.lake, "staging", "residents", municipality, fiscal_year):
+        raise ConfigError(
+            f"No resident snapshot for {municipality}/{fiscal_year}: run resident_snapshot for that fiscal year "
+            "first (宛名付設 needs the 1 January residents and the My Number vault)."
+        )
+    files = [f for source in ledger.SOURCES for f in ledger.scan_landing(landing_root, source, municipality, fiscal_year)]
+    plan = ledger.classify(settings.lake, files)
+    to_read = [c for c in plan if c.kind != "duplicate"]
+    _report_files(report, plan)
+
+    parsed = _parse_all(landing_root, to_read)
+    received_by_file = parsed.pop("_received")
+    residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year)
+    vault = read_vault(settings, municipality, fiscal_year, reason=VAULT_REASON, run_id=run_id)
+    outcome = _match_and_route(parsed, residents, vault, municipality)
+    del vault
+
+    staged, forwarding, review, non_registered, quarantine = _validated(outcome, parsed, run_id)
+    _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered)
+    reconciliation = report.reconciliation()
+    if not reconciliation["ok"]:
+        failed = [c["name"] for c in reconciliation["checks"] if not c["ok"]]
+        raise ReconciliationError(
+            f"Counts of {STAGE} {municipality}/{fiscal_year} do not reconcile ({', '.join(failed[:5])}); "
+            "nothing was written. Every received record must be staged, quarantined or forwarded."
+        )
+    if dry_run:
+        report.message("Dry run: nothing was written to staging, quarantine, curated or the ledger.")
+        return
+
+    plan = ledger.mark_pending(settings.lake, run_id, plan)
+    for source, frame in staged.items():
+        report.add_output(write_partition(settings.lake, "staging", STAGED_DATASETS[source], municipality,
+                                          fiscal_year, frame, sort_by=["file", "record_no"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "staging", "review_queue", municipality, fiscal_year, review,
+                                      sort_by=["doc_uid", "candidate_rank"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "staging", "non_registered_candidates", municipality,
+                                      fiscal_year, non_registered, sort_by=["doc_uid"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "curated", "forwarding", municipality, fiscal_year, forwarding,
+                                      sort_by=["destination_municipality_code", "file", "record_no"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year,
+                                      quarantine, sort_by=["source", "file", "record_no"], run_id=run_id,
+                                      compare_ignoring=["run_id"]))
+    ledger.mark_ingested(settings.lake, run_id, plan)
+
+
+# ------------------------------------------------------------------------------------- the steps
+def _report_files(report: RunReport, plan) -> None:
+    kinds: dict[str, int] = {}
+    for item in plan:
+        kinds[item.kind] = kinds.get(item.kind, 0) + 1
+        if item.kind == "duplicate":
+            report.message(
+                f"File landing/{item.file.path} repeats landing/{item.first_path} byte for byte (same sha256): skipped."
+            )
+        elif item.kind == "new_version":
+            report.message(
+                f"File landing/{item.file.path} changed since it was first ingested: the new version is ingested "
+                "and needs an operator's review."
+            )
+    for kind in ("new", "new_version", "already_ingested", "duplicate"):
+        report.set_count(f"files_{kind}", kinds.get(kind, 0))
+
+
+def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]]:
+    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem)."""
+    from transforms.parse_csv import parse_csv_document
+    from transforms.parse_etax import parse_etax_returns
+
+    parsed: dict[str, dict[str, list[pl.DataFrame]]] = {s: {"records": [], "quarantine": []} for s in STAGED_DATASETS}
+    etax: list[tuple[str, bytes]] = []
+    received: dict[str, int] = {}
+    for item in to_read:
+        data = item.file.absolute(landing_root).read_bytes()
+        received[item.file.path] = count_records(data, item.file.source)
+        if item.file.source == "etax_return":
+            etax.append((item.file.path, data))
+            continue
+        result = parse_csv_document(data, item.file.source, file=item.file.path)
+        parsed[item.file.source]["records"].append(result.records)
+        parsed[item.file.source]["quarantine"].append(result.quarantine)
+    if etax:
+        result = parse_etax_returns(etax)
+        parsed["etax_return"]["records"].append(result.returns)
+        parsed["etax_return"]["quarantine"].append(result.quarantine)
+    out: dict = {
+        source: {kind: pl.concat(frames, how="vertical") if frames else pl.DataFrame() for kind, frames in parts.items()}
+        for source, parts in parsed.items()
+    }
+    out["_received"] = received
+    return out
+
+
+def _history(source: str, records: pl.DataFrame) -> pl.DataFrame:
+    """Versions of each document key (訂正/取消) from the layout's record key; e-Tax returns are each new."""
+    from contracts.layouts import load_layout
+    from transforms.corrections import apply_submission_history, document_uid, received_date_from_file
+
+    records = records.with_columns(received_date_from_file(pl.col("file")).alias("received_on"))
+    layout = load_layout(source)
+    if source == "etax_return" or not layout.get("submission_type_field"):
+        return records.with_columns(
+            document_uid(pl.col("file"), pl.col("record_no")).alias("doc_uid"),
+            pl.lit(True).alias("is_current"),
+            pl.lit("current").alias("history_status"),
+        )
+    history = apply_submission_history(
+        records, key=list(layout["record_key"]), order=["received_on", "file", "record_no"],
+        submission_type=layout["submission_type_field"],
+    )
+    return history.with_columns(pl.col("status").cast(pl.String).alias("history_status")).drop("status")
+
+
+def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, municipality: str) -> dict:
+    from transforms.matching import document_identity, match_documents
+    from transforms.normalize import normalize_address
+
+    ward = ward_name(municipality)
+    with_history = {s: _history(s, p["records"]) for s, p in parsed.items() if p["records"].height}
+    identities = [document_identity(s, with_history[s]) for s in PERSON_SOURCES if s in with_history]
+    documents = pl.concat(identities, how="vertical") if identities else None
+    routes = pl.DataFrame(schema={"doc_uid": pl.String})
+    review = None
+    if documents is not None and documents.height:
+        result = match_documents(documents, residents, vault)
+        people = residents.select("atena_no", "registry_status", "destination_municipality_code")
+        in_ward = normalize_address(pl.col("address")).str.starts_with(ward)
+        routes = (
+            result.matches.join(documents.select("doc_uid", "source", "address"), on="doc_uid", how="left", validate="1:1")
+            .join(people, on="atena_no", how="left", validate="m:1")
+            .with_columns(
+                pl.when(pl.col("decision") == "review").then(pl.lit("review"))
+                .when((pl.col("decision") == "auto") & (pl.col("registry_status") == "moved_out")).then(pl.lit("forward"))
+                .when(pl.col("decision") == "auto").then(pl.lit("stage"))
+                .when(in_ward.fill_null(False)).then(pl.lit("non_registered"))
+                .otherwise(pl.lit("forward")).alias("route"),
+                pl.when(pl.col("decision") == "auto").then(pl.lit("moved_out_before_assessment_date"))
+                .otherwise(pl.lit("address_outside_ward")).alias("forward_reason"),
+            )
+        )
+        review = result.review_queue
+    return {"with_history": with_history, "routes": routes, "review": review}
+
+
+def _validated(outcome: dict, parsed, run_id: str):
+    from contracts.returns_ingest import Forwarding, IngestQuarantine, ReviewQueue, StagedDocument
+    from pipelines.resident_snapshot import validate
+
+    routes: pl.DataFrame = outcome["routes"]
+    staged: dict[str, pl.DataFrame] = {}
+    forwarded: list[pl.DataFrame] = []
+    for source in STAGED_DATASETS:
+        frame = outcome["with_history"].get(source)
+        if frame is None:
+            continue
+        frame = frame.with_columns(pl.lit(source).alias("source"))
+        if source in PERSON_SOURCES:
+            frame = frame.join(
+                routes.select(
+                    "doc_uid", "route", "forward_reason", "destination_municipality_code",
+                    pl.col("decision").alias("match_decision"), pl.col("rule").alias("match_rule"),
+                    pl.col("score").alias("match_score"), pl.col("agreed_fields").alias("match_evidence"),
+                    "atena_no",
+                ),
+                on="doc_uid", how="left", validate="1:1",
+            )
+        else:  # 総括表: the employer's summary, no person
+            frame = frame.with_columns(
+                pl.lit("stage").alias("route"), pl.lit(None, pl.String).alias("forward_reason"),
+                pl.lit(None, pl.String).alias("destination_municipality_code"),
+                pl.lit("not_applicable").alias("match_decision"), pl.lit(None, pl.String).alias("match_rule"),
+                pl.lit(None, pl.Int16).alias("match_score"), pl.lit([], pl.List(pl.String)).alias("match_evidence"),
+                pl.lit(None, pl.String).alias("atena_no"),
+            )
+        # The My Number rests only in the vault: drop every text column that could hold one.
+        frame = frame.drop([c for c, t in frame.schema.items() if "my_number" in c and t == pl.String])
+        forwarded.append(
+            frame.filter(pl.col("route") == "forward").select(
+                "destination_municipality_code", "source", "file", "record_no", "doc_uid",
+                pl.col("forward_reason").alias("reason"), "atena_no", "is_current",
+            )
+        )
+        kept = frame.filter(pl.col("route") != "forward").drop("forward_reason", "destination_municipality_code")
+        staged[source] = validate(StagedDocument, kept, f"staging/{STAGED_DATASETS[source]}", run_id)
+
+    forwarding = pl.concat(forwarded, how="vertical") if forwarded else pl.DataFrame(schema=Forwarding.to_schema().columns)
+    forwarding = validate(Forwarding, forwarding.with_columns(pl.col("record_no").cast(pl.Int64)), "curated/forwarding", run_id)
+
+    review = outcome["review"]
+    if review is None:
+        review = pl.DataFrame(schema={"doc_uid": pl.String, "reason": pl.String, "candidate_atena_no": pl.String,
+                                      "candidate_score": pl.Int16, "candidate_agreed_fields": pl.List(pl.String),
+                                      "candidate_rank": pl.Int64})
+    review = review.join(routes.select("doc_uid", "source"), on="doc_uid", how="left", validate="m:1")
+    review = review.select("doc_uid", "source", "reason", "candidate_atena_no", "candidate_score",
+                           pl.col("candidate_rank").cast(pl.Int64), "candidate_agreed_fields")
+    review = validate(ReviewQueue, review, "staging/review_queue", run_id)
+
+    non_registered = pl.concat(
+        [f.filter(pl.col("route") == "non_registered").select("doc_uid", "source", "file", "record_no")
+         for f in staged.values()] or [pl.DataFrame(schema={"doc_uid": pl.String, "source": pl.String,
+                                                              "file": pl.String, "record_no": pl.Int64})],
+        how="vertical",
+    )
+
+    problems = [p["quarantine"] for p in parsed.values() if p["quarantine"].height]
+    quarantine = (
+        pl.concat(problems, how="vertical_relaxed") if problems
+        else pl.DataFrame(schema={"source": pl.String, "file": pl.String, "record_no": pl.Int64, "field": pl.String,
+                                  "reason_code": pl.String, "message": pl.String})
+    )
+    quarantine = (
+        quarantine.with_columns(pl.col("record_no").cast(pl.Int64), pl.int_range(pl.len()).alias("_n"))
+        .sort("source", "file", "record_no", "_n")
+        .group_by("source", "file", "record_no", maintain_order=True)
+        .agg(pl.col("field").first(), pl.col("reason_code").first(), pl.col("message").first(),
+             pl.col("reason_code").slice(1).alias("other_reasons"))
+        .with_columns(pl.lit(run_id).alias("run_id"))
+    )
+    quarantine = validate(IngestQuarantine, quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
+    return staged, forwarding, review, non_registered, quarantine
+
+
+def _account(report: RunReport, to_read, received_by_file: dict[str, int], staged, forwarding, quarantine, review,
+             non_registered) -> None:
+    """Per-file counts (received = staged + quarantined + forwarded), reasons and stage counts."""
+    counted = [f.select("file").with_columns(pl.lit("staged").alias("where")) for f in staged.values()]
+    counted.append(forwarding.select("file").with_columns(pl.lit("forwarded").alias("where")))
+    counted.append(quarantine.select("file").with_columns(pl.lit("quarantined").alias("where")))
+    per_file = pl.concat(counted, how="vertical").group_by("file", "where").len()
+    by_file: dict[str, dict[str, int]] = {}
+    for file, where, count in per_file.iter_rows():
+        by_file.setdefault(file, {})[where] = count
+    for item in to_read:
+        got = by_file.get(item.file.path, {})
+        staged_n, quarantined_n, forwarded_n = got.get("staged", 0), got.get("quarantined", 0), got.get("forwarded", 0)
+        received = received_by_file[item.file.path]
+        report.add_input(f"landing/{item.file.path}", sha256=item.file.sha256, bytes=item.file.size,
+                         rows=received, source=item.file.source)
+        report.add_input_counts(f"landing/{item.file.path}", received=received, staged=staged_n,
+                                quarantined=quarantined_n, forwarded=forwarded_n, source=item.file.source)
+    report.add_quarantine_reasons(dict(quarantine.group_by("reason_code").len().sort("reason_code").iter_rows()))
+    for source, frame in staged.items():
+        report.set_count(f"staged_{source}", frame.height)
+        report.set_count(f"current_{source}", int(frame.get_column("is_current").sum()))
+    report.set_count("review_queue_documents", review.get_column("doc_uid").n_unique())
+    report.set_count("non_registered_candidates", non_registered.height)
+    report.set_count("forwarded_destination_unknown", int(forwarding.get_column("destination_municipality_code").is_null().sum()))
+    decisions = pl.concat([f.select("match_decision") for f in staged.values()] or [pl.DataFrame({"match_decision": []})])
+    for decision, count in decisions.group_by("match_decision").len().iter_rows():
+        report.set_count(f"match_{decision}", count)
+
+
+def count_records(data: bytes, source: str) -> int:
+    """Records received in one file, counted from its bytes independently of the parsers: one per XML
+    file, one per line of a CSV (the layouts allow no line break inside a field)."""
+    if source == "etax_return":
+        return 1
+    lines = data.split(b"\n")
+    if lines and lines[-1] in (b"", b"\r"):
+        lines.pop()
+    return len(lines)
