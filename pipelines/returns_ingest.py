@@ -187,25 +187,27 @@ def _report_files(report: RunReport, plan) -> None:
 
 def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]]:
     """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem)."""
-    from transforms.parse_csv import parse_csv_document
+    from transforms.parse_csv import parse_csv_documents
     from transforms.parse_etax import parse_etax_returns
 
     parsed: dict[str, dict[str, list[pl.DataFrame]]] = {s: {"records": [], "quarantine": []} for s in STAGED_DATASETS}
-    etax: list[tuple[str, bytes]] = []
+    contents: dict[str, list[tuple[str, bytes]]] = {s: [] for s in STAGED_DATASETS}
     received: dict[str, int] = {}
     for item in to_read:
         data = item.file.absolute(landing_root).read_bytes()
         received[item.file.path] = count_records(data, item.file.source)
-        if item.file.source == "etax_return":
-            etax.append((item.file.path, data))
+        contents[item.file.source].append((item.file.path, data))
+    for source, files in contents.items():
+        if not files:
             continue
-        result = parse_csv_document(data, item.file.source, file=item.file.path)
-        parsed[item.file.source]["records"].append(result.records)
-        parsed[item.file.source]["quarantine"].append(result.quarantine)
-    if etax:
-        result = parse_etax_returns(etax)
-        parsed["etax_return"]["records"].append(result.returns)
-        parsed["etax_return"]["quarantine"].append(result.quarantine)
+        if source == "etax_return":
+            result = parse_etax_returns(files)
+            parsed[source]["records"].append(result.returns)
+        else:  # one vectorised pass over all files of the format
+            result = parse_csv_documents(files, source)
+            parsed[source]["records"].append(result.records)
+        parsed[source]["quarantine"].append(result.quarantine)
+        contents[source] = []  # release the bytes
     out: dict = {
         source: {kind: pl.concat(frames, how="vertical") if frames else pl.DataFrame() for kind, frames in parts.items()}
         for source, parts in parsed.items()
