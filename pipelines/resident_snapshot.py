@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pandera.errors import SchemaError, SchemaErrors
 
 from contracts.resident_snapshot import (
     SOURCES,
@@ -57,10 +55,11 @@ from contracts.resident_snapshot import (
     load_layout,
 )
 from pipelines.audit import append_audit
-from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
-from pipelines.errors import ContractError, InputFileError, JuminzeiError, ReconciliationError
+from pipelines.config import Settings
+from pipelines.errors import InputFileError
 from pipelines.lake import write_partition, write_vault
-from pipelines.reports import RunReport, write_report
+from pipelines.reports import RunReport
+from pipelines.stage import execute, require_reconciled, validate
 
 STAGE = "resident_snapshot"
 QUARANTINE_DATASET = STAGE
@@ -154,31 +153,6 @@ def _check_header(path: Path, header: str, layout: Layout, parse_header) -> None
 # ------------------------------------------------------------------------------------------ contracts
 
 
-def validate(model, frame: pl.DataFrame, dataset: str, run_id: str) -> pl.DataFrame:
-    """Validate a collected frame; a failure becomes a :class:`ContractError` without any values."""
-    try:
-        return model.validate(frame, lazy=True)
-    except (SchemaErrors, SchemaError) as error:
-        raise ContractError(_contract_sentence(model, dataset, error, run_id)) from None
-
-
-def _contract_sentence(model, dataset: str, error: Exception, run_id: str) -> str:
-    problems = []
-    errors = error.schema_errors if isinstance(error, SchemaErrors) else [error]
-    for item in errors:
-        check = item.check
-        check_name = getattr(check, "name", None) or str(check)
-        cases = getattr(item, "failure_cases", None)
-        count = f" ({len(cases)} rows)" if cases is not None and hasattr(cases, "__len__") else ""
-        column = getattr(item, "column_name", None)
-        problems.append(f"{'column ' + str(column) if column else 'the frame'} fails {check_name}{count}")
-    return (
-        f"Staged dataset {dataset} breaks its contract {model.Config.name}: {'; '.join(problems)}. "
-        f"Nothing was written. This is a defect of the stage or an input it does not handle; "
-        f"report it with run id {run_id}."
-    )
-
-
 # -------------------------------------------------------------------------------------------- the run
 
 
@@ -196,42 +170,12 @@ def run(
     (``<run_id>.json`` and ``latest.json``); the returned dict adds ``report_path`` (absolute).
     On failure a report with ``status: failed`` is written and the exception re-raised.
     """
-    settings = settings or Settings.from_env()
-    check_municipality(municipality)
-    check_fiscal_year(fiscal_year)
-    started = datetime.now(UTC)
-    run_id = run_id or new_run_id(STAGE, started)
-    report = RunReport(STAGE, municipality, fiscal_year, run_id, started, dry_run=dry_run)
-    try:
-        _run(settings, municipality, fiscal_year, run_id, dry_run, report)
-    except JuminzeiError as error:
-        report.message(str(error))
-        _finish(settings, report, "failed")
-        log.error("%s %s/%s run %s failed: %s", STAGE, municipality, fiscal_year, run_id, error)
-        raise
-    except Exception as error:
-        # Unexpected: the text of a library error may quote data, so the report names only the type.
-        report.message(
-            f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
-            f"See the task log of run {run_id} for the traceback."
-        )
-        _finish(settings, report, "failed")
-        raise
-    result = _finish(settings, report, "success")
-    counts = result["counts"]
-    log.info(
-        "%s %s/%s run %s%s: received %d, staged %d, quarantined %d, forwarded %d; reconciles: %s",
-        STAGE, municipality, fiscal_year, run_id, " (dry run)" if dry_run else "",
-        counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"],
-        result["reconciliation"]["ok"],
-    )
-    return result
 
+    def body(settings: Settings, report: RunReport) -> None:
+        _run(settings, municipality, fiscal_year, report.run_id, dry_run, report)
 
-def _finish(settings: Settings, report: RunReport, status: str) -> dict:
-    result = report.finish(status, datetime.now(UTC))
-    path = write_report(settings.lake, result)
-    return {**result, "report_path": str(path)}
+    return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
+                   run_id=run_id, dry_run=dry_run, log=log)
 
 
 def _run(
@@ -268,13 +212,7 @@ def _run(
     quarantine = validate(QuarantineRecord, snapshot.quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
 
     _account(report, snapshot, staged, vault, quarantine)
-    reconciliation = report.reconciliation()
-    if not reconciliation["ok"]:
-        failed = [c["name"] for c in reconciliation["checks"] if not c["ok"]]
-        raise ReconciliationError(
-            f"Counts of {STAGE} {municipality}/{fiscal_year} do not reconcile ({', '.join(failed)}); "
-            "nothing was written. Every received record must be staged, quarantined or forwarded."
-        )
+    require_reconciled(report)
 
     if dry_run:
         report.message("Dry run: nothing was written to staging, quarantine or the vault.")

@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import csv
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
-from pipelines.errors import ConfigError, JuminzeiError, ReconciliationError
-from pipelines.reports import RunReport, write_report
+from pipelines.config import Settings
+from pipelines.errors import ConfigError
+from pipelines.reports import RunReport
+from pipelines.stage import execute, require_reconciled, validate
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("juminzei.returns_ingest")
 
 STAGE = "returns_ingest"
 VAULT_REASON = "宛名付設: 課税資料の個人番号から宛名番号を特定する (地方税法第317条の6 等の資料の名寄せ)"
@@ -79,41 +79,13 @@ def run(
     landing: str | Path | None = None,
 ) -> dict:
     """Ingest the landing zone for one municipality and fiscal year; return the run report."""
-    settings = settings or Settings.from_env()
-    check_municipality(municipality)
-    check_fiscal_year(fiscal_year)
-    started = datetime.now(UTC)
-    run_id = run_id or new_run_id(STAGE, started)
-    landing_root = Path(landing) if landing else settings.landing
-    report = RunReport(STAGE, municipality, fiscal_year, run_id, started, dry_run=dry_run)
-    try:
-        _run(settings, landing_root, municipality, fiscal_year, run_id, dry_run, report)
-    except JuminzeiError as error:
-        report.message(str(error))
-        _finish(settings, report, "failed")
-        raise
-    except Exception as error:
-        report.message(
-            f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
-            f"See the task log of run {run_id} for the traceback."
-        )
-        _finish(settings, report, "failed")
-        raise
-    result = _finish(settings, report, "success")
-    counts = result["counts"]
-    log.info(
-        "%s %s/%s run %s%s: received %d, staged %d, quarantined %d, forwarded %d; reconciles: %s",
-        STAGE, municipality, fiscal_year, run_id, " (dry run)" if dry_run else "",
-        counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"],
-        result["reconciliation"]["ok"],
-    )
-    return result
 
+    def body(settings: Settings, report: RunReport) -> None:
+        landing_root = Path(landing) if landing else settings.landing
+        _run(settings, landing_root, municipality, fiscal_year, report.run_id, dry_run, report)
 
-def _finish(settings: Settings, report: RunReport, status: str) -> dict:
-    result = report.finish(status, datetime.now(UTC))
-    path = write_report(settings.lake, result)
-    return {**result, "report_path": str(path)}
+    return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
+                   run_id=run_id, dry_run=dry_run, log=log)
 
 
 def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year: int, run_id: str,
@@ -140,13 +112,7 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
 
     staged, forwarding, review, non_registered, quarantine = _validated(outcome, parsed, run_id)
     _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered)
-    reconciliation = report.reconciliation()
-    if not reconciliation["ok"]:
-        failed = [c["name"] for c in reconciliation["checks"] if not c["ok"]]
-        raise ReconciliationError(
-            f"Counts of {STAGE} {municipality}/{fiscal_year} do not reconcile ({', '.join(failed[:5])}); "
-            "nothing was written. Every received record must be staged, quarantined or forwarded."
-        )
+    require_reconciled(report)
     if dry_run:
         report.message("Dry run: nothing was written to staging, quarantine, curated or the ledger.")
         return
@@ -269,7 +235,6 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
 
 def _validated(outcome: dict, parsed, run_id: str):
     from contracts.returns_ingest import Forwarding, IngestQuarantine, ReviewQueue, StagedDocument
-    from pipelines.resident_snapshot import validate
 
     routes: pl.DataFrame = outcome["routes"]
     staged: dict[str, pl.DataFrame] = {}

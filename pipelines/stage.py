@@ -1,0 +1,111 @@
+"""What every stage run shares: the run report around the work, contract gates, the reconciliation
+gate and the final report write. A stage supplies only its body.
+
+    def run(*, fiscal_year, municipality="131032", settings=None, run_id=None, dry_run=False):
+        return execute(STAGE, _body, fiscal_year=..., municipality=..., settings=..., run_id=..., dry_run=...)
+
+The body receives ``(settings, report)`` and fills the report; a project error becomes a ``failed``
+report with the operator sentence and is re-raised; any other error is reported by type only (its
+text may quote data) and re-raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Callable
+
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
+from pipelines.errors import ContractError, JuminzeiError, ReconciliationError
+from pipelines.reports import RunReport, write_report
+
+Body = Callable[[Settings, RunReport], None]
+
+
+def execute(
+    stage: str,
+    body: Body,
+    *,
+    fiscal_year: int,
+    municipality: str,
+    settings: Settings | None,
+    run_id: str | None,
+    dry_run: bool,
+    log: logging.Logger,
+) -> dict:
+    """Run ``body`` inside a run report; return the report dict (plus ``report_path``)."""
+    settings = settings or Settings.from_env()
+    check_municipality(municipality)
+    check_fiscal_year(fiscal_year)
+    started = datetime.now(UTC)
+    run_id = run_id or new_run_id(stage, started)
+    report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
+    try:
+        body(settings, report)
+    except JuminzeiError as error:
+        report.message(str(error))
+        finish(settings, report, "failed")
+        log.error("%s %s/%s run %s failed: %s", stage, municipality, fiscal_year, run_id, error)
+        raise
+    except Exception as error:
+        report.message(
+            f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
+            f"See the task log of run {run_id} for the traceback."
+        )
+        finish(settings, report, "failed")
+        raise
+    result = finish(settings, report, "success")
+    counts = result["counts"]
+    log.info(
+        "%s %s/%s run %s%s: received %d, staged %d, quarantined %d, forwarded %d; reconciles: %s",
+        stage, municipality, fiscal_year, run_id, " (dry run)" if dry_run else "",
+        counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"],
+        result["reconciliation"]["ok"],
+    )
+    return result
+
+
+def finish(settings: Settings, report: RunReport, status: str) -> dict:
+    result = report.finish(status, datetime.now(UTC))
+    path = write_report(settings.lake, result)
+    return {**result, "report_path": str(path)}
+
+
+def require_reconciled(report: RunReport) -> None:
+    """Refuse to write anything unless every received record is staged, quarantined or forwarded."""
+    reconciliation = report.reconciliation()
+    if not reconciliation["ok"]:
+        failed = [c["name"] for c in reconciliation["checks"] if not c["ok"]]
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        raise ReconciliationError(
+            f"Counts of {report.stage} {report.municipality}/{report.fiscal_year} do not reconcile ({shown}); "
+            "nothing was written. Every received record must be staged, quarantined or forwarded."
+        )
+
+
+def validate(model, frame: pl.DataFrame, dataset: str, run_id: str) -> pl.DataFrame:
+    """Validate a collected frame; a failure becomes a :class:`ContractError` without any values."""
+    try:
+        return model.validate(frame, lazy=True)
+    except (SchemaErrors, SchemaError) as error:
+        raise ContractError(_contract_sentence(model, dataset, error, run_id)) from None
+
+
+def _contract_sentence(model, dataset: str, error: Exception, run_id: str) -> str:
+    problems = []
+    errors = error.schema_errors if isinstance(error, SchemaErrors) else [error]
+    for item in errors:
+        check = item.check
+        check_name = getattr(check, "name", None) or str(check)
+        cases = getattr(item, "failure_cases", None)
+        count = f" ({len(cases)} rows)" if cases is not None and hasattr(cases, "__len__") else ""
+        column = getattr(item, "column_name", None)
+        problems.append(f"{'column ' + str(column) if column else 'the frame'} fails {check_name}{count}")
+    return (
+        f"Staged dataset {dataset} breaks its contract {model.Config.name}: {'; '.join(problems)}. "
+        f"Nothing was written. This is a defect of the stage or an input it does not handle; "
+        f"report it with run id {run_id}."
+    )
