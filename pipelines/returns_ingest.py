@@ -207,7 +207,12 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
     from transforms.normalize import normalize_address
 
     ward = ward_name(municipality)
-    with_history = {s: _history(s, p["records"]) for s, p in parsed.items() if p["records"].height}
+    with_history: dict[str, pl.DataFrame] = {}
+    for source, parts in parsed.items():  # memory: each parsed frame is released once its history is built
+        records = parts.pop("records")
+        if records.height:
+            with_history[source] = _history(source, records)
+        del records
     identities = [document_identity(s, with_history[s]) for s in PERSON_SOURCES if s in with_history]
     documents = pl.concat(identities, how="vertical") if identities else None
     routes = pl.DataFrame(schema={"doc_uid": pl.String})
@@ -240,7 +245,7 @@ def _validated(outcome: dict, parsed, run_id: str):
     staged: dict[str, pl.DataFrame] = {}
     forwarded: list[pl.DataFrame] = []
     for source in STAGED_DATASETS:
-        frame = outcome["with_history"].get(source)
+        frame = outcome["with_history"].pop(source, None)  # memory: released as it is staged
         if frame is None:
             continue
         frame = frame.with_columns(pl.lit(source).alias("source"))

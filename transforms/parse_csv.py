@@ -532,7 +532,7 @@ def parse_csv_documents(files: list[tuple[str, bytes]], fmt: str) -> ParsedCsv:
             pl.when(n_ok).then(pl.col("_fields").list.get(i, null_on_oob=True)).alias(fid)
             for i, fid in enumerate(plan.ids)
         ]
-    )
+    ).drop("_fields")  # the split list is as large as all fields together: release it at once
     checks = _checks(fmt)
     records = records.with_columns(**{f"_r_{reason}": expr for reason, expr in checks.items()})
     reason = (
@@ -551,6 +551,7 @@ def parse_csv_documents(files: list[tuple[str, bytes]], fmt: str) -> ParsedCsv:
     )
     quarantine = _quarantine(records.filter(pl.col("_reason").is_not_null()), plan)
     good = records.filter(pl.col("_reason").is_null())
+    del records  # memory: only the sound records go on to typing
     return ParsedCsv(records=_typed(good, plan), quarantine=quarantine)
 
 

@@ -49,8 +49,10 @@ def _child(fiscal_year: int, work: str, queue: Any) -> None:
         per_source: dict[str, int] = {}
         for entry in report["per_input"]:
             per_source[entry["source"]] = per_source.get(entry["source"], 0) + entry["received"]
+        parse_rates = _parse_rates(Path(work) / "lake" / "landing", fiscal_year)
         queue.put({
             "ok": True,
+            "parse_documents_per_second_by_source": parse_rates,
             "seconds": round(seconds, 1),
             "peak_rss_gib": round(peak_kib / 2**20, 3),
             "documents": report["counts"]["received"],
@@ -62,6 +64,27 @@ def _child(fiscal_year: int, work: str, queue: Any) -> None:
         })
     except BaseException as error:  # report, never hang the parent
         queue.put({"ok": False, "error": f"{type(error).__name__}: {error}"})
+
+
+def _parse_rates(landing: Path, fiscal_year: int) -> dict[str, int]:
+    """Documents/second of parsing alone, per format (files read into memory first, not timed)."""
+    from pipelines.ledger import SOURCES, scan_landing
+    from transforms.parse_csv import parse_csv_documents
+    from transforms.parse_etax import parse_etax_returns
+
+    rates: dict[str, int] = {}
+    for source in SOURCES:
+        files = [(f.path, f.absolute(landing).read_bytes()) for f in scan_landing(landing, source, "131032", fiscal_year)]
+        started = time.perf_counter()
+        if source == "etax_return":
+            result = parse_etax_returns(files)
+            documents = result.returns.height + result.quarantine.select("file").n_unique()
+        else:
+            result = parse_csv_documents(files, source)
+            documents = result.records.height + result.quarantine.height
+        rates[source] = round(documents / max(time.perf_counter() - started, 1e-9))
+        del files, result
+    return rates
 
 
 def bench(residents: int = 1_000_000, seed: int = 20260101, fiscal_year: int = 2026) -> dict[str, Any]:
