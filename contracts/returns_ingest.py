@@ -15,12 +15,13 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from contracts.layouts import FORMATS
 from contracts.resident_snapshot import _RUN_ID
 
 ROUTES = ("stage", "review", "non_registered", "forward")
 DECISIONS = ("auto", "review", "no_candidate", "not_applicable")
 STATUSES = ("current", "superseded", "cancelled", "cancellation", "orphan_correction")
-SOURCES = ("salary_report", "salary_summary", "pension_report", "etax_return", "resident_return", "furusato_notice")
+SOURCES = FORMATS  # the document layouts
 _ATENA = r"^[0-9]{10}$"
 _MUNICIPALITY = r"^[0-9]{6}$"
 

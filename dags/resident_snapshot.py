@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
-from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri
+from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 
 STAGED = ("residents", "households", "welfare_status", "disability_status")
 
@@ -33,27 +33,8 @@ by hand with the form (fiscal year, dry run). The run report is under
     tags=["juminzei", "cycle:snapshot", "my_number", "pii"],
     doc_md=DOC,
     params={
-        "fiscal_year": Param(
-            None,
-            type=["null", "integer"],
-            minimum=2020,
-            maximum=2100,
-            title="Fiscal year (年度)",
-            description="The 年度 whose 1 January snapshot to take. Empty: the year of the run date (Asia/Tokyo).",
-        ),
-        "municipality": Param(
-            "131032",
-            type="string",
-            pattern="^[0-9]{6}$",
-            title="Municipality code (団体コード)",
-            description="6-digit 全国地方公共団体コード; 131032 is 港区.",
-        ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Validate and count only; write nothing but the run report.",
-        ),
+        name: Param(**spec)
+        for name, spec in run_params("Validate and count only; write nothing but the run report.").items()
     },
 )
 def resident_snapshot():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, MultipleCronTriggerTimetable, Param, dag, task
 
-from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri
+from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 
 STAGED = (
     "salary_reports", "salary_summaries", "pension_reports", "etax_returns", "resident_returns",
@@ -38,33 +38,17 @@ Report: `<lake>/reports/returns_ingest/`; `juminzei status` shows it.
     tags=["juminzei", "cycle:ingest", "my_number", "pii"],
     doc_md=DOC,
     params={
-        "fiscal_year": Param(
-            None,
-            type=["null", "integer"],
-            minimum=2020,
-            maximum=2100,
-            title="Fiscal year (年度)",
-            description="The 年度 whose documents to ingest. Empty: the year of the run date (Asia/Tokyo).",
-        ),
-        "municipality": Param(
-            "131032",
-            type="string",
-            pattern="^[0-9]{6}$",
-            title="Municipality code (団体コード)",
-            description="6-digit 全国地方公共団体コード; 131032 is 港区.",
-        ),
-        "landing": Param(
-            "",
-            type="string",
-            title="Landing folder",
-            description="Folder holding <source>/municipality=M/fiscal_year=N/ deliveries. Empty: the lake's landing zone.",
-        ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Parse, match and count only; write nothing but the run report (the ledger is not updated).",
-        ),
+        name: Param(**spec)
+        for name, spec in run_params(
+            "Parse, match and count only; write nothing but the run report (the ledger is not updated).",
+            landing={
+                "default": "",
+                "type": "string",
+                "title": "Landing folder",
+                "description": "Folder holding <source>/municipality=M/fiscal_year=N/ deliveries. "
+                "Empty: the lake's landing zone.",
+            },
+        ).items()
     },
 )
 def returns_ingest():

@@ -40,6 +40,35 @@ DEFAULT_ARGS: dict = {
 CYCLE_ORDER: tuple[str, ...] = ("resident_snapshot", "returns_ingest")
 
 
+def run_params(dry_run_description: str, **extra: dict) -> dict[str, dict]:
+    """The operator form every stage DAG shares (STYLE rule 4), as ``Param`` keyword arguments:
+    fiscal year, municipality, dry run, plus stage-specific fields. DAG files wrap each in ``Param``."""
+    return {
+        "fiscal_year": {
+            "default": None,
+            "type": ["null", "integer"],
+            "minimum": 2020,
+            "maximum": 2100,
+            "title": "Fiscal year (年度)",
+            "description": "The 年度 to process. Empty: the year of the run date (Asia/Tokyo).",
+        },
+        "municipality": {
+            "default": "131032",
+            "type": "string",
+            "pattern": "^[0-9]{6}$",
+            "title": "Municipality code (団体コード)",
+            "description": "6-digit 全国地方公共団体コード; 131032 is 港区.",
+        },
+        **extra,
+        "dry_run": {
+            "default": False,
+            "type": "boolean",
+            "title": "Dry run",
+            "description": dry_run_description,
+        },
+    }
+
+
 def asset_uri(zone: str, dataset: str) -> str:
     """URI of the Airflow Asset that stands for one lake dataset (all municipalities and years)."""
     return f"juminzei://lake/{zone}/{dataset}"

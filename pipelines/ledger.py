@@ -68,18 +68,13 @@ from typing import Any, Literal
 
 import polars as pl
 
+from contracts.layouts import FORMATS
 from pipelines.config import check_fiscal_year, check_municipality
 from pipelines.errors import ConfigError, InputFileError, JuminzeiError
 from pipelines.lake import _parquet_bytes, sha256_file, write_bytes_atomic
 
-SOURCES: tuple[str, ...] = (
-    "salary_report",     # 給与支払報告書 (個人別明細書)
-    "salary_summary",    # 給与支払報告書 (総括表)
-    "pension_report",    # 公的年金等支払報告書
-    "etax_return",       # 確定申告書 (e-Tax XML)
-    "resident_return",   # 住民税申告書
-    "furusato_notice",   # 申告特例通知書
-)
+# The document sources are the document layouts (contracts/layouts/): one list for the whole project.
+SOURCES: tuple[str, ...] = FORMATS
 
 LEDGER_DATASET = "ingested_files"
 LEDGER_FILE = "ingested_files.parquet"

@@ -43,7 +43,6 @@ log = logging.getLogger("juminzei.returns_ingest")
 
 STAGE = "returns_ingest"
 VAULT_REASON = "宛名付設: 課税資料の個人番号から宛名番号を特定する (地方税法第317条の6 等の資料の名寄せ)"
-CSV_SOURCES = ("salary_report", "salary_summary", "pension_report", "resident_return", "furusato_notice")
 PERSON_SOURCES = ("salary_report", "pension_report", "etax_return", "resident_return", "furusato_notice")
 STAGED_DATASETS = {
     "salary_report": "salary_reports",

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import polars as pl
 
+from contracts.layouts import FORMATS
 from juminzei.generator.model import Population
 from juminzei.generator.wire_common import DEFECT_SCHEMA, DOCUMENT_SCHEMA, Ctx, FileWriter, people_facts
 from juminzei.generator.wire_etax import write_etax
@@ -54,14 +55,7 @@ from juminzei.generator.wire_sources import write_furusato, write_pension, write
 
 __all__ = ["DEFECT_SCHEMA", "DOCUMENT_SCHEMA", "SOURCES", "DocumentsResult", "write_documents"]
 
-SOURCES: tuple[str, ...] = (
-    "salary_report",
-    "salary_summary",
-    "pension_report",
-    "etax_return",
-    "resident_return",
-    "furusato_notice",
-)
+SOURCES: tuple[str, ...] = FORMATS  # one file tree per document layout (contracts/layouts/)
 
 
 @dataclass(frozen=True)
