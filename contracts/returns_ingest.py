@@ -17,8 +17,10 @@ from pandera.api.polars.types import PolarsData
 
 from contracts.layouts import FORMATS
 from contracts.resident_snapshot import _RUN_ID
+from transforms.identifiers import local_government_code_is_valid
 
 ROUTES = ("stage", "review", "non_registered", "forward")
+DESTINATION_BASES = ("registry", "etax_jan1_code", "address")  # how a 回送 destination was found
 DECISIONS = ("auto", "review", "no_candidate", "not_applicable")
 STATUSES = ("current", "superseded", "cancelled", "cancellation", "orphan_correction")
 SOURCES = FORMATS  # the document layouts
@@ -62,9 +64,14 @@ class StagedDocument(pa.DataFrameModel):
 
 
 class Forwarding(pa.DataFrameModel):
-    """curated/forwarding (回送): documents of people not resident in the ward on 1 January."""
+    """curated/forwarding (回送): documents of people not resident in the ward on 1 January.
+
+    ``destination_basis`` is the evidence of the destination: ``registry`` (転出先 of the matched
+    person), ``etax_jan1_code`` (e-Tax 1月1日住所 code) or ``address`` (municipality named by the
+    address); null with a null destination (operators decide)."""
 
     destination_municipality_code: pl.String = pa.Field(nullable=True, str_matches=_MUNICIPALITY)
+    destination_basis: pl.String = pa.Field(nullable=True, isin=list(DESTINATION_BASES))
     source: pl.String = pa.Field(isin=list(SOURCES))
     file: pl.String = pa.Field(str_length={"min_value": 1})
     record_no: pl.Int64 = pa.Field(ge=1)
@@ -78,6 +85,17 @@ class Forwarding(pa.DataFrameModel):
         strict = True
         ordered = True
         coerce = False
+
+    @pa.check("destination_municipality_code", name="destination 団体コード check digit")
+    def _destination_check_digit(cls, data: PolarsData) -> pl.LazyFrame:
+        column = pl.col(data.key)
+        return data.lazyframe.select(column.is_null() | local_government_code_is_valid(column))
+
+    @pa.dataframe_check(name="destination_basis set exactly when the destination is known")
+    def _basis_iff_destination(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            pl.col("destination_basis").is_null() == pl.col("destination_municipality_code").is_null()
+        )
 
 
 class ReviewQueue(pa.DataFrameModel):

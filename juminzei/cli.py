@@ -46,6 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the latest reports as JSON")
 
     commands.add_parser("stages", help="list the stages that `run` knows")
+
+    calc = commands.add_parser(
+        "calc", help="tax calculator: JSON Lines on stdin, one result object per line on stdout (docs/calculator.md)"
+    )
+    calc.add_argument("--municipality", default="131032",
+                      help="profile used when a line has no `municipality` (default 131032 港区)")
+    calc.add_argument("--explain", action="store_true",
+                      help="print the computation sheet of each line instead of JSON")
+
+    explain = commands.add_parser("explain", help="print one person's stored computation sheet (税額計算明細)")
+    explain.add_argument("--fiscal-year", type=int, required=True, help="年度")
+    explain.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
+    explain.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
+    explain.add_argument("--no-sources", action="store_true", help="omit the legal source under each line")
     return parser
 
 
@@ -104,7 +118,42 @@ def cmd_stages(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages}
+def cmd_calc(args: argparse.Namespace) -> int:
+    from juminzei.calc import run_calculator
+
+    errors = run_calculator(sys.stdin, sys.stdout, municipality=args.municipality, explain=args.explain)
+    return 1 if errors else 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import re
+
+    from pipelines.audit import append_audit
+    from pipelines.config import Settings
+    from pipelines.errors import ConfigError
+    from pipelines.tax_assessment import load_assessment_row
+    from transforms.tax_explain import format_sheet
+    from transforms.tax_rules import load_municipality_profile, load_rules
+
+    settings = Settings.from_env()
+    municipality = args.municipality or settings.municipality
+    if not re.fullmatch(r"[0-9]{10}", args.atena_no):
+        raise ConfigError(f"--atena-no must be a 10-digit 宛名番号, got {args.atena_no!r}")
+    row = load_assessment_row(settings, municipality, args.fiscal_year, args.atena_no)
+    append_audit(
+        settings.lake, operation="assessment_explained", reason="税額計算明細の表示 (juminzei explain)",
+        run_id=None, dataset="curated/tax_assessment", atena_nos=[args.atena_no], actor=settings.actor,
+        department=settings.department, host=settings.host, details={"fiscal_year": args.fiscal_year},
+    )
+    print(format_sheet(row, load_rules(args.fiscal_year), load_municipality_profile(municipality),
+                       title=f"宛名番号 {args.atena_no}", with_sources=not args.no_sources), end="")
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
+    "calc": cmd_calc, "explain": cmd_explain,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

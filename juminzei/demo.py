@@ -91,7 +91,24 @@ def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], 
                 outputs.append(f"  {dag_id}: {output['dataset']:<22} {output['rows']:>7} rows  {output['path']}")
             report_dir = Path("reports") / dag_id / f"municipality={report['municipality']}" / f"fiscal_year={fiscal_year}"
             outputs.append(f"  {dag_id}: {'run report':<22} {'':>12}  {report_dir / (report['run_id'] + '.json')}")
+            validation = report.get("validation")
+            if validation:
+                state = "ok" if validation.get("success") else "FAILED"
+                outputs.append(f"  {dag_id}: {'validation (Data Docs)':<22} {state:>12}  {validation.get('data_docs')}")
     lines += ["", f"Outputs (under {lake}):"] + outputs
+    assessment = reports.get(("tax_assessment", fiscal_year))
+    if assessment:
+        counts = assessment["counts"]
+        lines += [
+            "",
+            f"Assessment {fiscal_year}: {counts.get('persons_none', 0)} taxed, {counts.get('persons_income_levy_exempt', 0)} "
+            f"所得割のみ非課税, {counts.get('persons_fully_exempt', 0)} 非課税; total {counts.get('sum_total_tax', 0):,} yen "
+            f"(特別区民税 所得割 {counts.get('sum_income_levy_municipal', 0):,}, 都民税 所得割 "
+            f"{counts.get('sum_income_levy_prefectural', 0):,}).",
+            f"One person's computation sheet: .venv/bin/juminzei explain --fiscal-year {fiscal_year} --atena-no <宛名番号>",
+            "The calculator on its own: echo '{\"fiscal_year\": 2026, \"taxpayer\": {\"birth_date\": \"1980-04-01\"}, "
+            "\"income\": {\"salary_revenue\": 5000000}}' | .venv/bin/juminzei calc",
+        ]
     lines += ["", "See `.venv/bin/juminzei status` for every stage and year; `make airflow` for the web UI."]
     return "\n".join(lines)
 

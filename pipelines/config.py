@@ -12,6 +12,9 @@ variable                   meaning                                              
 ``JUMINZEI_VAULT_KEY_FILE`` file holding the 32-byte master key of the My Number vault  ``<home>/var/keys/vault.key``
 ``JUMINZEI_ACTOR``         who runs the stage, for the audit log                       the OS user
 ``JUMINZEI_DEPARTMENT``    the actor's department, for the audit log                   ``税務課``
+``JUMINZEI_DATA_DOCS``     folder of the validation reports (Great Expectations Data   ``<home>/var/data_docs``
+                           Docs site, run summaries, GE stores); see
+                           :mod:`pipelines.validation_docs`
 =========================  ==========================================================  ======================================
 
 The vault key: on a development machine the key file is created on first use with 32 random bytes
@@ -61,6 +64,12 @@ class Settings:
     actor: str
     department: str
     host: str
+    data_docs_override: Path | None = None  # JUMINZEI_DATA_DOCS; None = the default under <home>/var
+
+    @property
+    def data_docs(self) -> Path:
+        """Fixed folder of the validation reports (Data Docs): ``JUMINZEI_DATA_DOCS`` or ``<home>/var/data_docs``."""
+        return self.data_docs_override if self.data_docs_override is not None else self.home / "var" / "data_docs"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +93,7 @@ class Settings:
             actor=env.get("JUMINZEI_ACTOR") or _os_user(),
             department=env.get("JUMINZEI_DEPARTMENT") or DEFAULT_DEPARTMENT,
             host=socket.gethostname(),
+            data_docs_override=Path(env["JUMINZEI_DATA_DOCS"]).resolve() if env.get("JUMINZEI_DATA_DOCS") else None,
         )
 
     def vault_key(self, *, create: bool = True) -> bytes:

@@ -46,6 +46,7 @@ class RunReport:
     outputs: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    validation: dict | None = None
 
     # ------------------------------------------------------------------ inputs and where they went
     def add_input(self, path: str, *, sha256: str, bytes: int, rows: int, source: str | None = None) -> None:
@@ -88,6 +89,26 @@ class RunReport:
 
     def message(self, sentence: str) -> None:
         self.messages.append(sentence)
+
+    def set_validation(self, summary: Mapping[str, Any]) -> None:
+        """Link the run's validation report (Great Expectations Data Docs, see ``pipelines.validation_docs``).
+
+        ``summary`` is the dict returned by ``document_validation``: ``success``, ``data_docs`` (index.html),
+        ``validation_result`` (run summary JSON), ``expectations``, ``failed``, ``tables``, ``pages``.
+        Stored as the report's ``validation`` field (counts, expectation kwargs and paths only) and as the
+        check ``validation_report`` (ok = every expectation met). Calling it again replaces both.
+        """
+        self.validation = json.loads(json.dumps(dict(summary), ensure_ascii=False, default=str))
+        failed = len(self.validation.get("failed") or [])
+        total = int(self.validation.get("expectations") or 0)
+        self.checks = [c for c in self.checks if c["name"] != "validation_report"]
+        self.add_check(
+            "validation_report",
+            self.validation.get("success") is True,
+            expected=total,
+            actual=total - failed,
+            detail=f"expectations met (Great Expectations Data Docs: {self.validation.get('data_docs')})",
+        )
 
     # ---------------------------------------------------------------------------------- results
     def totals(self) -> dict[str, int]:
@@ -151,6 +172,8 @@ class RunReport:
             "outputs": sorted(self.outputs, key=lambda e: (e["zone"], e["dataset"])),
             "reconciliation": self.reconciliation(),
             "messages": list(self.messages),
+            # added in report_version 1: present only when the run produced a validation report
+            **({"validation": self.validation} if self.validation is not None else {}),
         }
 
 
@@ -229,9 +252,19 @@ def status_rows(reports: Iterable[Mapping[str, Any]]) -> list[dict]:
                 "quarantined": counts.get("quarantined"),
                 "forwarded": counts.get("forwarded"),
                 "reconciles": reconciliation.get("ok"),
+                "validation": _validation_state(report),
+                "validation_report": (report.get("validation") or {}).get("data_docs"),
             }
         )
     return rows
+
+
+def _validation_state(report: Mapping[str, Any]) -> str | None:
+    """``ok`` / ``FAILED`` for a run with a validation report (Data Docs), ``None`` without one."""
+    validation = report.get("validation")
+    if not isinstance(validation, Mapping):
+        return None
+    return "ok" if validation.get("success") is True else "FAILED"
 
 
 def _cell(value: Any) -> str:
@@ -268,6 +301,12 @@ def format_status(reports: Iterable[Mapping[str, Any]], *, as_json: bool = False
 
     out = [line(header), line(["-" * w for w in widths])]
     out.extend(line(r) for r in body)
+    validated = [r for r in rows if r["validation"] is not None]
+    if validated:
+        out.append("")
+        for r in validated:
+            where = f"{r['stage']} {r['municipality']} {r['fiscal_year']}"
+            out.append(f"validation {where}: {r['validation']} {r['validation_report']}")
     problems = [r for r in rows if r["status"] != "success" or r["reconciles"] is False]
     if problems:
         out.append("")

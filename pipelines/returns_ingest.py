@@ -18,8 +18,10 @@ matched staging data. Nothing is lost or silently guessed:
    ``review_queue``, never to a guess.
 5. **Routes**: a document of a resident on 1 January (or of a person who died during the year) is
    staged; of a person who moved out before 1 January, or whose address is outside the ward with no
-   registry candidate, forwarded (回送, ``curated/forwarding`` per destination); with a ward address
-   but no registry candidate, staged as a 住登外 candidate (``staging/non_registered_candidates``).
+   registry candidate, forwarded (回送, ``curated/forwarding`` per destination 団体コード: the registry's
+   転出先, else the e-Tax 1月1日住所 code, else the municipality the address names, with the basis beside
+   it); with a ward address but no registry candidate, staged as a 住登外 candidate
+   (``staging/non_registered_candidates``).
 
 Every run rebuilds the staging partitions from all ingested files (not only the new ones), so the
 partitions are complete, keyed and byte-identical for the same landing content (STYLE rule 8).
@@ -234,7 +236,51 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
             )
         )
         review = result.review_queue
+        routes = _forwarding_destinations(routes, with_history.get("etax_return"), municipality)
     return {"with_history": with_history, "routes": routes, "review": review}
+
+
+def _forwarding_destinations(routes: pl.DataFrame, etax: pl.DataFrame | None, municipality: str) -> pl.DataFrame:
+    """回送先: the destination 団体コード of every forwarded document, with its evidence.
+
+    In this order (``destination_basis``): ``registry`` — the 転出先 of the matched person;
+    ``etax_jan1_code`` — the e-Tax 1月1日住所 code (``ICHIGATSUIPPI_ADR_CODE``, 5 or 6 digits) when it
+    names a municipality of the national table; ``address`` — the municipality named by the document's
+    address (its 1 January address when it has one), longest 都道府県+市区町村 prefix, ambiguous names
+    give none (:mod:`transforms.municipality_codes`). A code equal to the ward's own is never a
+    destination. What none of them finds stays null (``forwarded_destination_unknown``). A 政令指定都市の区
+    code becomes its city's code: the city levies the tax and receives the documents.
+    """
+    from contracts.local_government_codes import load_local_government_codes
+    from transforms.municipality_codes import (
+        address_keys,
+        document_municipality_code,
+        municipality_code_from_address,
+        taxing_municipality_code,
+    )
+
+    table = load_local_government_codes()
+    if etax is not None and "jan1_address_code" in etax.columns:
+        jan1 = etax.select("doc_uid", document_municipality_code(pl.col("jan1_address_code"), table).alias("_jan1_code"))
+    else:
+        jan1 = pl.DataFrame(schema={"doc_uid": pl.String, "_jan1_code": pl.String})
+    forward = pl.col("route") == "forward"
+    routes = routes.join(jan1, on="doc_uid", how="left", validate="1:1", maintain_order="left")
+    routes = municipality_code_from_address(
+        routes.with_columns(pl.when(forward).then(pl.col("address")).alias("_forward_address")),
+        "_forward_address", address_keys(table), alias="_address_code",
+    )
+    candidates = [(basis, taxing_municipality_code(pl.col(column), table)) for basis, column in (
+        ("registry", "destination_municipality_code"), ("etax_jan1_code", "_jan1_code"), ("address", "_address_code"))]
+    code = basis = pl.when(~forward).then(pl.lit(None, pl.String))
+    for name, column in candidates:
+        usable = column.is_not_null() & (column != municipality)
+        code = code.when(usable).then(column)
+        basis = basis.when(usable).then(pl.lit(name))
+    return routes.with_columns(
+        code.otherwise(pl.lit(None, pl.String)).alias("destination_municipality_code"),
+        basis.otherwise(pl.lit(None, pl.String)).alias("destination_basis"),
+    ).drop("_jan1_code", "_forward_address", "_address_code")
 
 
 def _validated(outcome: dict, parsed, run_id: str):
@@ -251,7 +297,10 @@ def _validated(outcome: dict, parsed, run_id: str):
         if source in PERSON_SOURCES:
             frame = frame.join(
                 routes.select(
-                    "doc_uid", "route", "forward_reason", "destination_municipality_code",
+                    # prefixed: CSV layouts have a field destination_municipality_code of their own (提出先)
+                    "doc_uid", "route", pl.col("forward_reason").alias("_forward_reason"),
+                    pl.col("destination_municipality_code").alias("_forward_destination"),
+                    pl.col("destination_basis").alias("_forward_basis"),
                     pl.col("decision").alias("match_decision"), pl.col("rule").alias("match_rule"),
                     pl.col("score").alias("match_score"), pl.col("agreed_fields").alias("match_evidence"),
                     "atena_no",
@@ -260,8 +309,9 @@ def _validated(outcome: dict, parsed, run_id: str):
             )
         else:  # 総括表: the employer's summary, no person
             frame = frame.with_columns(
-                pl.lit("stage").alias("route"), pl.lit(None, pl.String).alias("forward_reason"),
-                pl.lit(None, pl.String).alias("destination_municipality_code"),
+                pl.lit("stage").alias("route"), pl.lit(None, pl.String).alias("_forward_reason"),
+                pl.lit(None, pl.String).alias("_forward_destination"),
+                pl.lit(None, pl.String).alias("_forward_basis"),
                 pl.lit("not_applicable").alias("match_decision"), pl.lit(None, pl.String).alias("match_rule"),
                 pl.lit(None, pl.Int16).alias("match_score"), pl.lit([], pl.List(pl.String)).alias("match_evidence"),
                 pl.lit(None, pl.String).alias("atena_no"),
@@ -270,11 +320,13 @@ def _validated(outcome: dict, parsed, run_id: str):
         frame = frame.drop([c for c, t in frame.schema.items() if "my_number" in c and t == pl.String])
         forwarded.append(
             frame.filter(pl.col("route") == "forward").select(
-                "destination_municipality_code", "source", "file", "record_no", "doc_uid",
-                pl.col("forward_reason").alias("reason"), "atena_no", "is_current",
+                pl.col("_forward_destination").alias("destination_municipality_code"),
+                pl.col("_forward_basis").alias("destination_basis"), "source", "file", "record_no", "doc_uid",
+                pl.col("_forward_reason").alias("reason"), "atena_no", "is_current",
             )
         )
-        kept = frame.filter(pl.col("route") != "forward").drop("forward_reason", "destination_municipality_code")
+        kept = frame.filter(pl.col("route") != "forward").drop("_forward_reason", "_forward_destination",
+                                                                 "_forward_basis")
         staged[source] = validate(StagedDocument, kept, f"staging/{STAGED_DATASETS[source]}", run_id)
 
     forwarding = pl.concat(forwarded, how="vertical") if forwarded else pl.DataFrame(schema=Forwarding.to_schema().columns)
@@ -340,6 +392,11 @@ def _account(report: RunReport, to_read, received_by_file: dict[str, int], stage
     report.set_count("review_queue_documents", review.get_column("doc_uid").n_unique())
     report.set_count("non_registered_candidates", non_registered.height)
     report.set_count("forwarded_destination_unknown", int(forwarding.get_column("destination_municipality_code").is_null().sum()))
+    from contracts.returns_ingest import DESTINATION_BASES
+
+    bases = forwarding.get_column("destination_basis")
+    for basis in DESTINATION_BASES:
+        report.set_count(f"forwarded_destination_{basis}", int((bases == basis).sum()))
     decisions = pl.concat([f.select("match_decision") for f in staged.values()] or [pl.DataFrame({"match_decision": []})])
     for decision, count in decisions.group_by("match_decision").len().iter_rows():
         report.set_count(f"match_{decision}", count)

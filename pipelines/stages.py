@@ -13,6 +13,8 @@ from typing import Callable
 STAGES: dict[str, str] = {
     "resident_snapshot": "pipelines.resident_snapshot:run",
     "returns_ingest": "pipelines.returns_ingest:run",
+    "record_merge": "pipelines.record_merge:run",
+    "tax_assessment": "pipelines.tax_assessment:run",
 }
 
 

@@ -15,3 +15,4 @@ from juminzei.airflow_env import airflow_environment  # noqa: E402
 os.environ.update(airflow_environment(REPO, _AIRFLOW_HOME))
 os.environ.setdefault("JUMINZEI_LAKE", str(_AIRFLOW_HOME / "lake"))
 os.environ.setdefault("JUMINZEI_VAULT_KEY_FILE", str(_AIRFLOW_HOME / "keys" / "vault.key"))
+os.environ.setdefault("JUMINZEI_DATA_DOCS", str(_AIRFLOW_HOME / "data_docs"))

@@ -90,3 +90,22 @@ def test_unreadable_latest_is_listed_not_fatal(tmp_path):
     [entry] = reports.load_latest(tmp_path)
     assert entry["status"] == "unreadable" and entry["fiscal_year"] == 2026
     assert "unreadable" in reports.format_status([entry])
+
+
+def test_validation_link_is_added_only_when_set_and_replaced_on_repeat(tmp_path):
+    assert "validation" not in build().finish("success", T1)  # reports without it stay as they were
+    report = build()
+    link = {"success": True, "data_docs": "/x/var/data_docs/index.html", "validation_result": "/x/r.json",
+            "expectations": 3, "failed": [], "tables": {"basis": 13}, "pages": {}}
+    report.set_validation(link)
+    report.set_validation({**link, "success": False, "failed": [{"table": "basis", "type": "t", "kwargs": {},
+                                                                "meaning": "m"}]})
+    result = report.finish("success", T1)
+    assert result["validation"]["success"] is False and result["validation"]["tables"] == {"basis": 13}
+    [check] = [c for c in result["reconciliation"]["checks"] if c["name"] == "validation_report"]
+    assert (check["ok"], check["expected"], check["actual"]) == (False, 3, 2)
+    reports.write_report(tmp_path, result)
+    table = reports.format_status(reports.load_latest(tmp_path))
+    assert "validation resident_snapshot 131032 2026: FAILED /x/var/data_docs/index.html" in table
+    plain = reports.format_status([build().finish("success", T1)])
+    assert "validation" not in plain

@@ -1,0 +1,77 @@
+"""Contracts of record_merge's own outputs (資料併合). The taxation basis and its relatives are
+:mod:`contracts.taxation_basis`; these are the audit and operator frames beside them.
+
+* :class:`BasisLineage`  curated/basis_lineage   one row per (person, document version) considered
+* :class:`MergeFlag`     curated/merge_flags     one row per (flag, person, related)
+* :class:`NonFiler`      curated/non_filers      未申告調査: residents on 1 January without documents
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from transforms.corrections import STATUSES
+from transforms.record_merge import FLAGS, LINEAGE_USES, SOURCES
+
+
+class BasisLineage(pa.DataFrameModel):
+    """Which document (and version) each basis value came from."""
+
+    person_id: pl.String = pa.Field()  # 宛名番号
+    doc_uid: pl.String = pa.Field()
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    version: pl.Int64 = pa.Field(ge=1)
+    history_status: pl.String = pa.Field(isin=list(STATUSES))
+    is_current: pl.Boolean = pa.Field()
+    use: pl.String = pa.Field(isin=list(LINEAGE_USES))
+    fields: pl.List(pl.String) = pa.Field()
+
+    class Config:
+        name = "BasisLineage"
+        strict = True
+        coerce = False
+        unique = ["person_id", "doc_uid", "version"]
+
+    @pa.dataframe_check(name="only a current version can be used")
+    def _used_is_current(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            ~pl.col("use").is_in(["basis", "summed", "added", "voided_one_stop"]) | pl.col("is_current")
+        )
+
+
+class MergeFlag(pa.DataFrameModel):
+    """An issue for an operator; never resolved silently."""
+
+    flag: pl.String = pa.Field(isin=list(FLAGS))
+    person_id: pl.String = pa.Field()
+    related: pl.String = pa.Field(nullable=True)  # doc_uid or 宛名番号 of the other party
+    detail: pl.String = pa.Field()
+
+    class Config:
+        name = "MergeFlag"
+        strict = True
+        coerce = False
+        unique = ["flag", "person_id", "related"]
+
+
+class NonFiler(pa.DataFrameModel):
+    """未申告調査 candidate: resident on 1 January with no current document."""
+
+    atena_no: pl.String = pa.Field(unique=True)
+    household_no: pl.String = pa.Field(nullable=True)
+    birth_date: pl.Date = pa.Field(nullable=True)
+    age_on_assessment_date: pl.Int16 = pa.Field(nullable=True, ge=0)
+    claimed_as_relative: pl.Boolean = pa.Field()
+    claimed_by: pl.String = pa.Field(nullable=True)
+    document_in_review: pl.Boolean = pa.Field()
+
+    class Config:
+        name = "NonFiler"
+        strict = True
+        coerce = False
+
+    @pa.dataframe_check(name="claimed_by is given exactly when claimed_as_relative")
+    def _claimed(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("claimed_as_relative") == pl.col("claimed_by").is_not_null())

@@ -1,0 +1,491 @@
+"""Human-readable validation reports (Great Expectations Data Docs) for stage runs.
+
+Pandera contracts stay the gates (STYLE rule 7): they decide whether a stage may write. This module
+turns a stage's *business* expectations (one basis per person, no negative tax, totals in range, …)
+into a Great Expectations (GE 1.x) validation result and Data Docs pages that operators and auditors
+can open in a browser. A failed expectation never raises here: it is reported, the stage decides.
+
+Where the files are (one fixed folder, ``Settings.data_docs``: ``JUMINZEI_DATA_DOCS`` or
+``<home>/var/data_docs``; ``var/`` is git-ignored)::
+
+    index.html                                   the Data Docs home page: every run of every stage
+    validations/<stage>/<table>/<M>/<N>/<run_id>/<time>/…html   one page per table and run
+    expectations/<stage>/<table>/<M>/<N>.html    the latest expectation set of a table
+    static/                                      GE's style sheets and images
+    runs/<stage>/municipality=<M>/fiscal_year=<N>/<run_id>.json   our summary of one run (stable)
+    _gx/expectations/, _gx/validations/          GE's own stores, from which the index is rebuilt
+
+The GE context is ephemeral (nothing in the repository tree, no ``great_expectations.yml``); only
+the two stores above persist, so the index lists all runs ever made in this folder. Run name =
+``run_id``, run time = the start time encoded in the run id, so rerunning a run id replaces its pages.
+
+Each table is validated by its own ``ValidationDefinition`` (suite ``<stage>.<table>.<M>.<N>``) and the
+site is then built once for this run's results and suites plus the index, as GE's
+``UpdateDataDocsAction`` does. A ``Checkpoint`` is not used because its ``run`` passes one set of
+batch parameters, i.e. one DataFrame, to all its validation definitions. Runs for different
+municipalities or years write different suite and result files; when two runs finish at the same
+moment the later one rewrites ``index.html`` and the next run lists both again.
+
+Expectations are data, one mapping per expectation::
+
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "person_id"},
+     "meaning": "one basis per person (資料併合)"}
+
+``type`` is the GE 1.x expectation name in snake_case; it is looked up generically in
+``great_expectations.expectations`` by its CamelCase class name. ``meaning`` is what an operator
+reads: it becomes the expectation's description (shown on the result page) and its notes.
+
+Privacy: every expectation is evaluated with :data:`RESULT_FORMAT` (``BASIC`` with
+``partial_unexpected_count`` 0), so results and pages carry counts and percentages of unexpected
+values, never the values themselves (no 宛名番号, amounts or names of a person). Expectation types
+whose *observed value* is one row's value (min, max, median, quantiles, most common or distinct
+values) are refused for the same reason (:data:`VALUE_REVEALING_TYPES`). ``kwargs`` are written into
+the pages and the run report: they must hold column names, bounds and code sets, never personal data.
+
+Great Expectations takes seconds to import and prints/logs on its own: it is imported lazily inside
+:func:`document_validation`, its progress bars are switched off, its loggers are limited to errors,
+its warnings are dropped and anything it writes to stdout is swallowed. Only the columns an
+expectation names are converted to pandas (GE does not take Polars frames); integer columns become
+pandas' nullable integer types so that sums of yen stay exact.
+
+GE's page templates load Bootstrap, jQuery and fonts from public CDNs and its logo from GE's server;
+on a network without internet the run pages stay readable (unstyled) but the index table, drawn by
+JavaScript, is empty: the run report and the JSON summaries carry the same facts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import logging
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.config import RUN_ID_RE, Settings, check_fiscal_year, check_municipality
+from pipelines.errors import ConfigError
+from pipelines.lake import write_json_atomic
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pipelines.reports import RunReport
+
+log = logging.getLogger(__name__)
+
+SITE_NAME = "juminzei"
+DATASOURCE_NAME = "juminzei"
+SUMMARY_VERSION = 1
+
+#: Counts and percentages only: no sample of unexpected values (they would be personal data).
+RESULT_FORMAT: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_count": 0}
+
+#: Expectations whose observed value is a value taken from one row: refused (privacy, see module doc).
+VALUE_REVEALING_TYPES = frozenset(
+    {
+        "expect_column_max_to_be_between",
+        "expect_column_min_to_be_between",
+        "expect_column_median_to_be_between",
+        "expect_column_quantile_values_to_be_between",
+        "expect_column_most_common_value_to_be_in_set",
+        "expect_column_distinct_values_to_be_in_set",
+        "expect_column_distinct_values_to_contain_set",
+        "expect_column_distinct_values_to_equal_set",
+        "unexpected_rows_expectation",
+    }
+)
+
+#: kwargs that name columns; only these columns are converted to pandas.
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list", "column_set")
+#: result keys copied into our summary (counts and aggregates, never values of a row).
+_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "observed_value")
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_TYPE_RE = re.compile(r"^expect_[a-z0-9_]+$")
+
+# ------------------------------------------------------------------------------------------ public
+
+
+def document_validation(
+    *,
+    stage: str,
+    municipality: str,
+    fiscal_year: int,
+    run_id: str,
+    settings: Settings,
+    tables: Mapping[str, pl.DataFrame],
+    expectations: Mapping[str, Sequence[Mapping]],
+    report: RunReport | None = None,
+) -> dict:
+    """Validate ``tables`` against ``expectations`` with GE, write Data Docs, return a summary.
+
+    ``expectations`` maps a table name (a key of ``tables``) to its expectation specs (module doc).
+    Returns ``{"success", "data_docs" (absolute index.html), "validation_result" (run summary JSON),
+    "expectations" (number evaluated), "failed" ([{table, type, kwargs, meaning, detail}]),
+    "tables" ({name: rows}), "pages" ({table: absolute page of this run})}``. With ``report``, the
+    summary is recorded as the report's ``validation`` field and check ``validation_report``.
+
+    Raises :class:`ConfigError` for unusable arguments (unknown table or expectation type, missing
+    meaning, value-revealing type); never for an expectation that is not met.
+    """
+    if not isinstance(stage, str) or not _NAME_RE.match(stage):
+        raise ConfigError(f"Stage name {stage!r} is not usable; expected lower-case letters, digits and underscores.")
+    check_municipality(municipality)
+    check_fiscal_year(fiscal_year)
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+        raise ConfigError(
+            f"Run id {run_id!r} is not usable for the validation report; expected YYYYMMDDTHHMMSSZ-<stage>-<8 hex>."
+        )
+    specs = _check_specs(stage, tables, expectations)
+    root = Path(settings.data_docs)
+    row_counts = {name: int(tables[name].height) for name in sorted(tables)}
+
+    with _quiet():
+        results = _run_great_expectations(
+            root=root, stage=stage, municipality=municipality, fiscal_year=fiscal_year, run_id=run_id,
+            tables=tables, specs=specs,
+        )
+
+    failed = []
+    outcomes: dict[str, list[dict]] = {}
+    for table, entries in results["outcomes"].items():
+        outcomes[table] = entries
+        for entry in entries:
+            if not entry["success"]:
+                failed.append(
+                    {"table": table, "type": entry["type"], "kwargs": entry["kwargs"], "meaning": entry["meaning"],
+                     "detail": entry["detail"]}
+                )
+    evaluated = sum(len(entries) for entries in outcomes.values())
+    success = not failed
+    summary_path = (
+        root / "runs" / stage / f"municipality={municipality}" / f"fiscal_year={fiscal_year}" / f"{run_id}.json"
+    )
+    summary = {
+        "success": success,
+        "data_docs": str(root / "index.html"),
+        "validation_result": str(summary_path),
+        "expectations": evaluated,
+        "failed": failed,
+        "tables": row_counts,
+        "pages": results["pages"],
+    }
+    write_json_atomic(
+        summary_path,
+        {
+            "summary_version": SUMMARY_VERSION,
+            "stage": stage,
+            "municipality": municipality,
+            "fiscal_year": fiscal_year,
+            "run_id": run_id,
+            "great_expectations_version": results["version"],
+            "result_format": RESULT_FORMAT,
+            **summary,
+            "results": outcomes,
+        },
+    )
+    log.info(
+        "validation report %s %s %s %s: %d of %d expectations met; %s",
+        stage, municipality, fiscal_year, run_id, evaluated - len(failed), evaluated, summary["data_docs"],
+    )
+    if report is not None:
+        report.set_validation(summary)
+        if not success:
+            report.message(
+                f"Validation report: {len(failed)} of {evaluated} expectations not met "
+                f"({', '.join(sorted({f['table'] + ': ' + f['type'] for f in failed}))}); see {summary['data_docs']}."
+            )
+    return summary
+
+
+# --------------------------------------------------------------------------------------- checking
+
+
+def _check_specs(
+    stage: str, tables: Mapping[str, Any], expectations: Mapping[str, Sequence[Mapping]]
+) -> dict[str, list[dict]]:
+    """Normalised specs per table, or a :class:`ConfigError` naming the table and expectation."""
+    specs: dict[str, list[dict]] = {}
+    for name in tables:
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ConfigError(f"Validation of {stage}: table name {name!r} is not usable; expected snake_case.")
+    for table in sorted(expectations):
+        if table not in tables:
+            raise ConfigError(
+                f"Validation of {stage}: expectations are given for table {table!r}, which is not among the "
+                f"tables passed ({', '.join(sorted(tables)) or 'none'})."
+            )
+        checked = []
+        for number, spec in enumerate(expectations[table], start=1):
+            where = f"Validation of {stage}, table {table}, expectation {number}"
+            if not isinstance(spec, Mapping):
+                raise ConfigError(f"{where}: expected a mapping with type, kwargs and meaning.")
+            kind = spec.get("type")
+            if not isinstance(kind, str) or not _TYPE_RE.match(kind):
+                raise ConfigError(
+                    f"{where}: type {kind!r} is not usable; expected e.g. expect_column_values_to_be_unique."
+                )
+            if kind in VALUE_REVEALING_TYPES:
+                raise ConfigError(
+                    f"{where}: type {kind} would show a value of one row in the Data Docs (personal data); "
+                    "use a count- or sum-based expectation instead."
+                )
+            kwargs = spec.get("kwargs", {})
+            if not isinstance(kwargs, Mapping):
+                raise ConfigError(f"{where} ({kind}): kwargs must be a mapping of argument names to values.")
+            try:
+                json.dumps(dict(kwargs), allow_nan=False)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"{where} ({kind}): kwargs must be plain JSON values (strings, numbers, lists); "
+                    "they are written into the run report."
+                ) from None
+            if "result_format" in kwargs:
+                raise ConfigError(
+                    f"{where} ({kind}): result_format is fixed to counts only (no values); remove it from kwargs."
+                )
+            meaning = spec.get("meaning")
+            if not isinstance(meaning, str) or not meaning.strip():
+                raise ConfigError(
+                    f"{where} ({kind}): meaning is missing; say what the expectation means for an operator."
+                )
+            checked.append({"type": kind, "kwargs": dict(kwargs), "meaning": meaning.strip()})
+        specs[table] = checked
+    return specs
+
+
+def _columns_needed(frame_columns: Sequence[str], specs: Sequence[Mapping]) -> list[str]:
+    """Columns the expectations name (in frame order); all columns for table-structure checks."""
+    wanted: set[str] = set()
+    for spec in specs:
+        kwargs = spec["kwargs"]
+        if spec["type"].startswith("expect_table_column") or "row_condition" in kwargs:
+            return list(frame_columns)  # these look at the whole table (column names, filters)
+        for key in _COLUMN_KWARGS:
+            if isinstance(kwargs.get(key), str):
+                wanted.add(kwargs[key])
+        for key in _COLUMN_LIST_KWARGS:
+            if isinstance(kwargs.get(key), (list, tuple, set, frozenset)):
+                wanted.update(c for c in kwargs[key] if isinstance(c, str))
+    return [c for c in frame_columns if c in wanted]
+
+
+def _to_pandas(frame: pl.DataFrame, columns: Sequence[str]):
+    """The named columns as a pandas frame; a column-less frame keeps the row count."""
+    import pandas as pd
+
+    if not columns:
+        return pd.DataFrame(index=pd.RangeIndex(frame.height))
+    # Integer columns (yen, counts) stay integers even with nulls: pandas' nullable Int dtypes, not
+    # float64 with NaN, so sums are exact.
+    import pyarrow as pa
+
+    nullable = {
+        pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
+    }
+    return frame.select(list(columns)).to_pandas(types_mapper=nullable.get)
+
+
+# ------------------------------------------------------------------------------ Great Expectations
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Keep GE's prints, warnings, progress bars and info logs out of our logs and CLI output."""
+    swallowed = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(swallowed):
+        warnings.simplefilter("ignore")
+        gx_logger = logging.getLogger("great_expectations")
+        if gx_logger.level == logging.NOTSET:
+            gx_logger.setLevel(logging.ERROR)
+        yield
+    if swallowed.getvalue():
+        log.debug("Great Expectations wrote %d characters to stdout (suppressed).", len(swallowed.getvalue()))
+
+
+def _run_time(run_id: str) -> datetime:
+    return datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+
+def _store(cls: str, directory: Path) -> dict:
+    return {
+        "class_name": cls,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)},
+    }
+
+
+def _memory_store(cls: str) -> dict:
+    return {"class_name": cls, "store_backend": {"class_name": "InMemoryStoreBackend"}}
+
+
+def _context(root: Path):
+    """An ephemeral GE context whose result stores and Data Docs site live under ``root``."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, ProgressBarsConfig
+
+    config = DataContextConfig(
+        stores={
+            "expectations_store": _store("ExpectationsStore", root / "_gx" / "expectations"),
+            "validation_results_store": _store("ValidationResultsStore", root / "_gx" / "validations"),
+            "checkpoint_store": _memory_store("CheckpointStore"),
+            "validation_definition_store": _memory_store("ValidationDefinitionStore"),
+        },
+        expectations_store_name="expectations_store",
+        validation_results_store_name="validation_results_store",
+        checkpoint_store_name="checkpoint_store",
+        data_docs_sites={
+            SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(root)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _expectation(gxe, spec: Mapping, position: int) -> Any:
+    """The GE expectation object for one spec; :class:`ConfigError` if GE has no such type or kwargs."""
+    class_name = "".join(part.capitalize() for part in spec["type"].split("_"))
+    cls = getattr(gxe, class_name, None)
+    if cls is None:
+        raise ConfigError(
+            f"Expectation type {spec['type']} is not a Great Expectations expectation "
+            f"(no great_expectations.expectations.{class_name})."
+        )
+    technical = ", ".join(f"{k}={v!r}" for k, v in sorted(spec["kwargs"].items()))
+    try:
+        return cls(
+            **spec["kwargs"],
+            # the description replaces GE's own sentence on the result page: meaning first, then the rule.
+            # GE puts the description into the HTML as it is (notes it escapes itself): escape it.
+            description=html.escape(f"{spec['meaning']} — {spec['type']}({technical})"),
+            notes=spec["meaning"],
+            meta={"meaning": spec["meaning"], "position": position},  # GE may reorder results
+        )
+    except Exception as error:  # pydantic validation of the kwargs
+        raise ConfigError(
+            f"Expectation {spec['type']} with kwargs {spec['kwargs']!r} is not accepted by Great Expectations: "
+            f"{str(error).splitlines()[0]}"
+        ) from None
+
+
+def _detail(result: Mapping[str, Any], exception: Mapping[str, Any] | None) -> str:
+    """One sentence for the operator: counts, or the aggregate observed, or the error."""
+    if exception and exception.get("raised_exception"):
+        message = str(exception.get("exception_message") or "error").splitlines()[0][:200]
+        return f"could not be evaluated: {message}"
+    if result.get("unexpected_count") is not None:
+        total = result.get("element_count")
+        percent = result.get("unexpected_percent") or 0.0
+        return f"{result['unexpected_count']:,} of {total:,} values unexpected ({percent:.2f}%)"
+    if "observed_value" in result:
+        return f"observed {_plain(result['observed_value'])!r}"
+    return "not met" if result is not None else ""
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe scalar (NaN → None, numpy → Python)."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _run_great_expectations(
+    *, root: Path, stage: str, municipality: str, fiscal_year: int, run_id: str,
+    tables: Mapping[str, pl.DataFrame], specs: Mapping[str, list[dict]],
+) -> dict:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    # Build every expectation first: a wrong type or kwargs fails before anything is written.
+    built = {
+        table: [_expectation(gxe, spec, position) for position, spec in enumerate(table_specs)]
+        for table, table_specs in specs.items()
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    context = _context(root)
+    datasource = context.data_sources.add_pandas(DATASOURCE_NAME)
+    run = RunIdentifier(run_name=run_id, run_time=_run_time(run_id))
+    outcomes: dict[str, list[dict]] = {}
+    identifiers: list = []
+    validation_ids: dict[str, Any] = {}
+    for table in sorted(built):
+        frame = tables[table]
+        suite_name = f"{stage}.{table}.{municipality}.{fiscal_year}"
+        suite = gx.ExpectationSuite(
+            name=suite_name,
+            expectations=built[table],
+            meta={"notes": f"{stage}: table {table}, municipality {municipality}, fiscal year {fiscal_year}"},
+        )
+        suite = context.suites.add_or_update(suite)
+        batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole_table")
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+        )
+        data = _to_pandas(frame, _columns_needed(frame.columns, specs[table]))
+        result = definition.run(batch_parameters={"dataframe": data}, result_format=RESULT_FORMAT, run_id=run)
+        del data
+        by_position = {int(evr.expectation_config.meta["position"]): evr for evr in result.results}
+        if sorted(by_position) != list(range(len(specs[table]))):
+            raise RuntimeError(f"Great Expectations returned results that do not match the expectations of {table}.")
+        entries = []
+        for position, spec in enumerate(specs[table]):
+            evr = by_position[position]
+            raw = evr.result or {}
+            exception = evr.exception_info if isinstance(evr.exception_info, Mapping) else None
+            entries.append(
+                {
+                    **spec,
+                    "success": bool(evr.success),
+                    "result": {k: _plain(raw[k]) for k in _RESULT_KEYS if k in raw},
+                    "detail": _detail(raw, exception),
+                }
+            )
+        outcomes[table] = entries
+        suite_id = ExpectationSuiteIdentifier(name=suite_name)
+        validation_ids[table] = ValidationResultIdentifier(
+            expectation_suite_identifier=suite_id, run_id=run, batch_identifier=result.batch_id
+        )
+        identifiers.extend([validation_ids[table], suite_id])
+
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=identifiers, build_index=True)
+    pages = {}
+    for table, identifier in validation_ids.items():
+        [site] = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[SITE_NAME])
+        pages[table] = _file_url_to_path(site["site_url"])
+    return {"outcomes": outcomes, "pages": pages, "version": gx.__version__}
+
+
+def _file_url_to_path(url: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(url)
+    return unquote(parsed.path) if parsed.scheme == "file" else url
+
+
+__all__ = ["RESULT_FORMAT", "VALUE_REVEALING_TYPES", "document_validation"]

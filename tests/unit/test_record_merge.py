@@ -1,0 +1,359 @@
+"""record_merge (資料併合) on tiny frames built here: precedence, sums, 訂正/取消, one-stop voiding,
+relatives, flags, non-filers, lineage; and the contracts' known-bad samples."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from contracts.record_merge import BasisLineage, MergeFlag, NonFiler
+from contracts.taxation_basis import BasisRelative, TaxationBasis
+from transforms.record_merge import merge_records
+
+FY = 2026
+LIMIT = 580_000  # test value of dependants.income_limit (令和7年分 58万円); the stage reads rules/
+
+DOC_META = {"route": "stage", "match_decision": "auto", "is_current": True, "history_status": "current",
+            "version": 1, "received_on": date(2026, 2, 1)}
+
+
+def _frame(rows: list[dict], defaults: dict) -> pl.DataFrame:
+    full = [{**defaults, **DOC_META, **r} for r in rows] if rows else []
+    schema_row = {**defaults, **DOC_META, "doc_uid": "x", "atena_no": "x"}
+    schema = pl.DataFrame([schema_row]).schema
+    return pl.DataFrame(full, infer_schema_length=None) if full else pl.DataFrame(schema=schema)
+
+
+SALARY = {
+    "payment_amount_yen": 0, "salary_income_yen": 0, "total_income_deductions_yen": 0, "social_insurance_yen": 0,
+    "small_enterprise_mutual_aid_yen": 0, "new_life_premium_yen": 0, "old_life_premium_yen": 0,
+    "care_medical_premium_yen": 0, "new_private_pension_premium_yen": 0, "old_private_pension_premium_yen": 0,
+    "earthquake_insurance_deduction_yen": 0, "old_long_term_casualty_premium_yen": 0,
+    "housing_loan_credit_possible_yen": 0, "housing_loan_credit_yen": 0, "housing_move_in_year_1": "",
+    "housing_move_in_month_1": "", "housing_move_in_day_1": "", "otsu_column": "", "widow": "", "single_parent": "",
+    "working_student": "", "self_special_disabled": "", "self_other_disabled": "", "spouse_kana": "",
+    "spouse_total_income_yen": 0,
+    **{f"{p}_{k}_kana": "" for p in ("dependant", "young_dependant") for k in range(1, 5)},
+}
+PENSION = {"art203_3_1_payment_yen": 0, "art203_3_2_payment_yen": 0, "art203_3_3_payment_yen": 0,
+           "social_insurance_yen": 0, "self_widow": "", "self_special_widow": "", "single_parent": "",
+           "self_special_disabled": "", "self_other_disabled": ""}
+ETAX = {c: 0 for c in (
+    "revenue_salary", "revenue_pension", "income_business", "income_real_estate", "income_dividend", "income_misc_other",
+    "income_transfer_occasional", "income_total", "deduction_medical", "deduction_social_insurance",
+    "deduction_small_enterprise", "premium_new_life", "premium_old_life", "premium_new_pension", "premium_old_pension",
+    "premium_care_medical", "premium_earthquake", "resident_tax_furusato", "deduction_spouse", "spouse_total_income",
+    "deduction_dependants")}
+ETAX.update({"self_disability": 0, "widow": False, "single_parent": False, "working_student": False})
+RR = {c: 0 for c in (
+    "salary_revenue_yen", "pension_revenue_yen", "business_income_yen", "real_estate_income_yen", "dividend_income_yen",
+    "misc_income_yen", "occasional_income_yen", "social_insurance_yen", "small_enterprise_mutual_aid_yen",
+    "life_insurance_new_general_yen", "life_insurance_old_general_yen", "life_insurance_new_pension_yen",
+    "life_insurance_old_pension_yen", "life_insurance_care_medical_yen", "earthquake_insurance_yen",
+    "medical_expenses_yen", "donation_furusato_yen", "total_income_yen", "spouse_total_income_yen")}
+RR.update({"widow": "", "single_parent": "", "working_student": "", "self_disability": "0", "spouse_kana": "",
+           "spouse_birth_on": None})
+for _k in range(1, 5):
+    RR.update({f"dependant_{_k}_kana": "", f"dependant_{_k}_birth_on": None, f"dependant_{_k}_cohabiting": "",
+               f"dependant_{_k}_disability": ""})
+FURUSATO = {"donation_amount_yen": 0}
+
+
+def _residents(rows: list[dict]) -> pl.DataFrame:
+    base = {"relationship": "世帯主", "name_kana": "テスト", "birth_date": date(1980, 1, 1), "sex": 1,
+            "age_on_assessment_date": 46, "resident_on_assessment_date": True}
+    return pl.DataFrame([{**base, **r} for r in rows], schema_overrides={"sex": pl.Int8, "age_on_assessment_date": pl.Int16})
+
+
+def _merge(residents, *, salary=(), pension=(), etax=(), rr=(), furusato=(), review=None, disability=None,
+           welfare=None):
+    typed = lambda rows, defaults: _frame(list(rows), defaults)  # noqa: E731
+    rr_frame = typed(rr, RR).with_columns(
+        pl.col("spouse_birth_on").cast(pl.Date), *[pl.col(f"dependant_{k}_birth_on").cast(pl.Date) for k in range(1, 5)])
+    return merge_records(
+        fiscal_year=FY,
+        residents=_residents(residents),
+        disability_status=disability if disability is not None else pl.DataFrame(
+            schema={"atena_no": pl.String, "special_disability": pl.Boolean}),
+        welfare_status=welfare if welfare is not None else pl.DataFrame(
+            schema={"atena_no": pl.String, "assisted_on_assessment_date": pl.Boolean}),
+        salary_reports=typed(salary, SALARY), pension_reports=typed(pension, PENSION), etax_returns=typed(etax, ETAX),
+        resident_returns=rr_frame, furusato_notices=typed(furusato, FURUSATO),
+        review_queue=review if review is not None else pl.DataFrame(
+            schema={"doc_uid": pl.String, "source": pl.String, "candidate_atena_no": pl.String}),
+        dependant_income_limit=LIMIT,
+    )
+
+
+def _row(frame: pl.DataFrame, person: str) -> dict:
+    rows = frame.filter(pl.col("person_id") == person).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _use(result, doc_uid: str, version: int = 1) -> str:
+    return result.lineage.filter((pl.col("doc_uid") == doc_uid) & (pl.col("version") == version)).get_column("use").item()
+
+
+def _valid(result) -> None:
+    TaxationBasis.validate(result.basis, lazy=True)
+    BasisRelative.validate(result.relatives, lazy=True)
+    BasisLineage.validate(result.lineage, lazy=True)
+    MergeFlag.validate(result.flags, lazy=True)
+    NonFiler.validate(result.non_filers, lazy=True)
+
+
+# ------------------------------------------------------------------------------------- precedence
+def test_information_returns_are_summed_over_all_payers():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[{"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 3_000_000, "social_insurance_yen": 450_000,
+                 "small_enterprise_mutual_aid_yen": 50_000, "new_life_premium_yen": 80_000},
+                {"doc_uid": "s2", "atena_no": "A", "payment_amount_yen": 400_000, "otsu_column": "1",
+                 "social_insurance_yen": 20_000}],
+        pension=[{"doc_uid": "p1", "atena_no": "A", "art203_3_1_payment_yen": 700_000, "social_insurance_yen": 30_000},
+                 {"doc_uid": "p2", "atena_no": "A", "art203_3_1_payment_yen": 100_000}],
+        furusato=[{"doc_uid": "f1", "atena_no": "A", "donation_amount_yen": 30_000},
+                  {"doc_uid": "f2", "atena_no": "A", "donation_amount_yen": 12_000}],
+    )
+    row = _row(result.basis, "A")
+    assert row["basis_source"] == "information_returns"
+    assert row["salary_revenue"] == 3_400_000
+    assert row["public_pension_revenue"] == 800_000
+    # 社会保険料等 includes 小規模企業共済等掛金 (内書): 450,000 − 50,000 + 20,000 + 30,000
+    assert row["social_insurance"] == 450_000
+    assert row["small_enterprise_mutual_aid"] == 50_000
+    assert row["life_new_general"] == 80_000
+    assert row["furusato_donations"] == 42_000 and row["one_stop"] is True
+    assert row["salary_payers"] == 2 and row["primary_salary_doc_uid"] == "s1"
+    assert {_use(result, d) for d in ("s1", "s2", "p1", "p2", "f1", "f2")} == {"summed"}
+    _valid(result)
+
+
+def test_etax_return_is_the_basis_and_voids_one_stop_notices():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[{"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 9_999_000}],
+        etax=[{"doc_uid": "e1", "atena_no": "A", "revenue_salary": 5_000_000, "income_business": 1_200_000,
+               "income_transfer_occasional": 250_000, "income_total": 4_000_000, "deduction_medical": 30_000,
+               "premium_earthquake": 40_000, "resident_tax_furusato": 50_000, "premium_old_pension": 90_000}],
+        furusato=[{"doc_uid": "f1", "atena_no": "A", "donation_amount_yen": 50_000}],
+    )
+    row = _row(result.basis, "A")
+    assert row["basis_source"] == "etax_return" and row["basis_doc_uid"] == "e1"
+    assert row["salary_revenue"] == 5_000_000  # the return, not the report
+    assert row["business_income"] == 1_200_000
+    assert row["occasional_income"] == 500_000  # ABB00400 is half of 一時所得
+    # 医療費控除 30,000 + min(100,000, 4,000,000 × 5% = 200,000)
+    assert row["medical_expenses"] == 130_000
+    assert row["earthquake_insurance"] == 40_000 and row["life_old_pension"] == 90_000
+    assert row["furusato_donations"] == 50_000 and row["one_stop"] is False
+    assert _use(result, "e1") == "basis"
+    assert _use(result, "f1") == "voided_one_stop"
+    assert _use(result, "s1") == "not_used"
+    _valid(result)
+
+
+def test_resident_return_wins_and_reports_fill_what_it_leaves_at_zero():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+        salary=[{"doc_uid": "sA", "atena_no": "A", "payment_amount_yen": 2_000_000, "social_insurance_yen": 300_000},
+                {"doc_uid": "sB", "atena_no": "B", "payment_amount_yen": 1_500_000}],
+        rr=[{"doc_uid": "rA", "atena_no": "A", "business_income_yen": 800_000, "total_income_yen": 800_000},
+            {"doc_uid": "rB", "atena_no": "B", "salary_revenue_yen": 1_600_000, "donation_furusato_yen": 10_000}],
+        furusato=[{"doc_uid": "fB", "atena_no": "B", "donation_amount_yen": 10_000}],
+    )
+    a, b = _row(result.basis, "A"), _row(result.basis, "B")
+    assert a["basis_source"] == "resident_return"
+    assert a["business_income"] == 800_000 and a["salary_revenue"] == 2_000_000 and a["social_insurance"] == 300_000
+    assert _use(result, "sA") == "added"
+    assert set(result.lineage.filter(pl.col("doc_uid") == "sA").get_column("fields").item()) == {
+        "salary_revenue", "social_insurance"}
+    assert b["salary_revenue"] == 1_600_000  # declared salary wins …
+    assert _use(result, "sB") == "not_used"
+    flags = result.flags.filter(pl.col("person_id") == "B")
+    assert flags.get_column("flag").to_list() == ["declared_salary_differs"]  # … and the operator is told
+    assert _use(result, "fB") == "voided_one_stop" and b["one_stop"] is False and b["furusato_donations"] == 10_000
+    _valid(result)
+
+
+def test_etax_beside_resident_return_is_a_conflict():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        etax=[{"doc_uid": "e1", "atena_no": "A", "revenue_salary": 1_000_000}],
+        rr=[{"doc_uid": "r1", "atena_no": "A", "salary_revenue_yen": 2_000_000}],
+    )
+    assert _row(result.basis, "A")["salary_revenue"] == 1_000_000
+    assert _use(result, "r1") == "not_used"
+    assert result.flags.select("flag", "person_id", "related").rows() == [("conflicting_declarations", "A", "r1")]
+
+
+# ------------------------------------------------------------------------------ 訂正 and 取消
+def test_only_current_versions_count():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[
+            {"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 1_000_000, "version": 1, "is_current": False,
+             "history_status": "superseded"},
+            {"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 1_200_000, "version": 2},
+            {"doc_uid": "s2", "atena_no": "A", "payment_amount_yen": 500_000, "version": 1, "is_current": False,
+             "history_status": "cancelled"},
+            {"doc_uid": "s2", "atena_no": "A", "payment_amount_yen": 0, "version": 2, "is_current": False,
+             "history_status": "cancellation"},
+        ],
+    )
+    assert _row(result.basis, "A")["salary_revenue"] == 1_200_000
+    assert _use(result, "s1", 1) == "superseded" and _use(result, "s1", 2) == "summed"
+    assert _use(result, "s2", 1) == "cancelled" and _use(result, "s2", 2) == "cancelled"
+    assert result.lineage.height == 4  # every version appears once
+    _valid(result)
+
+
+def test_documents_in_review_or_of_non_residents_are_not_merged():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"},
+         {"atena_no": "D", "household_no": "H9", "resident_on_assessment_date": False}],
+        salary=[{"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 1_000_000, "route": "review",
+                 "match_decision": "review"},
+                {"doc_uid": "s2", "atena_no": "D", "payment_amount_yen": 2_000_000}],
+        review=pl.DataFrame({"doc_uid": ["s1"], "source": ["salary_report"], "candidate_atena_no": ["A"]}),
+    )
+    assert result.basis.get_column("person_id").to_list() == ["A"]
+    assert _row(result.basis, "A")["salary_revenue"] == 0
+    assert result.lineage.get_column("doc_uid").to_list() == ["s2"] and _use(result, "s2") == "not_used"
+    assert result.flags.select("flag", "person_id", "related").rows() == [("document_in_review", "A", "s1")]
+    assert result.non_filers.get_column("document_in_review").to_list() == [True]
+
+
+# ------------------------------------------------------------------------- attributes, no documents
+def test_person_without_documents_gets_a_zero_basis_and_is_a_non_filer():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1", "sex": 2, "birth_date": date(1990, 5, 6), "age_on_assessment_date": 35}],
+        disability=pl.DataFrame({"atena_no": ["A"], "special_disability": [True]}),
+        welfare=pl.DataFrame({"atena_no": ["A"], "assisted_on_assessment_date": [True]}),
+    )
+    row = _row(result.basis, "A")
+    assert row["basis_source"] == "none" and row["has_documents"] is False
+    assert row["sex"] == "female" and row["birth_date"] == date(1990, 5, 6)
+    assert row["disability"] == "special" and row["livelihood_assistance"] is True
+    assert all(row[c] == 0 for c in ("salary_revenue", "public_pension_revenue", "furusato_donations", "misc_income"))
+    assert result.non_filers.rows() == [("A", "H1", date(1990, 5, 6), 35, False, None, False)]
+    _valid(result)
+
+
+def test_declared_disability_raises_the_registry_status():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+        rr=[{"doc_uid": "rA", "atena_no": "A", "self_disability": "1", "widow": "1"},
+            {"doc_uid": "rB", "atena_no": "B", "self_disability": "0"}],
+        disability=pl.DataFrame({"atena_no": ["B"], "special_disability": [True]}),
+    )
+    assert _row(result.basis, "A")["disability"] == "ordinary" and _row(result.basis, "A")["widow"] is True
+    assert _row(result.basis, "B")["disability"] == "special"  # a document never lowers it
+
+
+# ---------------------------------------------------------------------------------- relatives
+FAMILY = [
+    {"atena_no": "T", "household_no": "H1", "relationship": "世帯主", "name_kana": "ヤマダ タロウ"},
+    {"atena_no": "W", "household_no": "H1", "relationship": "妻", "name_kana": "ヤマダ ハナコ", "sex": 2},
+    {"atena_no": "C", "household_no": "H1", "relationship": "子", "name_kana": "ヤマダ イチロウ",
+     "birth_date": date(2010, 4, 1), "age_on_assessment_date": 15},
+    {"atena_no": "M", "household_no": "H1", "relationship": "母", "name_kana": "ヤマダ ウメ", "birth_date": date(1945, 3, 3)},
+    {"atena_no": "X", "household_no": "H7", "relationship": "世帯主", "name_kana": "スズキ ジロウ"},
+]
+
+
+def test_relatives_resolved_to_atena_no_with_their_own_income():
+    result = _merge(
+        FAMILY,
+        salary=[{"doc_uid": "sT", "atena_no": "T", "payment_amount_yen": 6_000_000, "spouse_kana": "ﾔﾏﾀﾞ ﾊﾅｺ",
+                 "spouse_total_income_yen": 999, "dependant_1_kana": "ﾔﾏﾀﾞ ｳﾒ", "young_dependant_1_kana": "ﾔﾏﾀﾞ ｲﾁﾛｳ",
+                 "dependant_2_kana": "ﾀﾅｶ ﾐﾂﾙ"},
+                {"doc_uid": "sW", "atena_no": "W", "payment_amount_yen": 1_000_000}],
+        pension=[{"doc_uid": "pM", "atena_no": "M", "art203_3_1_payment_yen": 900_000}],
+    )
+    rel = result.relatives.sort("role", "seq")
+    spouse = _row(rel.filter(pl.col("role") == "spouse"), "T")
+    assert spouse["relative_atena_no"] == "W" and spouse["resolution"] == "household_kana"
+    assert spouse["salary_revenue"] == 1_000_000 and spouse["other_income"] == 0  # her own basis, not the report's 999
+    assert spouse["cohabiting"] is True and spouse["seq"] == 1
+    deps = rel.filter(pl.col("role") == "dependant")
+    assert deps.select("seq", "relative_atena_no", "resolution").rows() == [
+        (1, "M", "household_kana"), (2, None, "unresolved"), (3, "C", "household_kana")]
+    mother = deps.row(0, named=True)
+    assert mother["public_pension_revenue"] == 900_000 and mother["lineal_ascendant"] is True
+    assert mother["birth_date"] == date(1945, 3, 3)
+    child = deps.row(2, named=True)
+    assert child["lineal_ascendant"] is False and child["birth_date"] == date(2010, 4, 1)
+    _valid(result)
+
+
+def test_resident_return_dependants_outside_the_household_by_kana_and_birth():
+    result = _merge(
+        FAMILY,
+        rr=[{"doc_uid": "rX", "atena_no": "X", "dependant_1_kana": "やまだ いちろう", "dependant_1_birth_on": date(2010, 4, 1),
+             "dependant_1_cohabiting": "0", "dependant_1_disability": "1",
+             "spouse_kana": "スズキ ヨシコ", "spouse_total_income_yen": 300_000}],
+    )
+    rel = result.relatives.filter(pl.col("person_id") == "X").sort("role")
+    dep = _row(rel.filter(pl.col("role") == "dependant"), "X")
+    assert dep["relative_atena_no"] == "C" and dep["resolution"] == "registry_kana_birth"
+    assert dep["cohabiting"] is False and dep["disability"] == "ordinary"
+    spouse = _row(rel.filter(pl.col("role") == "spouse"), "X")
+    assert spouse["resolution"] == "unresolved" and spouse["other_income"] == 300_000 and spouse["cohabiting"] is True
+
+
+def test_etax_spouse_found_through_the_household_relationship():
+    result = _merge(FAMILY, etax=[{"doc_uid": "eT", "atena_no": "T", "deduction_spouse": 380_000,
+                                   "spouse_total_income": 0, "deduction_dependants": 380_000}])
+    spouse = _row(result.relatives, "T")
+    assert spouse["relative_atena_no"] == "W" and spouse["resolution"] == "household_relationship"
+    assert result.flags.filter(pl.col("flag") == "dependants_not_itemised").get_column("related").to_list() == ["eT"]
+
+
+def test_dependant_claimed_twice_and_over_the_income_limit():
+    result = _merge(
+        FAMILY,
+        salary=[{"doc_uid": "sT", "atena_no": "T", "payment_amount_yen": 5_000_000, "dependant_1_kana": "ﾔﾏﾀﾞ ｳﾒ"},
+                {"doc_uid": "sW", "atena_no": "W", "payment_amount_yen": 3_000_000, "dependant_1_kana": "ﾔﾏﾀﾞ ｳﾒ"},
+                {"doc_uid": "sM", "atena_no": "M", "payment_amount_yen": 2_000_000, "salary_income_yen": 1_320_000}],
+    )
+    flags = result.flags.select("flag", "person_id", "related").sort("flag", "person_id").rows()
+    assert flags == [
+        ("dependant_claimed_twice", "T", "M"), ("dependant_claimed_twice", "W", "M"),
+        ("dependant_income_over_limit", "T", "M"), ("dependant_income_over_limit", "W", "M"),
+    ]
+    non_filers = result.non_filers
+    assert non_filers.filter(pl.col("atena_no") == "C").get_column("claimed_as_relative").item() is False
+    _valid(result)
+
+
+def test_dependant_under_the_limit_is_not_flagged_and_claimed_non_filer_is_marked():
+    result = _merge(
+        FAMILY,
+        salary=[{"doc_uid": "sT", "atena_no": "T", "payment_amount_yen": 5_000_000, "dependant_1_kana": "ﾔﾏﾀﾞ ｳﾒ",
+                 "young_dependant_1_kana": "ﾔﾏﾀﾞ ｲﾁﾛｳ"}],
+        pension=[{"doc_uid": "pM", "atena_no": "M", "art203_3_1_payment_yen": 1_500_000}],  # 65+: 150万 − 110万 = 40万
+    )
+    assert result.flags.height == 0
+    child = result.non_filers.filter(pl.col("atena_no") == "C").row(0, named=True)
+    assert child["claimed_as_relative"] is True and child["claimed_by"] == "T"
+
+
+# -------------------------------------------------------------------------------- known-bad samples
+def test_contracts_reject_known_bad_samples():
+    result = _merge(FAMILY, salary=[{"doc_uid": "sT", "atena_no": "T", "payment_amount_yen": 1}])
+    _valid(result)
+    from pandera.errors import SchemaError, SchemaErrors
+
+    bad_lineage = result.lineage.with_columns(pl.lit("guessed").alias("use"))
+    bad_flags = pl.concat([result.flags, pl.DataFrame(
+        {"flag": ["made_up", "made_up"], "person_id": ["T", "T"], "related": [None, None], "detail": ["x", "x"]})])
+    bad_non_filers = result.non_filers.with_columns(pl.lit(True).alias("claimed_as_relative"))
+    bad_basis = result.basis.with_columns(pl.lit(-1, pl.Int64).alias("salary_revenue"))
+    for model, frame in ((BasisLineage, bad_lineage), (MergeFlag, bad_flags), (NonFiler, bad_non_filers),
+                         (TaxationBasis, bad_basis)):
+        with pytest.raises((SchemaError, SchemaErrors)):
+            model.validate(frame, lazy=True)

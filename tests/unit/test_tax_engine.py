@@ -1,0 +1,360 @@
+"""The tax engine at every threshold (±1 yen) and its properties.
+
+Expected values are worked out here from the statute's own formula for the case at hand (the article
+is named beside each), not read back from the engine: e.g. 給与所得 of 1,903,999円 in 令和7年分 is
+別表第五 on A = 1,900,000 → 1,900,000 × 70% − 80,000 = 1,250,000.
+"""
+
+from __future__ import annotations
+
+import random
+
+import polars as pl
+import pytest
+
+from juminzei.calc import calculate
+from transforms.tax_engine import OUTPUT_COLUMNS
+
+
+def person(year: int = 2026, *, birth: str = "1980-06-15", salary: int = 0, pension: int = 0, business: int = 0,
+           social: int = 0, spouse: dict | None = None, dependants: list | None = None, **taxpayer) -> dict:
+    data = {
+        "fiscal_year": year,
+        "taxpayer": {"birth_date": birth, "sex": taxpayer.pop("sex", "male"), **taxpayer},
+        "income": {"salary_revenue": salary, "public_pension_revenue": pension, "business_income": business},
+        "paid": {"social_insurance": social},
+        "spouse": spouse,
+        "dependants": dependants or [],
+    }
+    return data
+
+
+def one(data: dict, detail: bool = False) -> dict:
+    (result,) = calculate([data], detail=detail)
+    assert "error" not in result, result
+    return result
+
+
+# ------------------------------------------------------------------------- 給与所得 (別表第五)
+@pytest.mark.parametrize(
+    "year,revenue,income",
+    [
+        # 令和6年分 (年度2025): 最低保障 55万円; 別表第五 from 1,619,000 in 1,000/2,000/4,000円 steps
+        (2025, 550_000, 0), (2025, 551_000, 1_000), (2025, 1_618_999, 1_068_999),
+        (2025, 1_619_000, 1_069_000), (2025, 1_619_999, 1_069_000), (2025, 1_620_000, 1_070_000),
+        (2025, 1_621_999, 1_070_000), (2025, 1_622_000, 1_072_000), (2025, 1_627_999, 1_074_000),
+        (2025, 1_628_000, 1_076_800),  # 1,628,000 × 60% + 100,000
+        (2025, 1_799_999, 1_177_600),  # A = 1,796,000 → × 60% + 100,000
+        (2025, 1_800_000, 1_180_000),  # × 70% − 80,000
+        # 令和7年分 (年度2026): 最低保障 65万円 up to 1,899,999
+        (2026, 650_000, 0), (2026, 650_001, 1), (2026, 1_899_999, 1_249_999), (2026, 1_900_000, 1_250_000),
+        (2026, 1_903_999, 1_250_000), (2026, 1_904_000, 1_252_800),
+        (2026, 3_599_999, 2_437_200),  # A = 3,596,000 → × 70% − 80,000
+        (2026, 3_600_000, 2_440_000),  # × 80% − 440,000
+        (2026, 6_599_999, 4_836_800),  # A = 6,596,000 → × 80% − 440,000
+        (2026, 6_600_000, 4_840_000),  # × 90% − 1,100,000 (no table above 6,600,000)
+        (2026, 8_499_999, 6_549_999),  # 7,649,999.1 − 1,100,000 → 1円未満切捨て
+        (2026, 8_500_000, 6_550_000),  # 控除 1,950,000 (上限)
+        (2026, 20_000_000, 18_050_000),
+        # 令和8年分 (年度2027): 74万円 up to 2,199,999 (third-party source, see rules)
+        (2027, 2_199_999, 1_459_999), (2027, 2_200_000, 1_460_000),
+    ],
+)
+def test_salary_income_at_band_edges(year, revenue, income):
+    assert one(person(year, salary=revenue))["salary_income"] == income
+
+
+# ------------------------------------------------------------------ 公的年金等に係る雑所得
+@pytest.mark.parametrize(
+    "birth,revenue,income",
+    [
+        ("1955-06-01", 1_100_000, 0), ("1955-06-01", 1_100_001, 1),     # 65歳以上: 110万
+        ("1955-06-01", 3_300_000, 2_200_000), ("1955-06-01", 3_300_001, 2_200_000),  # ×75% − 27.5万 (floor)
+        ("1955-06-01", 4_100_001, 2_800_000),  # floor(4,100,001 × 85%) − 685,000 = 3,485,000 − 685,000
+        ("1965-06-01", 600_000, 0), ("1965-06-01", 600_001, 1),         # 65歳未満: 60万
+        ("1965-06-01", 1_300_000, 700_000), ("1965-06-01", 1_300_001, 700_000),
+        ("1965-06-01", 12_000_000, 10_045_000),  # 195.5万 (上限)
+        ("1961-01-01", 1_100_000, 0),  # born 1 January 1961: 65 on 31 December 2025 (年齢計算ニ関スル法律)
+        ("1961-01-02", 1_100_000, 500_000),  # 64 on 31 December 2025: 60万
+    ],
+)
+def test_public_pension_income_by_age(birth, revenue, income):
+    """所得税法第35条第4項, 租税特別措置法第41条の15の3 (2026: income year 2025)."""
+    assert one(person(2026, birth=birth, pension=revenue))["public_pension_income"] == income
+
+
+def test_pension_column_depends_on_other_income():
+    """Other 合計所得 above 1,000万円: the deduction is 10万円 less (under 65: 50万)."""
+    low = one(person(2026, birth="1965-06-01", pension=1_000_000, business=10_000_000))
+    high = one(person(2026, birth="1965-06-01", pension=1_000_000, business=10_000_001))
+    assert low["public_pension_income"] == 400_000
+    assert high["public_pension_income"] == 500_000
+
+
+def test_income_adjustment_for_salary_and_pension():
+    """租税特別措置法 所得金額調整控除 第2項: min(給与所得,10万) + min(年金,10万) − 10万."""
+    result = one(person(2026, birth="1958-06-01", salary=2_000_000, pension=2_000_000))
+    # 給与所得: A = 2,000,000 → × 70% − 80,000 = 1,320,000; 年金 (65+): 2,000,000 − 1,100,000 = 900,000
+    assert result["public_pension_income"] == 900_000
+    assert result["salary_income"] == 1_320_000 - 100_000
+
+
+def test_income_adjustment_for_children_rounds_up():
+    """第1項: (min(収入, 1,000万) − 850万) × 10%, 1円未満切上げ; 23歳未満の扶養親族."""
+    child = [{"birth_date": "2010-06-01"}]
+    with_child = one(person(2026, salary=9_000_005, dependants=child))
+    without = one(person(2026, salary=9_000_005))
+    assert without["salary_income"] == 9_000_005 - 1_950_000
+    assert with_child["salary_income"] == 9_000_005 - 1_950_000 - 50_001  # 50,000.5 → 50,001
+
+
+# ---------------------------------------------------------------------- 所得控除 thresholds
+@pytest.mark.parametrize("year,limit", [(2025, 480_000), (2026, 580_000), (2027, 620_000)])
+def test_dependant_income_limit(year, limit):
+    """扶養親族: 合計所得金額 ≤ the year's limit (48万 / 58万 / 62万), 一般 33万円 (第314条の2第1項第11号)."""
+    base = one(person(year, business=5_000_000), detail=True)
+    inside = one(person(year, business=5_000_000, dependants=[{"birth_date": "1990-01-10", "other_income": limit}]), detail=True)
+    above = one(person(year, business=5_000_000, dependants=[{"birth_date": "1990-01-10", "other_income": limit + 1}]), detail=True)
+    assert inside["income_deductions"] - base["income_deductions"] == 330_000
+    assert above["income_deductions"] == base["income_deductions"]
+
+
+def test_specific_relative_deduction_from_2026():
+    """特定親族特別控除 (令和8年度): age 19–22, 合計所得 58万超〜123万; 45万 up to 95万 … 3万 up to 123万."""
+    def deduction(year, income):
+        data = person(year, business=5_000_000, dependants=[{"birth_date": "2005-06-01", "other_income": income}])
+        return one(data, detail=True)["deduction_specific_relatives"]
+
+    assert deduction(2026, 580_000) == 0  # still a 扶養親族 (特定扶養 45万)
+    assert deduction(2026, 580_001) == 450_000
+    assert deduction(2026, 950_000) == 450_000
+    assert deduction(2026, 950_001) == 410_000
+    assert deduction(2026, 1_230_000) == 30_000
+    assert deduction(2026, 1_230_001) == 0
+    assert deduction(2025, 580_001) == 0  # did not exist before 年度2026
+
+
+def test_specific_relative_is_not_counted_for_exemption():
+    data = person(2026, salary=1_100_000, dependants=[{"birth_date": "2005-06-01", "other_income": 700_000}])
+    detail = one(data, detail=True)
+    assert detail["household_count"] == 0
+
+
+@pytest.mark.parametrize("spouse_income,amount", [(1_000_000, 330_000), (1_000_001, 310_000),
+                                                  (1_330_000, 30_000), (1_330_001, 0)])
+def test_spouse_special_deduction_rows(spouse_income, amount):
+    """配偶者特別控除 (第314条の2第1項第10号の2), taxpayer ≤ 900万."""
+    data = person(2026, business=5_000_000, spouse={"birth_date": "1980-01-10", "other_income": spouse_income})
+    assert one(data, detail=True)["deduction_spouse_special"] == amount
+
+
+@pytest.mark.parametrize("total,amount", [(9_000_000, 330_000), (9_000_001, 220_000), (10_000_000, 110_000),
+                                          (10_000_001, 0)])
+def test_spouse_deduction_by_taxpayer_income(total, amount):
+    data = person(2026, business=total, spouse={"birth_date": "1980-01-10"})
+    assert one(data, detail=True)["deduction_spouse"] == amount
+
+
+@pytest.mark.parametrize("total,amount", [(24_000_000, 430_000), (24_000_001, 290_000), (24_500_001, 150_000),
+                                          (25_000_001, 0)])
+def test_basic_deduction_tiers(total, amount):
+    """基礎控除 (第314条の2第2項)."""
+    assert one(person(2026, business=total), detail=True)["deduction_basic"] == amount
+
+
+def test_medical_threshold_is_5_percent_up_to_100000():
+    """医療費控除: 支払 − 補填 − min(10万, 総所得金額等 × 5%)."""
+    small = one({**person(2026, business=1_000_000), "paid": {"medical_expenses": 100_000}}, detail=True)
+    large = one({**person(2026, business=5_000_000), "paid": {"medical_expenses": 100_001}}, detail=True)
+    assert small["deduction_medical"] == 50_000
+    assert large["deduction_medical"] == 1
+
+
+def test_life_insurance_bands_round_up_and_cap():
+    """生命保険料控除 (住民税): new ≤12,000 全額; ÷2 + 6,000; ÷4 + 14,000; 28,000; total ≤ 70,000."""
+    def life(**premiums):
+        data = {**person(2026, business=3_000_000), "paid": {"life_insurance": premiums}}
+        return one(data, detail=True)["deduction_life_insurance"]
+
+    assert life(new_general=12_000) == 12_000
+    assert life(new_general=12_001) == 12_001  # 6,000.5 → 6,001 + 6,000
+    assert life(new_general=56_001) == 28_000
+    assert life(old_general=70_001) == 35_000
+    assert life(new_general=100_000, old_general=100_000) == 35_000  # old alone is larger
+    assert life(new_general=100_000, new_pension=100_000, care_medical=100_000) == 70_000
+
+
+# ------------------------------------------------------------------------------ 非課税
+@pytest.mark.parametrize(
+    "dependants,total,exemption",
+    [
+        (0, 450_000, "fully_exempt"), (0, 450_001, "none"),
+        (1, 1_010_000, "fully_exempt"), (1, 1_010_001, "income_levy_exempt"),
+        (1, 1_120_000, "income_levy_exempt"), (1, 1_120_001, "none"),
+        (2, 1_360_000, "fully_exempt"), (2, 1_470_000, "income_levy_exempt"),
+    ],
+)
+def test_exemption_limits_first_grade(dependants, total, exemption):
+    """1級地: 均等割 35万×(n+1)+10万(+21万); 所得割 35万×(n+1)+10万(+32万) (第295条, 附則第3条の3)."""
+    kids = [{"birth_date": "2015-06-01"} for _ in range(dependants)]  # 年少 counts for the limits
+    assert one(person(2026, business=total, dependants=kids))["exemption"] == exemption
+
+
+def test_exemption_limits_third_grade():
+    """3級地: 28万 × (n+1) + 10万 + 16.8万 (施行令第47条の3)."""
+    kids = [{"birth_date": "2015-06-01"}]
+    data = {**person(2026, business=828_000, dependants=kids), "municipality": {"kind": "city", "grade": 3}}
+    assert one(data)["exemption"] == "fully_exempt"
+    data = {**person(2026, business=828_001, dependants=kids), "municipality": {"kind": "city", "grade": 3}}
+    assert one(data)["exemption"] == "income_levy_exempt"
+
+
+@pytest.mark.parametrize("flag", [{"disability": "ordinary"}, {"widow": True}, {"single_parent": True}])
+def test_135_man_rule(flag):
+    """障害者・寡婦・ひとり親 with 合計所得 ≤ 135万円: fully exempt (第295条第1項第2号)."""
+    assert one(person(2026, business=1_350_000, **flag))["exemption"] == "fully_exempt"
+    assert one(person(2026, business=1_350_001, **flag))["exemption"] != "fully_exempt"
+
+
+def test_minor_on_1_january():
+    """未成年者: under 18 on 1 January of the 年度; born 2008-01-03 or later for 年度2026."""
+    assert one(person(2026, birth="2008-01-03", business=1_000_000))["exemption"] == "fully_exempt"
+    assert one(person(2026, birth="2008-01-02", business=1_000_000))["exemption"] == "none"
+
+
+def test_livelihood_assistance_is_fully_exempt():
+    result = one(person(2026, salary=10_000_000, livelihood_assistance=True))
+    assert result["exemption"] == "fully_exempt" and result["total_tax"] == 0
+
+
+def test_just_above_the_income_levy_limit_only_the_excess_is_levied():
+    """附則第3条の3: 所得割 at most 総所得金額等 − 限度額. Single, 合計所得 450,001円: 課税標準 20,000;
+    算出 1,200 / 800; 調整控除 600 / 400; 所得割 ≤ 1円 → 0 after 100円未満切捨て; 均等割 and 森林環境税 only."""
+    result = one(person(2026, business=450_001))
+    assert result["income_levy_gross_municipal"] == 1_200 and result["income_levy_gross_prefectural"] == 800
+    assert result["adjustment_credit_municipal"] == 600 and result["adjustment_credit_prefectural"] == 400
+    assert result["income_levy_municipal"] == 0 and result["income_levy_prefectural"] == 0
+    assert result["total_tax"] == 5_000
+
+
+# ----------------------------------------------------------------------------- 調整控除
+def test_adjustment_credit_both_branches():
+    """第314条の6: ≤200万: min(差, 課税) × 5%; >200万: (差 − (課税 − 200万)) × 5%, at least 2,500円."""
+    spouse = {"birth_date": "1980-01-10"}
+    student = [{"birth_date": "2005-06-01"}]  # 特定扶養: 差 18万
+    # 差 = 5万 (基礎) + 5万 (配偶者) + 18万 (特定) = 28万; deductions 43万 + 33万 + 45万 = 121万
+    at = one(person(2026, business=3_210_000, spouse=spouse, dependants=student))
+    over = one(person(2026, business=3_211_000, spouse=spouse, dependants=student))
+    assert at["taxable_income"] == 2_000_000
+    assert (at["adjustment_credit_municipal"], at["adjustment_credit_prefectural"]) == (8_400, 5_600)
+    assert over["taxable_income"] == 2_001_000
+    assert (over["adjustment_credit_municipal"], over["adjustment_credit_prefectural"]) == (8_370, 5_580)
+    far = one(person(2026, business=10_000_000))
+    assert (far["adjustment_credit_municipal"], far["adjustment_credit_prefectural"]) == (1_500, 1_000)
+    none = one(person(2026, business=25_000_001))
+    assert none["adjustment_credit_municipal"] == 0
+
+
+def test_designated_city_splits_4_to_1():
+    data = {**person(2026, business=3_000_000), "municipality": {"kind": "designated_city"}}
+    result = one(data)
+    # 課税標準 2,570,000: 8% = 205,600, 2% = 51,400; 調整控除 2,500円 minimum → 2,000 / 500
+    assert result["income_levy_gross_municipal"] == 205_600 and result["income_levy_gross_prefectural"] == 51_400
+    assert (result["adjustment_credit_municipal"], result["adjustment_credit_prefectural"]) == (2_000, 500)
+
+
+# ----------------------------------------------------------------------- 税額控除
+def test_furusato_special_rate_band_edge_and_cap():
+    """特例控除の割合 by 課税総所得金額 − 人的控除差調整額 (附則第5条の6): ≤195万 84.895%, above 79.79%."""
+    def detail(business):
+        data = {**person(2026, business=business), "credits": {"furusato_donations": 12_000}}
+        return one(data, detail=True)
+
+    # 令和7年分 所得税 基礎控除 for 合計所得 ≤ 336万: 88万 → add-back 40万; 差 5万 → 人的控除差調整額 45万
+    low = detail(2_830_000)   # 課税 2,400,000 → band 1,950,000
+    high = detail(2_831_000)  # 課税 2,401,000 → band 1,951,000
+    assert low["special_band_income"] == 1_950_000 and low["special_rate"] == 84_895
+    assert high["special_rate"] == 79_790
+    # (12,000 − 2,000) × 84.895% × 3/5 = 5,093.7 → 5,094 (1円未満切上げ); × 2/5 = 3,395.8 → 3,396
+    assert (low["donation_special_credit_municipal"], low["donation_special_credit_prefectural"]) == (5_094, 3_396)
+
+
+def test_housing_loan_credit_caps():
+    """附則第5条の4の2: min(所得税で控除しきれなかった額, 課税総所得金額等 × 5%, 97,500); 3/5 and 2/5."""
+    data = {**person(2026, business=6_000_000), "credits": {
+        "housing_loan_unused_income_tax_credit": 200_000, "housing_loan_taxable_income_for_income_tax": 4_000_000,
+        "housing_moved_in": "2023-04-01"}}
+    result = one(data, detail=True)
+    assert result["housing_loan_credit_total"] == 97_500
+    assert (result["housing_loan_credit_municipal"], result["housing_loan_credit_prefectural"]) == (58_500, 39_000)
+    data["credits"]["housing_moved_in"] = "2019-10-01"  # 特定取得: 7%, 136,500
+    assert one(data, detail=True)["housing_loan_credit_total"] == 136_500
+
+
+def test_dividend_credit_within_10_million():
+    """附則第5条: 課税総所得金額 ≤ 1,000万: 配当所得 × 1.6% (区) / 1.2% (都)."""
+    data = person(2026, business=3_000_000)
+    data["income"]["dividend_income"] = 1_000_000
+    result = one(data, detail=True)
+    assert (result["dividend_credit_municipal"], result["dividend_credit_prefectural"]) == (16_000, 12_000)
+
+
+# --------------------------------------------------------------------------- properties
+def _random_people(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    people = []
+    for _ in range(n):
+        year = rng.choice([2025, 2026, 2027])
+        dependants = [
+            {"birth_date": f"{rng.randint(1940, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+             "other_income": rng.choice([0, 0, 300_000, 600_000, 900_000]),
+             "disability": rng.choice(["none", "none", "ordinary", "special"]),
+             "cohabiting": rng.random() < 0.7, "lineal_ascendant": rng.random() < 0.2}
+            for _ in range(rng.choice([0, 0, 1, 2, 3]))
+        ]
+        people.append({
+            "fiscal_year": year,
+            "taxpayer": {"birth_date": f"{rng.randint(1935, 2006)}-0{rng.randint(1, 9)}-2{rng.randint(0, 8)}",
+                         "sex": rng.choice(["female", "male"]),
+                         "disability": rng.choice(["none"] * 8 + ["ordinary", "special"]),
+                         "widow": rng.random() < 0.05, "working_student": rng.random() < 0.03},
+            "income": {"salary_revenue": rng.choice([0, rng.randint(0, 20_000_000)]),
+                       "public_pension_revenue": rng.choice([0, 0, rng.randint(0, 5_000_000)]),
+                       "business_income": rng.choice([0, 0, rng.randint(0, 8_000_000)]),
+                       "dividend_income": rng.choice([0, 0, 0, rng.randint(0, 2_000_000)])},
+            "paid": {"social_insurance": rng.randint(0, 1_500_000), "medical_expenses": rng.choice([0, rng.randint(0, 500_000)]),
+                     "life_insurance": {"new_general": rng.randint(0, 120_000)}},
+            "spouse": rng.choice([None, {"birth_date": "1960-03-03", "other_income": rng.choice([0, 700_000, 1_200_000])}]),
+            "dependants": dependants,
+            "credits": {"furusato_donations": rng.choice([0, 0, rng.randint(0, 300_000)]),
+                        "one_stop": rng.random() < 0.5},
+        })
+    return people
+
+
+def test_tax_never_decreases_when_income_rises():
+    """Same person, more salary or business income, everything else equal: total_tax does not fall."""
+    people = _random_people(3000, seed=4)
+    rng = random.Random(5)
+    richer = []
+    for data in people:
+        more = {**data, "income": dict(data["income"])}
+        key = rng.choice(["salary_revenue", "business_income"])
+        more["income"][key] += rng.choice([1, 1_000, 37_000, 500_000])
+        richer.append(more)
+    before, after = calculate(people), calculate(richer)
+    worse = [(i, b["total_tax"], a["total_tax"]) for i, (b, a) in enumerate(zip(before, after)) if a["total_tax"] < b["total_tax"]]
+    assert not worse, worse[:5]
+
+
+def test_exempt_people_pay_nothing_and_figures_are_consistent():
+    results = pl.DataFrame(calculate(_random_people(3000, seed=9)))
+    assert set(results.columns) == set(OUTPUT_COLUMNS)
+    fully = results.filter(pl.col("exemption") == "fully_exempt")
+    assert fully.height > 0
+    assert fully.select(pl.col("total_tax").max()).item() == 0
+    income_exempt = results.filter(pl.col("exemption") == "income_levy_exempt")
+    assert (income_exempt["income_levy_municipal"] + income_exempt["income_levy_prefectural"]).max() in (0, None)
+    assert (results["taxable_income"] % 1000 == 0).all()
+    assert ((results["income_levy_municipal"] % 100 == 0) & (results["income_levy_prefectural"] % 100 == 0)).all()
+    assert (results["income_levy_municipal"] <= results["income_levy_gross_municipal"]).all()

@@ -1,0 +1,202 @@
+"""Validation reports (Great Expectations Data Docs): one passing and one failing run into a temporary
+``var/data_docs``, then what an operator and an auditor see. GE takes seconds to import, so both runs
+happen once, in a module-scoped fixture; the tests only read what they left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines import reports
+from pipelines.config import Settings
+from pipelines.errors import ConfigError
+from pipelines.validation_docs import _columns_needed, document_validation
+
+RUN_PASS = "20260105T093000Z-record_merge-0a0a0a0a"
+RUN_FAIL = "20260106T093000Z-record_merge-0b0b0b0b"
+T1 = datetime(2026, 1, 6, 9, 31, tzinfo=UTC)
+BIG = 2**53 + 1  # not exactly representable as float64: a float sum would be off by one
+
+# Synthetic identifiers and values that must never reach the Data Docs or the summaries.
+SECRET_IDS = ["SYNTH-PID-0001", "SYNTH-PID-0002", "SYNTH-PID-0003", "SYNTH-PID-0004"]
+SECRET_BAD_AMOUNT = -987654321
+SECRET_BAD_CODE = "bogus_method_x"
+
+GOOD = pl.DataFrame(
+    {
+        "person_id": SECRET_IDS,
+        "income_levy": pl.Series([1000, 2500, 0, BIG], dtype=pl.Int64),
+        "collection_method": ["ordinary", "salary", "pension", "salary"],
+        "not_needed": [1.5, 2.5, 3.5, 4.5],
+    }
+)
+BAD = pl.DataFrame(
+    {
+        "person_id": [SECRET_IDS[0], SECRET_IDS[1], SECRET_IDS[1], SECRET_IDS[2]],
+        "income_levy": pl.Series([1000, None, 2500, SECRET_BAD_AMOUNT], dtype=pl.Int64),
+        "collection_method": ["ordinary", "salary", "salary", SECRET_BAD_CODE],
+    }
+)
+HOUSEHOLDS = pl.DataFrame({"household_id": ["SYNTH-HH-01", "SYNTH-HH-02", "SYNTH-HH-03"]})
+
+UNIQUE_MEANING = "one basis per person (資料併合)"
+
+
+def expectation_set(levy_sum: int) -> list[dict]:
+    return [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "person_id"}, "meaning": UNIQUE_MEANING},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "income_levy"},
+         "meaning": "every person has an income levy (所得割)"},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "income_levy", "min_value": 0},
+         "meaning": "no negative income levy"},
+        {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 4}, "meaning": "four bases"},
+        {"type": "expect_column_sum_to_be_between",
+         "kwargs": {"column": "income_levy", "min_value": levy_sum, "max_value": levy_sum},
+         "meaning": "levy total equals the control total"},
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "collection_method", "value_set": ["ordinary", "salary", "pension"]},
+         "meaning": "known collection method (徴収方法)"},
+        {"type": "expect_compound_columns_to_be_unique",
+         "kwargs": {"column_list": ["person_id", "collection_method"]}, "meaning": "one row per person and method"},
+        {"type": "expect_column_to_exist", "kwargs": {"column": "person_id"}, "meaning": "person id column present"},
+    ]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    settings = Settings.from_env({"JUMINZEI_HOME": str(home)})
+    lake = home / "var" / "lake"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        passing = document_validation(
+            stage="record_merge", municipality="131032", fiscal_year=2026, run_id=RUN_PASS, settings=settings,
+            tables={"basis": GOOD, "households": HOUSEHOLDS},
+            expectations={
+                "basis": expectation_set(1000 + 2500 + 0 + BIG),
+                "households": [{"type": "expect_table_row_count_to_equal", "kwargs": {"value": 3},
+                                "meaning": "three households"}],
+            },
+        )
+        report = reports.RunReport("record_merge", "131032", 2026, RUN_FAIL, T1)
+        failing = document_validation(
+            stage="record_merge", municipality="131032", fiscal_year=2026, run_id=RUN_FAIL, settings=settings,
+            tables={"basis": BAD}, expectations={"basis": expectation_set(0)}, report=report,
+        )
+    finished = report.finish("success", T1)
+    reports.write_report(lake, finished)
+    return {"home": home, "settings": settings, "lake": lake, "passing": passing, "failing": failing,
+            "report": finished, "stdout": stdout.getvalue()}
+
+
+def all_text(root: Path) -> str:
+    """Every HTML and JSON file GE or we wrote, concatenated (static assets excluded)."""
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".html", ".json")
+    )
+
+
+def test_site_lives_in_the_fixed_folder_and_lists_both_runs(runs):
+    data_docs = runs["home"] / "var" / "data_docs"
+    assert runs["passing"]["data_docs"] == str(data_docs / "index.html")
+    index = (data_docs / "index.html").read_text(encoding="utf-8")
+    assert "record_merge.basis.131032.2026" in index and "record_merge.households.131032.2026" in index
+    assert RUN_PASS in index and RUN_FAIL in index  # the index keeps earlier runs
+    for page in [*runs["passing"]["pages"].values(), *runs["failing"]["pages"].values()]:
+        assert Path(page).is_file() and Path(page).is_relative_to(data_docs)
+    assert RUN_FAIL in runs["failing"]["pages"]["basis"]
+    assert runs["stdout"] == ""  # GE's own output stays out of ours
+
+
+def test_passing_run(runs):
+    passing = runs["passing"]
+    assert passing["success"] is True and passing["failed"] == []
+    assert passing["expectations"] == 9
+    assert passing["tables"] == {"basis": 4, "households": 3}
+    summary = json.loads(Path(passing["validation_result"]).read_text(encoding="utf-8"))
+    sums = [e for e in summary["results"]["basis"] if e["type"] == "expect_column_sum_to_be_between"]
+    assert sums[0]["result"]["observed_value"] == 1000 + 2500 + BIG  # integer yen stay exact
+
+
+def test_failing_run_names_each_failure_with_its_meaning(runs):
+    failing = runs["failing"]
+    assert failing["success"] is False and failing["expectations"] == 8
+    failed = {f["type"]: f for f in failing["failed"]}
+    assert sorted(failed) == sorted([
+        "expect_column_values_to_be_unique", "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between", "expect_column_sum_to_be_between",
+        "expect_column_values_to_be_in_set", "expect_compound_columns_to_be_unique",
+    ])
+    unique = failed["expect_column_values_to_be_unique"]
+    assert unique["table"] == "basis" and unique["kwargs"] == {"column": "person_id"}
+    assert unique["meaning"] == UNIQUE_MEANING
+    assert unique["detail"].startswith("2 of 4 values unexpected")
+    assert failed["expect_column_values_to_not_be_null"]["detail"].startswith("1 of 4 values unexpected")
+    page = Path(failing["pages"]["basis"]).read_text(encoding="utf-8")
+    assert UNIQUE_MEANING in page and "expect_column_values_to_be_unique" in page
+
+
+def test_no_values_of_the_data_in_pages_or_results(runs):
+    text = all_text(runs["home"] / "var" / "data_docs")
+    for secret in [*SECRET_IDS, str(SECRET_BAD_AMOUNT), SECRET_BAD_CODE, "SYNTH-HH-01"]:
+        assert secret not in text
+    summary = json.loads(Path(runs["failing"]["validation_result"]).read_text(encoding="utf-8"))
+    assert summary["result_format"]["partial_unexpected_count"] == 0
+
+
+def test_only_the_named_columns_are_converted():
+    specs = [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "c"}},
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["a", "c"]}},
+        {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 1}},
+    ]
+    assert _columns_needed(["a", "b", "c", "d"], specs) == ["a", "c"]
+    assert _columns_needed(["a", "b"], specs[2:]) == []
+    assert _columns_needed(["a", "b"], [{"type": "expect_table_columns_to_match_set", "kwargs": {}}]) == ["a", "b"]
+
+
+def test_run_report_links_the_validation(runs, tmp_path):
+    report = runs["report"]
+    assert report["validation"]["data_docs"] == runs["failing"]["data_docs"]
+    assert report["validation"]["success"] is False
+    [check] = [c for c in report["reconciliation"]["checks"] if c["name"] == "validation_report"]
+    assert check["ok"] is False and check["expected"] == 8 and check["actual"] == 2
+    assert report["reconciliation"]["ok"] is False
+    assert any("6 of 8 expectations not met" in m for m in report["messages"])
+    latest = reports.load_latest(runs["lake"])
+    table = reports.format_status(latest)
+    assert f"validation record_merge 131032 2026: FAILED {runs['failing']['data_docs']}" in table
+    [row] = json.loads(reports.format_status(latest, as_json=True))
+    assert row["validation"] == "FAILED" and row["validation_report"] == runs["failing"]["data_docs"]
+
+
+def test_unusable_expectations_are_refused_before_anything_is_written(runs, tmp_path):
+    settings = Settings.from_env({"JUMINZEI_HOME": str(tmp_path)})
+    cases = [
+        ({"other": [{"type": "expect_column_to_exist", "kwargs": {"column": "x"}, "meaning": "m"}]}, "other"),
+        ({"basis": [{"type": "expect_column_values_to_be_unique", "kwargs": {"column": "person_id"}}]}, "meaning"),
+        ({"basis": [{"type": "expect_column_max_to_be_between", "kwargs": {"column": "income_levy"},
+                     "meaning": "m"}]}, "personal data"),
+        ({"basis": [{"type": "expect_the_moon", "kwargs": {}, "meaning": "m"}]}, "ExpectTheMoon"),
+        ({"basis": [{"type": "expect_column_values_to_be_unique",
+                     "kwargs": {"column": "person_id", "result_format": "COMPLETE"}, "meaning": "m"}]},
+         "result_format"),
+    ]
+    for expectations, phrase in cases:
+        with pytest.raises(ConfigError, match=phrase):
+            document_validation(stage="record_merge", municipality="131032", fiscal_year=2026, run_id=RUN_PASS,
+                                settings=settings, tables={"basis": GOOD}, expectations=expectations)
+    assert not (tmp_path / "var" / "data_docs").exists()
+
+
+def test_data_docs_setting_default_and_override(tmp_path):
+    default = Settings.from_env({"JUMINZEI_HOME": str(tmp_path)})
+    assert default.data_docs == tmp_path.resolve() / "var" / "data_docs"
+    moved = Settings.from_env({"JUMINZEI_HOME": str(tmp_path), "JUMINZEI_DATA_DOCS": str(tmp_path / "elsewhere")})
+    assert moved.data_docs == (tmp_path / "elsewhere").resolve()

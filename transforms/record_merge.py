@@ -1,0 +1,845 @@
+"""資料併合 (record merging): one taxation basis per person (宛名番号) and fiscal year (年度).
+
+Pure functions: staged frames in, curated frames out; no I/O, no clock, no loop over people. The stage
+(:mod:`pipelines.record_merge`) reads the lake, calls :func:`merge_records` and writes the results.
+
+Which documents count
+---------------------
+A person document (給与支払報告書, 公的年金等支払報告書, 確定申告書 (e-Tax), 住民税申告書,
+申告特例通知書) is *usable* when it was staged (``route == "stage"``), matched automatically
+(``match_decision == "auto"``) and carries a 宛名番号. Of the usable rows only the current version
+(``is_current`` and ``history_status == "current"``) of a document is merged: a 訂正 replaces the
+earlier version (which stays in the lineage as ``superseded``), a 取消 removes it (``cancelled``).
+
+Precedence (per person resident on 1 January, 賦課期日)
+-------------------------------------------------------
+1. 確定申告書 (``etax_return``): the basis for everything it covers; it voids the person's
+   申告特例通知書 (the one-stop exception lapses when a return is filed; 地方税法附則第5条の7).
+2. 住民税申告書 (``resident_return``) when there is no return: the basis for what it declares; the
+   information returns fill the categories it leaves at 0 (``added``); it also voids one-stop notices.
+3. Information returns only: 給与支払報告書 and 公的年金等支払報告書 are summed over all payers,
+   申告特例通知書 summed with ``one_stop = True``.
+4. No document: a zero basis with the registry's attributes (and a row in the 未申告 list).
+
+Every usable version of every document ends in exactly one lineage ``use``; see ``LINEAGE_USES``.
+Conflicts are not resolved silently: the basis uses the documents as declared and ``merge_flags``
+tells the operator (see ``FLAGS``). docs/record-merge.md explains all rules in operator language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from contracts.taxation_basis import PERSON_AMOUNTS, PERSON_FLAGS, person_schema, relative_schema
+from transforms.normalize import normalize_kana
+from transforms.tax_engine import age_at_year_end, public_pension_income, salary_income_before_adjustment
+from transforms.tax_rules import load_rules
+
+SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "salary_report", "pension_report", "furusato_notice")
+BASIS_SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "information_returns", "none")
+LINEAGE_USES: tuple[str, ...] = (
+    "basis",            # the person's 確定申告書 / 住民税申告書 that the basis follows
+    "summed",           # an information return summed into the basis (no return filed)
+    "added",            # an information return that filled categories a 住民税申告書 left at 0
+    "voided_one_stop",  # a 申告特例通知書 voided by a return (確定申告書 or 住民税申告書)
+    "superseded",       # an earlier version replaced by a 訂正
+    "cancelled",        # a version withdrawn by a 取消 (and the 取消 record itself)
+    "not_used",         # current but not used: covered by a return, a second return, or not resident on 1 January
+)
+FLAGS: tuple[str, ...] = (
+    "dependant_claimed_twice",      # 扶養重複
+    "dependant_income_over_limit",  # 扶養否認 候補
+    "document_in_review",           # 宛名付設 review pending: the basis may be incomplete
+    "conflicting_declarations",     # two current returns (確定申告書 and 住民税申告書, or two of one kind)
+    "declared_salary_differs",      # 住民税申告書 salary ≠ sum of 給与支払報告書
+    "dependants_not_itemised",      # e-Tax return claims 扶養控除 but names no dependant
+    "loss_not_offset",              # a negative income (損失) was set to 0: 損益通算 is not applied here
+)
+RESOLUTIONS: tuple[str, ...] = (
+    "household_kana_birth", "household_kana", "household_relationship", "registry_kana_birth", "unresolved",
+)
+
+# The 合計所得金額 estimate used ONLY to raise the 扶養否認 flag (the tax engine computes the real one)
+# applies the year's 給与所得控除 and 公的年金等控除 from rules/ through the engine's own formulas.
+
+# Relationships to the household head (続柄, 住民票) that make a relative a 直系尊属 of the taxpayer.
+_PARENTS_OF_HEAD = ("父", "母", "祖父", "祖母")
+_SPOUSE_OF_HEAD = ("妻", "夫")
+
+INFO_COLUMNS: tuple[str, ...] = (
+    "salary_revenue", "public_pension_revenue", "social_insurance", "small_enterprise_mutual_aid",
+    "life_new_general", "life_old_general", "life_new_pension", "life_old_pension", "life_care_medical",
+    "earthquake_insurance", "old_long_term_casualty_insurance",
+    "housing_loan_unused_income_tax_credit", "housing_loan_taxable_income_for_income_tax", "furusato_donations",
+)
+_DISABILITY_RANK = {"none": 0, "ordinary": 1, "special": 2}
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    basis: pl.DataFrame        # curated/taxation_basis
+    relatives: pl.DataFrame    # curated/taxation_basis_relatives
+    lineage: pl.DataFrame      # curated/basis_lineage
+    flags: pl.DataFrame        # curated/merge_flags
+    non_filers: pl.DataFrame   # curated/non_filers (未申告調査)
+    counts: dict[str, int]
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _i(name: str) -> pl.Expr:
+    """An amount column as Int64, 0 when null."""
+    return pl.col(name).cast(pl.Int64).fill_null(0)
+
+
+def _nn(expr: pl.Expr) -> pl.Expr:
+    """Not negative (an absent or negative amount is 0)."""
+    return pl.max_horizontal(expr.fill_null(0), pl.lit(0, pl.Int64)).cast(pl.Int64)
+
+
+def _flag(name: str) -> pl.Expr:
+    """A 1-character flag field (``"1"`` = yes) as Boolean."""
+    return (pl.col(name).cast(pl.String).str.strip_chars() == "1").fill_null(False)
+
+
+def _text(name: str) -> pl.Expr:
+    """A text field, null when empty."""
+    value = pl.col(name).cast(pl.String).str.strip_chars()
+    return pl.when(value.str.len_chars() > 0).then(value)
+
+
+def _disability_code(expr: pl.Expr) -> pl.Expr:
+    """申告書 障害者区分 0/1/2 → none/ordinary/special."""
+    return (pl.when(expr == "2").then(pl.lit("special")).when(expr == "1").then(pl.lit("ordinary"))
+            .otherwise(pl.lit("none")))
+
+
+def _disability_max(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    rank = lambda e: e.replace_strict(_DISABILITY_RANK, default=0, return_dtype=pl.Int8)  # noqa: E731
+    return pl.when(rank(a) >= rank(b)).then(a).otherwise(b)
+
+
+def floor_to_1000(expr: pl.Expr) -> pl.Expr:
+    """1,000円未満切捨て (所得税法 課税総所得金額, 国税通則法第118条第1項)."""
+    return (expr // 1000) * 1000
+
+
+def usable(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows of a staged person dataset that record_merge considers: staged, auto-matched, with 宛名番号."""
+    return frame.filter(
+        (pl.col("route") == "stage") & (pl.col("match_decision") == "auto") & pl.col("atena_no").is_not_null()
+    )
+
+
+def is_current() -> pl.Expr:
+    return pl.col("is_current").fill_null(False) & (pl.col("history_status").cast(pl.String) == "current")
+
+
+def housing_move_in_date(year: pl.Expr, month: pl.Expr, day: pl.Expr, income_year: int) -> pl.Expr:
+    """居住開始年月日 of the salary report: 和暦 yy/mm/dd without an era code. Years up to the 令和
+    year of the income year are read as 令和, larger ones as 平成 (平成1–7年, 1989–1995, lie
+    outside every 控除期間, so the reading is unambiguous for a credit still running). Null if absent or
+    not a real date."""
+    reiwa_now = income_year - 2018
+    yy = year.cast(pl.String).str.strip_chars().str.to_integer(strict=False)
+    western = pl.when(yy <= reiwa_now).then(yy + 2018).otherwise(yy + 1988)
+    text = pl.concat_str([
+        western.cast(pl.String),
+        month.cast(pl.String).str.strip_chars().str.zfill(2),
+        day.cast(pl.String).str.strip_chars().str.zfill(2),
+    ])
+    return pl.when(yy.is_not_null() & (yy >= 1)).then(text.str.to_date("%Y%m%d", strict=False))
+
+
+# ------------------------------------------------------------------------------------- the sources
+def _lineage_base(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
+    columns = frame.collect_schema().names()
+    version = pl.col("version").cast(pl.Int64) if "version" in columns else pl.lit(1, pl.Int64)
+    return usable(frame).select(
+        pl.col("atena_no").alias("person_id"),
+        pl.lit(source).alias("source"),
+        pl.col("doc_uid"),
+        version.alias("version"),
+        pl.col("history_status").cast(pl.String),
+        pl.col("is_current").fill_null(False),
+        pl.col("received_on"),
+        is_current().alias("_current"),
+    )
+
+
+def _etax_basis(etax: pl.LazyFrame) -> pl.LazyFrame:
+    """Basis columns stated by a 確定申告書 (one row per document)."""
+    income_total = _nn(_i("income_total"))
+    medical_deduction = _i("deduction_medical")
+    return etax.select(
+        pl.col("doc_uid"),
+        pl.col("atena_no").alias("person_id"),
+        _nn(_i("revenue_salary")).alias("salary_revenue"),
+        _nn(_i("revenue_pension")).alias("public_pension_revenue"),
+        _nn(_i("income_business")).alias("business_income"),
+        _nn(_i("income_real_estate")).alias("real_estate_income"),
+        _nn(_i("income_dividend")).alias("dividend_income"),
+        _nn(_i("income_misc_other")).alias("misc_income"),
+        # 総合譲渡・一時 (ABB00400) is 一時所得 × 1/2: the basis holds the amount before halving.
+        (_nn(_i("income_transfer_occasional")) * 2).alias("occasional_income"),
+        _nn(_i("deduction_social_insurance")).alias("social_insurance"),
+        _nn(_i("deduction_small_enterprise")).alias("small_enterprise_mutual_aid"),
+        _nn(_i("premium_new_life")).alias("life_new_general"),
+        _nn(_i("premium_old_life")).alias("life_old_general"),
+        _nn(_i("premium_new_pension")).alias("life_new_pension"),
+        _nn(_i("premium_old_pension")).alias("life_old_pension"),
+        _nn(_i("premium_care_medical")).alias("life_care_medical"),
+        _nn(_i("premium_earthquake")).alias("earthquake_insurance"),
+        # The return states the 医療費控除 (paid − reimbursed − min(10万, 総所得金額等×5%)); the basis
+        # holds paid-net-of-reimbursement so that the engine's formula gives back the same deduction.
+        pl.when(medical_deduction > 0)
+        .then(medical_deduction + pl.min_horizontal(pl.lit(100_000, pl.Int64), income_total * 5 // 100))
+        .otherwise(0).cast(pl.Int64).alias("medical_expenses"),
+        _nn(_i("resident_tax_furusato")).alias("furusato_donations"),
+        pl.col("widow").fill_null(False).alias("widow"),
+        pl.col("single_parent").fill_null(False).alias("single_parent"),
+        pl.col("working_student").fill_null(False).alias("working_student"),
+        _disability_code(pl.col("self_disability").cast(pl.String)).alias("declared_disability"),
+        income_total.alias("estimated_total_income"),
+        _i("deduction_spouse").alias("_deduction_spouse"),
+        _nn(_i("spouse_total_income")).alias("_spouse_total_income"),
+        _i("deduction_dependants").alias("_deduction_dependants"),
+        ((_i("income_business") < 0) | (_i("income_real_estate") < 0) | (_i("income_misc_other") < 0)).alias("_loss"),
+    )
+
+
+def _resident_return_basis(returns: pl.LazyFrame) -> pl.LazyFrame:
+    """Basis columns declared on a 住民税申告書 (one row per document)."""
+    return returns.select(
+        pl.col("doc_uid"),
+        pl.col("atena_no").alias("person_id"),
+        _nn(_i("salary_revenue_yen")).alias("salary_revenue"),
+        _nn(_i("pension_revenue_yen")).alias("public_pension_revenue"),
+        _nn(_i("business_income_yen")).alias("business_income"),
+        _nn(_i("real_estate_income_yen")).alias("real_estate_income"),
+        _nn(_i("dividend_income_yen")).alias("dividend_income"),
+        _nn(_i("misc_income_yen")).alias("misc_income"),
+        _nn(_i("occasional_income_yen")).alias("occasional_income"),  # 2分の1前, as the basis holds it
+        _nn(_i("social_insurance_yen")).alias("social_insurance"),
+        _nn(_i("small_enterprise_mutual_aid_yen")).alias("small_enterprise_mutual_aid"),
+        _nn(_i("life_insurance_new_general_yen")).alias("life_new_general"),
+        _nn(_i("life_insurance_old_general_yen")).alias("life_old_general"),
+        _nn(_i("life_insurance_new_pension_yen")).alias("life_new_pension"),
+        _nn(_i("life_insurance_old_pension_yen")).alias("life_old_pension"),
+        _nn(_i("life_insurance_care_medical_yen")).alias("life_care_medical"),
+        _nn(_i("earthquake_insurance_yen")).alias("earthquake_insurance"),
+        _nn(_i("medical_expenses_yen")).alias("medical_expenses"),
+        _nn(_i("donation_furusato_yen")).alias("furusato_donations"),
+        _flag("widow").alias("widow"),
+        _flag("single_parent").alias("single_parent"),
+        _flag("working_student").alias("working_student"),
+        _disability_code(pl.col("self_disability").cast(pl.String).str.strip_chars()).alias("declared_disability"),
+        _nn(_i("total_income_yen")).alias("estimated_total_income"),
+    )
+
+
+def _old_long_term_income_tax_deduction(premium: pl.Expr) -> pl.Expr:
+    """所得税 旧長期損害保険料 deduction: premium up to 1万, then premium/2 + 5,000, at most 1.5万
+    (所得税法第77条, 平成18年改正法附則第10条)."""
+    return (pl.when(premium <= 10_000).then(premium)
+            .otherwise(pl.min_horizontal(premium // 2 + 5_000, pl.lit(15_000, pl.Int64)))).cast(pl.Int64)
+
+
+def _salary_contributions(salary: pl.LazyFrame, income_year: int) -> pl.LazyFrame:
+    """One row per current 給与支払報告書 with the basis columns it supplies (before summing)."""
+    social_total = _nn(_i("social_insurance_yen"))
+    small_enterprise = _nn(_i("small_enterprise_mutual_aid_yen"))
+    old_long_term = _nn(_i("old_long_term_casualty_premium_yen"))
+    ranked = salary.with_columns(
+        (pl.col("otsu_column").cast(pl.String).str.strip_chars() == "1").fill_null(False).alias("_otsu"),
+        _nn(_i("payment_amount_yen")).alias("_payment"),
+    ).with_columns(_primary_salary().alias("is_primary"))
+    primary = pl.col("is_primary")
+    possible = _nn(_i("housing_loan_credit_possible_yen"))
+    unused = _nn(possible - _i("housing_loan_credit_yen"))
+    has_loan = primary & (possible > 0)
+    return ranked.select(
+        pl.col("atena_no").alias("person_id"),
+        pl.col("doc_uid"),
+        pl.lit("salary_report").alias("source"),
+        pl.col("is_primary"),
+        pl.col("_payment").alias("salary_revenue"),
+        pl.lit(0, pl.Int64).alias("public_pension_revenue"),
+        # 社会保険料等の金額 includes 小規模企業共済等掛金 (内書): split them.
+        _nn(social_total - small_enterprise).alias("social_insurance"),
+        small_enterprise.alias("small_enterprise_mutual_aid"),
+        _nn(_i("new_life_premium_yen")).alias("life_new_general"),
+        _nn(_i("old_life_premium_yen")).alias("life_old_general"),
+        _nn(_i("new_private_pension_premium_yen")).alias("life_new_pension"),
+        _nn(_i("old_private_pension_premium_yen")).alias("life_old_pension"),
+        _nn(_i("care_medical_premium_yen")).alias("life_care_medical"),
+        # 地震保険料控除額 (所得税) = premium up to 5万 plus the 旧長期 part: take the 旧長期 part out.
+        # Exact below the 5万 cap; at the cap the 住民税 deduction is at its own 2.5万 cap either way.
+        _nn(_nn(_i("earthquake_insurance_deduction_yen")) - _old_long_term_income_tax_deduction(old_long_term))
+        .alias("earthquake_insurance"),
+        old_long_term.alias("old_long_term_casualty_insurance"),
+        pl.when(has_loan).then(unused).otherwise(0).cast(pl.Int64).alias("housing_loan_unused_income_tax_credit"),
+        pl.when(has_loan).then(_nn(floor_to_1000(_i("salary_income_yen") - _i("total_income_deductions_yen"))))
+        .otherwise(0).cast(pl.Int64).alias("housing_loan_taxable_income_for_income_tax"),
+        pl.lit(0, pl.Int64).alias("furusato_donations"),
+        pl.when(has_loan).then(housing_move_in_date(pl.col("housing_move_in_year_1"), pl.col("housing_move_in_month_1"),
+                                                    pl.col("housing_move_in_day_1"), income_year))
+        .alias("housing_moved_in"),
+        (primary & _flag("widow")).alias("widow"),
+        (primary & _flag("single_parent")).alias("single_parent"),
+        (primary & _flag("working_student")).alias("working_student"),
+        pl.when(primary & _flag("self_special_disabled")).then(pl.lit("special"))
+        .when(primary & _flag("self_other_disabled")).then(pl.lit("ordinary")).otherwise(pl.lit("none"))
+        .alias("declared_disability"),
+        # 給与所得 for the 扶養否認 estimate: the report's own figure after 年末調整, else revenue − minimum.
+        pl.when(_i("salary_income_yen") > 0).then(_i("salary_income_yen"))
+        .otherwise(salary_income_before_adjustment(pl.col("_payment"), load_rules(income_year + 1)))
+        .alias("_salary_income_estimate"),
+    )
+
+
+def _pension_contributions(pension: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per current 公的年金等支払報告書 (支払金額 of 所得税法第203条の3 第1号–第3号 summed)."""
+    payment = _nn(_i("art203_3_1_payment_yen") + _i("art203_3_2_payment_yen") + _i("art203_3_3_payment_yen"))
+    zero = pl.lit(0, pl.Int64)
+    return pension.select(
+        pl.col("atena_no").alias("person_id"),
+        pl.col("doc_uid"),
+        pl.lit("pension_report").alias("source"),
+        pl.lit(False).alias("is_primary"),
+        zero.alias("salary_revenue"),
+        payment.alias("public_pension_revenue"),
+        _nn(_i("social_insurance_yen")).alias("social_insurance"),
+        *[zero.alias(c) for c in INFO_COLUMNS[3:]],
+        pl.lit(None, pl.Date).alias("housing_moved_in"),
+        (_flag("self_widow") | _flag("self_special_widow")).alias("widow"),
+        _flag("single_parent").alias("single_parent"),
+        pl.lit(False).alias("working_student"),
+        pl.when(_flag("self_special_disabled")).then(pl.lit("special"))
+        .when(_flag("self_other_disabled")).then(pl.lit("ordinary")).otherwise(pl.lit("none"))
+        .alias("declared_disability"),
+        zero.alias("_salary_income_estimate"),
+    )
+
+
+def _furusato_contributions(notices: pl.LazyFrame) -> pl.LazyFrame:
+    zero = pl.lit(0, pl.Int64)
+    return notices.select(
+        pl.col("atena_no").alias("person_id"),
+        pl.col("doc_uid"),
+        pl.lit("furusato_notice").alias("source"),
+        pl.lit(False).alias("is_primary"),
+        *[zero.alias(c) for c in INFO_COLUMNS[:-1]],
+        _nn(_i("donation_amount_yen")).alias("furusato_donations"),
+        pl.lit(None, pl.Date).alias("housing_moved_in"),
+        pl.lit(False).alias("widow"),
+        pl.lit(False).alias("single_parent"),
+        pl.lit(False).alias("working_student"),
+        pl.lit("none").alias("declared_disability"),
+        zero.alias("_salary_income_estimate"),
+    )
+
+
+def _primary_salary() -> pl.Expr:
+    """主たる給与: per person the report with 年末調整 (not 乙欄), then the largest payment, then the
+    smallest doc_uid. Needs ``_otsu`` and ``_payment``."""
+    first = pl.col("doc_uid").sort_by(["_otsu", "_payment", "doc_uid"], descending=[False, True, False]).first()
+    return pl.col("doc_uid") == first.over("atena_no")
+
+
+def _pick_one(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Mark the latest current return per person (received_on, then doc_uid) as ``chosen``."""
+    latest = pl.col("doc_uid").sort_by([pl.col("received_on").fill_null(date(1900, 1, 1)), "doc_uid"],
+                                       descending=[True, True]).first()
+    return frame.with_columns((pl.col("doc_uid") == latest.over("atena_no")).alias("chosen"))
+
+
+# -------------------------------------------------------------------------------------- the merge
+def merge_records(
+    *,
+    fiscal_year: int,
+    residents: pl.LazyFrame | pl.DataFrame,
+    disability_status: pl.LazyFrame | pl.DataFrame,
+    welfare_status: pl.LazyFrame | pl.DataFrame,
+    salary_reports: pl.LazyFrame | pl.DataFrame,
+    pension_reports: pl.LazyFrame | pl.DataFrame,
+    etax_returns: pl.LazyFrame | pl.DataFrame,
+    resident_returns: pl.LazyFrame | pl.DataFrame,
+    furusato_notices: pl.LazyFrame | pl.DataFrame,
+    review_queue: pl.LazyFrame | pl.DataFrame,
+    dependant_income_limit: int,
+) -> MergeResult:
+    """Merge the staged documents of one municipality and 年度 into the five curated frames."""
+    lazy = lambda f: f.lazy()  # noqa: E731
+    income_year = fiscal_year - 1
+    docs = {
+        "etax_return": lazy(etax_returns), "resident_return": lazy(resident_returns),
+        "salary_report": lazy(salary_reports), "pension_report": lazy(pension_reports),
+        "furusato_notice": lazy(furusato_notices),
+    }
+    people = (
+        lazy(residents).filter(pl.col("resident_on_assessment_date").fill_null(False))
+        .select("atena_no", "household_no", "relationship", "name_kana", "birth_date", "sex", "age_on_assessment_date")
+        .with_columns(normalize_kana(pl.col("name_kana")).alias("_kana"))
+        .drop("name_kana")
+        .collect()
+    )
+    resident_ids = people.get_column("atena_no")
+
+    # Current usable documents of residents, by source.
+    current = {s: usable(f).filter(is_current() & pl.col("atena_no").is_in(resident_ids.implode())) for s, f in docs.items()}
+
+    etax = _pick_one(current["etax_return"]).collect()
+    has_etax = etax.get_column("atena_no").unique()
+    rr = _pick_one(current["resident_return"]).collect()
+    rr_used = rr.filter(pl.col("chosen") & ~pl.col("atena_no").is_in(has_etax.implode()))
+    etax_used = etax.filter("chosen")
+    has_return = pl.concat([etax_used.get_column("atena_no"), rr_used.get_column("atena_no")])
+
+    contributions = pl.concat([
+        _salary_contributions(current["salary_report"], income_year),
+        _pension_contributions(current["pension_report"]),
+        _furusato_contributions(current["furusato_notice"]),
+    ], how="vertical").collect()
+
+    info = contributions.group_by("person_id").agg(
+        *[pl.col(c).sum() for c in INFO_COLUMNS],
+        pl.col("housing_moved_in").drop_nulls().min(),
+        pl.col("widow").any(), pl.col("single_parent").any(), pl.col("working_student").any(),
+        pl.col("declared_disability").replace_strict(_DISABILITY_RANK, return_dtype=pl.Int8).max().alias("_dis_rank"),
+        (pl.col("source") == "salary_report").sum().cast(pl.Int32).alias("salary_payers"),
+        pl.col("doc_uid").filter(pl.col("is_primary")).first().alias("primary_salary_doc_uid"),
+        pl.col("_salary_income_estimate").sum().alias("_salary_income_estimate"),
+        (pl.col("source") == "furusato_notice").any().alias("_has_notice"),
+    ).with_columns(
+        pl.col("_dis_rank").replace_strict({v: k for k, v in _DISABILITY_RANK.items()}, return_dtype=pl.String)
+        .alias("declared_disability")
+    )
+
+    etax_basis = _etax_basis(etax_used.lazy()).collect()
+    rr_basis = _resident_return_basis(rr_used.lazy()).collect()
+    declared = pl.concat([
+        etax_basis.select(rr_basis.columns).with_columns(pl.lit("etax_return").alias("basis_source")),
+        rr_basis.with_columns(pl.lit("resident_return").alias("basis_source")),
+    ], how="vertical").rename({"doc_uid": "basis_doc_uid"})
+
+    # Registry attributes (障害者 from 障害者手帳 records, 生活扶助 on 1 January).
+    disability = lazy(disability_status).select(
+        "atena_no",
+        pl.when(pl.col("special_disability").fill_null(False)).then(pl.lit("special")).otherwise(pl.lit("ordinary"))
+        .alias("registry_disability"),
+    ).unique("atena_no", keep="first").collect()
+    welfare = lazy(welfare_status).filter(pl.col("assisted_on_assessment_date").fill_null(False)).select(
+        "atena_no").unique().collect()
+
+    base = (
+        people.join(disability, on="atena_no", how="left", validate="1:1")
+        .join(declared, left_on="atena_no", right_on="person_id", how="left", validate="1:1")
+        .join(info, left_on="atena_no", right_on="person_id", how="left", validate="1:1", suffix="_info")
+        .with_columns(pl.col("atena_no").is_in(welfare.get_column("atena_no").implode()).alias("livelihood_assistance"))
+    )
+    src = pl.col("basis_source")
+    has_info = pl.col("salary_payers").is_not_null()
+    base = base.with_columns(
+        pl.when(src.is_not_null()).then(src).when(has_info).then(pl.lit("information_returns"))
+        .otherwise(pl.lit("none")).alias("basis_source")
+    )
+    base = base.with_columns(**{
+        f"_declared_{c}": (pl.col(c) if c in declared.columns else pl.lit(0, pl.Int64)).fill_null(0).cast(pl.Int64)
+        for c in INFO_COLUMNS
+    })
+    src = pl.col("basis_source")
+    amounts: dict[str, pl.Expr] = {}
+    for column in PERSON_AMOUNTS:
+        declared_value = pl.col(column) if column in declared.columns else pl.lit(0, pl.Int64)
+        info_value = pl.col(f"{column}_info") if f"{column}_info" in base.columns else (
+            pl.col(column) if column in info.columns and column not in declared.columns else pl.lit(0, pl.Int64))
+        if column == "furusato_donations":  # one-stop notices count only without a return
+            value = pl.when(src == "information_returns").then(info_value).otherwise(declared_value)
+        elif column in INFO_COLUMNS:
+            value = (pl.when(src == "etax_return").then(declared_value)
+                     .when(src == "resident_return").then(
+                         pl.when(declared_value.fill_null(0) > 0).then(declared_value).otherwise(info_value))
+                     .when(src == "information_returns").then(info_value).otherwise(0))
+        else:
+            value = pl.when(src.is_in(["etax_return", "resident_return"])).then(declared_value).otherwise(0)
+        amounts[column] = value.fill_null(0).cast(pl.Int64)
+    base = base.with_columns(**{f"_{k}": v for k, v in amounts.items()})
+    from_return = src.is_in(["etax_return", "resident_return"])
+    flag_cols = {}
+    for name in ("widow", "single_parent", "working_student"):
+        flag_cols[f"_{name}"] = (pl.when(from_return).then(pl.col(name))
+                                 .otherwise(pl.col(f"{name}_info") if f"{name}_info" in base.columns else pl.col(name))
+                                 .fill_null(False))
+    declared_dis = pl.when(from_return).then(pl.col("declared_disability")).otherwise(
+        pl.col("declared_disability_info")).fill_null("none")
+    registry_dis = pl.col("registry_disability").fill_null("none")
+    base = base.with_columns(
+        # A document's own declaration can raise the registry's 障害者 status, never lower it.
+        _disability_max(registry_dis, declared_dis).alias("_disability"),
+        (src == "information_returns").and_(pl.col("_has_notice").fill_null(False)).alias("_one_stop"),
+        pl.when(src != "etax_return").then(pl.col("housing_moved_in")).alias("_housing_moved_in"),
+        **flag_cols,
+    )
+    n_by_source = {
+        s: current[s].group_by("atena_no").agg(pl.len().cast(pl.Int32).alias(f"n_{s}")).collect() for s in SOURCES
+    }
+    for s, counts in n_by_source.items():
+        base = base.join(counts, on="atena_no", how="left", validate="1:1").with_columns(pl.col(f"n_{s}").fill_null(0))
+    n_total = pl.sum_horizontal([pl.col(f"n_{s}") for s in SOURCES])
+    # 合計所得金額 estimate for the 扶養否認 flag (not an engine input).
+    rules = load_rules(fiscal_year)
+    other_income = (pl.col("_business_income") + pl.col("_real_estate_income") + pl.col("_dividend_income")
+                    + pl.col("_misc_income") + pl.col("_occasional_income") // 2)
+    salary_estimate = pl.col("_salary_income_estimate").fill_null(0)
+    pension_income = public_pension_income(
+        pl.col("_public_pension_revenue"), age_at_year_end(pl.col("birth_date"), income_year),
+        salary_estimate + other_income, rules)
+    info_estimate = salary_estimate + pension_income + other_income
+    base = base.with_columns(
+        pl.when(src.is_in(["etax_return", "resident_return"]))
+        .then(pl.max_horizontal(pl.col("estimated_total_income").fill_null(0), info_estimate))
+        .otherwise(info_estimate).cast(pl.Int64).alias("estimated_total_income"),
+        other_income.cast(pl.Int64).alias("_other_income"),
+    )
+
+    schema = person_schema()
+    basis = base.select(
+        pl.col("atena_no").alias("person_id"),
+        pl.lit(fiscal_year, pl.Int32).alias("fiscal_year"),
+        pl.col("birth_date"),
+        # 住民基本台帳 性別 code: 1 男, 2 女.
+        pl.col("sex").cast(pl.Int64).replace_strict({1: "male", 2: "female"}, default=None, return_dtype=pl.String)
+        .alias("sex"),
+        pl.col("_disability").alias("disability"),
+        *[pl.col(f"_{name}").alias(name) if name != "livelihood_assistance" else pl.col(name) for name in PERSON_FLAGS],
+        *[pl.col(f"_{name}").alias(name) for name in PERSON_AMOUNTS],
+        pl.col("_housing_moved_in").alias("housing_moved_in"),
+        # record_merge's own columns
+        pl.col("atena_no"),
+        pl.col("household_no"),
+        (n_total > 0).alias("has_documents"),
+        pl.col("basis_source"),
+        pl.col("basis_doc_uid"),
+        *[pl.col(f"n_{s}") for s in SOURCES],
+        pl.col("salary_payers").fill_null(0).cast(pl.Int32),
+        pl.col("primary_salary_doc_uid"),
+        pl.col("estimated_total_income"),
+    ).cast({k: v for k, v in schema.items()}).sort("person_id")
+
+    relatives, relative_flags = _relatives(
+        fiscal_year, people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
+        current["salary_report"], has_return, dependant_income_limit)
+
+    lineage = _lineage(docs, resident_ids, etax, rr, has_etax, contributions, base)
+    flags = _flags(etax, rr, has_etax, base, lazy(review_queue), resident_ids, etax_basis, relative_flags)
+    non_filers = _non_filers(people, basis, relatives, lazy(review_queue))
+    counts = {
+        "basis_rows": basis.height,
+        "relatives": relatives.height,
+        "relatives_resolved": int(relatives.get_column("relative_atena_no").is_not_null().sum()),
+        "lineage_rows": lineage.height,
+        "flags": flags.height,
+        "non_filers": non_filers.height,
+        **{f"basis_source_{s}": int((basis.get_column("basis_source") == s).sum()) for s in BASIS_SOURCES},
+    }
+    return MergeResult(basis, relatives, lineage, flags, non_filers, counts)
+
+
+# -------------------------------------------------------------------------------------- relatives
+def _claims_from_resident_returns(rr_used: pl.DataFrame) -> pl.LazyFrame:
+    spouse = rr_used.lazy().filter(_text("spouse_kana").is_not_null() | (_i("spouse_total_income_yen") > 0)).select(
+        pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
+        pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
+        _text("spouse_kana").alias("kana"), pl.col("spouse_birth_on").alias("doc_birth_date"),
+        pl.lit(True).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
+        _nn(_i("spouse_total_income_yen")).alias("doc_other_income"),
+    )
+    dependants = [
+        rr_used.lazy().filter(_text(f"dependant_{k}_kana").is_not_null()).select(
+            pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
+            pl.lit("dependant").alias("role"), pl.lit(k, pl.Int32).alias("_slot"),
+            _text(f"dependant_{k}_kana").alias("kana"), pl.col(f"dependant_{k}_birth_on").alias("doc_birth_date"),
+            (pl.col(f"dependant_{k}_cohabiting").cast(pl.String).str.strip_chars() != "0").fill_null(True)
+            .alias("doc_cohabiting"),
+            _disability_code(pl.col(f"dependant_{k}_disability").cast(pl.String).str.strip_chars()).alias("doc_disability"),
+            pl.lit(0, pl.Int64).alias("doc_other_income"),
+        )
+        for k in range(1, 5)
+    ]
+    return pl.concat([spouse, *dependants], how="vertical")
+
+
+def _claims_from_salary_reports(salary: pl.LazyFrame, persons: pl.Series) -> pl.LazyFrame:
+    """Spouse and dependants named on the 主たる給与 report (年末調整) of information-returns persons."""
+    primary = (
+        salary.filter(pl.col("atena_no").is_in(persons.implode()))
+        .with_columns(
+            (pl.col("otsu_column").cast(pl.String).str.strip_chars() == "1").fill_null(False).alias("_otsu"),
+            _nn(_i("payment_amount_yen")).alias("_payment"),
+        )
+        .filter(_primary_salary())
+    )
+    spouse = primary.filter(_text("spouse_kana").is_not_null()).select(
+        pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
+        pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
+        _text("spouse_kana").alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
+        pl.lit(True).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
+        _nn(_i("spouse_total_income_yen")).alias("doc_other_income"),
+    )
+    dependants = [
+        primary.filter(_text(f"{prefix}_{k}_kana").is_not_null()).select(
+            pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
+            pl.lit("dependant").alias("role"), pl.lit(offset + k, pl.Int32).alias("_slot"),
+            _text(f"{prefix}_{k}_kana").alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
+            pl.lit(False).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
+            pl.lit(0, pl.Int64).alias("doc_other_income"),
+        )
+        for offset, prefix in ((0, "dependant"), (4, "young_dependant")) for k in range(1, 5)
+    ]
+    return pl.concat([spouse, *dependants], how="vertical")
+
+
+def _claims_from_etax(etax_used: pl.DataFrame) -> pl.LazyFrame:
+    """The e-Tax return names no spouse: a 配偶者(特別)控除 claim becomes an unnamed spouse."""
+    return etax_used.lazy().filter(_i("deduction_spouse") > 0).select(
+        pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
+        pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
+        pl.lit(None, pl.String).alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
+        pl.lit(True).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
+        _nn(_i("spouse_total_income")).alias("doc_other_income"),
+    )
+
+
+def _unique_match(claims: pl.LazyFrame, candidates: pl.LazyFrame, on_left: list[str], on_right: list[str],
+                  label: str) -> pl.LazyFrame:
+    """claim_id → relative_atena_no where exactly one candidate matches."""
+    joined = claims.join(candidates, left_on=on_left, right_on=on_right, how="inner")
+    joined = joined.filter(pl.col("cand_atena_no") != pl.col("person_id"))
+    return (joined.group_by("claim_id").agg(pl.col("cand_atena_no").unique().alias("_c"))
+            .filter(pl.col("_c").list.len() == 1)
+            .select("claim_id", pl.col("_c").list.first().alias(f"match_{label}")))
+
+
+def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_income: pl.DataFrame,
+               etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, has_return: pl.Series,
+               dependant_income_limit: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    info_persons = basis.filter(pl.col("basis_source") == "information_returns").get_column("person_id")
+    claims = pl.concat([
+        _claims_from_etax(etax_used), _claims_from_resident_returns(rr_used),
+        _claims_from_salary_reports(salary, info_persons),
+    ], how="vertical").with_columns(normalize_kana(pl.col("kana")).alias("_kana")).collect()
+    claims = claims.sort("person_id", "_slot", "source_doc_uid").with_columns(
+        pl.int_range(pl.len()).alias("claim_id"),
+        pl.when(pl.col("role") == "spouse").then(pl.lit(1, pl.Int32))
+        .otherwise(pl.int_range(1, pl.len() + 1).over("person_id", "role").cast(pl.Int32)).alias("seq"),
+    )
+    taxpayer = people.select(pl.col("atena_no").alias("person_id"), pl.col("household_no").alias("tp_household"),
+                             pl.col("relationship").alias("tp_relationship"))
+    claims = claims.join(taxpayer, on="person_id", how="left", validate="m:1")
+    cands = people.lazy().select(
+        pl.col("atena_no").alias("cand_atena_no"), pl.col("household_no").alias("cand_household"),
+        pl.col("_kana").alias("cand_kana"), pl.col("birth_date").alias("cand_birth"),
+        pl.col("relationship").alias("cand_relationship"))
+    lc = claims.lazy()
+    with_birth = lc.filter(pl.col("_kana").is_not_null() & pl.col("doc_birth_date").is_not_null())
+    named = lc.filter(pl.col("_kana").is_not_null())
+    m1 = _unique_match(with_birth, cands, ["tp_household", "_kana", "doc_birth_date"],
+                       ["cand_household", "cand_kana", "cand_birth"], "household_kana_birth")
+    m2 = _unique_match(named.filter(pl.col("doc_birth_date").is_null()), cands, ["tp_household", "_kana"],
+                       ["cand_household", "cand_kana"], "household_kana")
+    m3 = _unique_match(with_birth, cands, ["_kana", "doc_birth_date"], ["cand_kana", "cand_birth"],
+                       "registry_kana_birth")
+    # Unnamed spouse (e-Tax): the head's 妻/夫 for a head, the head for a 妻/夫.
+    unnamed = lc.filter(pl.col("_kana").is_null() & (pl.col("role") == "spouse")).with_columns(
+        pl.when(pl.col("tp_relationship") == "世帯主").then(pl.lit("spouse_of_head"))
+        .when(pl.col("tp_relationship").is_in(_SPOUSE_OF_HEAD)).then(pl.lit("head")).alias("_want"))
+    cands_rel = cands.with_columns(
+        pl.when(pl.col("cand_relationship") == "世帯主").then(pl.lit("head"))
+        .when(pl.col("cand_relationship").is_in(_SPOUSE_OF_HEAD)).then(pl.lit("spouse_of_head")).alias("_is"))
+    m4 = _unique_match(unnamed, cands_rel, ["tp_household", "_want"], ["cand_household", "_is"], "household_relationship")
+    matched = claims.lazy()
+    for m in (m1, m2, m3, m4):
+        matched = matched.join(m, on="claim_id", how="left")
+    order = ("household_kana_birth", "household_kana", "household_relationship", "registry_kana_birth")
+    matched = matched.with_columns(
+        pl.coalesce([pl.col(f"match_{o}") for o in order]).alias("relative_atena_no"),
+        pl.coalesce([pl.when(pl.col(f"match_{o}").is_not_null()).then(pl.lit(o)) for o in order])
+        .fill_null("unresolved").alias("resolution"),
+    ).collect()
+
+    rel_basis = basis.select(
+        pl.col("person_id").alias("relative_atena_no"), pl.col("birth_date").alias("rel_birth"),
+        pl.col("disability").alias("rel_disability"), pl.col("salary_revenue").alias("rel_salary"),
+        pl.col("public_pension_revenue").alias("rel_pension"), pl.col("household_no").alias("rel_household"),
+        pl.col("estimated_total_income").alias("rel_total_income"),
+    ).join(other_income.rename({"atena_no": "relative_atena_no", "_other_income": "rel_other"}),
+           on="relative_atena_no", how="left", validate="1:1").join(
+        people.select(pl.col("atena_no").alias("relative_atena_no"), pl.col("relationship").alias("rel_relationship")),
+        on="relative_atena_no", how="left", validate="1:1")
+    out = matched.join(rel_basis, on="relative_atena_no", how="left", validate="m:1")
+    resolved = pl.col("relative_atena_no").is_not_null()
+    tp, rel = pl.col("tp_relationship"), pl.col("rel_relationship")
+    lineal = (
+        ((tp == "世帯主") & rel.is_in(_PARENTS_OF_HEAD))
+        | ((tp == "子") & (rel.is_in(["世帯主", *_SPOUSE_OF_HEAD, *_PARENTS_OF_HEAD])))
+    )
+    out = out.with_columns(
+        pl.when(resolved).then(pl.col("rel_birth")).otherwise(pl.col("doc_birth_date")).alias("birth_date"),
+        pl.when(resolved).then(_disability_max(pl.col("rel_disability"), pl.col("doc_disability")))
+        .otherwise(pl.col("doc_disability")).alias("disability"),
+        pl.when(resolved).then(pl.col("rel_household") == pl.col("tp_household"))
+        .otherwise(pl.col("doc_cohabiting")).fill_null(False).alias("cohabiting"),
+        (resolved & lineal.fill_null(False)).alias("lineal_ascendant"),
+        pl.when(resolved).then(pl.col("rel_salary")).otherwise(0).cast(pl.Int64).alias("salary_revenue"),
+        pl.when(resolved).then(pl.col("rel_pension")).otherwise(0).cast(pl.Int64).alias("public_pension_revenue"),
+        pl.when(resolved).then(pl.col("rel_other")).otherwise(pl.col("doc_other_income")).fill_null(0)
+        .cast(pl.Int64).alias("other_income"),
+    )
+    schema = relative_schema()
+    relatives = out.select(
+        *[pl.col(c).cast(t) for c, t in schema.items()],
+        pl.col("relative_atena_no"), pl.col("resolution"), pl.col("source_doc_uid"),
+        pl.col("rel_total_income").alias("relative_estimated_total_income"),
+    ).sort("person_id", "role", "seq")
+
+    twice = relatives.filter(pl.col("relative_atena_no").is_not_null()).filter(
+        pl.col("person_id").n_unique().over("relative_atena_no") > 1)
+    over = relatives.filter((pl.col("role") == "dependant") & pl.col("relative_atena_no").is_not_null()
+                            & (pl.col("relative_estimated_total_income") > dependant_income_limit))
+    flags = pl.concat([
+        twice.select(pl.lit("dependant_claimed_twice").alias("flag"), "person_id",
+                     pl.col("relative_atena_no").alias("related"),
+                     pl.lit("the same person is claimed as spouse/dependant by more than one taxpayer").alias("detail")),
+        over.select(pl.lit("dependant_income_over_limit").alias("flag"), "person_id",
+                    pl.col("relative_atena_no").alias("related"),
+                    pl.format("estimated 合計所得金額 of the dependant exceeds the limit of {} yen",
+                              pl.lit(dependant_income_limit)).alias("detail")),
+    ], how="vertical")
+    return relatives, flags
+
+
+# --------------------------------------------------------------------------------------- lineage
+def _lineage(docs, resident_ids: pl.Series, etax: pl.DataFrame, rr: pl.DataFrame, has_etax: pl.Series,
+             contributions: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+    all_versions = pl.concat([_lineage_base(f, s) for s, f in docs.items()], how="vertical").collect()
+    src = base.select(pl.col("atena_no").alias("person_id"), "basis_source",
+                      *[pl.col(f"_{c}").alias(f"basis_{c}") for c in INFO_COLUMNS],
+                      *[pl.col(f"_declared_{c}").alias(f"declared_{c}") for c in INFO_COLUMNS])
+    chosen = pl.concat([
+        etax.filter("chosen").select("doc_uid"),
+        rr.filter(pl.col("chosen") & ~pl.col("atena_no").is_in(has_etax.implode())).select("doc_uid"),
+    ]).get_column("doc_uid")
+    # Fields supplied by each information return.
+    contrib = contributions.join(src, on="person_id", how="left", validate="m:1")
+    supplied = []
+    for c in INFO_COLUMNS:
+        gives = pl.col(c) > 0
+        used = (pl.when(pl.col("basis_source") == "information_returns").then(gives)
+                .when(pl.col("basis_source") == "resident_return")
+                .then(gives & (pl.col(f"declared_{c}") == 0) & (c != "furusato_donations"))
+                .otherwise(False))
+        supplied.append(pl.when(used).then(pl.lit(c)))
+    contrib = contrib.select(
+        "doc_uid", "basis_source",
+        pl.concat_list(supplied).list.drop_nulls().alias("fields"),
+    )
+    declared_fields = {
+        "etax_return": [c for c in PERSON_AMOUNTS if c not in ("housing_loan_unused_income_tax_credit",
+                                                               "housing_loan_taxable_income_for_income_tax",
+                                                               "other_donations_municipal", "other_donations_prefectural",
+                                                               "old_long_term_casualty_insurance", "medical_reimbursed")],
+        "resident_return": [c for c in PERSON_AMOUNTS if c not in ("housing_loan_unused_income_tax_credit",
+                                                                   "housing_loan_taxable_income_for_income_tax",
+                                                                   "other_donations_municipal", "other_donations_prefectural",
+                                                                   "old_long_term_casualty_insurance", "medical_reimbursed")],
+    }
+    lineage = all_versions.join(contrib, on="doc_uid", how="left", validate="m:1")
+    status = pl.col("history_status")
+    resident = pl.col("person_id").is_in(resident_ids.implode())
+    is_return = pl.col("source").is_in(["etax_return", "resident_return"])
+    use = (
+        pl.when(status == "superseded").then(pl.lit("superseded"))
+        .when(status.is_in(["cancelled", "cancellation"])).then(pl.lit("cancelled"))
+        .when(~pl.col("_current") | ~resident).then(pl.lit("not_used"))
+        .when(is_return).then(pl.when(pl.col("doc_uid").is_in(chosen.implode())).then(pl.lit("basis"))
+                              .otherwise(pl.lit("not_used")))
+        .when((pl.col("source") == "furusato_notice") & pl.col("basis_source").is_in(["etax_return", "resident_return"]))
+        .then(pl.lit("voided_one_stop"))
+        .when(pl.col("basis_source") == "information_returns").then(pl.lit("summed"))
+        .when((pl.col("basis_source") == "resident_return") & (pl.col("fields").list.len() > 0)).then(pl.lit("added"))
+        .otherwise(pl.lit("not_used"))
+    )
+    lineage = lineage.with_columns(use.alias("use"))
+    fields = (
+        pl.when(pl.col("use") == "basis").then(
+            pl.when(pl.col("source") == "etax_return")
+            .then(pl.lit(declared_fields["etax_return"], dtype=pl.List(pl.String)))
+            .otherwise(pl.lit(declared_fields["resident_return"], dtype=pl.List(pl.String))))
+        .when(pl.col("use").is_in(["summed", "added"])).then(pl.col("fields"))
+        .otherwise(pl.lit([], pl.List(pl.String)))
+    )
+    return lineage.with_columns(fields.alias("fields")).select(
+        "person_id", "doc_uid", "source", "version", "history_status", "is_current", "use", "fields",
+    ).sort("person_id", "doc_uid", "version")
+
+
+# ----------------------------------------------------------------------------------------- flags
+def _flags(etax: pl.DataFrame, rr: pl.DataFrame, has_etax: pl.Series, base: pl.DataFrame, review: pl.LazyFrame,
+           resident_ids: pl.Series, etax_basis: pl.DataFrame, relative_flags: pl.DataFrame) -> pl.DataFrame:
+    unused_returns = pl.concat([
+        etax.filter(~pl.col("chosen")).select("atena_no", "doc_uid", pl.lit("a second current 確定申告書").alias("detail")),
+        rr.filter(~pl.col("chosen") | pl.col("atena_no").is_in(has_etax.implode())).select(
+            "atena_no", "doc_uid",
+            pl.when(pl.col("atena_no").is_in(has_etax.implode()))
+            .then(pl.lit("a current 住民税申告書 beside a 確定申告書: the 確定申告書 is the basis"))
+            .otherwise(pl.lit("a second current 住民税申告書: the latest received is the basis")).alias("detail")),
+    ])
+    conflicting = unused_returns.select(pl.lit("conflicting_declarations").alias("flag"),
+                                        pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("related"), "detail")
+    salary_differs = base.filter(
+        (pl.col("basis_source") == "resident_return") & (pl.col("salary_revenue").fill_null(0) > 0)
+        & (pl.col("salary_revenue_info").fill_null(0) > 0)
+        & (pl.col("salary_revenue") != pl.col("salary_revenue_info"))
+    ).select(pl.lit("declared_salary_differs").alias("flag"), pl.col("atena_no").alias("person_id"),
+             pl.col("basis_doc_uid").alias("related"),
+             pl.lit("salary on the 住民税申告書 differs from the sum of 給与支払報告書; the declared amount is used").alias("detail"))
+    in_review = review.filter(pl.col("candidate_atena_no").is_in(resident_ids.implode())).select(
+        pl.lit("document_in_review").alias("flag"), pl.col("candidate_atena_no").alias("person_id"),
+        pl.col("doc_uid").alias("related"),
+        pl.format("a {} awaits 宛名付設 review with this person as a candidate", pl.col("source")).alias("detail"),
+    ).collect()
+    not_itemised = etax_basis.filter(pl.col("_deduction_dependants") > 0).select(
+        pl.lit("dependants_not_itemised").alias("flag"), "person_id", pl.col("doc_uid").alias("related"),
+        pl.lit("the 確定申告書 claims 扶養控除 but the e-Tax data names no dependant; enter them").alias("detail"))
+    loss = etax_basis.filter("_loss").select(
+        pl.lit("loss_not_offset").alias("flag"), "person_id", pl.col("doc_uid").alias("related"),
+        pl.lit("a negative 所得 on the 確定申告書 was set to 0 (損益通算 is not applied by record_merge)").alias("detail"))
+    flags = pl.concat([relative_flags, conflicting, salary_differs, in_review, not_itemised, loss], how="vertical")
+    return flags.unique(["flag", "person_id", "related"], keep="first").sort("flag", "person_id", "related",
+                                                                            nulls_last=True)
+
+
+def _non_filers(people: pl.DataFrame, basis: pl.DataFrame, relatives: pl.DataFrame,
+                review: pl.LazyFrame) -> pl.DataFrame:
+    """未申告調査: residents on 1 January without any current document. Claimed relatives stay in the
+    list with ``claimed_as_relative`` so the operator can close them quickly."""
+    claimed = relatives.filter(pl.col("relative_atena_no").is_not_null()).group_by("relative_atena_no").agg(
+        pl.col("person_id").min().alias("claimed_by"))
+    reviewing = review.select(pl.col("candidate_atena_no").alias("atena_no")).drop_nulls().unique().collect()
+    return (
+        basis.filter(~pl.col("has_documents"))
+        .select("atena_no", "household_no", "birth_date")
+        .join(people.select("atena_no", pl.col("age_on_assessment_date").cast(pl.Int16)), on="atena_no", how="left",
+              validate="1:1")
+        .join(claimed, left_on="atena_no", right_on="relative_atena_no", how="left", validate="1:1")
+        .with_columns(
+            pl.col("claimed_by").is_not_null().alias("claimed_as_relative"),
+            pl.col("atena_no").is_in(reviewing.get_column("atena_no").implode()).alias("document_in_review"),
+        )
+        .select("atena_no", "household_no", "birth_date", "age_on_assessment_date", "claimed_as_relative",
+                "claimed_by", "document_in_review")
+        .sort("atena_no")
+    )
