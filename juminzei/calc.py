@@ -113,7 +113,7 @@ def _relative(value: Any, field: str, role: str, seq: int) -> dict:
         "seq": seq,
         "birth_date": _date(data.get("birth_date"), f"{field}.birth_date", required=True),
         "disability": _choice(data.get("disability"), f"{field}.disability", DISABILITY, "none"),
-        "cohabiting": _flag(data.get("cohabiting", role == "spouse"), f"{field}.cohabiting"),
+        "cohabiting": _flag(data.get("cohabiting"), f"{field}.cohabiting"),
         "lineal_ascendant": _flag(data.get("lineal_ascendant"), f"{field}.lineal_ascendant"),
         "salary_revenue": _amount(data.get("salary_revenue"), f"{field}.salary_revenue"),
         "public_pension_revenue": _amount(data.get("public_pension_revenue"), f"{field}.public_pension_revenue"),

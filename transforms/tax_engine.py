@@ -352,7 +352,11 @@ def _pick(tier: pl.Expr, values: list[int]) -> pl.Expr:
 
 # ------------------------------------------------------------------------------------ engine
 def compute(persons: pl.LazyFrame | pl.DataFrame, relatives: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Compute every person of every fiscal year present; one row per person (sorted by person_id)."""
+    """Compute every person of every fiscal year present; one row per person.
+
+    Row order is not guaranteed (Polars' streaming engine): callers key on ``person_id`` (the stage
+    sorts by it before writing, STYLE rule 8).
+    """
     persons = persons.lazy()
     relatives = relatives.lazy()
     years = persons.select(pl.col("fiscal_year").unique()).collect()["fiscal_year"].to_list()
@@ -366,7 +370,7 @@ def compute(persons: pl.LazyFrame | pl.DataFrame, relatives: pl.LazyFrame | pl.D
         parts.append(compute_year(ids, relatives.join(ids.select("person_id"), on="person_id", how="semi"), rules))
     if not parts:
         return compute_year(persons, relatives, load_rules(2026)).clear()
-    return pl.concat(parts).sort("person_id")
+    return parts[0] if len(parts) == 1 else pl.concat(parts)
 
 
 def compute_year(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) -> pl.DataFrame:
