@@ -111,7 +111,7 @@ def _relative(value: Any, field: str, role: str, seq: int) -> dict:
     return {
         "role": role,
         "seq": seq,
-        "birth_date": _date(data.get("birth_date"), f"{field}.birth_date", required=True),
+        "birth_date": _date(data.get("birth_date"), f"{field}.birth_date", required=False),
         "disability": _choice(data.get("disability"), f"{field}.disability", DISABILITY, "none"),
         "cohabiting": _flag(data.get("cohabiting"), f"{field}.cohabiting"),
         "lineal_ascendant": _flag(data.get("lineal_ascendant"), f"{field}.lineal_ascendant"),
@@ -150,7 +150,7 @@ def parse_line(data: Any, *, available_years: Iterable[int]) -> Parsed:
     credits = _mapping(top.get("credits"), "credits", _CREDITS)
     person: dict[str, Any] = {
         "fiscal_year": year,
-        "birth_date": _date(taxpayer.get("birth_date"), "taxpayer.birth_date", required=True),
+        "birth_date": _date(taxpayer.get("birth_date"), "taxpayer.birth_date", required=False),
         "sex": _choice(taxpayer.get("sex"), "taxpayer.sex", ("female", "male"), None),
         "disability": _choice(taxpayer.get("disability"), "taxpayer.disability", DISABILITY, "none"),
     }

@@ -105,6 +105,15 @@ def ceil_div(numerator: pl.Expr, denominator: int | pl.Expr) -> pl.Expr:
     return (numerator + denominator - 1) // denominator
 
 
+def _divide(numerator: pl.Expr, denominator: int | pl.Expr, rounding: str) -> pl.Expr:
+    """numerator / denominator rounded to 1円 as the rule file says (``floor`` or ``ceil``)."""
+    if rounding == "ceil":
+        return ceil_div(numerator, denominator)
+    if rounding == "floor":
+        return numerator // denominator
+    raise ValueError(f"unknown rounding {rounding!r} (floor or ceil)")
+
+
 def times_fraction(amount: pl.Expr, fraction: Fraction, rounding: str = "floor") -> pl.Expr:
     """amount × fraction with an explicit rounding to 1円 (floor or ceil)."""
     if fraction.denominator == 1:
@@ -631,7 +640,8 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     lf = lf.with_columns(
         housing_loan_limit=pl.when(eligible).then(
             pl.min_horizontal(
-                pl.col("housing_loan_taxable_income_for_income_tax") * hl_rate.otherwise(0) // SCALE, hl_cap.otherwise(0)
+                _divide(pl.col("housing_loan_taxable_income_for_income_tax") * hl_rate.otherwise(0), SCALE,
+                        rules.get(f"{hl}.rounding")), hl_cap.otherwise(0)
             )
         ).otherwise(0).cast(I64),
     ).with_columns(
@@ -659,15 +669,19 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     cap_fraction = rules.percent(f"{dc}.special_cap_percent")
     share_den = pl.col("credit_share_den")
     furusato_over = pl.max_horizontal(pl.col("furusato_donations") - d_floor, pl.lit(0, I64))
-    round_div = (lambda a, b: ceil_div(a, b)) if d_round == "ceil" else (lambda a, b: a // b)
+    round_div = (lambda a, b: _divide(a, b, d_round))
+    dividend_rounding = rules.get("dividend_credit.rounding")
+    housing_rounding = rules.get("housing_loan_credit.rounding")
     for levy in LEVIES:
         share = pl.col(f"credit_share_num_{levy}")
         other = pl.col(f"other_donations_{levy}")
         after_adj = pl.col(f"levy_after_adjustment_{levy}")
         lf = lf.with_columns(
-            (pl.col("dividend_lower_part") * pl.col(f"dividend_lower_rate_{levy}")
-             + pl.col("dividend_upper_part") * pl.col(f"dividend_upper_rate_{levy}")).floordiv(SCALE).alias(f"dividend_credit_calc_{levy}"),
-            (pl.col("housing_loan_credit_total") * share // share_den).alias(f"housing_loan_credit_calc_{levy}"),
+            _divide(pl.col("dividend_lower_part") * pl.col(f"dividend_lower_rate_{levy}")
+                    + pl.col("dividend_upper_part") * pl.col(f"dividend_upper_rate_{levy}"), SCALE,
+                    dividend_rounding).alias(f"dividend_credit_calc_{levy}"),
+            _divide(pl.col("housing_loan_credit_total") * share, share_den, housing_rounding)
+            .alias(f"housing_loan_credit_calc_{levy}"),
             round_div(
                 pl.max_horizontal(pl.min_horizontal(pl.col("furusato_donations") + other, pl.col("donation_base_limit")) - d_floor, pl.lit(0, I64))
                 * pl.col(f"donation_basic_rate_{levy}"), SCALE,
