@@ -61,10 +61,12 @@ def run(
 
 def dependant_income_limit(fiscal_year: int) -> int:
     """合計所得金額 limit of a 扶養親族 for the year, from ``rules/`` (never a constant in code)."""
-    try:
-        from transforms.tax_rules import load_rules
+    from transforms.tax_rules import RuleError, load_rules
 
+    try:
         return int(load_rules(fiscal_year).amount("dependants.income_limit"))
+    except RuleError as error:  # its sentence names the file and key, never personal data
+        raise ConfigError(f"{error}. Fix or add the rule file and rerun.") from None
     except Exception as error:  # a missing or unreadable rules file is an operator's configuration problem
         raise ConfigError(
             f"The tax rules for fiscal year {fiscal_year} could not be read (dependants.income_limit in "

@@ -93,10 +93,12 @@ class RunReport:
     def set_validation(self, summary: Mapping[str, Any]) -> None:
         """Link the run's validation report (Great Expectations Data Docs, see ``pipelines.validation_docs``).
 
-        ``summary`` is the dict returned by ``document_validation``: ``success``, ``data_docs`` (index.html),
-        ``validation_result`` (run summary JSON), ``expectations``, ``failed``, ``tables``, ``pages``.
-        Stored as the report's ``validation`` field (counts, expectation kwargs and paths only) and as the
-        check ``validation_report`` (ok = every expectation met). Calling it again replaces both.
+        ``summary`` is the dict returned by ``document_validation``: ``success``, ``data_docs`` (GE's
+        index.html), ``validation_result`` (run summary JSON), ``report_page`` (this run's offline page),
+        ``runs_index`` (offline runs.html), ``expectations``, ``failed``, ``tables``, ``pages``; the last two
+        paths are absent in summaries made before the offline pages existed. Stored as the report's
+        ``validation`` field (counts, expectation kwargs and paths only) and as the check
+        ``validation_report`` (ok = every expectation met). Calling it again replaces both.
         """
         self.validation = json.loads(json.dumps(dict(summary), ensure_ascii=False, default=str))
         failed = len(self.validation.get("failed") or [])
@@ -107,7 +109,12 @@ class RunReport:
             self.validation.get("success") is True,
             expected=total,
             actual=total - failed,
-            detail=f"expectations met (Great Expectations Data Docs: {self.validation.get('data_docs')})",
+            detail=(
+                f"expectations met (validation report: {self.validation['report_page']}; "
+                f"Great Expectations Data Docs: {self.validation.get('data_docs')})"
+                if self.validation.get("report_page")
+                else f"expectations met (Great Expectations Data Docs: {self.validation.get('data_docs')})"
+            ),
         )
 
     # ---------------------------------------------------------------------------------- results
@@ -254,9 +261,19 @@ def status_rows(reports: Iterable[Mapping[str, Any]]) -> list[dict]:
                 "reconciles": reconciliation.get("ok"),
                 "validation": _validation_state(report),
                 "validation_report": (report.get("validation") or {}).get("data_docs"),
+                "validation_page": _validation_page(report),
+                "validation_index": (report.get("validation") or {}).get("runs_index"),
             }
         )
     return rows
+
+
+def _validation_page(report: Mapping[str, Any]) -> str | None:
+    """The page to open for a run's validation: the offline run page, else (older reports) GE's index."""
+    validation = report.get("validation")
+    if not isinstance(validation, Mapping):
+        return None
+    return validation.get("report_page") or validation.get("data_docs")
 
 
 def _validation_state(report: Mapping[str, Any]) -> str | None:
@@ -306,7 +323,9 @@ def format_status(reports: Iterable[Mapping[str, Any]], *, as_json: bool = False
         out.append("")
         for r in validated:
             where = f"{r['stage']} {r['municipality']} {r['fiscal_year']}"
-            out.append(f"validation {where}: {r['validation']} {r['validation_report']}")
+            out.append(f"validation {where}: {r['validation']} {r['validation_page']}")
+        for index in sorted({r["validation_index"] for r in validated if r["validation_index"]}):
+            out.append(f"validation reports of all runs: {index}")
     problems = [r for r in rows if r["status"] != "success" or r["reconciles"] is False]
     if problems:
         out.append("")

@@ -1,4 +1,4 @@
-"""Human-readable validation reports (Great Expectations Data Docs) for stage runs.
+"""Human-readable validation reports (Great Expectations Data Docs and static offline pages) for stage runs.
 
 Pandera contracts stay the gates (STYLE rule 7): they decide whether a stage may write. This module
 turns a stage's *business* expectations (one basis per person, no negative tax, totals in range, …)
@@ -8,11 +8,13 @@ can open in a browser. A failed expectation never raises here: it is reported, t
 Where the files are (one fixed folder, ``Settings.data_docs``: ``JUMINZEI_DATA_DOCS`` or
 ``<home>/var/data_docs``; ``var/`` is git-ignored)::
 
-    index.html                                   the Data Docs home page: every run of every stage
+    runs.html                                    offline index: every run of every stage, newest first
+    runs/<stage>/municipality=<M>/fiscal_year=<N>/<run_id>.json   our summary of one run (stable)
+    runs/<stage>/municipality=<M>/fiscal_year=<N>/<run_id>.html   offline page of one run, from that JSON
+    index.html                                   the GE Data Docs home page: every run of every stage
     validations/<stage>/<table>/<M>/<N>/<run_id>/<time>/…html   one page per table and run
     expectations/<stage>/<table>/<M>/<N>.html    the latest expectation set of a table
     static/                                      GE's style sheets and images
-    runs/<stage>/municipality=<M>/fiscal_year=<N>/<run_id>.json   our summary of one run (stable)
     _gx/expectations/, _gx/validations/          GE's own stores, from which the index is rebuilt
 
 The GE context is ephemeral (nothing in the repository tree, no ``great_expectations.yml``); only
@@ -48,9 +50,18 @@ its warnings are dropped and anything it writes to stdout is swallowed. Only the
 expectation names are converted to pandas (GE does not take Polars frames); integer columns become
 pandas' nullable integer types so that sums of yen stay exact.
 
-GE's page templates load Bootstrap, jQuery and fonts from public CDNs and its logo from GE's server;
-on a network without internet the run pages stay readable (unstyled) but the index table, drawn by
-JavaScript, is empty: the run report and the JSON summaries carry the same facts.
+Offline pages (closed networks such as LG-WAN): GE's page templates load Bootstrap, jQuery and fonts
+from public CDNs and its logo from GE's server, and GE's ``index.html`` draws its run table with
+JavaScript, so without internet that index is empty and the pages are unstyled. GE's output is left as
+it is; after every run :func:`write_offline_report` renders, from our JSON summaries alone, one static
+page per run (``<run_id>.html`` beside its JSON) and the index ``runs.html``. These pages have no
+script, fetch nothing (inline CSS, and a Content-Security-Policy that forbids any fetch) and link
+GE's pages relatively for readers who have internet. Every text is escaped with ``html.escape``; they
+show the same counts, kwargs and meanings as the summary (never a value of a row). They hold no time
+of rendering and no absolute path, so the same summaries give the same bytes, wherever the folder is;
+a page is rewritten (atomically) only when its bytes change. ``runs.html`` is rebuilt from every
+summary found under ``runs/``, so an earlier summary without a page gets one at the next run; when two
+runs finish at the same moment, the next run lists both again (as with GE's index).
 """
 
 from __future__ import annotations
@@ -65,12 +76,12 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pipelines.config import RUN_ID_RE, Settings, check_fiscal_year, check_municipality
 from pipelines.errors import ConfigError
-from pipelines.lake import write_json_atomic
+from pipelines.lake import write_bytes_atomic, write_json_atomic
 
 if TYPE_CHECKING:
     import polars as pl
@@ -82,6 +93,8 @@ log = logging.getLogger(__name__)
 SITE_NAME = "juminzei"
 DATASOURCE_NAME = "juminzei"
 SUMMARY_VERSION = 1
+#: The static, offline index of every run (beside GE's ``index.html``).
+OFFLINE_INDEX = "runs.html"
 
 #: Counts and percentages only: no sample of unexpected values (they would be personal data).
 RESULT_FORMAT: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_count": 0}
@@ -127,9 +140,10 @@ def document_validation(
     """Validate ``tables`` against ``expectations`` with GE, write Data Docs, return a summary.
 
     ``expectations`` maps a table name (a key of ``tables``) to its expectation specs (module doc).
-    Returns ``{"success", "data_docs" (absolute index.html), "validation_result" (run summary JSON),
+    Returns ``{"success", "data_docs" (absolute GE index.html), "validation_result" (run summary JSON),
+    "report_page" (this run's offline HTML page), "runs_index" (offline ``runs.html``),
     "expectations" (number evaluated), "failed" ([{table, type, kwargs, meaning, detail}]),
-    "tables" ({name: rows}), "pages" ({table: absolute page of this run})}``. With ``report``, the
+    "tables" ({name: rows}), "pages" ({table: absolute GE page of this run})}``. With ``report``, the
     summary is recorded as the report's ``validation`` field and check ``validation_report``.
 
     Raises :class:`ConfigError` for unusable arguments (unknown table or expectation type, missing
@@ -172,6 +186,8 @@ def document_validation(
         "success": success,
         "data_docs": str(root / "index.html"),
         "validation_result": str(summary_path),
+        "report_page": str(summary_path.with_suffix(".html")),
+        "runs_index": str(root / OFFLINE_INDEX),
         "expectations": evaluated,
         "failed": failed,
         "tables": row_counts,
@@ -191,16 +207,18 @@ def document_validation(
             "results": outcomes,
         },
     )
+    # The offline pages are rendered from the summary just written (and every earlier one), not from GE.
+    write_offline_report(root)
     log.info(
         "validation report %s %s %s %s: %d of %d expectations met; %s",
-        stage, municipality, fiscal_year, run_id, evaluated - len(failed), evaluated, summary["data_docs"],
+        stage, municipality, fiscal_year, run_id, evaluated - len(failed), evaluated, summary["report_page"],
     )
     if report is not None:
         report.set_validation(summary)
         if not success:
             report.message(
                 f"Validation report: {len(failed)} of {evaluated} expectations not met "
-                f"({', '.join(sorted({f['table'] + ': ' + f['type'] for f in failed}))}); see {summary['data_docs']}."
+                f"({', '.join(sorted({f['table'] + ': ' + f['type'] for f in failed}))}); see {summary['report_page']}."
             )
     return summary
 
@@ -382,7 +400,7 @@ def _expectation(gxe, spec: Mapping, position: int) -> Any:
         ) from None
 
 
-def _detail(result: Mapping[str, Any], exception: Mapping[str, Any] | None) -> str:
+def _detail(result: Mapping[str, Any], exception: Mapping[str, Any] | None, success: bool) -> str:
     """One sentence for the operator: counts, or the aggregate observed, or the error."""
     if exception and exception.get("raised_exception"):
         message = str(exception.get("exception_message") or "error").splitlines()[0][:200]
@@ -393,7 +411,7 @@ def _detail(result: Mapping[str, Any], exception: Mapping[str, Any] | None) -> s
         return f"{result['unexpected_count']:,} of {total:,} values unexpected ({percent:.2f}%)"
     if "observed_value" in result:
         return f"observed {_plain(result['observed_value'])!r}"
-    return "not met" if result is not None else ""
+    return "met" if success else "not met"
 
 
 def _plain(value: Any) -> Any:
@@ -463,7 +481,7 @@ def _run_great_expectations(
                     **spec,
                     "success": bool(evr.success),
                     "result": {k: _plain(raw[k]) for k in _RESULT_KEYS if k in raw},
-                    "detail": _detail(raw, exception),
+                    "detail": _detail(raw, exception, bool(evr.success)),
                 }
             )
         outcomes[table] = entries
@@ -488,4 +506,287 @@ def _file_url_to_path(url: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else url
 
 
-__all__ = ["RESULT_FORMAT", "VALUE_REVEALING_TYPES", "document_validation"]
+# ------------------------------------------------------------------------------ offline HTML pages
+
+#: CSS of the offline pages, inline: nothing is fetched (no fonts, images or scripts).
+_OFFLINE_CSS = """
+body { font-family: system-ui, "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif; margin: 1.5em; color: #111;
+       background: #fff; line-height: 1.4; }
+h1 { font-size: 1.4em; margin: 0 0 .6em 0; }
+h2 { font-size: 1.15em; margin: 1.6em 0 .4em 0; }
+table { border-collapse: collapse; margin: .4em 0 1em 0; }
+th, td { border: 1px solid #999; padding: .25em .5em; vertical-align: top; text-align: left; }
+th { background: #e8e8e8; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+code { font-family: ui-monospace, "Consolas", "MS Gothic", monospace; font-size: .92em; }
+.ok { color: #0a5c0a; font-weight: bold; }
+.failed { color: #a00000; font-weight: bold; }
+tr.failed-row td { background: #fde8e8; }
+.status { font-size: 1.2em; padding: .2em .6em; border: 2px solid currentColor; display: inline-block; }
+.note { color: #444; font-size: .92em; }
+ul.kwargs { margin: 0; padding-left: 1.1em; }
+@media print { body { margin: 0; } a { color: #111; } tr.failed-row td { background: #eee; } }
+"""
+
+#: No network at all: the browser refuses any fetch (style sheets, images, scripts) the page might name.
+_OFFLINE_HEAD = (
+    '<meta charset="utf-8">\n'
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+)
+
+_SUMMARY_GLOB = "runs/*/municipality=*/fiscal_year=*/*.json"
+#: Folders between ``root`` and a run page: runs/<stage>/municipality=<M>/fiscal_year=<N>/.
+_RUN_PAGE_DEPTH = 4
+
+
+def write_offline_report(data_docs: str | Path) -> Path:
+    """(Re)write the static HTML pages of every run summary under ``data_docs`` and the index ``runs.html``.
+
+    For each ``runs/<stage>/municipality=<M>/fiscal_year=<N>/<run_id>.json`` the page ``<run_id>.html``
+    beside it is rendered from that JSON alone; ``runs.html`` lists every summary, newest first. The
+    pages need no network (no script, no external URL, inline CSS) and depend only on the summaries,
+    not on the folder's location or the time, so rebuilding gives the same bytes; a file is rewritten
+    (atomically) only when its bytes change. A summary that cannot be read is listed as unreadable.
+    Returns the path of ``runs.html``.
+    """
+    root = Path(data_docs)
+    entries = []
+    for path in sorted(root.glob(_SUMMARY_GLOB)):
+        stage, municipality_part, year_part = path.parts[-4:-1]
+        entry = {
+            "stage": stage,
+            "municipality": municipality_part.split("=", 1)[1],
+            "fiscal_year": year_part.split("=", 1)[1],
+            "run_id": path.stem,
+            "href": "/".join(path.relative_to(root).with_suffix(".html").parts),
+            "summary": None,
+        }
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            summary = None
+        if isinstance(summary, dict):
+            entry["summary"] = summary
+            _write_if_changed(path.with_suffix(".html"), render_run_page(summary))
+        entries.append(entry)
+    index = root / OFFLINE_INDEX
+    _write_if_changed(index, _render_runs_index(entries))
+    return index
+
+
+def render_run_page(summary: Mapping[str, Any]) -> bytes:
+    """The static HTML page of one run, from its summary JSON (as written by :func:`document_validation`)."""
+    up = "../" * _RUN_PAGE_DEPTH
+    results = summary.get("results") if isinstance(summary.get("results"), Mapping) else {}
+    failed = summary.get("failed") if isinstance(summary.get("failed"), list) else []
+    rows = summary.get("tables") if isinstance(summary.get("tables"), Mapping) else {}
+    evaluated = summary.get("expectations")
+    status = _status_label(summary)
+    title = (
+        f"Validation report {_text(summary.get('stage'))} {_text(summary.get('municipality'))} "
+        f"{_text(summary.get('fiscal_year'))} {_text(summary.get('run_id'))}"
+    )
+    out = [
+        "<!DOCTYPE html>\n",
+        '<html lang="en">\n<head>\n',
+        _OFFLINE_HEAD,
+        f"<title>{_e(title)}</title>\n<style>{_OFFLINE_CSS}</style>\n</head>\n<body>\n",
+        f"<p class=\"note\"><a href=\"{_href(up + OFFLINE_INDEX)}\">All validation runs</a></p>\n",
+        f"<h1>{_e(title)}</h1>\n",
+        f"<p><span class=\"status {status.lower()}\">{_e(status)}</span></p>\n",
+        "<table>\n",
+    ]
+    facts = [
+        ("stage", _text(summary.get("stage"))),
+        ("municipality (団体コード)", _text(summary.get("municipality"))),
+        ("fiscal year (年度)", _text(summary.get("fiscal_year"))),
+        ("run id", _text(summary.get("run_id"))),
+        ("run started (UTC)", _run_started(summary.get("run_id"))),
+        ("expectations evaluated", _number(evaluated)),
+        ("expectations not met", _number(len(failed))),
+        ("rows validated", ", ".join(
+            f"{_text(name)}: {_number(count)}" for name, count in sorted(rows.items())
+        ) or "-"),
+        ("Great Expectations version", _text(summary.get("great_expectations_version"))),
+    ]
+    out.extend(f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>\n" for label, value in facts)
+    out.append("</table>\n")
+    out.append(
+        "<p class=\"note\">Counts only: this report never shows which person or which value did not meet an "
+        "expectation. <em>unexpected %</em> is Great Expectations' share of the non-null values when nulls are "
+        f"counted separately. Run summary: <a href=\"{_href(str(summary.get('run_id')) + '.json')}\">JSON</a>. "
+        f"<a href=\"{_href(up + 'index.html')}\">Great Expectations Data Docs</a> (needs internet access for "
+        "styling and for its run list).</p>\n"
+    )
+    pages = summary.get("pages") if isinstance(summary.get("pages"), Mapping) else {}
+    for table in sorted(results):
+        entries = results[table] if isinstance(results[table], list) else []
+        not_met = sum(1 for e in entries if isinstance(e, Mapping) and e.get("success") is not True)
+        out.append(
+            f"<h2>table {_e(table)}: {_e(_number(rows.get(table)))} rows, "
+            f"{len(entries) - not_met} of {len(entries)} expectations met</h2>\n"
+        )
+        link = _site_link(pages.get(table), summary)
+        if link is not None:
+            out.append(
+                f"<p class=\"note\"><a href=\"{_href(up + link)}\">Great Expectations page of table {_e(table)}"
+                "</a> (needs internet access for styling)</p>\n"
+            )
+        out.append(
+            "<table>\n<tr><th>#</th><th>meaning</th><th>expectation</th><th>arguments</th><th>result</th>"
+            "<th>unexpected</th><th>values</th><th>null</th><th>unexpected %</th><th>observed</th></tr>\n"
+        )
+        for number, entry in enumerate(entries, start=1):
+            out.append(_expectation_row(number, entry if isinstance(entry, Mapping) else {}))
+        out.append("</table>\n")
+    out.append("</body>\n</html>\n")
+    return "".join(out).encode("utf-8")
+
+
+def _expectation_row(number: int, entry: Mapping[str, Any]) -> str:
+    result = entry.get("result") if isinstance(entry.get("result"), Mapping) else {}
+    ok = entry.get("success") is True
+    kwargs = entry.get("kwargs") if isinstance(entry.get("kwargs"), Mapping) else {}
+    arguments = "".join(
+        f"<li><code>{_e(key)}</code> = <code>{_e(_argument(value))}</code></li>"
+        for key, value in sorted(kwargs.items())
+    )
+    percent = result.get("unexpected_percent")
+    percent_text = f"{percent:.2f}" if isinstance(percent, (int, float)) and not isinstance(percent, bool) else "-"
+    observed = f'<td class="num">{_e(_number(result.get("observed_value")))}</td>'
+    if not ok and "observed_value" not in result and result.get("unexpected_count") is None:
+        observed = f"<td>{_e(_text(entry.get('detail')) or '-')}</td>"  # e.g. "could not be evaluated: …"
+    cells = [
+        f'<td class="num">{number}</td>',
+        f'<td lang="ja">{_e(_text(entry.get("meaning")))}</td>',
+        f"<td><code>{_e(_text(entry.get('type')))}</code></td>",
+        f'<td><ul class="kwargs">{arguments}</ul></td>' if arguments else "<td>-</td>",
+        '<td class="ok">ok</td>' if ok else '<td class="failed">FAILED</td>',
+        f'<td class="num">{_e(_number(result.get("unexpected_count")))}</td>',
+        f'<td class="num">{_e(_number(result.get("element_count")))}</td>',
+        f'<td class="num">{_e(_number(result.get("missing_count")))}</td>',
+        f'<td class="num">{_e(percent_text)}</td>',
+        observed,
+    ]
+    row_class = "" if ok else ' class="failed-row"'
+    return f"<tr{row_class}>{''.join(cells)}</tr>\n"
+
+
+def _render_runs_index(entries: Sequence[Mapping[str, Any]]) -> bytes:
+    """``runs.html``: one row per run summary, newest run first (run ids start with the UTC start time)."""
+    ordered = sorted(
+        entries, key=lambda e: (e["run_id"], e["stage"], e["municipality"], e["fiscal_year"]), reverse=True
+    )
+    out = [
+        "<!DOCTYPE html>\n",
+        '<html lang="en">\n<head>\n',
+        _OFFLINE_HEAD,
+        f"<title>Validation runs</title>\n<style>{_OFFLINE_CSS}</style>\n</head>\n<body>\n",
+        "<h1>Validation runs (検証結果)</h1>\n",
+        f"<p class=\"note\">{len(ordered)} run(s), newest first. Each run id opens that run's report; this page "
+        "and the run pages work without internet access. "
+        f"<a href=\"{_href('index.html')}\">Great Expectations Data Docs</a> (needs internet access for styling "
+        "and for its run list).</p>\n",
+        "<table>\n<tr><th>run started (UTC)</th><th>stage</th><th>municipality</th><th>fiscal year</th>"
+        "<th>run id</th><th>result</th><th>expectations</th><th>not met</th></tr>\n",
+    ]
+    for entry in ordered:
+        summary = entry["summary"]
+        if summary is None:
+            status, evaluated, failed = "unreadable", "-", "-"
+            run_cell = _e(entry["run_id"])
+        else:
+            status = _status_label(summary)
+            evaluated = _number(summary.get("expectations"))
+            failed_list = summary.get("failed")
+            failed = _number(len(failed_list)) if isinstance(failed_list, list) else "-"
+            run_cell = f"<a href=\"{_href(entry['href'])}\">{_e(entry['run_id'])}</a>"
+        status_class = {"ok": "ok", "FAILED": "failed"}.get(status, "")
+        row_class = ' class="failed-row"' if status != "ok" else ""
+        out.append(
+            f"<tr{row_class}><td>{_e(_run_started(entry['run_id']))}</td><td>{_e(entry['stage'])}</td>"
+            f"<td>{_e(entry['municipality'])}</td><td class=\"num\">{_e(entry['fiscal_year'])}</td>"
+            f"<td>{run_cell}</td><td class=\"{status_class}\">{_e(status)}</td>"
+            f"<td class=\"num\">{_e(evaluated)}</td><td class=\"num\">{_e(failed)}</td></tr>\n"
+        )
+    out.append("</table>\n</body>\n</html>\n")
+    return "".join(out).encode("utf-8")
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_bytes_atomic(path, data)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _href(relative: str) -> str:
+    """A relative link, percent-encoded and escaped for an attribute."""
+    from urllib.parse import quote
+
+    return html.escape(quote(relative, safe="/=.-_~"), quote=True)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _number(value: Any) -> str:
+    """Integers with thousands separators (yen, counts), other values as text, ``-`` when absent."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _argument(value: Any) -> str:
+    """An expectation argument as text: strings as they are, lists and numbers as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _status_label(summary: Mapping[str, Any]) -> str:
+    return "ok" if summary.get("success") is True else "FAILED"
+
+
+def _run_started(run_id: Any) -> str:
+    if isinstance(run_id, str) and RUN_ID_RE.match(run_id):
+        try:
+            return _run_time(run_id).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return "-"
+    return "-"
+
+
+def _site_link(page: Any, summary: Mapping[str, Any]) -> str | None:
+    """A GE page's path relative to the Data Docs folder (as recorded in the summary), or ``None``.
+
+    Computed from the summary's own ``data_docs`` so that the link, and the page's bytes, do not depend
+    on where the folder is now.
+    """
+    if not isinstance(page, str) or not isinstance(summary.get("data_docs"), str):
+        return None
+    try:
+        relative = PurePosixPath(page).relative_to(PurePosixPath(summary["data_docs"]).parent)
+    except ValueError:
+        return None
+    return None if ".." in relative.parts else str(relative)
+
+
+__all__ = [
+    "OFFLINE_INDEX", "RESULT_FORMAT", "VALUE_REVEALING_TYPES", "document_validation", "render_run_page",
+    "write_offline_report",
+]

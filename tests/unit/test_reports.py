@@ -109,3 +109,27 @@ def test_validation_link_is_added_only_when_set_and_replaced_on_repeat(tmp_path)
     assert "validation resident_snapshot 131032 2026: FAILED /x/var/data_docs/index.html" in table
     plain = reports.format_status([build().finish("success", T1)])
     assert "validation" not in plain
+
+
+def test_status_points_at_the_offline_page_and_keeps_the_data_docs_path(tmp_path):
+    report = build()
+    report.set_validation({"success": False, "data_docs": "/x/var/data_docs/index.html",
+                           "validation_result": "/x/var/data_docs/runs/r.json",
+                           "report_page": "/x/var/data_docs/runs/r.html", "runs_index": "/x/var/data_docs/runs.html",
+                           "expectations": 2, "failed": [{"table": "basis", "type": "t", "kwargs": {}, "meaning": "m"}],
+                           "tables": {"basis": 13}, "pages": {}})
+    result = report.finish("success", T1)
+    assert result["validation"]["data_docs"] == "/x/var/data_docs/index.html"  # kept in the run report
+    assert result["validation"]["report_page"] == "/x/var/data_docs/runs/r.html"
+    [check] = [c for c in result["reconciliation"]["checks"] if c["name"] == "validation_report"]
+    assert "/x/var/data_docs/runs/r.html" in check["detail"]
+    table = reports.format_status([result])
+    assert "validation resident_snapshot 131032 2026: FAILED /x/var/data_docs/runs/r.html" in table
+    assert "validation reports of all runs: /x/var/data_docs/runs.html" in table
+    assert "index.html" not in table
+    [row] = json.loads(reports.format_status([result], as_json=True))
+    assert row["validation_report"] == "/x/var/data_docs/index.html"
+    assert row["validation_page"] == "/x/var/data_docs/runs/r.html"
+    assert row["validation_index"] == "/x/var/data_docs/runs.html"
+    plain = json.loads(reports.format_status([build().finish("success", T1)], as_json=True))[0]
+    assert plain["validation_page"] is None and plain["validation_index"] is None

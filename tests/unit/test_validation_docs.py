@@ -5,8 +5,11 @@ happen once, in a module-scoped fixture; the tests only read what they left behi
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import json
+import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 from pipelines import reports
 from pipelines.config import Settings
 from pipelines.errors import ConfigError
-from pipelines.validation_docs import _columns_needed, document_validation
+from pipelines.validation_docs import _columns_needed, document_validation, render_run_page, write_offline_report
 
 RUN_PASS = "20260105T093000Z-record_merge-0a0a0a0a"
 RUN_FAIL = "20260106T093000Z-record_merge-0b0b0b0b"
@@ -171,9 +174,15 @@ def test_run_report_links_the_validation(runs, tmp_path):
     assert any("6 of 8 expectations not met" in m for m in report["messages"])
     latest = reports.load_latest(runs["lake"])
     table = reports.format_status(latest)
-    assert f"validation record_merge 131032 2026: FAILED {runs['failing']['data_docs']}" in table
+    # status points at the offline run page; the JSON rows keep GE's index as well
+    assert f"validation record_merge 131032 2026: FAILED {runs['failing']['report_page']}" in table
+    assert f"validation reports of all runs: {runs['failing']['runs_index']}" in table
     [row] = json.loads(reports.format_status(latest, as_json=True))
     assert row["validation"] == "FAILED" and row["validation_report"] == runs["failing"]["data_docs"]
+    assert row["validation_page"] == runs["failing"]["report_page"]
+    assert report["validation"]["report_page"] == runs["failing"]["report_page"]
+    assert report["validation"]["runs_index"] == runs["failing"]["runs_index"]
+    assert any(runs["failing"]["report_page"] in m for m in report["messages"])
 
 
 def test_unusable_expectations_are_refused_before_anything_is_written(runs, tmp_path):
@@ -200,3 +209,115 @@ def test_data_docs_setting_default_and_override(tmp_path):
     assert default.data_docs == tmp_path.resolve() / "var" / "data_docs"
     moved = Settings.from_env({"JUMINZEI_HOME": str(tmp_path), "JUMINZEI_DATA_DOCS": str(tmp_path / "elsewhere")})
     assert moved.data_docs == (tmp_path / "elsewhere").resolve()
+
+
+# ------------------------------------------------------------------------------- offline pages
+
+
+def links(path: Path) -> list[Path]:
+    """The files the relative links of an HTML page point to."""
+    from urllib.parse import unquote
+
+    hrefs = re.findall(r'href="([^"]*)"', path.read_text(encoding="utf-8"))
+    return [(path.parent / unquote(html.unescape(h))).resolve() for h in hrefs]
+
+
+def offline_pages(runs) -> list[Path]:
+    return [Path(runs["passing"]["report_page"]), Path(runs["failing"]["report_page"]),
+            Path(runs["failing"]["runs_index"])]
+
+
+def test_offline_run_page_and_index_are_written_beside_the_summaries(runs):
+    data_docs = runs["home"] / "var" / "data_docs"
+    failing = runs["failing"]
+    run_dir = data_docs / "runs" / "record_merge" / "municipality=131032" / "fiscal_year=2026"
+    assert failing["report_page"] == str(run_dir / f"{RUN_FAIL}.html")
+    assert runs["passing"]["report_page"] == str(run_dir / f"{RUN_PASS}.html")
+    assert failing["runs_index"] == runs["passing"]["runs_index"] == str(data_docs / "runs.html")
+    assert all(p.is_file() for p in offline_pages(runs))
+
+    page = Path(failing["report_page"]).read_text(encoding="utf-8")
+    for spec in expectation_set(0):
+        assert html.escape(spec["meaning"]) in page and spec["type"] in page
+    rows = {re.search(r'<td lang="ja">([^<]*)</td>', r).group(1): r for r in page.split("\n") if '<td lang="ja">' in r}
+    assert len(rows) == 8
+    unique_row = rows[html.escape(UNIQUE_MEANING)]
+    # 2 of the 4 rows share an identifier: FAILED, 2 unexpected of 4, 50 %
+    assert "FAILED" in unique_row and ">2</td>" in unique_row and ">4</td>" in unique_row and "50.00" in unique_row
+    assert "FAILED" not in rows["four bases"] and ">ok<" in rows["four bases"]
+    assert "value_set" in rows[html.escape("known collection method (徴収方法)")]
+    assert page.count(">FAILED</td>") == 6
+    passing = Path(runs["passing"]["report_page"]).read_text(encoding="utf-8")
+    assert "FAILED" not in passing and "three households" in passing
+    assert f"{1000 + 2500 + BIG:,}" in passing  # the control total, exact, as the summary holds it
+
+    # every link resolves inside the folder: the index, the JSON summary, GE's index and the table's GE page
+    targets = links(Path(failing["report_page"]))
+    assert Path(failing["pages"]["basis"]).resolve() in targets
+    assert Path(failing["validation_result"]).resolve() in targets
+    assert (data_docs / "runs.html").resolve() in targets and (data_docs / "index.html").resolve() in targets
+    assert all(t.is_file() for t in targets)
+
+    index_path = data_docs / "runs.html"
+    index = index_path.read_text(encoding="utf-8")
+    assert index.index(RUN_FAIL) < index.index(RUN_PASS)  # newest first
+    [fail_row] = [r for r in index.split("\n") if RUN_FAIL in r]
+    assert "FAILED" in fail_row and ">8</td>" in fail_row and ">6</td>" in fail_row
+    [pass_row] = [r for r in index.split("\n") if RUN_PASS in r]
+    assert ">ok</td>" in pass_row and ">9</td>" in pass_row and ">0</td>" in pass_row
+    index_targets = links(index_path)
+    assert Path(failing["report_page"]).resolve() in index_targets
+    assert Path(runs["passing"]["report_page"]).resolve() in index_targets
+    assert all(t.is_file() for t in index_targets)
+
+
+def test_offline_pages_need_no_network_and_hold_no_data_values(runs):
+    for path in offline_pages(runs):
+        text = path.read_text(encoding="utf-8")
+        lower = text.lower()
+        assert "<script" not in lower and "<link" not in lower and "<img" not in lower
+        assert re.search(r"(https?:)?//", text.replace("<!DOCTYPE html>", "")) is None, path  # no URL at all
+        assert "@import" not in lower and "url(" not in lower
+        assert "default-src 'none'" in text  # the browser would refuse any fetch anyway
+        for secret in [*SECRET_IDS, str(SECRET_BAD_AMOUNT), f"{SECRET_BAD_AMOUNT:,}", SECRET_BAD_CODE, "SYNTH-HH-01"]:
+            assert secret not in text, (path, secret)
+
+
+def test_offline_pages_are_rebuilt_byte_identical_from_the_summaries(runs, tmp_path):
+    data_docs = runs["home"] / "var" / "data_docs"
+    before = {p: p.read_bytes() for p in offline_pages(runs)}
+    inodes = {p: p.stat().st_ino for p in before}
+    assert write_offline_report(data_docs) == data_docs / "runs.html"
+    assert {p: p.read_bytes() for p in before} == before
+    assert {p: p.stat().st_ino for p in before} == inodes  # unchanged bytes: the files are not rewritten
+
+    # only the summaries, in another folder: the same pages, byte for byte (no time, no absolute path)
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(data_docs / "runs", copy / "runs", ignore=shutil.ignore_patterns("*.html"))
+    write_offline_report(copy)
+    for path, data in before.items():
+        assert (copy / path.relative_to(data_docs)).read_bytes() == data, path
+
+
+def test_offline_index_lists_an_unreadable_summary_and_escapes_everything(runs, tmp_path):
+    root = tmp_path / "data_docs"
+    shutil.copytree(runs["home"] / "var" / "data_docs" / "runs", root / "runs")
+    broken = root / "runs" / "tax_assessment" / "municipality=131032" / "fiscal_year=2026"
+    broken.mkdir(parents=True)
+    (broken / "20260107T093000Z-tax_assessment-0c0c0c0c.json").write_text("{broken", encoding="utf-8")
+    index = write_offline_report(root).read_text(encoding="utf-8")
+    [row] = [r for r in index.split("\n") if "0c0c0c0c" in r]
+    assert "unreadable" in row and "href" not in row
+    assert index.index("0c0c0c0c") < index.index(RUN_FAIL)
+    assert not (broken / "20260107T093000Z-tax_assessment-0c0c0c0c.html").exists()
+
+    hostile = json.loads(Path(runs["failing"]["validation_result"]).read_text(encoding="utf-8"))
+    hostile["results"]["basis"][0]["meaning"] = '<script src="https://x.example/a.js"></script> & 資料'
+    hostile["results"]["basis"][0]["kwargs"] = {"column": "<b>x</b>"}
+    hostile["pages"]["basis"] = "/somewhere/else/page.html"  # outside the Data Docs folder: no link
+    hostile["results"]["basis"][1].update(result={}, success=False, detail="could not be evaluated: no column x")
+    page = render_run_page(hostile).decode("utf-8")
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script src=&quot;https://x.example/a.js&quot;&gt;&lt;/script&gt; &amp; 資料" in page
+    assert "/somewhere/else" not in page
+    assert "<td>could not be evaluated: no column x</td>" in page
