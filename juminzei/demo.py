@@ -94,7 +94,8 @@ def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], 
             validation = report.get("validation")
             if validation:
                 state = "ok" if validation.get("success") else "FAILED"
-                outputs.append(f"  {dag_id}: {'validation (Data Docs)':<22} {state:>12}  {validation.get('data_docs')}")
+                page = validation.get("report_page") or validation.get("data_docs")
+                outputs.append(f"  {dag_id}: {'validation report':<22} {state:>12}  {page}")
     lines += ["", f"Outputs (under {lake}):"] + outputs
     assessment = reports.get(("tax_assessment", fiscal_year))
     if assessment:
