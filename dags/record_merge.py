@@ -41,7 +41,7 @@ Rules: `docs/record-merge.md`. Report: `<lake>/reports/record_merge/`.
     doc_md=DOC,
     params={
         name: Param(**spec)
-        for name, spec in run_params("Merge and count only; write nothing but the run report.").items()
+        for name, spec in run_params("Merge and count only; write nothing but the run report and its validation report (Data Docs).").items()
     },
 )
 def record_merge():

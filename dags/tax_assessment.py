@@ -36,7 +36,7 @@ BASIS = ("taxation_basis", "taxation_basis_relatives")
     doc_md=DOC,
     params={
         name: Param(**spec)
-        for name, spec in run_params("Compute and check only; write nothing but the run report.").items()
+        for name, spec in run_params("Compute and check only; write nothing but the run report and its validation report (Data Docs).").items()
     },
 )
 def tax_assessment():

@@ -108,7 +108,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     _validation_report(settings, report, municipality, fiscal_year, run_id, basis, assessment)
     require_reconciled(report)
     if dry_run:
-        report.message("Dry run: the assessment was computed and checked; nothing was written.")
+        report.message("Dry run: the assessment was computed and checked; nothing was written to the lake (the validation report was).")
         return
     written = write_partition(lake, "curated", OUTPUT, municipality, fiscal_year, assessment,
                               sort_by=["person_id"], run_id=run_id)

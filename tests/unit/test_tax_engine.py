@@ -358,3 +358,85 @@ def test_exempt_people_pay_nothing_and_figures_are_consistent():
     assert (results["taxable_income"] % 1000 == 0).all()
     assert ((results["income_levy_municipal"] % 100 == 0) & (results["income_levy_prefectural"] % 100 == 0)).all()
     assert (results["income_levy_municipal"] <= results["income_levy_gross_municipal"]).all()
+
+
+# ------------------------------------------------------------------- more band edges (±1 yen)
+@pytest.mark.parametrize(
+    "revenue,income",
+    [
+        (4_100_000, 2_800_000),   # 65歳未満: 4,100,000 × 75% − 275,000
+        (4_100_001, 2_800_000),   # ⌊4,100,001 × 85%⌋ − 685,000
+        (7_700_000, 5_860_000),   # 7,700,000 × 85% − 685,000
+        (7_700_001, 5_860_000),   # ⌊7,700,001 × 95%⌋ − 1,455,000
+        (10_000_000, 8_045_000),  # 10,000,000 × 95% − 1,455,000
+        (10_000_001, 8_045_001),  # 控除 1,955,000 (上限)
+    ],
+)
+def test_public_pension_upper_bands(revenue, income):
+    """所得税法第35条第4項 (公的年金等控除, other income ≤ 1,000万)."""
+    assert one(person(2026, birth="1965-06-01", pension=revenue))["public_pension_income"] == income
+
+
+@pytest.mark.parametrize(
+    "earthquake,old_long_term,amount",
+    [
+        (10_001, 0, 5_001),       # ½, 1円未満切上げ
+        (50_000, 0, 25_000), (50_001, 0, 25_000),
+        (0, 5_000, 5_000), (0, 5_001, 5_001),  # ½ + 2,500 (2,500.5 → 2,501)
+        (0, 15_000, 10_000), (0, 15_001, 10_000),
+        (40_000, 15_001, 25_000),  # together at most 25,000
+    ],
+)
+def test_earthquake_insurance_bands(earthquake, old_long_term, amount):
+    """地震保険料控除 (地方税法第314条の2第1項第5号の3)."""
+    data = {**person(2026, business=3_000_000),
+            "paid": {"earthquake_insurance": earthquake, "old_long_term_casualty_insurance": old_long_term}}
+    assert one(data, detail=True)["deduction_earthquake"] == amount
+
+
+@pytest.mark.parametrize("year,limit", [(2025, 750_000), (2026, 850_000), (2027, 890_000)])
+def test_working_student_income_limit(year, limit):
+    """勤労学生控除 26万円 while 合計所得 ≤ the year's limit (75万 / 85万 / 89万)."""
+    assert one(person(year, business=limit, working_student=True), detail=True)["deduction_working_student"] == 260_000
+    assert one(person(year, business=limit + 1, working_student=True), detail=True)["deduction_working_student"] == 0
+
+
+def test_single_parent_and_widow_income_limit():
+    """ひとり親 30万 / 寡婦 26万 only while 合計所得 ≤ 500万 (地方税法第292条第1項第11号・第12号)."""
+    assert one(person(2026, business=5_000_000, single_parent=True, sex="female"), detail=True)["deduction_single_parent"] == 300_000
+    assert one(person(2026, business=5_000_001, single_parent=True, sex="female"), detail=True)["deduction_single_parent"] == 0
+    assert one(person(2026, business=5_000_000, widow=True, sex="female"), detail=True)["deduction_widow"] == 260_000
+    assert one(person(2026, business=5_000_001, widow=True, sex="female"), detail=True)["deduction_widow"] == 0
+
+
+def test_single_parent_adjustment_difference_depends_on_sex():
+    """人的控除差: ひとり親 (母) 5万, (父) 1万 (地方税法第37条第1号イ, 施行令)."""
+    mother = one(person(2026, business=3_000_000, single_parent=True, sex="female"), detail=True)
+    father = one(person(2026, business=3_000_000, single_parent=True, sex="male"), detail=True)
+    assert mother["personal_deduction_difference"] == 50_000 + 50_000
+    assert father["personal_deduction_difference"] == 50_000 + 10_000
+
+
+def test_second_grade_per_capita_limit():
+    """2級地: 31.5万 + 10万 = 41.5万 for a single person (施行令第47条の3); the 所得割 limit stays 45万."""
+    data = lambda total: {**person(2026, business=total), "municipality": {"kind": "city", "grade": 2}}  # noqa: E731
+    assert one(data(415_000))["exemption"] == "fully_exempt"
+    assert one(data(415_001))["exemption"] == "income_levy_exempt"
+    assert one(data(450_001))["exemption"] == "none"
+
+
+def test_medical_deduction_cap():
+    """医療費控除 at most 200万円."""
+    data = {**person(2026, business=10_000_000), "paid": {"medical_expenses": 2_100_000}}
+    assert one(data, detail=True)["deduction_medical"] == 2_000_000
+    data = {**person(2026, business=10_000_000), "paid": {"medical_expenses": 2_100_001}}
+    assert one(data, detail=True)["deduction_medical"] == 2_000_000
+
+
+def test_special_credit_cap_is_20_percent_of_levy_after_adjustment():
+    """特例控除 ≤ 所得割 (after 調整控除) × 20% per levy (地方税法第314条の7第11項)."""
+    data = {**person(2026, business=3_000_000), "credits": {"furusato_donations": 1_000_000}}
+    result = one(data, detail=True)
+    # 課税標準 2,570,000; 算出 154,200 / 102,800; 調整控除 1,500 / 1,000 → caps 30,540 / 20,360
+    assert result["donation_special_credit_municipal"] == 30_540
+    assert result["donation_special_credit_prefectural"] == 20_360
