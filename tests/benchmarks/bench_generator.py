@@ -16,73 +16,53 @@ Output goes to a temporary folder under ``var/bench/`` (on disk, not tmpfs) that
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import resource
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.harness import header, measure, peak_rss_gib, scratch
+
 SCOPES = ("population_registry", "full")
 
 
-def _child(scope: str, residents: int, seed: int, fiscal_year: int, work_dir: str, queue: Any) -> None:
-    try:
-        started = time.perf_counter()
-        phases: dict[str, float] = {}
-        if scope == "population_registry":
-            from juminzei.generator.population import build_population
-            from juminzei.generator.registry import write_registry
+def _child(scope: str, residents: int, seed: int, fiscal_year: int, work_dir: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    if scope == "population_registry":
+        from juminzei.generator.population import build_population
+        from juminzei.generator.registry import write_registry
 
-            t0 = time.perf_counter()
-            pop = build_population(residents, seed, fiscal_year)
-            phases["population"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            result = write_registry(pop, Path(work_dir) / "landing", seed)
-            phases["registry"] = time.perf_counter() - t0
-            counts = {"persons": pop.persons.height, **{f"rows_{k}": v for k, v in result.rows.items()},
-                      "registry_defects": result.defects.height}
-        elif scope == "full":
-            from juminzei.generator import generate_ward
+        t0 = time.perf_counter()
+        pop = build_population(residents, seed, fiscal_year)
+        phases["population"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = write_registry(pop, Path(work_dir) / "landing", seed)
+        phases["registry"] = time.perf_counter() - t0
+        counts = {"persons": pop.persons.height, **{f"rows_{k}": v for k, v in result.rows.items()},
+                  "registry_defects": result.defects.height}
+    elif scope == "full":
+        from juminzei.generator import generate_ward
 
-            summary = generate_ward(Path(work_dir) / "ward", residents=residents, seed=seed, fiscal_year=fiscal_year)
-            phases = dict(summary["seconds"])
-            counts = {"persons": summary["persons"], "documents": summary["documents"],
-                      "defects": summary["defects"], "files": summary["files"]}
-        else:
-            raise ValueError(f"unknown scope {scope!r}")
-        wall = time.perf_counter() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-        size = sum(p.stat().st_size for p in Path(work_dir).rglob("*") if p.is_file())
-        queue.put({"ok": True, "wall_seconds": round(wall, 2), "peak_rss_gib": round(peak_kib / 2**20, 3),
-                   "phases_seconds": {k: round(v, 2) for k, v in phases.items()}, "counts": counts,
-                   "output_bytes": size})
-    except BaseException as error:  # report, never hang the parent
-        queue.put({"ok": False, "error": f"{type(error).__name__}: {error}"})
+        summary = generate_ward(Path(work_dir) / "ward", residents=residents, seed=seed, fiscal_year=fiscal_year)
+        phases = dict(summary["seconds"])
+        counts = {"persons": summary["persons"], "documents": summary["documents"],
+                  "defects": summary["defects"], "files": summary["files"]}
+    else:
+        raise ValueError(f"unknown scope {scope!r}")
+    wall = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in Path(work_dir).rglob("*") if p.is_file())
+    return {"wall_seconds": round(wall, 2), "peak_rss_gib": peak_rss_gib(),
+            "phases_seconds": {k: round(v, 2) for k, v in phases.items()}, "counts": counts,
+            "output_bytes": size}
 
 
 def bench(residents: int = 1_000_000, seed: int = 20260101, fiscal_year: int = 2026,
-          scopes: tuple[str, ...] = SCOPES, work_root: Path | None = None) -> dict[str, Any]:
+          scopes: tuple[str, ...] = SCOPES) -> dict[str, Any]:
     """Run each scope in a fresh process; return wall seconds and peak RSS (GiB) per scope."""
-    root = Path(work_root or os.environ.get("JUMINZEI_BENCH_DIR", REPO / "var" / "bench"))
-    root.mkdir(parents=True, exist_ok=True)
-    ctx = mp.get_context("spawn")
-    figures: dict[str, Any] = {"residents": residents, "seed": seed, "fiscal_year": fiscal_year,
-                               "cpus": os.cpu_count()}
+    figures: dict[str, Any] = header(residents, seed, fiscal_year)
     for scope in scopes:
-        work_dir = tempfile.mkdtemp(prefix=f"generator-{scope}-", dir=root)
-        try:
-            queue = ctx.Queue()
-            proc = ctx.Process(target=_child, args=(scope, residents, seed, fiscal_year, work_dir, queue))
-            proc.start()
-            result = queue.get()
-            proc.join()
-            figures[scope] = result
-        finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        with scratch(f"generator-{scope}") as work:
+            figures[scope] = measure(_child, scope, residents, seed, fiscal_year, str(work))
     return figures
 
 

@@ -8,16 +8,19 @@ asserts nothing (STYLE rule 15).
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import resource
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.harness import REPO, header, measure, peak_rss_gib, scratch, step  # noqa: F401 (REPO re-exported)
+
+
+def use_lake(work: str) -> None:
+    """Point the stage at the benchmark's lake and vault key (in the child process)."""
+    os.environ["JUMINZEI_LAKE"] = str(Path(work) / "lake")
+    os.environ["JUMINZEI_VAULT_KEY_FILE"] = str(Path(work) / "vault.key")
 
 
 def _prepare(residents: int, seed: int, fiscal_year: int, work: str) -> None:
@@ -27,43 +30,36 @@ def _prepare(residents: int, seed: int, fiscal_year: int, work: str) -> None:
     generate_ward(ward, residents=residents, seed=seed, fiscal_year=fiscal_year)
     shutil.move(str(ward / "landing"), str(Path(work) / "lake" / "landing"))
     shutil.rmtree(ward)
-    os.environ["JUMINZEI_LAKE"] = str(Path(work) / "lake")
-    os.environ["JUMINZEI_VAULT_KEY_FILE"] = str(Path(work) / "vault.key")
+    use_lake(work)
     from pipelines.config import Settings, new_run_id
     from pipelines.resident_snapshot import run
 
     run(fiscal_year=fiscal_year, settings=Settings.from_env(), run_id=new_run_id("resident_snapshot"))
 
 
-def _child(fiscal_year: int, work: str, queue: Any) -> None:
-    try:
-        os.environ["JUMINZEI_LAKE"] = str(Path(work) / "lake")
-        os.environ["JUMINZEI_VAULT_KEY_FILE"] = str(Path(work) / "vault.key")
-        from pipelines.config import Settings, new_run_id
-        from pipelines.returns_ingest import run
+def _child(fiscal_year: int, work: str) -> dict[str, Any]:
+    use_lake(work)
+    from pipelines.config import Settings, new_run_id
+    from pipelines.returns_ingest import run
 
-        started = time.perf_counter()
-        report = run(fiscal_year=fiscal_year, settings=Settings.from_env(), run_id=new_run_id("returns_ingest"))
-        seconds = time.perf_counter() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        per_source: dict[str, int] = {}
-        for entry in report["per_input"]:
-            per_source[entry["source"]] = per_source.get(entry["source"], 0) + entry["received"]
-        parse_rates = _parse_rates(Path(work) / "lake" / "landing", fiscal_year)
-        queue.put({
-            "ok": True,
-            "parse_documents_per_second_by_source": parse_rates,
-            "seconds": round(seconds, 1),
-            "peak_rss_gib": round(peak_kib / 2**20, 3),
-            "documents": report["counts"]["received"],
-            "files": len(report["per_input"]),
-            "documents_per_second": round(report["counts"]["received"] / seconds),
-            "documents_by_source": per_source,
-            "counts": {k: report["counts"][k] for k in ("received", "staged", "quarantined", "forwarded")},
-            "reconciles": report["reconciliation"]["ok"],
-        })
-    except BaseException as error:  # report, never hang the parent
-        queue.put({"ok": False, "error": f"{type(error).__name__}: {error}"})
+    started = time.perf_counter()
+    report = run(fiscal_year=fiscal_year, settings=Settings.from_env(), run_id=new_run_id("returns_ingest"))
+    seconds = time.perf_counter() - started
+    peak = peak_rss_gib()
+    per_source: dict[str, int] = {}
+    for entry in report["per_input"]:
+        per_source[entry["source"]] = per_source.get(entry["source"], 0) + entry["received"]
+    return {
+        "parse_documents_per_second_by_source": _parse_rates(Path(work) / "lake" / "landing", fiscal_year),
+        "seconds": round(seconds, 1),
+        "peak_rss_gib": peak,
+        "documents": report["counts"]["received"],
+        "files": len(report["per_input"]),
+        "documents_per_second": round(report["counts"]["received"] / seconds),
+        "documents_by_source": per_source,
+        "counts": {k: report["counts"][k] for k in ("received", "staged", "quarantined", "forwarded")},
+        "reconciles": report["reconciliation"]["ok"],
+    }
 
 
 def _parse_rates(landing: Path, fiscal_year: int) -> dict[str, int]:
@@ -88,21 +84,6 @@ def _parse_rates(landing: Path, fiscal_year: int) -> dict[str, int]:
 
 
 def bench(residents: int = 1_000_000, seed: int = 20260101, fiscal_year: int = 2026) -> dict[str, Any]:
-    root = Path(os.environ.get("JUMINZEI_BENCH_DIR", REPO / "var" / "bench"))
-    root.mkdir(parents=True, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="returns_ingest-", dir=root)
-    ctx = mp.get_context("spawn")
-    try:
-        prep = ctx.Process(target=_prepare, args=(residents, seed, fiscal_year, work))
-        prep.start()
-        prep.join()
-        if prep.exitcode != 0:
-            return {"ok": False, "error": "preparing the ward and the snapshot failed"}
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(fiscal_year, work, queue))
-        proc.start()
-        result = queue.get()
-        proc.join()
-        return {"residents": residents, "seed": seed, "fiscal_year": fiscal_year, "cpus": os.cpu_count(), **result}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch("returns_ingest") as work:
+        step(_prepare, residents, seed, fiscal_year, str(work))
+        return {**header(residents, seed, fiscal_year), **measure(_child, fiscal_year, str(work))}

@@ -9,10 +9,10 @@ Target (issue #4): ≥ 1,000,000 persons/second and ≤ 4 GiB at 1,000,000 perso
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import resource
 import time
 from typing import Any
+
+from tests.benchmarks.harness import measure, peak_rss_gib
 
 
 def synthetic_basis(n: int, seed: int, fiscal_year: int):
@@ -68,41 +68,30 @@ def synthetic_basis(n: int, seed: int, fiscal_year: int):
     return persons, relatives
 
 
-def _child(n: int, seed: int, fiscal_year: int, queue: Any) -> None:
-    try:
-        from transforms.tax_engine import compute
+def _child(n: int, seed: int, fiscal_year: int) -> dict[str, Any]:
+    from transforms.tax_engine import compute
 
-        persons, relatives = synthetic_basis(n, seed, fiscal_year)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        compute(persons.head(1000), relatives.head(1000))  # warm-up: imports, rule loading
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            result = compute(persons, relatives)
-            timings.append(time.perf_counter() - started)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        best = min(timings)
-        queue.put({
-            "ok": True,
-            "persons": persons.height,
-            "relatives": relatives.height,
-            "seconds": [round(t, 3) for t in timings],
-            "persons_per_second": round(persons.height / best),
-            "peak_rss_gib": round(peak / 2**20, 3),
-            "inputs_rss_gib": round(before / 2**20, 3),
-            "result_columns": result.width,
-            "exempt_fully": int((result["exemption"] == "fully_exempt").sum()),
-            "total_tax_sum": int(result["total_tax"].sum()),
-        })
-    except BaseException as error:  # report, never hang the parent
-        queue.put({"ok": False, "error": f"{type(error).__name__}: {error}"})
+    persons, relatives = synthetic_basis(n, seed, fiscal_year)
+    inputs_rss = peak_rss_gib()
+    compute(persons.head(1000), relatives.head(1000))  # warm-up: imports, rule loading
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = compute(persons, relatives)
+        timings.append(time.perf_counter() - started)
+    best = min(timings)
+    return {
+        "persons": persons.height,
+        "relatives": relatives.height,
+        "seconds": [round(t, 3) for t in timings],
+        "persons_per_second": round(persons.height / best),
+        "peak_rss_gib": peak_rss_gib(),
+        "inputs_rss_gib": inputs_rss,
+        "result_columns": result.width,
+        "exempt_fully": int((result["exemption"] == "fully_exempt").sum()),
+        "total_tax_sum": int(result["total_tax"].sum()),
+    }
 
 
 def bench(residents: int = 1_000_000, seed: int = 20260101, fiscal_year: int = 2026) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    process = ctx.Process(target=_child, args=(residents, seed, fiscal_year, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+    return measure(_child, residents, seed, fiscal_year)
