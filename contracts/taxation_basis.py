@@ -37,7 +37,10 @@ PERSON_AMOUNTS: tuple[str, ...] = (
     "housing_loan_unused_income_tax_credit", "housing_loan_taxable_income_for_income_tax",
     "furusato_donations", "other_donations_municipal", "other_donations_prefectural",
 )
-PERSON_FLAGS: tuple[str, ...] = ("widow", "single_parent", "working_student", "livelihood_assistance", "one_stop")
+PERSON_FLAGS: tuple[str, ...] = (
+    "widow", "single_parent", "working_student", "livelihood_assistance", "one_stop",
+    "housing_not_specified_acquisition",  # 住宅ローン: the home is not a 特定取得 (no 8%/10% 消費税): 5% / 97,500 cap
+)
 RELATIVE_AMOUNTS: tuple[str, ...] = ("salary_revenue", "public_pension_revenue", "other_income")
 
 

@@ -29,7 +29,8 @@ _PAID = {"social_insurance", "small_enterprise_mutual_aid", "life_insurance", "e
 _LIFE = {"new_general": "life_new_general", "old_general": "life_old_general", "new_pension": "life_new_pension",
          "old_pension": "life_old_pension", "care_medical": "life_care_medical"}
 _CREDITS = {"housing_loan_unused_income_tax_credit", "housing_loan_taxable_income_for_income_tax", "housing_moved_in",
-            "furusato_donations", "one_stop", "other_donations_municipal", "other_donations_prefectural"}
+            "housing_not_specified_acquisition", "furusato_donations", "one_stop", "other_donations_municipal",
+            "other_donations_prefectural"}
 _MUNICIPALITY = {"kind", "per_capita_municipal", "per_capita_prefectural", "grade"}
 _RELATIVE = {"birth_date", "salary_revenue", "public_pension_revenue", "other_income", "disability", "cohabiting",
              "lineal_ascendant"}
@@ -164,9 +165,11 @@ def parse_line(data: Any, *, available_years: Iterable[int]) -> Parsed:
         person[name] = _amount(paid.get(name), f"paid.{name}")
     for key, column in _LIFE.items():
         person[column] = _amount(life.get(key), f"paid.life_insurance.{key}")
-    for name in _CREDITS - {"housing_moved_in", "one_stop"}:
+    for name in _CREDITS - {"housing_moved_in", "one_stop", "housing_not_specified_acquisition"}:
         person[name] = _amount(credits.get(name), f"credits.{name}")
     person["one_stop"] = _flag(credits.get("one_stop"), "credits.one_stop")
+    person["housing_not_specified_acquisition"] = _flag(
+        credits.get("housing_not_specified_acquisition"), "credits.housing_not_specified_acquisition")
     person["housing_moved_in"] = _date(credits.get("housing_moved_in"), "credits.housing_moved_in", required=False)
     if person["housing_loan_unused_income_tax_credit"] and person["housing_moved_in"] is None:
         raise InputError("credits.housing_moved_in", "credits.housing_moved_in is required with a housing-loan credit")

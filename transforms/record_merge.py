@@ -480,6 +480,8 @@ def merge_records(
         # A document's own declaration can raise the registry's 障害者 status, never lower it.
         _disability_max(registry_dis, declared_dis).alias("_disability"),
         (src == "information_returns").and_(pl.col("_has_notice").fill_null(False)).alias("_one_stop"),
+        # 特定取得 (消費税 8%/10%) is assumed: the 住宅借入金等特別控除区分 of the reports is not read yet.
+        pl.lit(False).alias("_housing_not_specified_acquisition"),
         pl.when(src != "etax_return").then(pl.col("housing_moved_in")).alias("_housing_moved_in"),
         **flag_cols,
     )

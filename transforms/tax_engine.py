@@ -632,16 +632,28 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     hl_cap = None
     for row in sorted(hl_rows, key=lambda r: r["from"], reverse=True):
         condition = moved_in >= pl.lit(row["from"])
+        if row.get("specified_acquisition"):  # 特定取得 only; other homes fall to the earlier row
+            condition = condition & ~pl.col("housing_not_specified_acquisition")
         rate_v = pl.lit(scaled(to_fraction(row["percent"])), I64)
         cap_v = pl.lit(int(row["cap"]), I64)
         hl_rate = pl.when(condition).then(rate_v) if hl_rate is None else hl_rate.when(condition).then(rate_v)
         hl_cap = pl.when(condition).then(cap_v) if hl_cap is None else hl_cap.when(condition).then(cap_v)
     eligible = moved_in.is_not_null() & (moved_in <= pl.lit(rules.get(f"{hl}.last_moved_in")))
+    it_basic = _up_to(pl.col("total_income"), rules.table("income_tax_basic_deduction.table"), "amount")
+    add_back_range = rules.get(f"{hl}.add_back_moved_in")
+    in_add_back_range = (moved_in >= pl.lit(add_back_range["from"])) & (moved_in <= pl.lit(add_back_range["to"]))
     lf = lf.with_columns(
+        income_tax_basic_add_back=pl.max_horizontal(
+            it_basic - rules.amount("income_tax_basic_deduction.offset"), pl.lit(0, I64)
+        ).cast(I64),
+    ).with_columns(
+        housing_loan_cap_base=pl.col("housing_loan_taxable_income_for_income_tax")
+        + pl.when(in_add_back_range.fill_null(False)).then(pl.col("income_tax_basic_add_back")).otherwise(0),
+    ).with_columns(
         housing_loan_limit=pl.when(eligible).then(
             pl.min_horizontal(
-                _divide(pl.col("housing_loan_taxable_income_for_income_tax") * hl_rate.otherwise(0), SCALE,
-                        rules.get(f"{hl}.rounding")), hl_cap.otherwise(0)
+                _divide(pl.col("housing_loan_cap_base") * hl_rate.otherwise(0), SCALE, rules.get(f"{hl}.rounding")),
+                hl_cap.otherwise(0),
             )
         ).otherwise(0).cast(I64),
     ).with_columns(
@@ -651,10 +663,9 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     dc = "donation_credit"
     d_floor = rules.amount(f"{dc}.floor")
     d_round = rules.get(f"{dc}.rounding")
-    it_basic = _up_to(total, rules.table(f"{dc}.income_tax_basic_deduction"), "amount")
     lf = lf.with_columns(
         personal_difference_adjustment=pl.col("personal_deduction_difference")
-        + pl.max_horizontal(it_basic - rules.amount(f"{dc}.income_tax_basic_deduction_offset"), pl.lit(0, I64)),
+        + pl.col("income_tax_basic_add_back"),
         donation_base_limit=times_fraction(pl.col("gross_income"), rules.percent(f"{dc}.base_limit_percent")),
     ).with_columns(
         special_band_income=taxable - pl.col("personal_difference_adjustment"),

@@ -440,3 +440,23 @@ def test_special_credit_cap_is_20_percent_of_levy_after_adjustment():
     # 課税標準 2,570,000; 算出 154,200 / 102,800; 調整控除 1,500 / 1,000 → caps 30,540 / 20,360
     assert result["donation_special_credit_municipal"] == 30_540
     assert result["donation_special_credit_prefectural"] == 20_360
+
+
+def test_housing_loan_cap_for_a_home_that_is_not_a_specified_acquisition():
+    """A home bought without 8%/10% 消費税 (not 特定取得) keeps 5% / 97,500 even for 2014-04…2021-12."""
+    credits = {"housing_loan_unused_income_tax_credit": 900_000, "housing_loan_taxable_income_for_income_tax": 5_000_000,
+               "housing_moved_in": "2019-06-01", "housing_not_specified_acquisition": True}
+    result = one({**person(2027, salary=9_000_000, social=1_000_000), "credits": credits}, detail=True)
+    assert (result["housing_loan_credit_municipal"], result["housing_loan_credit_prefectural"]) == (58_500, 39_000)
+
+
+def test_housing_loan_cap_base_adds_back_the_income_tax_basic_deduction_increase():
+    """From 年度2026 (居住 2016–2025) the cap base is 所得税の課税総所得金額等 + max(0, 所得税の基礎控除 − 48万);
+    合計所得 2,020,000 → 令和7年分 所得税 基礎控除 88万 → +40万: (1,000,000 + 400,000) × 5% = 70,000."""
+    credits = {"housing_loan_unused_income_tax_credit": 200_000, "housing_loan_taxable_income_for_income_tax": 1_000_000,
+               "housing_moved_in": "2023-06-01"}
+    result = one({**person(2026, salary=3_000_000, social=450_000), "credits": credits}, detail=True)
+    assert result["housing_loan_credit_total"] == 70_000
+    assert (result["housing_loan_credit_municipal"], result["housing_loan_credit_prefectural"]) == (42_000, 28_000)
+    before = one({**person(2025, salary=3_000_000, social=450_000), "credits": credits}, detail=True)
+    assert before["housing_loan_credit_total"] == 50_000  # 令和6年分: 基礎控除 48万, nothing to add back
