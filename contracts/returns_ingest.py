@@ -18,6 +18,7 @@ from pandera.api.polars.types import PolarsData
 from contracts.layouts import FORMATS
 from contracts.resident_snapshot import _RUN_ID
 from transforms.identifiers import local_government_code_is_valid
+from transforms.matching import RELATIVE_MATCH_RULES
 
 ROUTES = ("stage", "review", "non_registered", "forward")
 DESTINATION_BASES = ("registry", "etax_jan1_code", "address")  # how a 回送 destination was found
@@ -61,6 +62,62 @@ class StagedDocument(pa.DataFrameModel):
     @pa.dataframe_check(name="auto-matched rows have a 宛名番号, others none")
     def _atena_iff_auto(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("match_decision") == "auto") == pl.col("atena_no").is_not_null())
+
+
+#: staging/etax_dependants, in column order (the pipeline selects and casts to it).
+ETAX_DEPENDANT_COLUMNS: dict[str, pl.DataType] = {
+    "doc_uid": pl.String(),            # the 確定申告書 (its staged version) that names the relative
+    "dependant_no": pl.Int32(),        # order within the return, from 1
+    "relationship": pl.String(),       # spouse (配偶者) | dependant (扶養親族)
+    "name_kanji": pl.String(),
+    "birth_date": pl.Date(),
+    "cohabiting": pl.Boolean(),        # 同居
+    "disability": pl.Int8(),           # 障害者区分 0 none, 1 障害者, 2 特別障害者 (as on the return)
+    "total_income": pl.Int64(),        # the relative's 合計所得金額 as declared
+    "gaiji_flag": pl.Boolean(),
+    "relative_atena_no": pl.String(),  # resolved by My Number, else null
+    "relative_match_rule": pl.String(),
+    "relative_match_evidence": pl.List(pl.String()),
+}
+
+
+class EtaxDependant(pa.DataFrameModel):
+    """staging/etax_dependants: the 配偶者・扶養親族 each staged e-Tax 確定申告書 names, one row per
+    (doc_uid, dependant_no). ``relative_atena_no`` is set only when the relative's My Number led through
+    the vault to a person whose birth date and name agree (``relative_match_rule`` =
+    ``my_number_verified``); the My Number itself is not kept."""
+
+    doc_uid: pl.String = pa.Field(str_length={"min_value": 3})
+    dependant_no: pl.Int32 = pa.Field(ge=1)
+    relationship: pl.String = pa.Field(nullable=True, isin=["spouse", "dependant"])
+    name_kanji: pl.String = pa.Field(nullable=True)
+    birth_date: pl.Date = pa.Field(nullable=True)
+    cohabiting: pl.Boolean = pa.Field(nullable=True)
+    disability: pl.Int8 = pa.Field(nullable=True, isin=[0, 1, 2])
+    total_income: pl.Int64 = pa.Field(nullable=True)
+    gaiji_flag: pl.Boolean = pa.Field()
+    relative_atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
+    relative_match_rule: pl.String = pa.Field(isin=list(RELATIVE_MATCH_RULES))
+    relative_match_evidence: pl.List(pl.String) = pa.Field()
+
+    class Config:
+        name = "EtaxDependant"
+        strict = True
+        ordered = True
+        coerce = False
+        unique = ["doc_uid", "dependant_no"]
+
+    @pa.dataframe_check(name="no My Number column")
+    def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
+        # One Boolean per row (not a scalar): pandera cannot stack a scalar failure with the strict
+        # column failure an extra my_number column also raises. Strictness covers an empty frame.
+        return data.lazyframe.select(pl.lit(_no_my_number_columns(data.lazyframe)).alias("no_my_number"))
+
+    @pa.dataframe_check(name="a 宛名番号 exactly when the My Number was verified")
+    def _atena_iff_verified(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("relative_match_rule") == "my_number_verified") == pl.col("relative_atena_no").is_not_null()
+        )
 
 
 class Forwarding(pa.DataFrameModel):

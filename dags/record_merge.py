@@ -12,7 +12,8 @@ from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 # Staged datasets whose update triggers a merge (written by resident_snapshot and returns_ingest).
 READS = (
     "residents", "disability_status", "welfare_status",
-    "salary_reports", "pension_reports", "etax_returns", "resident_returns", "furusato_notices", "review_queue",
+    "salary_reports", "pension_reports", "etax_returns", "resident_returns", "furusato_notices", "etax_dependants",
+    "review_queue",
 )
 WRITES = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers")
 

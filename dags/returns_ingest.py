@@ -11,7 +11,7 @@ from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 
 STAGED = (
     "salary_reports", "salary_summaries", "pension_reports", "etax_returns", "resident_returns",
-    "furusato_notices", "review_queue", "non_registered_candidates",
+    "furusato_notices", "etax_dependants", "review_queue", "non_registered_candidates",
 )
 
 DOC = """
@@ -22,7 +22,8 @@ Parses every new file in `landing/` (給与支払報告書 and 総括表, 公的
 malformed records with a reason, keeps every 訂正/取消 version, ties each document to a 宛名番号
 (My Number through the vault with a 5情報 check, else 4情報 with a score and evidence; weak or
 conflicting matches go to the review queue), forwards documents of people not resident on 1 January
-(回送) and lists 住登外 candidates. Needs the `resident_snapshot` of the same fiscal year.
+(回送) and lists 住登外 candidates. The spouse/dependants an e-Tax return names are staged beside it
+(`etax_dependants`), tied to a 宛名番号 by their My Number with the same 5情報 check. Needs the `resident_snapshot` of the same fiscal year.
 Report: `<lake>/reports/returns_ingest/`; `juminzei status` shows it.
 """
 

@@ -2,7 +2,8 @@
 
 Reads the resident snapshot and the staged documents of one municipality and fiscal year, merges
 them with :func:`transforms.record_merge.merge_records` (precedence, sums, 訂正/取消, one-stop voiding,
-relatives resolved to 宛名番号) and writes five curated partitions atomically:
+relatives resolved to 宛名番号; an e-Tax filer's relatives come from ``staging/etax_dependants``) and
+writes five curated partitions atomically:
 
 * ``curated/taxation_basis``            one row per resident on 1 January (contracts.taxation_basis)
 * ``curated/taxation_basis_relatives``  spouse and dependants named by each taxpayer
@@ -38,7 +39,10 @@ DOCUMENT_DATASETS = {
     "furusato_notice": "furusato_notices",
 }
 REGISTRY_DATASETS = ("residents", "disability_status", "welfare_status")
-INPUT_DATASETS = (*DOCUMENT_DATASETS.values(), *REGISTRY_DATASETS, "review_queue")
+#: 配偶者・扶養親族 listed by the e-Tax returns (returns_ingest). Optional: a lake staged before the
+#: dataset existed has none, and its e-Tax filers keep unnamed relatives (flag dependants_not_itemised).
+ETAX_DEPENDANTS = "etax_dependants"
+INPUT_DATASETS = (*DOCUMENT_DATASETS.values(), *REGISTRY_DATASETS, "review_queue", ETAX_DEPENDANTS)
 OUTPUT_DATASETS = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers")
 
 
@@ -88,12 +92,16 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
                 "fiscal year first (資料併合 needs the 1 January residents and the staged documents)."
             )
     limit = dependant_income_limit(fiscal_year)
-    frames = {d: read_partition(settings.lake, "staging", d, municipality, fiscal_year) for d in INPUT_DATASETS}
+    frames = {d: read_partition(settings.lake, "staging", d, municipality, fiscal_year) for d in INPUT_DATASETS
+              if d != ETAX_DEPENDANTS or partition_exists(settings.lake, "staging", d, municipality, fiscal_year)}
+    if ETAX_DEPENDANTS not in frames:
+        report.message(f"staging/{ETAX_DEPENDANTS} does not exist for {municipality}/{fiscal_year} (staged by an "
+                       "older returns_ingest): e-Tax filers get no itemised spouse/dependants; rerun returns_ingest.")
     result = merge_records(
         fiscal_year=fiscal_year,
         residents=frames["residents"], disability_status=frames["disability_status"],
         welfare_status=frames["welfare_status"], review_queue=frames["review_queue"],
-        dependant_income_limit=limit,
+        dependant_income_limit=limit, etax_dependants=frames.get(ETAX_DEPENDANTS),
         **{name: frames[name] for name in DOCUMENT_DATASETS.values()},
     )
     basis = validate(TaxationBasis, result.basis, "curated/taxation_basis", report.run_id)

@@ -22,6 +22,12 @@ matched staging data. Nothing is lost or silently guessed:
    転出先, else the e-Tax 1月1日住所 code, else the municipality the address names, with the basis beside
    it); with a ward address but no registry candidate, staged as a 住登外 candidate
    (``staging/non_registered_candidates``).
+6. **Relatives of e-Tax returns** (``staging/etax_dependants``): the 配偶者・扶養親族 each staged 確定申告書
+   names, one row per (``doc_uid``, ``dependant_no``), tied to a 宛名番号 by their My Number with the
+   same rule 1 as the taxpayer (:func:`transforms.matching.match_relatives_by_my_number`: vault, then a
+   5情報 check; a number whose vault person disagrees is ``my_number_conflict`` and stays unresolved),
+   with the rule and evidence beside it. The My Number is dropped afterwards. The dependants belong to
+   their return's record: they are not counted as received records of a file.
 
 Every run rebuilds the staging partitions from all ingested files (not only the new ones), so the
 partitions are complete, keyed and byte-identical for the same landing content (STYLE rule 8).
@@ -54,6 +60,7 @@ STAGED_DATASETS = {
     "resident_return": "resident_returns",
     "furusato_notice": "furusato_notices",
 }
+DEPENDANTS_DATASET = "etax_dependants"  # 配偶者・扶養親族 named by the staged 確定申告書
 QUARANTINE_DATASET = STAGE
 MUNICIPALITIES = Path(__file__).resolve().parent.parent / "contracts" / "municipalities.csv"
 
@@ -111,8 +118,8 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
     outcome = _match_and_route(parsed, residents, vault, municipality)
     del vault
 
-    staged, forwarding, review, non_registered, quarantine = _validated(outcome, parsed, run_id)
-    _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered)
+    staged, forwarding, review, non_registered, quarantine, dependants = _validated(outcome, parsed, run_id)
+    _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered, dependants)
     require_reconciled(report)
     if dry_run:
         report.message("Dry run: nothing was written to staging, quarantine, curated or the ledger.")
@@ -122,6 +129,8 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
     for source, frame in staged.items():
         report.add_output(write_partition(settings.lake, "staging", STAGED_DATASETS[source], municipality,
                                           fiscal_year, frame, sort_by=["file", "record_no"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "staging", DEPENDANTS_DATASET, municipality, fiscal_year,
+                                      dependants, sort_by=["doc_uid", "dependant_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", "review_queue", municipality, fiscal_year, review,
                                       sort_by=["doc_uid", "candidate_rank"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", "non_registered_candidates", municipality,
@@ -153,11 +162,13 @@ def _report_files(report: RunReport, plan) -> None:
 
 
 def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]]:
-    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem)."""
+    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem)
+    and, for e-Tax returns, ``dependants`` (the relatives of the sound returns)."""
     from transforms.parse_csv import parse_csv_documents
     from transforms.parse_etax import parse_etax_returns
 
     parsed: dict[str, dict[str, list[pl.DataFrame]]] = {s: {"records": [], "quarantine": []} for s in STAGED_DATASETS}
+    parsed["etax_return"]["dependants"] = []
     contents: dict[str, list[tuple[str, bytes]]] = {s: [] for s in STAGED_DATASETS}
     received: dict[str, int] = {}
     for item in to_read:
@@ -170,6 +181,7 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
         if source == "etax_return":
             result = parse_etax_returns(files)
             parsed[source]["records"].append(result.returns)
+            parsed[source]["dependants"].append(result.dependants)
         else:  # one vectorised pass over all files of the format
             result = parse_csv_documents(files, source)
             parsed[source]["records"].append(result.records)
@@ -208,6 +220,7 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
     from transforms.normalize import normalize_address
 
     ward = ward_name(municipality)
+    etax_dependants = parsed["etax_return"].pop("dependants", None)
     with_history: dict[str, pl.DataFrame] = {}
     for source, parts in parsed.items():  # memory: each parsed frame is released once its history is built
         records = parts.pop("records")
@@ -237,7 +250,30 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
         )
         review = result.review_queue
         routes = _forwarding_destinations(routes, with_history.get("etax_return"), municipality)
-    return {"with_history": with_history, "routes": routes, "review": review}
+    dependants = _etax_dependants(etax_dependants, with_history.get("etax_return"), routes, residents, vault)
+    return {"with_history": with_history, "routes": routes, "review": review, "dependants": dependants}
+
+
+def _etax_dependants(dependants: pl.DataFrame | None, etax: pl.DataFrame | None, routes: pl.DataFrame,
+                     residents: pl.DataFrame, vault: pl.DataFrame) -> pl.DataFrame:
+    """The relatives named by every e-Tax return that is not forwarded, keyed by the return's
+    ``doc_uid`` and ``dependant_no``, with their 宛名番号 found by My Number (rule and evidence beside
+    it; :func:`transforms.matching.match_relatives_by_my_number`). The My Number is not returned."""
+    from contracts.returns_ingest import ETAX_DEPENDANT_COLUMNS
+    from transforms.matching import match_relatives_by_my_number
+
+    if dependants is None or not dependants.height or etax is None or "route" not in routes.columns:
+        return pl.DataFrame(schema=ETAX_DEPENDANT_COLUMNS)
+    kept = etax.select("file", "doc_uid").join(
+        routes.filter(pl.col("route") != "forward").select("doc_uid"), on="doc_uid", how="semi")
+    frame = dependants.join(kept, on="file", how="inner", validate="m:1").with_columns(
+        pl.concat_str([pl.col("doc_uid"), pl.lit("/"), pl.col("dependant_no").cast(pl.String)]).alias("relative_key"))
+    matched = match_relatives_by_my_number(frame, residents, vault)
+    return (
+        frame.join(matched, on="relative_key", how="left", validate="1:1")
+        .select(list(ETAX_DEPENDANT_COLUMNS))
+        .cast(ETAX_DEPENDANT_COLUMNS)
+    )
 
 
 def _forwarding_destinations(routes: pl.DataFrame, etax: pl.DataFrame | None, municipality: str) -> pl.DataFrame:
@@ -284,7 +320,7 @@ def _forwarding_destinations(routes: pl.DataFrame, etax: pl.DataFrame | None, mu
 
 
 def _validated(outcome: dict, parsed, run_id: str):
-    from contracts.returns_ingest import Forwarding, IngestQuarantine, ReviewQueue, StagedDocument
+    from contracts.returns_ingest import EtaxDependant, Forwarding, IngestQuarantine, ReviewQueue, StagedDocument
 
     routes: pl.DataFrame = outcome["routes"]
     staged: dict[str, pl.DataFrame] = {}
@@ -364,11 +400,15 @@ def _validated(outcome: dict, parsed, run_id: str):
         .with_columns(pl.lit(run_id).alias("run_id"))
     )
     quarantine = validate(IngestQuarantine, quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
-    return staged, forwarding, review, non_registered, quarantine
+    # Relatives of the staged e-Tax returns (the returns' own contract already passed).
+    etax_staged = staged.get("etax_return", pl.DataFrame(schema={"doc_uid": pl.String})).select("doc_uid")
+    dependants = outcome["dependants"].join(etax_staged, on="doc_uid", how="semi")
+    dependants = validate(EtaxDependant, dependants, f"staging/{DEPENDANTS_DATASET}", run_id)
+    return staged, forwarding, review, non_registered, quarantine, dependants
 
 
 def _account(report: RunReport, to_read, received_by_file: dict[str, int], staged, forwarding, quarantine, review,
-             non_registered) -> None:
+             non_registered, dependants: pl.DataFrame) -> None:
     """Per-file counts (received = staged + quarantined + forwarded), reasons and stage counts."""
     counted = [f.select("file").with_columns(pl.lit("staged").alias("where")) for f in staged.values()]
     counted.append(forwarding.select("file").with_columns(pl.lit("forwarded").alias("where")))
@@ -391,6 +431,13 @@ def _account(report: RunReport, to_read, received_by_file: dict[str, int], stage
         report.set_count(f"current_{source}", int(frame.get_column("is_current").sum()))
     report.set_count("review_queue_documents", review.get_column("doc_uid").n_unique())
     report.set_count("non_registered_candidates", non_registered.height)
+    # e-Tax relatives are part of their return's record (not in received/staged): counted on their own.
+    from transforms.matching import RELATIVE_MATCH_RULES
+
+    report.set_count("etax_dependants", dependants.height)
+    rules = dependants.get_column("relative_match_rule")
+    for rule in RELATIVE_MATCH_RULES:
+        report.set_count(f"etax_dependants_{rule}", int((rules == rule).sum()))
     report.set_count("forwarded_destination_unknown", int(forwarding.get_column("destination_municipality_code").is_null().sum()))
     from contracts.returns_ingest import DESTINATION_BASES
 

@@ -5,6 +5,8 @@ Entry points
 * :func:`document_identity` — the identity columns of a parsed document format, renamed to the one
   ``documents`` layout :func:`match_documents` reads.
 * :func:`match_documents` — ``documents`` × staged ``residents`` × ``vault`` → :class:`MatchResult`.
+* :func:`match_relatives_by_my_number` — relatives named on a document (e-Tax 配偶者・扶養親族) ×
+  ``residents`` × ``vault`` → their 宛名番号 by rule 1 only, with the evidence.
 
 Rules, in order
 ---------------
@@ -66,6 +68,9 @@ __all__ = [
     "MatchResult",
     "document_identity",
     "match_documents",
+    "RELATIVE_MATCH_RULES",
+    "RELATIVE_MATCH_SCHEMA",
+    "match_relatives_by_my_number",
 ]
 
 POINTS: dict[str, int] = {"name": 40, "birth_date": 30, "sex": 10, "address": 20, "town_block": 10}
@@ -310,3 +315,73 @@ def match_documents(
         .sort("doc_uid", "candidate_rank")
     )
     return MatchResult(matches=matches, review_queue=review_queue)
+
+
+# ------------------------------------------------------------------------- relatives (rule 1 only)
+#: How a relative named on a document was (or was not) tied to a 宛名番号 by its My Number.
+RELATIVE_MATCH_RULES: tuple[str, ...] = (
+    "my_number_verified",  # rule 1: the vault person's birth date and name agree → resolved
+    "my_number_conflict",  # a valid number whose vault person disagrees in birth date or name → NOT resolved
+    "my_number_unknown",   # a valid number the vault does not know (e.g. a parent living elsewhere)
+    "my_number_invalid",   # not 12 digits with a valid check digit
+    "no_my_number",        # no number on the document
+)
+RELATIVE_MATCH_SCHEMA: dict[str, pl.DataType] = {
+    "relative_key": pl.String(), "relative_atena_no": pl.String(), "relative_match_rule": pl.String(),
+    "relative_match_evidence": pl.List(pl.String()),
+}
+
+
+def match_relatives_by_my_number(relatives: pl.DataFrame, residents: pl.DataFrame, vault: pl.DataFrame) -> pl.DataFrame:
+    """宛名付設 of relatives (配偶者・扶養親族) a document names, by their My Number only.
+
+    ``relatives`` has ``relative_key`` (unique), ``my_number``, ``name_kanji``, ``name_kana`` and
+    ``birth_date``. Rule 1 of :func:`match_documents` is applied as it is to taxpayers (the same code
+    path, not a copy): a number with a valid check digit is looked up in the vault, and the relative is
+    resolved only when the vault person's birth date AND name agree (``my_number_verified``). A valid
+    number of someone whose birth date or name disagrees is ``my_number_conflict`` and stays
+    unresolved, never a guess. Relatives carry no address or sex, so 4情報 (rule 2) could never reach
+    the automatic threshold: it is not used here (``my_number_unknown`` leaves the relative to the
+    document's own data). Returns one row per relative with the columns of
+    :data:`RELATIVE_MATCH_SCHEMA` (``relative_match_evidence``: the fields that agreed with the vault
+    person, ``my_number`` first; empty without a vault person). The My Number is not in the output.
+    """
+    missing = [c for c in ("relative_key", "my_number", "name_kanji", "name_kana", "birth_date") if c not in relatives.columns]
+    if missing:
+        raise ValueError(f"match_relatives_by_my_number: the relatives frame lacks the columns {missing}")
+    keys = relatives.get_column("relative_key")
+    if keys.null_count() or keys.is_duplicated().any():
+        raise ValueError("match_relatives_by_my_number: relative_key must be set and unique (one row per relative)")
+    number = _text("my_number")
+    valid = my_number_is_valid(pl.col("my_number")).fill_null(False)
+    frame = relatives.with_columns(number.alias("my_number"))
+    documents = frame.filter(valid).select(
+        pl.col("relative_key").alias("doc_uid"), pl.col("my_number").cast(pl.String),
+        pl.col("name_kana").cast(pl.String), pl.col("name_kanji").cast(pl.String), pl.col("birth_date").cast(pl.Date),
+        pl.lit(None, pl.Int8).alias("sex"), pl.lit(None, pl.String).alias("address"),
+    )
+    # Only rule 1's outcomes are kept; whatever rule 2 said about the rest is ignored (see above).
+    decided = match_documents(documents, residents, vault).matches.filter(
+        pl.col("rule").is_in(["my_number_verified", "my_number_conflict"])
+    ).select(
+        pl.col("doc_uid").alias("relative_key"),
+        pl.col("atena_no").alias("_atena_no"),
+        pl.col("rule").alias("_rule"),
+        pl.col("agreed_fields").alias("_evidence"),
+    )
+    out = frame.select("relative_key", number.is_null().alias("_absent"), valid.alias("_valid")).join(
+        decided, on="relative_key", how="left", validate="1:1", maintain_order="left"
+    )
+    rule = (
+        pl.when(pl.col("_absent")).then(pl.lit("no_my_number"))
+        .when(~pl.col("_valid")).then(pl.lit("my_number_invalid"))
+        .when(pl.col("_rule").is_not_null()).then(pl.col("_rule"))
+        .otherwise(pl.lit("my_number_unknown"))
+    )
+    return out.select(
+        "relative_key",
+        pl.when(pl.col("_rule") == "my_number_verified").then(pl.col("_atena_no"))
+        .otherwise(pl.lit(None, pl.String)).alias("relative_atena_no"),
+        rule.alias("relative_match_rule"),
+        pl.col("_evidence").fill_null(pl.lit([], pl.List(pl.String))).alias("relative_match_evidence"),
+    ).cast(RELATIVE_MATCH_SCHEMA)

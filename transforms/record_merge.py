@@ -55,12 +55,18 @@ FLAGS: tuple[str, ...] = (
     "document_in_review",           # 宛名付設 review pending: the basis may be incomplete
     "conflicting_declarations",     # two current returns (確定申告書 and 住民税申告書, or two of one kind)
     "declared_salary_differs",      # 住民税申告書 salary ≠ sum of 給与支払報告書
-    "dependants_not_itemised",      # e-Tax return claims 扶養控除 but names no dependant
+    "dependants_not_itemised",      # e-Tax return claims 扶養控除 but lists no dependant (or none were staged)
     "loss_not_offset",              # a negative income (損失) was set to 0: 損益通算 is not applied here
 )
 RESOLUTIONS: tuple[str, ...] = (
+    "etax_my_number",  # e-Tax 親族: My Number verified against the vault at ingest (staging/etax_dependants)
     "household_kana_birth", "household_kana", "household_relationship", "registry_kana_birth", "unresolved",
 )
+#: staging/etax_dependants columns read here (an absent dataset, e.g. an older lake, is an empty frame).
+ETAX_DEPENDANTS_READ: dict[str, pl.DataType] = {
+    "doc_uid": pl.String(), "dependant_no": pl.Int32(), "relationship": pl.String(), "birth_date": pl.Date(),
+    "cohabiting": pl.Boolean(), "disability": pl.Int8(), "total_income": pl.Int64(), "relative_atena_no": pl.String(),
+}
 
 # The 合計所得金額 estimate used ONLY to raise the 扶養否認 flag (the tax engine computes the real one)
 # applies the year's 給与所得控除 and 公的年金等控除 from rules/ through the engine's own formulas.
@@ -370,8 +376,12 @@ def merge_records(
     furusato_notices: pl.LazyFrame | pl.DataFrame,
     review_queue: pl.LazyFrame | pl.DataFrame,
     dependant_income_limit: int,
+    etax_dependants: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> MergeResult:
-    """Merge the staged documents of one municipality and 年度 into the five curated frames."""
+    """Merge the staged documents of one municipality and 年度 into the five curated frames.
+
+    ``etax_dependants`` (staging/etax_dependants) lists the 配偶者・扶養親族 of each e-Tax return;
+    ``None`` (a lake staged before that dataset existed) is read as no itemised relatives."""
     lazy = lambda f: f.lazy()  # noqa: E731
     income_year = fiscal_year - 1
     docs = {
@@ -531,17 +541,22 @@ def merge_records(
         pl.col("estimated_total_income"),
     ).cast({k: v for k, v in schema.items()}).sort("person_id")
 
+    etax_relatives = _etax_dependants_used(etax_dependants, etax_used, resident_ids)
     relatives, relative_flags = _relatives(
         fiscal_year, people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
-        current["salary_report"], has_return, dependant_income_limit)
+        current["salary_report"], has_return, dependant_income_limit, etax_relatives)
 
     lineage = _lineage(docs, resident_ids, etax, rr, has_etax, contributions, base)
-    flags = _flags(etax, rr, has_etax, base, lazy(review_queue), resident_ids, etax_basis, relative_flags)
+    flags = _flags(etax, rr, has_etax, base, lazy(review_queue), resident_ids, etax_basis, relative_flags,
+                   etax_relatives)
     non_filers = _non_filers(people, basis, relatives, lazy(review_queue))
     counts = {
         "basis_rows": basis.height,
         "relatives": relatives.height,
         "relatives_resolved": int(relatives.get_column("relative_atena_no").is_not_null().sum()),
+        "relatives_etax_itemised": int(relatives.get_column("source_dependant_no").is_not_null().sum()),
+        "etax_filers_with_itemised_relatives": int(
+            relatives.filter(pl.col("source_dependant_no").is_not_null()).get_column("person_id").n_unique()),
         "lineage_rows": lineage.height,
         "flags": flags.height,
         "non_filers": non_filers.height,
@@ -557,7 +572,7 @@ def _claims_from_resident_returns(rr_used: pl.DataFrame) -> pl.LazyFrame:
         pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
         _text("spouse_kana").alias("kana"), pl.col("spouse_birth_on").alias("doc_birth_date"),
         pl.lit(True).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
-        _nn(_i("spouse_total_income_yen")).alias("doc_other_income"),
+        _nn(_i("spouse_total_income_yen")).alias("doc_other_income"), *_NOT_ITEMISED,
     )
     dependants = [
         rr_used.lazy().filter(_text(f"dependant_{k}_kana").is_not_null()).select(
@@ -567,7 +582,7 @@ def _claims_from_resident_returns(rr_used: pl.DataFrame) -> pl.LazyFrame:
             (pl.col(f"dependant_{k}_cohabiting").cast(pl.String).str.strip_chars() != "0").fill_null(True)
             .alias("doc_cohabiting"),
             _disability_code(pl.col(f"dependant_{k}_disability").cast(pl.String).str.strip_chars()).alias("doc_disability"),
-            pl.lit(0, pl.Int64).alias("doc_other_income"),
+            pl.lit(0, pl.Int64).alias("doc_other_income"), *_NOT_ITEMISED,
         )
         for k in range(1, 5)
     ]
@@ -589,7 +604,7 @@ def _claims_from_salary_reports(salary: pl.LazyFrame, persons: pl.Series) -> pl.
         pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
         _text("spouse_kana").alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
         pl.lit(True).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
-        _nn(_i("spouse_total_income_yen")).alias("doc_other_income"),
+        _nn(_i("spouse_total_income_yen")).alias("doc_other_income"), *_NOT_ITEMISED,
     )
     dependants = [
         primary.filter(_text(f"{prefix}_{k}_kana").is_not_null()).select(
@@ -597,22 +612,66 @@ def _claims_from_salary_reports(salary: pl.LazyFrame, persons: pl.Series) -> pl.
             pl.lit("dependant").alias("role"), pl.lit(offset + k, pl.Int32).alias("_slot"),
             _text(f"{prefix}_{k}_kana").alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
             pl.lit(False).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
-            pl.lit(0, pl.Int64).alias("doc_other_income"),
+            pl.lit(0, pl.Int64).alias("doc_other_income"), *_NOT_ITEMISED,
         )
         for offset, prefix in ((0, "dependant"), (4, "young_dependant")) for k in range(1, 5)
     ]
     return pl.concat([spouse, *dependants], how="vertical")
 
 
-def _claims_from_etax(etax_used: pl.DataFrame) -> pl.LazyFrame:
-    """The e-Tax return names no spouse: a 配偶者(特別)控除 claim becomes an unnamed spouse."""
-    return etax_used.lazy().filter(_i("deduction_spouse") > 0).select(
+def _claims_from_etax(etax_used: pl.DataFrame, etax_relatives: pl.DataFrame) -> pl.LazyFrame:
+    """A return that claims 配偶者(特別)控除 but lists no spouse: an unnamed spouse with the return's
+    配偶者の合計所得金額 (resolved through the household relationship, if at all)."""
+    listed = etax_relatives.filter(pl.col("relationship") == "spouse").select("doc_uid")
+    return etax_used.lazy().filter(_i("deduction_spouse") > 0).join(listed.lazy(), on="doc_uid", how="anti").select(
         pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
         pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
         pl.lit(None, pl.String).alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
         pl.lit(True).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
-        _nn(_i("spouse_total_income")).alias("doc_other_income"),
+        _nn(_i("spouse_total_income")).alias("doc_other_income"), *_NOT_ITEMISED,
     )
+
+
+def _etax_dependants_used(etax_dependants, etax_used: pl.DataFrame, resident_ids: pl.Series) -> pl.DataFrame:
+    """The relatives listed by the e-Tax return each person's basis follows (its current version):
+    one row per listed relative with the filer's 宛名番号 (``person_id``). The 宛名番号 found by My Number
+    at ingest is kept only for a person resident on 1 January (only they have a basis of their own).
+    A return listing several spouses keeps the first (the relatives contract allows one)."""
+    if etax_dependants is None:
+        frame = pl.DataFrame(schema=ETAX_DEPENDANTS_READ)
+    else:
+        frame = etax_dependants.lazy().select(list(ETAX_DEPENDANTS_READ)).cast(ETAX_DEPENDANTS_READ).collect()
+    frame = frame.join(etax_used.select("doc_uid", pl.col("atena_no").alias("person_id")), on="doc_uid",
+                       how="inner", validate="m:1")
+    role = pl.col("relationship").fill_null("dependant")  # a relative without 区分 counts as 扶養親族
+    first_spouse = pl.col("dependant_no") == pl.col("dependant_no").filter(role == "spouse").min().over("doc_uid")
+    has_basis = pl.col("relative_atena_no").is_in(resident_ids.implode()) & (pl.col("relative_atena_no") != pl.col("person_id"))
+    return (
+        frame.with_columns(role.alias("relationship"))
+        .filter((pl.col("relationship") != "spouse") | first_spouse)
+        .with_columns(pl.when(has_basis).then(pl.col("relative_atena_no")).otherwise(pl.lit(None, pl.String))
+                      .alias("relative_atena_no"))
+        .sort("doc_uid", "dependant_no")
+    )
+
+
+def _claims_from_etax_dependants(etax_relatives: pl.DataFrame) -> pl.LazyFrame:
+    """The 配偶者・扶養親族 a 確定申告書 lists: birth date, 同居, 障害 (0/1/2 as the generator and the
+    jmz block write them) and the relative's 合計所得金額 as ``other_income`` when not resolved."""
+    return etax_relatives.lazy().select(
+        "person_id", pl.col("doc_uid").alias("source_doc_uid"), pl.col("relationship").alias("role"),
+        pl.when(pl.col("relationship") == "spouse").then(pl.lit(0, pl.Int32)).otherwise(pl.col("dependant_no"))
+        .cast(pl.Int32).alias("_slot"),
+        pl.lit(None, pl.String).alias("kana"), pl.col("birth_date").alias("doc_birth_date"),
+        pl.col("cohabiting").fill_null(pl.col("relationship") == "spouse").alias("doc_cohabiting"),
+        _disability_code(pl.col("disability").cast(pl.String)).alias("doc_disability"),
+        _nn(pl.col("total_income").cast(pl.Int64)).alias("doc_other_income"),
+        pl.col("relative_atena_no").alias("pre_atena_no"),
+        pl.col("dependant_no").cast(pl.Int32).alias("source_dependant_no"),
+    )
+
+
+_NOT_ITEMISED = (pl.lit(None, pl.String).alias("pre_atena_no"), pl.lit(None, pl.Int32).alias("source_dependant_no"))
 
 
 def _unique_match(claims: pl.LazyFrame, candidates: pl.LazyFrame, on_left: list[str], on_right: list[str],
@@ -627,10 +686,11 @@ def _unique_match(claims: pl.LazyFrame, candidates: pl.LazyFrame, on_left: list[
 
 def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_income: pl.DataFrame,
                etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, has_return: pl.Series,
-               dependant_income_limit: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+               dependant_income_limit: int, etax_relatives: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     info_persons = basis.filter(pl.col("basis_source") == "information_returns").get_column("person_id")
     claims = pl.concat([
-        _claims_from_etax(etax_used), _claims_from_resident_returns(rr_used),
+        _claims_from_etax(etax_used, etax_relatives), _claims_from_etax_dependants(etax_relatives),
+        _claims_from_resident_returns(rr_used),
         _claims_from_salary_reports(salary, info_persons),
     ], how="vertical").with_columns(normalize_kana(pl.col("kana")).alias("_kana")).collect()
     claims = claims.sort("person_id", "_slot", "source_doc_uid").with_columns(
@@ -654,8 +714,10 @@ def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_inc
                        ["cand_household", "cand_kana"], "household_kana")
     m3 = _unique_match(with_birth, cands, ["_kana", "doc_birth_date"], ["cand_kana", "cand_birth"],
                        "registry_kana_birth")
-    # Unnamed spouse (e-Tax): the head's 妻/夫 for a head, the head for a 妻/夫.
-    unnamed = lc.filter(pl.col("_kana").is_null() & (pl.col("role") == "spouse")).with_columns(
+    # Unnamed spouse (e-Tax): the head's 妻/夫 for a head, the head for a 妻/夫. A listed e-Tax spouse
+    # is resolved by My Number only (never by this guess).
+    unnamed = lc.filter(pl.col("_kana").is_null() & (pl.col("role") == "spouse")
+                        & pl.col("source_dependant_no").is_null()).with_columns(
         pl.when(pl.col("tp_relationship") == "世帯主").then(pl.lit("spouse_of_head"))
         .when(pl.col("tp_relationship").is_in(_SPOUSE_OF_HEAD)).then(pl.lit("head")).alias("_want"))
     cands_rel = cands.with_columns(
@@ -665,7 +727,9 @@ def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_inc
     matched = claims.lazy()
     for m in (m1, m2, m3, m4):
         matched = matched.join(m, on="claim_id", how="left")
-    order = ("household_kana_birth", "household_kana", "household_relationship", "registry_kana_birth")
+    matched = matched.with_columns(pl.col("pre_atena_no").alias("match_etax_my_number"))
+    order = ("etax_my_number", "household_kana_birth", "household_kana", "household_relationship",
+             "registry_kana_birth")
     matched = matched.with_columns(
         pl.coalesce([pl.col(f"match_{o}") for o in order]).alias("relative_atena_no"),
         pl.coalesce([pl.when(pl.col(f"match_{o}").is_not_null()).then(pl.lit(o)) for o in order])
@@ -704,6 +768,7 @@ def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_inc
     relatives = out.select(
         *[pl.col(c).cast(t) for c, t in schema.items()],
         pl.col("relative_atena_no"), pl.col("resolution"), pl.col("source_doc_uid"),
+        pl.col("source_dependant_no"),  # lineage: the row of staging/etax_dependants (e-Tax only)
         pl.col("rel_total_income").alias("relative_estimated_total_income"),
     ).sort("person_id", "role", "seq")
 
@@ -790,7 +855,8 @@ def _lineage(docs, resident_ids: pl.Series, etax: pl.DataFrame, rr: pl.DataFrame
 
 # ----------------------------------------------------------------------------------------- flags
 def _flags(etax: pl.DataFrame, rr: pl.DataFrame, has_etax: pl.Series, base: pl.DataFrame, review: pl.LazyFrame,
-           resident_ids: pl.Series, etax_basis: pl.DataFrame, relative_flags: pl.DataFrame) -> pl.DataFrame:
+           resident_ids: pl.Series, etax_basis: pl.DataFrame, relative_flags: pl.DataFrame,
+           etax_relatives: pl.DataFrame) -> pl.DataFrame:
     unused_returns = pl.concat([
         etax.filter(~pl.col("chosen")).select("atena_no", "doc_uid", pl.lit("a second current 確定申告書").alias("detail")),
         rr.filter(~pl.col("chosen") | pl.col("atena_no").is_in(has_etax.implode())).select(
@@ -813,9 +879,10 @@ def _flags(etax: pl.DataFrame, rr: pl.DataFrame, has_etax: pl.Series, base: pl.D
         pl.col("doc_uid").alias("related"),
         pl.format("a {} awaits 宛名付設 review with this person as a candidate", pl.col("source")).alias("detail"),
     ).collect()
-    not_itemised = etax_basis.filter(pl.col("_deduction_dependants") > 0).select(
+    listed = etax_relatives.filter(pl.col("relationship") == "dependant").select("doc_uid")
+    not_itemised = etax_basis.filter(pl.col("_deduction_dependants") > 0).join(listed, on="doc_uid", how="anti").select(
         pl.lit("dependants_not_itemised").alias("flag"), "person_id", pl.col("doc_uid").alias("related"),
-        pl.lit("the 確定申告書 claims 扶養控除 but the e-Tax data names no dependant; enter them").alias("detail"))
+        pl.lit("the 確定申告書 claims 扶養控除 but the e-Tax data lists no dependant; enter them").alias("detail"))
     loss = etax_basis.filter("_loss").select(
         pl.lit("loss_not_offset").alias("flag"), "person_id", pl.col("doc_uid").alias("related"),
         pl.lit("a negative 所得 on the 確定申告書 was set to 0 (損益通算 is not applied by record_merge)").alias("detail"))

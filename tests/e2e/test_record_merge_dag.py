@@ -62,6 +62,19 @@ def test_record_merge_builds_one_basis_per_resident(ingested: Path, sample_ward:
     assert resolved.height > 0
     assert (resolved.get_column("relative_atena_no") == resolved.get_column("true_spouse")).mean() >= 0.99
 
+    # e-Tax filers get the relatives their return lists; a resolved one is resident and has a basis;
+    # no return that lists a dependant is flagged dependants_not_itemised.
+    listed = _partition(lake, "staging", "etax_dependants")
+    itemised = relatives.filter(pl.col("source_dependant_no").is_not_null())
+    assert itemised.height > 0 and report["counts"]["etax_filers_with_itemised_relatives"] > 0
+    assert set(itemised.get_column("source_doc_uid")) <= set(listed.get_column("doc_uid"))
+    by_number = itemised.filter(pl.col("resolution") == "etax_my_number")
+    assert by_number.height > 0 and by_number.join(basis, left_on="relative_atena_no", right_on="person_id",
+                                                   how="anti").height == 0
+    flags = _partition(lake, "curated", "merge_flags").filter(pl.col("flag") == "dependants_not_itemised")
+    with_dependants = listed.filter(pl.col("relationship") == "dependant").get_column("doc_uid")
+    assert flags.filter(pl.col("related").is_in(with_dependants.implode())).height == 0
+
     # A rerun on the same staging is byte-identical.
     files = lambda: {p: p.read_bytes() for d in OUTPUTS for p in sorted((lake / "curated" / d).rglob("*")) if p.is_file()}  # noqa: E731
     first = files()

@@ -257,3 +257,25 @@ def test_matching_outputs_carry_no_my_number(ward_match):
         for column, dtype in frame.schema.items():
             if dtype == pl.String:
                 assert not frame.get_column(column).str.contains(r"^[0-9]{12}$").any(), column
+
+
+# ------------------------------------------------------------------- relatives named on a document
+def test_relatives_resolved_only_by_a_verified_my_number():
+    from transforms.matching import RELATIVE_MATCH_SCHEMA, match_relatives_by_my_number
+
+    relatives = pl.DataFrame(
+        [("r1", NO_TARO, "佐藤　太郎", D(1980, 1, 1)),      # number, birth date and name agree
+         ("r2", NO_HANAKO, "山田　花子", D(1991, 5, 5)),    # Hanako's number, another birth date
+         ("r3", NO_UNKNOWN, "佐藤　次郎", D(1980, 1, 1)),   # valid, not in the vault (no 4情報 guess)
+         ("r4", "123456789019", "佐藤　太郎", D(1980, 1, 1)),  # bad check digit
+         ("r5", None, "佐藤　太郎", D(1980, 1, 1))],
+        schema=["relative_key", "my_number", "name_kanji", "birth_date"], orient="row",
+    ).with_columns(pl.lit(None, pl.String).alias("name_kana"))
+    got = match_relatives_by_my_number(relatives, residents(), VAULT)
+    assert dict(got.schema) == RELATIVE_MATCH_SCHEMA and "my_number" not in got.columns
+    assert got.select("relative_key", "relative_atena_no", "relative_match_rule").rows() == [
+        ("r1", TARO, "my_number_verified"), ("r2", None, "my_number_conflict"), ("r3", None, "my_number_unknown"),
+        ("r4", None, "my_number_invalid"), ("r5", None, "no_my_number")]
+    evidence = dict(got.select("relative_key", "relative_match_evidence").rows())
+    assert evidence["r1"][0] == "my_number" and "birth_date" in evidence["r1"]
+    assert "birth_date" not in evidence["r2"] and evidence["r3"] == []

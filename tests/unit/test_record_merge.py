@@ -68,7 +68,7 @@ def _residents(rows: list[dict]) -> pl.DataFrame:
 
 
 def _merge(residents, *, salary=(), pension=(), etax=(), rr=(), furusato=(), review=None, disability=None,
-           welfare=None):
+           welfare=None, etax_dependants=None):
     typed = lambda rows, defaults: _frame(list(rows), defaults)  # noqa: E731
     rr_frame = typed(rr, RR).with_columns(
         pl.col("spouse_birth_on").cast(pl.Date), *[pl.col(f"dependant_{k}_birth_on").cast(pl.Date) for k in range(1, 5)])
@@ -84,7 +84,20 @@ def _merge(residents, *, salary=(), pension=(), etax=(), rr=(), furusato=(), rev
         review_queue=review if review is not None else pl.DataFrame(
             schema={"doc_uid": pl.String, "source": pl.String, "candidate_atena_no": pl.String}),
         dependant_income_limit=LIMIT,
+        etax_dependants=None if etax_dependants is None else _etax_dependants(etax_dependants),
     )
+
+
+def _etax_dependants(rows: list[dict]) -> pl.DataFrame:
+    """staging/etax_dependants rows (contract columns; unspecified ones at a neutral value)."""
+    base = {"relationship": "dependant", "name_kanji": "山田　某", "birth_date": None, "cohabiting": True,
+            "disability": 0, "total_income": 0, "gaiji_flag": False, "relative_atena_no": None,
+            "relative_match_rule": "my_number_unknown", "relative_match_evidence": []}
+    schema = {"doc_uid": pl.String, "dependant_no": pl.Int32, "relationship": pl.String, "name_kanji": pl.String,
+              "birth_date": pl.Date, "cohabiting": pl.Boolean, "disability": pl.Int8, "total_income": pl.Int64,
+              "gaiji_flag": pl.Boolean, "relative_atena_no": pl.String, "relative_match_rule": pl.String,
+              "relative_match_evidence": pl.List(pl.String)}
+    return pl.DataFrame([{**base, **r} for r in rows], schema=schema)
 
 
 def _row(frame: pl.DataFrame, person: str) -> dict:
@@ -311,6 +324,70 @@ def test_etax_spouse_found_through_the_household_relationship():
     spouse = _row(result.relatives, "T")
     assert spouse["relative_atena_no"] == "W" and spouse["resolution"] == "household_relationship"
     assert result.flags.filter(pl.col("flag") == "dependants_not_itemised").get_column("related").to_list() == ["eT"]
+
+
+def test_etax_filer_gets_the_spouse_and_dependants_listed_on_the_return():
+    verified = {"relative_match_rule": "my_number_verified", "relative_match_evidence": ["my_number", "birth_date"]}
+    result = _merge(
+        FAMILY,
+        etax=[{"doc_uid": "eT", "atena_no": "T", "revenue_salary": 7_000_000, "income_total": 5_100_000,
+               "deduction_spouse": 380_000, "spouse_total_income": 0, "deduction_dependants": 1_010_000}],
+        salary=[{"doc_uid": "sW", "atena_no": "W", "payment_amount_yen": 800_000}],
+        pension=[{"doc_uid": "pM", "atena_no": "M", "art203_3_1_payment_yen": 600_000}],
+        etax_dependants=[
+            # the return's own (wrong-looking) birth date loses to the registry once resolved
+            {"doc_uid": "eT", "dependant_no": 1, "relationship": "spouse", "relative_atena_no": "W",
+             "birth_date": date(1999, 9, 9), "total_income": 123, **verified},
+            {"doc_uid": "eT", "dependant_no": 2, "relative_atena_no": "M", "birth_date": date(1945, 3, 3), **verified},
+            # a parent living elsewhere: not in the vault, the return's data is used
+            {"doc_uid": "eT", "dependant_no": 3, "birth_date": date(1950, 6, 1), "cohabiting": False, "disability": 2,
+             "total_income": 300_000},
+            # resolved at ingest to someone not resident on 1 January: no basis of their own here
+            {"doc_uid": "eT", "dependant_no": 4, "relative_atena_no": "Z", "birth_date": date(2004, 1, 1),
+             "total_income": 50_000, **verified},
+            {"doc_uid": "eOther", "dependant_no": 1, "relative_atena_no": "C", **verified},  # not T's return
+        ],
+    )
+    _valid(result)
+    rel = result.relatives.filter(pl.col("person_id") == "T").sort("role", "seq")
+    spouse = _row(rel.filter(pl.col("role") == "spouse"), "T")  # one spouse: no unnamed duplicate
+    assert (spouse["relative_atena_no"], spouse["resolution"], spouse["source_doc_uid"]) == ("W", "etax_my_number", "eT")
+    assert spouse["salary_revenue"] == 800_000 and spouse["other_income"] == 0  # her basis, not the return's 123
+    assert spouse["birth_date"] == date(1980, 1, 1) and spouse["cohabiting"] is True
+    deps = rel.filter(pl.col("role") == "dependant")
+    assert deps.select("seq", "relative_atena_no", "resolution", "source_dependant_no").rows() == [
+        (1, "M", "etax_my_number", 2), (2, None, "unresolved", 3), (3, None, "unresolved", 4)]
+    mother, away, moved = deps.rows(named=True)
+    assert mother["public_pension_revenue"] == 600_000 and mother["lineal_ascendant"] is True
+    assert (away["birth_date"], away["cohabiting"], away["disability"], away["other_income"]) == (
+        date(1950, 6, 1), False, "special", 300_000)
+    assert away["lineal_ascendant"] is False and away["salary_revenue"] == 0
+    assert (moved["birth_date"], moved["other_income"]) == (date(2004, 1, 1), 50_000)
+    assert result.flags.filter(pl.col("flag") == "dependants_not_itemised").height == 0
+    assert result.counts["etax_filers_with_itemised_relatives"] == 1 and result.counts["relatives_etax_itemised"] == 4
+
+
+def test_etax_dependants_come_from_the_current_return_only_and_a_claim_without_names_is_flagged():
+    result = _merge(
+        FAMILY,
+        etax=[{"doc_uid": "eOld", "atena_no": "T", "deduction_dependants": 380_000, "received_on": date(2026, 2, 1)},
+              {"doc_uid": "eNew", "atena_no": "T", "deduction_dependants": 380_000, "received_on": date(2026, 3, 1)},
+              {"doc_uid": "eX", "atena_no": "X", "deduction_spouse": 380_000, "deduction_dependants": 380_000}],
+        etax_dependants=[
+            {"doc_uid": "eOld", "dependant_no": 1, "birth_date": date(2001, 1, 1), "total_income": 10},
+            {"doc_uid": "eNew", "dependant_no": 1, "birth_date": date(2002, 2, 2), "total_income": 20},
+            {"doc_uid": "eX", "dependant_no": 1, "relationship": "spouse", "birth_date": date(1981, 1, 1)},
+        ],
+    )
+    _valid(result)
+    t = result.relatives.filter(pl.col("person_id") == "T")
+    assert t.select("role", "birth_date", "other_income", "source_doc_uid").rows() == [
+        ("dependant", date(2002, 2, 2), 20, "eNew")]
+    x = result.relatives.filter(pl.col("person_id") == "X")
+    assert x.select("role", "birth_date", "resolution").rows() == [("spouse", date(1981, 1, 1), "unresolved")]
+    # X claims 扶養控除 but lists only a spouse: the flag stays; T's current return lists a dependant.
+    flagged = result.flags.filter(pl.col("flag") == "dependants_not_itemised")
+    assert flagged.select("person_id", "related").rows() == [("X", "eX")]
 
 
 def test_dependant_claimed_twice_and_over_the_income_limit():
