@@ -21,7 +21,7 @@ Legal sources
   検査用数字 = 11 − (Σ_{n=1..11} Pn × Qn を 11 で除した余り); ただし余りが 1 以下なら 0.
   Pn is the n-th digit counted from the *right* of the 11-digit base, Qn = n + 1 (n ≤ 6),
   n − 5 (n ≥ 7); read from the left, the weights are 6,5,4,3,2,7,6,5,4,3,2.
-  ``000000000000`` passes that arithmetic but is never issued: it is rejected explicitly.
+  The all-zero number (twelve 0s) passes that arithmetic but is never issued: it is rejected explicitly.
 * 法人番号: 法人番号の指定等に関する省令 (平成26年財務省令第70号) 第2条:
   検査用数字 = 9 − (Σ_{n=1..12} Pn × Qn を 9 で除した余り), Pn counted from the right of the
   12-digit base, Qn = 1 for odd n and 2 for even n.  The check digit is the *leftmost* of the 13.
@@ -64,7 +64,7 @@ CORPORATE_NUMBER_WEIGHTS: tuple[int, ...] = (2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1)
 LOCAL_GOVERNMENT_CODE_WEIGHTS: tuple[int, ...] = (6, 5, 4, 3, 2)
 
 _ASCII_DIGITS = {n: re.compile(rf"[0-9]{{{n}}}") for n in (5, 6, 11, 12, 13)}
-_MY_NUMBER_NEVER_ISSUED = "000000000000"
+_MY_NUMBER_NEVER_ISSUED = "0" * 12
 
 
 def _digits_or_raise(value: str, length: int, what: str) -> list[int]:
@@ -94,7 +94,7 @@ def my_number_check_digit(base11: str) -> int:
 def is_valid_my_number(value: object) -> bool:
     """True when ``value`` is a 12-ASCII-digit string whose last digit is its 第5条 check digit.
 
-    ``000000000000`` satisfies the arithmetic but is not a number anyone holds: rejected.
+    The all-zero number satisfies the arithmetic but is not a number anyone holds: rejected.
     Anything that is not exactly 12 ASCII digits (None, int, full-width digits, hyphens) is False.
     """
     if not _is_digits(value, 12) or value == _MY_NUMBER_NEVER_ISSUED:
@@ -169,7 +169,7 @@ def my_number_is_valid(my_number: pl.Expr | str) -> pl.Expr:
 def corporate_number_check_digit(base12: str) -> int:
     """Check digit of a 12-digit 法人番号 base (法人番号の指定等に関する省令 第2条); it is prepended.
 
-    >>> corporate_number_check_digit("123456789012")
+    >>> corporate_number_check_digit("100000000000")
     7
     """
     digits = _digits_or_raise(base12, 12, "corporate_number_check_digit")

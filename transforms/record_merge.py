@@ -35,8 +35,11 @@ import polars as pl
 
 from contracts.taxation_basis import PERSON_AMOUNTS, PERSON_FLAGS, person_schema, relative_schema
 from transforms.normalize import normalize_kana
-from transforms.tax_engine import age_at_year_end, public_pension_income, salary_income_before_adjustment
-from transforms.tax_rules import load_rules
+from transforms.tax_engine import (
+    age_at_year_end, floor_to_unit, premium_deduction, public_pension_income, salary_income_before_adjustment,
+    times_fraction,
+)
+from transforms.tax_rules import Rules, load_rules
 
 SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "salary_report", "pension_report", "furusato_notice")
 BASIS_SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "information_returns", "none")
@@ -127,9 +130,9 @@ def _disability_max(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.when(rank(a) >= rank(b)).then(a).otherwise(b)
 
 
-def floor_to_1000(expr: pl.Expr) -> pl.Expr:
-    """1,000円未満切捨て (所得税法 課税総所得金額, 国税通則法第118条第1項)."""
-    return (expr // 1000) * 1000
+# 所得税の課税総所得金額 is rounded down to 1,000円 (国税通則法第118条第1項); the rounding itself is the
+# engine's named step.
+INCOME_TAX_TAXABLE_UNIT = 1000
 
 
 def usable(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -175,7 +178,7 @@ def _lineage_base(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
     )
 
 
-def _etax_basis(etax: pl.LazyFrame) -> pl.LazyFrame:
+def _etax_basis(etax: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     """Basis columns stated by a 確定申告書 (one row per document)."""
     income_total = _nn(_i("income_total"))
     medical_deduction = _i("deduction_medical")
@@ -201,7 +204,9 @@ def _etax_basis(etax: pl.LazyFrame) -> pl.LazyFrame:
         # The return states the 医療費控除 (paid − reimbursed − min(10万, 総所得金額等×5%)); the basis
         # holds paid-net-of-reimbursement so that the engine's formula gives back the same deduction.
         pl.when(medical_deduction > 0)
-        .then(medical_deduction + pl.min_horizontal(pl.lit(100_000, pl.Int64), income_total * 5 // 100))
+        .then(medical_deduction + pl.min_horizontal(
+            pl.lit(rules.amount("medical_expense_deduction.threshold_cap"), pl.Int64),
+            times_fraction(income_total, rules.percent("medical_expense_deduction.threshold_percent"))))
         .otherwise(0).cast(pl.Int64).alias("medical_expenses"),
         _nn(_i("resident_tax_furusato")).alias("furusato_donations"),
         pl.col("widow").fill_null(False).alias("widow"),
@@ -246,11 +251,10 @@ def _resident_return_basis(returns: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _old_long_term_income_tax_deduction(premium: pl.Expr) -> pl.Expr:
-    """所得税 旧長期損害保険料 deduction: premium up to 1万, then premium/2 + 5,000, at most 1.5万
-    (所得税法第77条, 平成18年改正法附則第10条)."""
-    return (pl.when(premium <= 10_000).then(premium)
-            .otherwise(pl.min_horizontal(premium // 2 + 5_000, pl.lit(15_000, pl.Int64)))).cast(pl.Int64)
+def _old_long_term_income_tax_deduction(premium: pl.Expr, rules: Rules) -> pl.Expr:
+    """所得税 旧長期損害保険料 deduction of ``premium`` (rule ``income_tax_old_long_term_deduction``)."""
+    p = "income_tax_old_long_term_deduction"
+    return premium_deduction(premium, rules.table(f"{p}.table"), rules.get(f"{p}.rounding"))
 
 
 def _salary_contributions(salary: pl.LazyFrame, income_year: int) -> pl.LazyFrame:
@@ -283,11 +287,12 @@ def _salary_contributions(salary: pl.LazyFrame, income_year: int) -> pl.LazyFram
         _nn(_i("care_medical_premium_yen")).alias("life_care_medical"),
         # 地震保険料控除額 (所得税) = premium up to 5万 plus the 旧長期 part: take the 旧長期 part out.
         # Exact below the 5万 cap; at the cap the 住民税 deduction is at its own 2.5万 cap either way.
-        _nn(_nn(_i("earthquake_insurance_deduction_yen")) - _old_long_term_income_tax_deduction(old_long_term))
+        _nn(_nn(_i("earthquake_insurance_deduction_yen"))
+            - _old_long_term_income_tax_deduction(old_long_term, load_rules(income_year + 1)))
         .alias("earthquake_insurance"),
         old_long_term.alias("old_long_term_casualty_insurance"),
         pl.when(has_loan).then(unused).otherwise(0).cast(pl.Int64).alias("housing_loan_unused_income_tax_credit"),
-        pl.when(has_loan).then(_nn(floor_to_1000(_i("salary_income_yen") - _i("total_income_deductions_yen"))))
+        pl.when(has_loan).then(_nn(floor_to_unit(_i("salary_income_yen") - _i("total_income_deductions_yen"), INCOME_TAX_TAXABLE_UNIT)))
         .otherwise(0).cast(pl.Int64).alias("housing_loan_taxable_income_for_income_tax"),
         pl.lit(0, pl.Int64).alias("furusato_donations"),
         pl.when(has_loan).then(housing_move_in_date(pl.col("housing_move_in_year_1"), pl.col("housing_move_in_month_1"),
@@ -428,7 +433,7 @@ def merge_records(
         .alias("declared_disability")
     )
 
-    etax_basis = _etax_basis(etax_used.lazy()).collect()
+    etax_basis = _etax_basis(etax_used.lazy(), load_rules(fiscal_year)).collect()
     rr_basis = _resident_return_basis(rr_used.lazy()).collect()
     declared = pl.concat([
         etax_basis.select(rr_basis.columns).with_columns(pl.lit("etax_return").alias("basis_source")),

@@ -301,7 +301,7 @@ _RELATIVE_DEFAULTS = {
 
 
 # ---------------------------------------------------------------------------------- 所得控除
-def _premium_deduction(premium: pl.Expr, rows: list[dict], rounding: str) -> pl.Expr:
+def premium_deduction(premium: pl.Expr, rows: list[dict], rounding: str) -> pl.Expr:
     """Deduction of one premium class by band: premium × numerator/denominator + add."""
 
     def band(row: dict) -> pl.Expr:
@@ -318,10 +318,10 @@ def _life_insurance(rules: Rules) -> pl.Expr:
     combined_cap = rules.amount(f"{p}.combined_cap")
 
     def klass(new: str | None, old: str | None) -> pl.Expr:
-        new_amount = _premium_deduction(pl.col(new), new_rows, rounding) if new else pl.lit(0, I64)
+        new_amount = premium_deduction(pl.col(new), new_rows, rounding) if new else pl.lit(0, I64)
         if old is None:
             return new_amount
-        old_amount = _premium_deduction(pl.col(old), old_rows, rounding)
+        old_amount = premium_deduction(pl.col(old), old_rows, rounding)
         both = pl.min_horizontal(new_amount + old_amount, pl.lit(combined_cap, I64))
         return pl.max_horizontal(new_amount, old_amount, both)
 
@@ -337,8 +337,8 @@ def _earthquake(rules: Rules) -> pl.Expr:
     p = "earthquake_insurance_deduction"
     rounding = rules.get(f"{p}.rounding")
     amount = (
-        _premium_deduction(pl.col("earthquake_insurance"), rules.table(f"{p}.earthquake"), rounding)
-        + _premium_deduction(pl.col("old_long_term_casualty_insurance"), rules.table(f"{p}.old_long_term"), rounding)
+        premium_deduction(pl.col("earthquake_insurance"), rules.table(f"{p}.earthquake"), rounding)
+        + premium_deduction(pl.col("old_long_term_casualty_insurance"), rules.table(f"{p}.old_long_term"), rounding)
     )
     return pl.min_horizontal(amount, pl.lit(rules.amount(f"{p}.total_cap"), I64))
 

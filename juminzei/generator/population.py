@@ -851,7 +851,7 @@ def _sequential_numbers(rng: np.random.Generator, order: np.ndarray, base: int, 
 
 def _my_numbers(rng: np.random.Generator, n: int) -> pl.Series:
     """Unique 12-digit 個人番号 strings with valid check digits (leading zeros kept; ~10 % start with 0)."""
-    base = _unique_ints(rng, n, 1, 10**11)  # base 0 would give 000000000000, never issued
+    base = _unique_ints(rng, n, 1, 10**11)  # base 0 would give the all-zero number, never issued
     check = my_number_check_digits(base)
     number = base * 10 + check
     out = pl.Series("my_number", number).cast(pl.String).str.zfill(12)
