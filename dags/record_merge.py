@@ -52,7 +52,7 @@ def record_merge():
 
         return resolve_run_config("record_merge", context["params"], context.get("logical_date"))
 
-    @task(outlets=[Asset(asset_uri("curated", name)) for name in WRITES])
+    @task
     def merge(run: dict) -> dict:
         from pipelines.runtime import run_stage
 
@@ -64,7 +64,19 @@ def record_merge():
 
         return require_reconciled(summary)
 
-    check_reconciliation(merge(resolve_run()))
+    @task(outlets=[Asset(asset_uri("curated", name)) for name in WRITES])
+    def publish(summary: dict) -> dict:
+        # Asset events start the downstream DAGs: none for a dry run or a run that changed nothing.
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from pipelines.runtime import publish_skip_reason
+
+        reason = publish_skip_reason(summary)
+        if reason:
+            raise AirflowSkipException(reason)
+        return summary
+
+    publish(check_reconciliation(merge(resolve_run())))
 
 
 record_merge()

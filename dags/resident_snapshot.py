@@ -44,7 +44,7 @@ def resident_snapshot():
 
         return resolve_run_config("resident_snapshot", context["params"], context.get("logical_date"))
 
-    @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED])
+    @task
     def take_snapshot(run: dict) -> dict:
         from pipelines.runtime import run_stage
 
@@ -56,7 +56,19 @@ def resident_snapshot():
 
         return require_reconciled(summary)
 
-    check_reconciliation(take_snapshot(resolve_run()))
+    @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED])
+    def publish(summary: dict) -> dict:
+        # Asset events start the downstream DAGs: none for a dry run or a run that changed nothing.
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from pipelines.runtime import publish_skip_reason
+
+        reason = publish_skip_reason(summary)
+        if reason:
+            raise AirflowSkipException(reason)
+        return summary
+
+    publish(check_reconciliation(take_snapshot(resolve_run())))
 
 
 resident_snapshot()

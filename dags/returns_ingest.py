@@ -59,7 +59,7 @@ def returns_ingest():
 
         return resolve_run_config("returns_ingest", context["params"], context.get("logical_date"))
 
-    @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED] + [Asset(asset_uri("curated", "forwarding"))])
+    @task
     def ingest(run: dict) -> dict:
         from pipelines.runtime import run_stage
 
@@ -71,7 +71,19 @@ def returns_ingest():
 
         return require_reconciled(summary)
 
-    check_reconciliation(ingest(resolve_run()))
+    @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED] + [Asset(asset_uri("curated", "forwarding"))])
+    def publish(summary: dict) -> dict:
+        # Asset events start the downstream DAGs: none for a dry run or a run that changed nothing.
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from pipelines.runtime import publish_skip_reason
+
+        reason = publish_skip_reason(summary)
+        if reason:
+            raise AirflowSkipException(reason)
+        return summary
+
+    publish(check_reconciliation(ingest(resolve_run())))
 
 
 returns_ingest()

@@ -46,7 +46,7 @@ def tax_assessment():
 
         return resolve_run_config("tax_assessment", context["params"], context.get("logical_date"))
 
-    @task(outlets=[Asset(asset_uri("curated", "tax_assessment"))])
+    @task
     def assess(run: dict) -> dict:
         from pipelines.runtime import run_stage
 
@@ -58,7 +58,19 @@ def tax_assessment():
 
         return require_reconciled(summary)
 
-    check_reconciliation(assess(resolve_run()))
+    @task(outlets=[Asset(asset_uri("curated", "tax_assessment"))])
+    def publish(summary: dict) -> dict:
+        # Asset events start the downstream DAGs: none for a dry run or a run that changed nothing.
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from pipelines.runtime import publish_skip_reason
+
+        reason = publish_skip_reason(summary)
+        if reason:
+            raise AirflowSkipException(reason)
+        return summary
+
+    publish(check_reconciliation(assess(resolve_run())))
 
 
 tax_assessment()

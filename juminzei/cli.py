@@ -77,12 +77,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runtime import require_reconciled, resolve_run_config, run_stage
 
-    run = resolve_run_config(
-        args.stage,
-        {"fiscal_year": args.fiscal_year, "municipality": args.municipality, "dry_run": args.dry_run,
-         "landing": args.landing},
-        now=datetime.now(timezone.utc),
-    )
+    params = {"fiscal_year": args.fiscal_year, "municipality": args.municipality, "dry_run": args.dry_run}
+    if args.landing is not None:  # a stage that takes no landing folder refuses the option by name
+        params["landing"] = args.landing
+    run = resolve_run_config(args.stage, params, now=datetime.now(timezone.utc))
     summary = run_stage(run)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True))

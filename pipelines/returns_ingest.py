@@ -176,8 +176,8 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
         received[item.file.path] = count_records(data, item.file.source)
         contents[item.file.source].append((item.file.path, data))
     for source, files in contents.items():
-        if not files:
-            continue
+        # A source with no file still goes through its parser: the empty frames carry the schema, so an empty
+        # delivery stages empty, typed partitions instead of failing downstream.
         if source == "etax_return":
             result = parse_etax_returns(files)
             parsed[source]["records"].append(result.returns)
@@ -224,32 +224,27 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
     with_history: dict[str, pl.DataFrame] = {}
     for source, parts in parsed.items():  # memory: each parsed frame is released once its history is built
         records = parts.pop("records")
-        if records.height:
-            with_history[source] = _history(source, records)
+        with_history[source] = _history(source, records)
         del records
-    identities = [document_identity(s, with_history[s]) for s in PERSON_SOURCES if s in with_history]
-    documents = pl.concat(identities, how="vertical") if identities else None
-    routes = pl.DataFrame(schema={"doc_uid": pl.String})
-    review = None
-    if documents is not None and documents.height:
-        result = match_documents(documents, residents, vault)
-        people = residents.select("atena_no", "registry_status", "destination_municipality_code")
-        in_ward = normalize_address(pl.col("address")).str.starts_with(ward)
-        routes = (
-            result.matches.join(documents.select("doc_uid", "source", "address"), on="doc_uid", how="left", validate="1:1")
-            .join(people, on="atena_no", how="left", validate="m:1")
-            .with_columns(
-                pl.when(pl.col("decision") == "review").then(pl.lit("review"))
-                .when((pl.col("decision") == "auto") & (pl.col("registry_status") == "moved_out")).then(pl.lit("forward"))
-                .when(pl.col("decision") == "auto").then(pl.lit("stage"))
-                .when(in_ward.fill_null(False)).then(pl.lit("non_registered"))
-                .otherwise(pl.lit("forward")).alias("route"),
-                pl.when(pl.col("decision") == "auto").then(pl.lit("moved_out_before_assessment_date"))
-                .otherwise(pl.lit("address_outside_ward")).alias("forward_reason"),
-            )
+    documents = pl.concat([document_identity(s, with_history[s]) for s in PERSON_SOURCES], how="vertical")
+    result = match_documents(documents, residents, vault)
+    people = residents.select("atena_no", "registry_status", "destination_municipality_code")
+    in_ward = normalize_address(pl.col("address")).str.starts_with(ward)
+    routes = (
+        result.matches.join(documents.select("doc_uid", "source", "address"), on="doc_uid", how="left", validate="1:1")
+        .join(people, on="atena_no", how="left", validate="m:1")
+        .with_columns(
+            pl.when(pl.col("decision") == "review").then(pl.lit("review"))
+            .when((pl.col("decision") == "auto") & (pl.col("registry_status") == "moved_out")).then(pl.lit("forward"))
+            .when(pl.col("decision") == "auto").then(pl.lit("stage"))
+            .when(in_ward.fill_null(False)).then(pl.lit("non_registered"))
+            .otherwise(pl.lit("forward")).alias("route"),
+            pl.when(pl.col("decision") == "auto").then(pl.lit("moved_out_before_assessment_date"))
+            .otherwise(pl.lit("address_outside_ward")).alias("forward_reason"),
         )
-        review = result.review_queue
-        routes = _forwarding_destinations(routes, with_history.get("etax_return"), municipality)
+    )
+    review = result.review_queue
+    routes = _forwarding_destinations(routes, with_history.get("etax_return"), municipality)
     dependants = _etax_dependants(etax_dependants, with_history.get("etax_return"), routes, residents, vault)
     return {"with_history": with_history, "routes": routes, "review": review, "dependants": dependants}
 
@@ -365,15 +360,10 @@ def _validated(outcome: dict, parsed, run_id: str):
                                                                  "_forward_basis")
         staged[source] = validate(StagedDocument, kept, f"staging/{STAGED_DATASETS[source]}", run_id)
 
-    forwarding = pl.concat(forwarded, how="vertical") if forwarded else pl.DataFrame(schema=Forwarding.to_schema().columns)
+    forwarding = pl.concat(forwarded, how="vertical")  # every source is present, if empty (see _parse_all)
     forwarding = validate(Forwarding, forwarding.with_columns(pl.col("record_no").cast(pl.Int64)), "curated/forwarding", run_id)
 
-    review = outcome["review"]
-    if review is None:
-        review = pl.DataFrame(schema={"doc_uid": pl.String, "reason": pl.String, "candidate_atena_no": pl.String,
-                                      "candidate_score": pl.Int16, "candidate_agreed_fields": pl.List(pl.String),
-                                      "candidate_rank": pl.Int64})
-    review = review.join(routes.select("doc_uid", "source"), on="doc_uid", how="left", validate="m:1")
+    review = outcome["review"].join(routes.select("doc_uid", "source"), on="doc_uid", how="left", validate="m:1")
     review = review.select("doc_uid", "source", "reason", "candidate_atena_no", "candidate_score",
                            pl.col("candidate_rank").cast(pl.Int64), "candidate_agreed_fields")
     review = validate(ReviewQueue, review, "staging/review_queue", run_id)
@@ -444,7 +434,7 @@ def _account(report: RunReport, to_read, received_by_file: dict[str, int], stage
     bases = forwarding.get_column("destination_basis")
     for basis in DESTINATION_BASES:
         report.set_count(f"forwarded_destination_{basis}", int((bases == basis).sum()))
-    decisions = pl.concat([f.select("match_decision") for f in staged.values()] or [pl.DataFrame({"match_decision": []})])
+    decisions = pl.concat([f.select("match_decision") for f in staged.values()])
     for decision, count in decisions.group_by("match_decision").len().iter_rows():
         report.set_count(f"match_{decision}", count)
 

@@ -61,6 +61,7 @@ def resolve_run_config(
     from pipelines.stages import stage_runner
 
     stage_runner(stage)  # unknown stage → ConfigError before any work
+    check_param_names(stage, params)
     now = now or datetime.now(timezone.utc)
     dry_run = params.get("dry_run", False)
     if not isinstance(dry_run, bool):
@@ -75,6 +76,28 @@ def resolve_run_config(
         "run_id": new_run_id(stage, now),
         "options": resolve_options(params),
     }
+
+
+def check_param_names(stage: str, params: Mapping[str, Any]) -> None:
+    """Refuse a configuration key the stage does not know (``{"fiscal_yaer": 2026}`` must not run silently as
+    the current year): the sentence names the key, the closest known one and every allowed key."""
+    from difflib import get_close_matches
+
+    from pipelines.errors import ConfigError
+    from pipelines.stages import allowed_params
+
+    allowed = allowed_params(stage)
+    unknown = sorted(str(key) for key in params if key not in allowed)
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = get_close_matches(key, allowed, n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ConfigError(
+        f"{stage}: unknown configuration key{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; "
+        f"the keys a {stage} run accepts are {', '.join(allowed)}. Nothing was run."
+    )
 
 
 def resolve_options(params: Mapping[str, Any]) -> dict:
@@ -120,7 +143,26 @@ def summarize(report: Mapping[str, Any]) -> dict:
         "counts": dict(report.get("counts", {})),
         "reconciles": bool(report.get("reconciliation", {}).get("ok", False)),
         "report_path": report.get("report_path"),
+        # datasets whose partition this run replaced (a dry run and an unchanged rerun replace none)
+        "changed_outputs": sorted(
+            f"{o['zone']}/{o['dataset']}" for o in report.get("outputs", []) if not o.get("unchanged", False)
+        ),
     }
+
+
+def publish_skip_reason(summary: Mapping[str, Any]) -> str | None:
+    """Why a run must not emit its Airflow Asset events (which start the downstream stages), or ``None``.
+
+    A dry run wrote nothing, and a run that replaced no partition changed nothing: either way a downstream
+    stage would only redo the work it did last time, so no event is emitted and nothing starts.
+    """
+    if summary.get("dry_run"):
+        return (f"{summary['stage']} run {summary['run_id']} was a dry run: nothing was written, so no downstream "
+                "stage is started.")
+    if not summary.get("changed_outputs"):
+        return (f"{summary['stage']} run {summary['run_id']} changed no dataset (every partition is byte-identical "
+                "to the previous run), so no downstream stage is started.")
+    return None
 
 
 def require_reconciled(summary: Mapping[str, Any]) -> dict:

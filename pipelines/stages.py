@@ -18,6 +18,19 @@ STAGES: dict[str, str] = {
 }
 
 
+#: The run configuration every stage takes (the DAGs' operator form, ``pipelines.dag_policy.run_params``).
+COMMON_PARAMS: tuple[str, ...] = ("fiscal_year", "municipality", "dry_run")
+#: What a stage takes beyond :data:`COMMON_PARAMS` (its ``run`` function's keyword arguments of the same names).
+STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "returns_ingest": ("landing",),
+}
+
+
+def allowed_params(stage: str) -> tuple[str, ...]:
+    """The configuration keys a run of ``stage`` accepts, in form order."""
+    return (*COMMON_PARAMS, *STAGE_OPTIONS.get(stage, ()))
+
+
 def stage_runner(stage: str) -> Callable[..., dict]:
     """Return the run function of ``stage`` or raise a ConfigError that lists the known stages."""
     from pipelines.errors import ConfigError

@@ -102,3 +102,23 @@ def test_params_are_an_operator_form(dagbag):
             assert "type" in schema, f"DAG {dag_id}: param {name} needs a JSON-schema type"
         first = [t for t in dag.tasks if not t.upstream_task_ids]
         assert len(first) == 1, f"DAG {dag_id}: one first task validates the whole run configuration"
+
+
+def test_params_are_exactly_what_the_stage_accepts(dagbag):
+    """The form and `pipelines.runtime.check_param_names` agree: every field of the form is accepted, and
+    nothing else is (a misspelled key in a trigger's configuration is refused by the first task)."""
+    from pipelines.stages import allowed_params
+
+    for dag_id, dag in dagbag.dags.items():
+        assert set(dag.params) == set(allowed_params(dag_id)), f"DAG {dag_id}: form fields differ from the stage's keys"
+
+
+def test_only_the_publish_task_emits_asset_events(dagbag):
+    """Asset events start downstream DAGs; they come from one task that is skipped for a dry run or an
+    unchanged rerun (`pipelines.runtime.publish_skip_reason`), never from the task doing the work."""
+    for dag_id, dag in dagbag.dags.items():
+        with_outlets = sorted(t.task_id for t in dag.tasks if t.outlets)
+        assert with_outlets == ["publish"], f"DAG {dag_id}: outlets on {with_outlets}"
+        publish = dag.get_task("publish")
+        assert not publish.downstream_task_ids, f"DAG {dag_id}: publish is the last task"
+        assert "check_reconciliation" in publish.upstream_task_ids, f"DAG {dag_id}: publish only after the gate"

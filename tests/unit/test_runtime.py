@@ -1,0 +1,95 @@
+"""The run key and the glue between Airflow (or the CLI) and a stage: `pipelines.runtime`.
+
+What an operator's trigger may contain, which fiscal year a run works on, and when a run may start the
+downstream stages (its Asset events).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from pipelines.errors import ConfigError, JuminzeiError
+from pipelines.runtime import (
+    check_param_names,
+    publish_skip_reason,
+    require_reconciled,
+    resolve_fiscal_year,
+    resolve_run_config,
+)
+from pipelines.stages import STAGES, allowed_params
+
+NOW = datetime(2026, 5, 20, 3, 0, tzinfo=timezone.utc)
+
+
+# ------------------------------------------------------------------------------------ configuration keys
+def test_misspelled_key_is_refused_with_the_key_and_the_allowed_ones():
+    with pytest.raises(ConfigError) as caught:
+        resolve_run_config("record_merge", {"fiscal_yaer": 2026}, now=NOW)
+    sentence = str(caught.value)
+    assert "'fiscal_yaer'" in sentence and "did you mean 'fiscal_year'" in sentence
+    assert "fiscal_year, municipality, dry_run" in sentence
+
+
+def test_an_option_of_another_stage_is_refused():
+    """`landing` belongs to returns_ingest only; resident_snapshot must not silently ignore it."""
+    with pytest.raises(ConfigError, match="'landing'"):
+        check_param_names("resident_snapshot", {"fiscal_year": 2026, "landing": "/tmp/x"})
+    check_param_names("returns_ingest", {"fiscal_year": 2026, "landing": ""})  # allowed there
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_every_stage_accepts_its_own_form(stage):
+    form = {key: None for key in allowed_params(stage)} | {"dry_run": False}
+    run = resolve_run_config(stage, form, now=NOW)
+    assert run["stage"] == stage and run["dry_run"] is False
+
+
+# ------------------------------------------------------------------------------------------ fiscal year
+def test_fiscal_year_follows_the_run_date_in_tokyo():
+    """年度 N is assessed on residence on 1 January N (地方税法第39条・第318条): a run dated 1 January 00:30
+    in Tokyo (still 31 December in UTC) works on the new year."""
+    new_year_in_tokyo = datetime(2025, 12, 31, 15, 30, tzinfo=timezone.utc)  # 2026-01-01 00:30 JST
+    assert resolve_fiscal_year(None, new_year_in_tokyo, NOW) == 2026
+    assert resolve_fiscal_year(None, None, new_year_in_tokyo) == 2026
+    last_evening = datetime(2025, 12, 31, 14, 59, tzinfo=timezone.utc)  # 2025-12-31 23:59 JST
+    assert resolve_fiscal_year(None, last_evening, NOW) == 2025
+
+
+def test_explicit_fiscal_year_wins_and_is_checked():
+    assert resolve_fiscal_year(2027, None, NOW) == 2027
+    assert resolve_fiscal_year("2025", None, NOW) == 2025
+    for bad in (1999, "twenty", 2026.5):
+        with pytest.raises(ConfigError):
+            resolve_fiscal_year(bad, None, NOW)
+
+
+# -------------------------------------------------------------------------------------- Asset events
+def _summary(**changes) -> dict:
+    base = {"stage": "resident_snapshot", "run_id": "20260520T030000Z-resident_snapshot-0000abcd",
+            "dry_run": False, "changed_outputs": ["staging/residents"]}
+    return {**base, **changes}
+
+
+def test_a_run_that_replaced_a_partition_publishes():
+    assert publish_skip_reason(_summary()) is None
+
+
+def test_a_dry_run_never_publishes():
+    assert "dry run" in publish_skip_reason(_summary(dry_run=True))
+    assert "dry run" in publish_skip_reason(_summary(dry_run=True, changed_outputs=[]))
+
+
+def test_an_unchanged_rerun_does_not_publish():
+    assert "changed no dataset" in publish_skip_reason(_summary(changed_outputs=[]))
+
+
+# ------------------------------------------------------------------------------------- reconciliation
+def test_a_run_that_does_not_reconcile_fails_with_its_counts():
+    summary = {"stage": "returns_ingest", "municipality": "131032", "fiscal_year": 2026, "run_id": "r",
+               "reconciles": False, "report_path": "/lake/reports/x.json",
+               "counts": {"received": 10, "staged": 8, "quarantined": 1, "forwarded": 0}}
+    with pytest.raises(JuminzeiError, match="received=10, staged=8, quarantined=1"):
+        require_reconciled(summary)
+    assert require_reconciled({**summary, "reconciles": True})["stage"] == "returns_ingest"
