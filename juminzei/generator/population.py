@@ -524,7 +524,8 @@ def _outsiders(
     mother_only = rng.random(chosen.size) < 0.75
     n_par = np.where(both, 2, 1)
     rep = np.repeat(np.arange(chosen.size), n_par)
-    first = np.r_[True, rep[1:] != rep[:-1]]
+    first = np.ones(rep.size, bool)  # no parent chosen (a small ward) gives an empty block
+    first[1:] = rep[1:] != rep[:-1]
     p = _empty_block(rep.size)
     p["status"][:] = OUTSIDER
     p["hh"] = hh_next + rep
