@@ -42,8 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", default=None, help="landing folder (returns_ingest; default: the lake's landing zone)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
-    status = commands.add_parser("status", help="latest run report of every stage and fiscal year")
-    status.add_argument("--json", action="store_true", help="print the latest reports as JSON")
+    status = commands.add_parser(
+        "status", help="latest real run and latest dry run of every stage and fiscal year (--history: all runs)")
+    status.add_argument("--json", action="store_true", help="print the reports themselves as JSON")
+    status.add_argument("--history", action="store_true", help="every run, newest first, instead of the latest")
+    status.add_argument("--stage", default=None, help="only this stage (with --history)")
+    status.add_argument("--fiscal-year", type=int, default=None, help="only this 年度 (with --history)")
+    status.add_argument("--limit", type=_positive_int, default=30, help="at most this many runs (--history; default 30)")
 
     commands.add_parser("stages", help="list the stages that `run` knows")
 
@@ -98,13 +103,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.config import Settings
-    from pipelines.reports import format_status, load_latest
+    from pipelines.errors import ConfigError
+    from pipelines.reports import format_status, load_history, load_status
 
-    reports = load_latest(Settings.from_env().lake)
+    lake = Settings.from_env().lake
+    if not lake.is_dir():
+        raise ConfigError(
+            f"the lake {lake} does not exist: no stage has run with this installation, or JUMINZEI_LAKE / "
+            "JUMINZEI_HOME point elsewhere (the lake is JUMINZEI_LAKE, else <JUMINZEI_HOME>/var/lake)"
+        )
+    if args.history:
+        reports = load_history(lake, stage=args.stage, fiscal_year=args.fiscal_year, limit=args.limit)
+    elif args.stage or args.fiscal_year:
+        raise ConfigError("--stage and --fiscal-year filter the history: add --history")
+    else:
+        reports = load_status(lake)
     if args.json:
         print(json.dumps(reports, ensure_ascii=False, indent=2, sort_keys=True))
     else:
-        print(format_status(reports))
+        print(format_status(reports, lake=lake, history=args.history))
     return 0
 
 

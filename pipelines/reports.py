@@ -2,7 +2,8 @@
 
 Every stage run writes one JSON report to
 ``<lake>/reports/<stage>/municipality=<M>/fiscal_year=<N>/<run_id>.json`` and replaces ``latest.json``
-beside it (both atomically). A report says what went in (files with sha256), what came out
+beside it (a real run) or ``latest_dry_run.json`` (a dry run), both atomically, so a dry run never hides
+the state of the last real one. A report says what went in (files with sha256), what came out
 (partitions with sha256), where every input record went (staged / quarantined / forwarded) and
 whether the counts reconcile. Reports hold counts, codes and paths only: no personal data.
 """
@@ -19,8 +20,10 @@ from typing import Any
 from pipelines.lake import PartitionWrite, write_json_atomic
 
 REPORT_VERSION = 1
-LATEST = "latest.json"
+LATEST = "latest.json"                  # the most recent real (not dry) run
+LATEST_DRY_RUN = "latest_dry_run.json"  # the most recent dry run
 ROUTES = ("staged", "quarantined", "forwarded")
+STATUS_WIDTH = 100  # `juminzei status` fits a terminal of 100 columns
 
 
 def _iso(moment: datetime) -> str:
@@ -189,54 +192,68 @@ def report_dir(lake: str | Path, stage: str, municipality: str, fiscal_year: int
 
 
 def write_report(lake: str | Path, report: Mapping[str, Any]) -> Path:
-    """Write ``<run_id>.json`` then ``latest.json`` (each atomically); return the run's path."""
+    """Write ``<run_id>.json``, then ``latest.json`` (real run) or ``latest_dry_run.json`` (dry run), each
+    atomically; return the run's path."""
     directory = report_dir(lake, report["stage"], report["municipality"], report["fiscal_year"])
     path = write_json_atomic(directory / f"{report['run_id']}.json", report)
-    write_json_atomic(directory / LATEST, report)
+    write_json_atomic(directory / (LATEST_DRY_RUN if report.get("dry_run") else LATEST), report)
     return path
 
 
-def load_latest(lake: str | Path) -> list[dict]:
-    """The latest report of every stage × municipality × fiscal year, sorted by those keys."""
+def _read(path: Path) -> dict:
+    """One report file; an unparseable one becomes an ``unreadable`` entry that names the file."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+        return {
+            "report_version": REPORT_VERSION,
+            "stage": path.parts[-4],
+            "municipality": path.parts[-3].split("=", 1)[1],
+            "fiscal_year": int(path.parts[-2].split("=", 1)[1]),
+            "run_id": None,
+            "status": "unreadable",
+            "dry_run": path.name == LATEST_DRY_RUN,
+            "messages": [f"{path} is not valid JSON."],
+        }
+    report.setdefault("report_path", str(path.parent / f"{report.get('run_id')}.json"))
+    return report
+
+
+def _key(report: Mapping[str, Any]) -> tuple:
+    return (report["stage"], report["municipality"], report["fiscal_year"], bool(report.get("dry_run", False)))
+
+
+def load_latest(lake: str | Path, *, dry_runs: bool = False) -> list[dict]:
+    """The latest real run of every stage × municipality × fiscal year (``dry_runs=True``: the latest dry
+    run instead), sorted by those keys. Each report gets ``report_path``, the path of its run's file."""
     root = Path(lake) / "reports"
-    reports = []
-    for path in sorted(root.glob(f"*/municipality=*/fiscal_year=*/{LATEST}")):
-        try:
-            reports.append(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            reports.append(
-                {
-                    "report_version": REPORT_VERSION,
-                    "stage": path.parts[-4],
-                    "municipality": path.parts[-3].split("=", 1)[1],
-                    "fiscal_year": int(path.parts[-2].split("=", 1)[1]),
-                    "run_id": None,
-                    "status": "unreadable",
-                    "messages": [f"{path} is not valid JSON."],
-                }
-            )
-    return sorted(reports, key=lambda r: (r["stage"], r["municipality"], r["fiscal_year"]))
+    name = LATEST_DRY_RUN if dry_runs else LATEST
+    return sorted((_read(path) for path in root.glob(f"*/municipality=*/fiscal_year=*/{name}")), key=_key)
+
+
+def load_status(lake: str | Path) -> list[dict]:
+    """What ``juminzei status`` shows: for every stage × municipality × fiscal year, the latest real run and
+    the latest dry run (each when there is one), the real run first."""
+    return sorted(load_latest(lake) + load_latest(lake, dry_runs=True), key=_key)
+
+
+def load_history(lake: str | Path, *, stage: str | None = None, fiscal_year: int | None = None,
+                 municipality: str | None = None, limit: int | None = None) -> list[dict]:
+    """Every run report (real and dry), newest first (run ids sort by start time), optionally filtered."""
+    root = Path(lake) / "reports"
+    paths = [
+        path for path in root.glob(f"{stage or '*'}/municipality={municipality or '*'}/"
+                                   f"fiscal_year={fiscal_year if fiscal_year is not None else '*'}/*.json")
+        if path.name not in (LATEST, LATEST_DRY_RUN) and not path.name.startswith(".")
+    ]
+    paths.sort(key=lambda p: p.stem, reverse=True)  # run ids begin with their UTC start time
+    return [_read(path) for path in paths[:limit]]
 
 
 def load_report(lake: str | Path, stage: str, municipality: str, fiscal_year: int, run_id: str | None = None) -> dict:
     """One report (``latest.json`` when ``run_id`` is None)."""
     name = LATEST if run_id is None else f"{run_id}.json"
     return json.loads((report_dir(lake, stage, municipality, fiscal_year) / name).read_text(encoding="utf-8"))
-
-
-STATUS_COLUMNS = (
-    ("stage", "stage"),
-    ("municipality", "municipality"),
-    ("fiscal_year", "year"),
-    ("run_id", "run id"),
-    ("status", "status"),
-    ("dry_run", "dry run"),
-    ("received", "received"),
-    ("staged", "staged"),
-    ("quarantined", "quarantined"),
-    ("forwarded", "forwarded"),
-    ("reconciles", "reconciles"),
-)
 
 
 def status_rows(reports: Iterable[Mapping[str, Any]]) -> list[dict]:
@@ -253,12 +270,15 @@ def status_rows(reports: Iterable[Mapping[str, Any]]) -> list[dict]:
                 "run_id": report.get("run_id"),
                 "status": report.get("status"),
                 "dry_run": bool(report.get("dry_run", False)),
+                "started_at": report.get("started_at"),
                 "finished_at": report.get("finished_at"),
                 "received": counts.get("received"),
                 "staged": counts.get("staged"),
                 "quarantined": counts.get("quarantined"),
                 "forwarded": counts.get("forwarded"),
                 "reconciles": reconciliation.get("ok"),
+                "messages": list(report.get("messages") or []),
+                "report_path": report.get("report_path"),
                 "validation": _validation_state(report),
                 "validation_report": (report.get("validation") or {}).get("data_docs"),
                 "validation_page": _validation_page(report),
@@ -284,52 +304,152 @@ def _validation_state(report: Mapping[str, Any]) -> str | None:
     return "ok" if validation.get("success") is True else "FAILED"
 
 
-def _cell(value: Any) -> str:
-    if value is None:
+def _count(value: Any) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _finished(value: str | None) -> str:
+    """A report's UTC time as Asia/Tokyo ``YYYY-MM-DD HH:MM`` (the operators' clock)."""
+    from pipelines.dag_policy import TIMEZONE
+
+    if not value:
         return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "NO"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value[:16]
+    return moment.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
-def format_status(reports: Iterable[Mapping[str, Any]], *, as_json: bool = False) -> str:
-    """An operator-readable table of the latest runs (or, with ``as_json``, the rows as JSON)."""
+def _shown_path(path: str | None, lake: Path | None) -> str:
+    """A path as short as it stays unambiguous: relative to the lake when it lies inside it, else relative to
+    the current folder when it lies inside that."""
+    if not path:
+        return "-"
+    for base in (lake, Path.cwd()):
+        if base is not None:
+            try:
+                return str(Path(path).resolve().relative_to(base.resolve()))
+            except ValueError:
+                pass
+    return str(path)
+
+
+def _path_lines(label: str, path: str, width: int, indent: str = "    ") -> list[str]:
+    """``label: path`` on one line when it fits ``width``; else the path folded after a ``/`` onto the
+    following lines (indented), so that a long path never widens the output."""
+    first = f"{indent}{label}: "
+    if len(first) + len(path) <= width:
+        return [first + path]
+    pad = indent + "  "
+    lines, current = [first.rstrip()], pad
+    for part in path.split("/"):
+        piece = part + "/"
+        if len(current) + len(piece) > width and current != pad:
+            lines.append(current)
+            current = pad
+        current += piece
+    lines.append(current[:-1] if not path.endswith("/") else current)
+    return lines
+
+
+_STATUS_COLUMNS = (  # key, title, right-aligned
+    ("stage", "stage", False), ("fiscal_year", "year", False), ("kind", "kind", False),
+    ("finished", "finished (JST)", False), ("status", "status", False), ("received", "received", True),
+    ("staged", "staged", True), ("quarantined", "quar.", True), ("forwarded", "fwd", True),
+    ("reconciles", "ok", False), ("validation", "check", False),
+)
+
+
+def _status_cells(row: Mapping[str, Any], with_run: bool) -> dict[str, str]:
+    status = row["status"] or "-"
+    cells = {
+        "stage": str(row["stage"]),
+        "fiscal_year": str(row["fiscal_year"]),
+        "kind": "dry" if row["dry_run"] else "run",
+        "finished": _finished(row["finished_at"]),
+        "status": "FAILED" if status == "failed" else status,
+        "received": _count(row["received"]),
+        "staged": _count(row["staged"]),
+        "quarantined": _count(row["quarantined"]),
+        "forwarded": _count(row["forwarded"]),
+        # a failed run stopped before its counts were complete: its reconciliation says nothing
+        "reconciles": "-" if row["reconciles"] is None or status != "success" else ("yes" if row["reconciles"] else "NO"),
+    }
+    cells["validation"] = row["validation"] or "-"
+    if with_run:
+        cells["run"] = (row["run_id"] or "-").rsplit("-", 1)[-1]
+    return cells
+
+
+def _wrapped(prefix: str, text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=prefix, subsequent_indent=" " * len(prefix),
+                         break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]
+
+
+def format_status(reports: Iterable[Mapping[str, Any]], *, as_json: bool = False, lake: str | Path | None = None,
+                  history: bool = False, width: int = STATUS_WIDTH) -> str:
+    """The operator table of ``juminzei status`` (or, with ``as_json``, the rows as JSON).
+
+    One block per municipality; per stage and fiscal year the latest real run (``run``) and the latest dry
+    run (``dry``), times in Asia/Tokyo; ``ok`` says whether the counts reconcile and ``check`` is the result of
+    the run's validation report (``-``: the stage has none). Under a failed run, a run that does not reconcile
+    and a run whose validation failed come its message and the path of its report or validation page.
+    ``history`` adds the short run id (the run id's last 8 hex digits). Every line fits ``width`` columns
+    (a long path is split into folder and file).
+    """
     rows = status_rows(reports)
     if as_json:
         return json.dumps(rows, ensure_ascii=False, indent=2, sort_keys=True)
     if not rows:
         return "No run reports yet: no stage has run in this lake."
-    numeric = {"received", "staged", "quarantined", "forwarded", "fiscal_year"}
-    header = [title for _, title in STATUS_COLUMNS]
-    body = [
-        [str(row["fiscal_year"]) if key == "fiscal_year" and row[key] is not None else _cell(row[key])
-         for key, _ in STATUS_COLUMNS]
-        for row in rows
-    ]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    lake_path = Path(lake) if lake is not None else None
+    columns = [c for c in _STATUS_COLUMNS if c[0] != "validation" or any(r["validation"] for r in rows)]
+    if history:
+        columns.insert(3, ("run", "run", False))
+    cells = [_status_cells(row, history) for row in rows]
+    widths = {key: max(len(title), *(len(c[key]) for c in cells)) for key, title, _ in columns}
+    if sum(widths.values()) + len(columns) - 1 > width:  # long stage names: the date without its year
+        for cell in cells:
+            cell["finished"] = cell["finished"][5:]
+        widths["finished"] = max(len("finished (JST)"[:11]), *(len(c["finished"]) for c in cells))
+        columns = [(k, "finished" if k == "finished" else t, r) for k, t, r in columns]
 
-    def line(cells: list[str]) -> str:
-        parts = []
-        for (key, _), cell, width in zip(STATUS_COLUMNS, cells, widths, strict=True):
-            parts.append(cell.rjust(width) if key in numeric else cell.ljust(width))
-        return "  ".join(parts).rstrip()
+    def line(values: Mapping[str, str]) -> str:
+        return " ".join(values[key].rjust(widths[key]) if right else values[key].ljust(widths[key])
+                        for key, _, right in columns).rstrip()
 
-    out = [line(header), line(["-" * w for w in widths])]
-    out.extend(line(r) for r in body)
-    validated = [r for r in rows if r["validation"] is not None]
-    if validated:
+    out: list[str] = [f"Lake: {lake_path}"] if lake_path is not None else []
+    attention = 0
+    for municipality in sorted({str(r["municipality"]) for r in rows}):
+        out += ["", f"municipality {municipality}", line({key: title for key, title, _ in columns}),
+                line({key: "-" * widths[key] for key, _, _ in columns})]
+        for row, cell in zip(rows, cells, strict=True):
+            if str(row["municipality"]) != municipality:
+                continue
+            out.append(line(cell))
+            failed, unreconciled = row["status"] != "success", row["reconciles"] is False
+            if failed or unreconciled:
+                attention += 1
+                problem = (row["messages"] or ["no message"])[-1] if failed else (
+                    "the counts do not reconcile; see the reconciliation checks in the report")
+                out += _wrapped("    ! ", problem, width)
+                out += _path_lines("report", _shown_path(row["report_path"], lake_path), width)
+            if row["validation"] == "FAILED":
+                attention += 0 if (failed or unreconciled) else 1
+                out += _wrapped("    ! ", "expectations of the validation report not met", width)
+                out += _path_lines("validation", _shown_path(row["validation_page"], None), width)
+    indexes = sorted({r["validation_index"] for r in rows if r["validation_index"]})
+    if indexes:
         out.append("")
-        for r in validated:
-            where = f"{r['stage']} {r['municipality']} {r['fiscal_year']}"
-            out.append(f"validation {where}: {r['validation']} {r['validation_page']}")
-        for index in sorted({r["validation_index"] for r in validated if r["validation_index"]}):
-            out.append(f"validation reports of all runs: {index}")
-    problems = [r for r in rows if r["status"] != "success" or r["reconciles"] is False]
-    if problems:
+        for index in indexes:
+            out += _path_lines("validation reports of every run (Data Docs)", _shown_path(index, None), width, "")
+    if attention:
         out.append("")
-        out.append(
-            f"{len(problems)} run(s) need attention (failed or not reconciled): see the messages in their latest.json."
-        )
-    return "\n".join(out)
+        out += _wrapped("", f"{attention} run(s) need attention: see the lines marked ! under them.", width)
+    if lake_path is not None and not history:
+        out.append("")
+        out += _wrapped("", "Older runs: juminzei status --history; the reports themselves: --json.", width)
+    return "\n".join(out).lstrip("\n")

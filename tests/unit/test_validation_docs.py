@@ -175,8 +175,8 @@ def test_run_report_links_the_validation(runs, tmp_path):
     latest = reports.load_latest(runs["lake"])
     table = reports.format_status(latest)
     # status points at the offline run page; the JSON rows keep GE's index as well
-    assert f"validation record_merge 131032 2026: FAILED {runs['failing']['report_page']}" in table
-    assert f"validation reports of all runs: {runs['failing']['runs_index']}" in table
+    assert "    validation:" in table and Path(runs["failing"]["report_page"]).name in table  # may be folded
+    assert "validation reports of every run (Data Docs)" in table
     [row] = json.loads(reports.format_status(latest, as_json=True))
     assert row["validation"] == "FAILED" and row["validation_report"] == runs["failing"]["data_docs"]
     assert row["validation_page"] == runs["failing"]["report_page"]
