@@ -25,6 +25,7 @@ import polars as pl
 from pipelines.config import Settings
 from pipelines.errors import ConfigError
 from pipelines.reports import RunReport
+from pipelines.progress import advance, step
 from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.record_merge")
@@ -43,6 +44,9 @@ REGISTRY_DATASETS = ("residents", "disability_status", "welfare_status")
 #: dataset existed has none, and its e-Tax filers keep unnamed relatives (flag dependants_not_itemised).
 ETAX_DEPENDANTS = "etax_dependants"
 INPUT_DATASETS = (*DOCUMENT_DATASETS.values(), *REGISTRY_DATASETS, "review_queue", ETAX_DEPENDANTS)
+#: the steps of a run, as its progress shows them (pipelines.progress)
+STEPS = ("reading the staged documents", "merging the documents per person", "checking the contracts",
+         "writing the validation report", "writing the curated datasets")
 OUTPUT_DATASETS = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers")
 
 
@@ -60,7 +64,7 @@ def run(
         _run(settings, municipality, fiscal_year, report, dry_run)
 
     return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
-                   run_id=run_id, dry_run=dry_run, log=log)
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
 
 
 def dependant_income_limit(fiscal_year: int) -> int:
@@ -91,12 +95,14 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
                 f"staging/{dataset} for {municipality}/{fiscal_year} does not exist: run {first} for that "
                 "fiscal year first (資料併合 needs the 1 January residents and the staged documents)."
             )
+    step(STEPS[0])
     limit = dependant_income_limit(fiscal_year)
     frames = {d: read_partition(settings.lake, "staging", d, municipality, fiscal_year) for d in INPUT_DATASETS
               if d != ETAX_DEPENDANTS or partition_exists(settings.lake, "staging", d, municipality, fiscal_year)}
     if ETAX_DEPENDANTS not in frames:
         report.message(f"staging/{ETAX_DEPENDANTS} does not exist for {municipality}/{fiscal_year} (staged by an "
                        "older returns_ingest): e-Tax filers get no itemised spouse/dependants; rerun returns_ingest.")
+    step(STEPS[1])
     result = merge_records(
         fiscal_year=fiscal_year,
         residents=frames["residents"], disability_status=frames["disability_status"],
@@ -104,6 +110,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
         dependant_income_limit=limit, etax_dependants=frames.get(ETAX_DEPENDANTS),
         **{name: frames[name] for name in DOCUMENT_DATASETS.values()},
     )
+    step(STEPS[2])
     basis = validate(TaxationBasis, result.basis, "curated/taxation_basis", report.run_id)
     relatives = validate(BasisRelative, result.relatives, "curated/taxation_basis_relatives", report.run_id)
     lineage = validate(BasisLineage, result.lineage, "curated/basis_lineage", report.run_id)
@@ -138,6 +145,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
     salary_persons, salary_used = _salary_used(lineage, frames["salary_reports"])
     require_reconciled(report)
 
+    step(STEPS[3])
     _document_validation(settings, municipality, fiscal_year, report, basis, relatives, residents_on_jan1,
                          salary_persons, salary_used)
     if dry_run:
@@ -150,7 +158,9 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
         "merge_flags": (flags, ["flag", "person_id", "related"]),
         "non_filers": (non_filers, ["atena_no"]),
     }
+    step(STEPS[4], total=len(outputs), unit="partitions")
     for dataset, (frame, key) in outputs.items():
+        advance()
         report.add_output(write_partition(settings.lake, "curated", dataset, municipality, fiscal_year, frame,
                                           sort_by=key, run_id=report.run_id))
 

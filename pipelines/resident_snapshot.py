@@ -59,6 +59,7 @@ from pipelines.config import Settings
 from pipelines.errors import InputFileError
 from pipelines.lake import write_partition, write_vault
 from pipelines.reports import RunReport
+from pipelines.progress import advance, step
 from pipelines.stage import execute, require_reconciled, validate
 
 STAGE = "resident_snapshot"
@@ -69,6 +70,9 @@ STAGED_KEYS: dict[str, list[str]] = {
     "welfare_status": ["atena_no"],
     "disability_status": ["atena_no"],
 }
+#: the steps of a run, as its progress shows them (pipelines.progress)
+STEPS = ("reading the registry files", "building the snapshot", "checking the contracts",
+         "writing staging, quarantine and the vault")
 VAULT_REASON = "賦課期日 (1月1日) 現在の宛名番号と個人番号の対応表の作成 (resident_snapshot)"
 READ_REASON = "賦課期日 (1月1日) 現在の個人番号ファイルの検証 (resident_snapshot)"
 
@@ -130,6 +134,7 @@ def _read_source(
         if rows == 0:
             report.message(f"{name}: has a header but no records.")
         frames.append(decoded.lines)
+    advance()
     return pl.concat(frames, how="vertical")
 
 
@@ -175,7 +180,7 @@ def run(
         _run(settings, municipality, fiscal_year, report.run_id, dry_run, report)
 
     return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
-                   run_id=run_id, dry_run=dry_run, log=log)
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
 
 
 def _run(
@@ -183,6 +188,7 @@ def _run(
 ) -> None:
     from transforms.resident_snapshot import build_snapshot
 
+    step(STEPS[0], total=len(SOURCES), unit="files")
     layouts = {source: load_layout(source) for source in SOURCES}
     lines = {source: _read_source(settings, layouts[source], municipality, fiscal_year, report) for source in SOURCES}
 
@@ -199,9 +205,11 @@ def _run(
         details={"dry_run": dry_run, "records": lines["my_number"].height},
     )
 
+    step(STEPS[1])
     snapshot = build_snapshot(lines, fiscal_year=fiscal_year, run_id=run_id, layouts=layouts)
     del lines
 
+    step(STEPS[2])
     staged = {
         "residents": validate(Residents, snapshot.residents, "staging/residents", run_id),
         "households": validate(Households, snapshot.households, "staging/households", run_id),
@@ -218,6 +226,7 @@ def _run(
         report.message("Dry run: nothing was written to staging, quarantine or the vault.")
         return
 
+    step(STEPS[3])
     key = settings.vault_key()  # before the first write: a key problem must not leave half a run
     for dataset, frame in staged.items():
         written = write_partition(

@@ -45,6 +45,7 @@ import polars as pl
 from pipelines.config import Settings
 from pipelines.errors import ConfigError
 from pipelines.reports import RunReport
+from pipelines.progress import advance, step
 from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.returns_ingest")
@@ -62,6 +63,9 @@ STAGED_DATASETS = {
 }
 DEPENDANTS_DATASET = "etax_dependants"  # 配偶者・扶養親族 named by the staged 確定申告書
 QUARANTINE_DATASET = STAGE
+#: the steps of a run, as its progress shows them (pipelines.progress)
+STEPS = ("classifying the landing files", "reading and parsing the files", "matching documents to residents",
+         "routing and checking the contracts", "writing staging, quarantine and forwarding")
 MUNICIPALITIES = Path(__file__).resolve().parent.parent / "contracts" / "municipalities.csv"
 
 
@@ -93,7 +97,7 @@ def run(
         _run(settings, landing_root, municipality, fiscal_year, report.run_id, dry_run, report)
 
     return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
-                   run_id=run_id, dry_run=dry_run, log=log)
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
 
 
 def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year: int, run_id: str,
@@ -106,18 +110,22 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
             f"No resident snapshot for {municipality}/{fiscal_year}: run resident_snapshot for that fiscal year "
             "first (宛名付設 needs the 1 January residents and the My Number vault)."
         )
+    step(STEPS[0])
     files = [f for source in ledger.SOURCES for f in ledger.scan_landing(landing_root, source, municipality, fiscal_year)]
     plan = ledger.classify(settings.lake, files)
     to_read = [c for c in plan if c.kind != "duplicate"]
     _report_files(report, plan)
 
+    step(STEPS[1], total=len(to_read), unit="files")
     parsed = _parse_all(landing_root, to_read)
     received_by_file = parsed.pop("_received")
+    step(STEPS[2])
     residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year)
     vault = read_vault(settings, municipality, fiscal_year, reason=VAULT_REASON, run_id=run_id)
     outcome = _match_and_route(parsed, residents, vault, municipality)
     del vault
 
+    step(STEPS[3])
     staged, forwarding, review, non_registered, quarantine, dependants = _validated(outcome, parsed, run_id)
     _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered, dependants)
     require_reconciled(report)
@@ -125,6 +133,7 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
         report.message("Dry run: nothing was written to staging, quarantine, curated or the ledger.")
         return
 
+    step(STEPS[4])
     plan = ledger.mark_pending(settings.lake, run_id, plan)
     for source, frame in staged.items():
         report.add_output(write_partition(settings.lake, "staging", STAGED_DATASETS[source], municipality,
@@ -175,6 +184,7 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
         data = item.file.absolute(landing_root).read_bytes()
         received[item.file.path] = count_records(data, item.file.source)
         contents[item.file.source].append((item.file.path, data))
+        advance()
     for source, files in contents.items():
         # A source with no file still goes through its parser: the empty frames carry the schema, so an empty
         # delivery stages empty, typed partitions instead of failing downstream.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Callable
+from typing import Callable, Sequence
 
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
@@ -35,16 +35,22 @@ def execute(
     run_id: str | None,
     dry_run: bool,
     log: logging.Logger,
+    steps: Sequence[str] = (),
 ) -> dict:
-    """Run ``body`` inside a run report; return the report dict (plus ``report_path``)."""
+    """Run ``body`` inside a run report; return the report dict (plus ``report_path``). ``steps`` are the
+    stage's steps in order, shown as its progress (:mod:`pipelines.progress`)."""
+    from pipelines.progress import track
+
     settings = settings or Settings.from_env()
     check_municipality(municipality)
     check_fiscal_year(fiscal_year)
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(stage, started)
     report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
+    label = f"{stage} {municipality}/{fiscal_year}{' (dry run)' if dry_run else ''}"
     try:
-        body(settings, report)
+        with track(label, steps or ("working",)):
+            body(settings, report)
     except JuminzeiError as error:
         report.message(str(error))
         finish(settings, report, "failed")

@@ -23,6 +23,7 @@ from pipelines.config import Settings
 from pipelines.errors import ConfigError
 from pipelines.lake import partition_exists, read_partition, write_partition
 from pipelines.reports import RunReport
+from pipelines.progress import step
 from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.tax_assessment")
@@ -31,6 +32,11 @@ STAGE = "tax_assessment"
 OUTPUT = "tax_assessment"
 BASIS = "taxation_basis"
 RELATIVES = "taxation_basis_relatives"
+
+
+#: the steps of a run, as its progress shows them (pipelines.progress)
+STEPS = ("reading the taxation basis", "computing the tax", "checking the contracts and the validation report",
+         "writing the assessment")
 
 
 def run(
@@ -47,7 +53,7 @@ def run(
         _run(settings, municipality, fiscal_year, report.run_id, dry_run, report)
 
     return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
-                   run_id=run_id, dry_run=dry_run, log=log)
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
 
 
 def engine_inputs(basis: pl.DataFrame, relatives: pl.DataFrame, municipality: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -94,12 +100,15 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
                 f"curated/{dataset} for {municipality}/{fiscal_year} does not exist: run record_merge for this "
                 "municipality and fiscal year first"
             )
+    step(STEPS[0])
     basis = validate(TaxationBasis, read_partition(lake, "curated", BASIS, municipality, fiscal_year),
                      f"curated/{BASIS}", run_id)
     relatives = validate(BasisRelative, read_partition(lake, "curated", RELATIVES, municipality, fiscal_year),
                          f"curated/{RELATIVES}", run_id)
 
+    step(STEPS[1])
     assessment = assess(basis, relatives, municipality=municipality, fiscal_year=fiscal_year)
+    step(STEPS[2])
     assessment = validate(TaxAssessment, assessment, f"curated/{OUTPUT}", run_id)
 
     report.add_input_counts(f"curated/{BASIS}", received=basis.height, staged=assessment.height, quarantined=0,
@@ -110,6 +119,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     if dry_run:
         report.message("Dry run: the assessment was computed and checked; nothing was written to the lake (the validation report was).")
         return
+    step(STEPS[3])
     written = write_partition(lake, "curated", OUTPUT, municipality, fiscal_year, assessment,
                               sort_by=["person_id"], run_id=run_id)
     report.add_output(written)

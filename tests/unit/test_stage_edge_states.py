@@ -97,7 +97,11 @@ def test_empty_delivery_runs_the_whole_cycle(ward, lake, capsys):
     assert _rows(lake, "curated", "tax_assessment").height == 0
     # The operator's command exits 0 and says what it saw.
     assert main(["run", "returns_ingest", "--fiscal-year", str(N)]) == 0
-    assert "received 0, staged 0, quarantined 0, forwarded 0; reconciles: yes" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "received 0, staged 0, quarantined 0, forwarded 0; reconciles: yes" in captured.out
+    # its progress, as plain lines (no terminal here): every step, then the outcome
+    assert "returns_ingest 131032/2026: step 1 of 5, classifying the landing files" in captured.err
+    assert "returns_ingest 131032/2026: done after" in captured.err
 
 
 def test_empty_files_are_received_as_zero_records(ward, lake):
