@@ -37,6 +37,8 @@ STATUSES = ("law", "official", "examples", "third_party")
 ARTICLE_RE = re.compile(r"第[0-9０-９一二三四五六七八九十百千]+条|附則|別表第")
 #: keys of the old format that mixed law and municipal pages in one string
 RETIRED_KEYS = ("source", "amount_source")
+#: keys of a municipality's override that document it rather than set a value
+OVERRIDE_DOC_KEYS = {"basis", "references", "basis_notes"}
 KINDS = ("special_ward", "city", "designated_city")
 DEFAULT_MUNICIPALITY = "131032"
 
@@ -279,12 +281,16 @@ def load_municipality_profile(code: str = DEFAULT_MUNICIPALITY) -> Profile:
             raise RuleError(f"{file}: override of unknown parameter {name!r}")
         if not isinstance(override, dict):
             override = {"value": override}
-        problems.extend(check_basis(override, file, f"overrides.{name}") if "basis" in override or any(
-            key in override for key in RETIRED_KEYS) else [])
+        # an override that sets a value rests on the municipality's own ordinance: it must cite it
+        sets_value = bool(set(override) - OVERRIDE_DOC_KEYS - set(RETIRED_KEYS))
+        if sets_value or set(override) & ({"basis"} | set(RETIRED_KEYS)):
+            problems.extend(check_basis(override, file, f"overrides.{name}"))
         merged = parameters[name]
         for key, value in override.items():
             if key in ("basis", "references"):  # the ward's ordinance is cited after the law it applies
                 merged[key] = [*merged.get(key, []), *value]
+            elif key == "basis_notes" and merged.get(key):
+                merged[key] = f"{merged[key]} {value}"
             else:
                 merged[key] = value
     if problems:

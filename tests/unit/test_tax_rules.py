@@ -184,3 +184,13 @@ def test_a_salary_table_without_its_first_row_is_refused(rules_copy):
     _plant(rules_copy, "      - {from: 0, fixed: 0}", "")
     with pytest.raises(RuleError, match=r"fiscal_year_2026\.yaml: salary_income.table must start with a row from 0"):
         salary_table(tr.load_rules(2026))
+
+
+def test_a_ward_override_that_sets_a_value_must_cite_its_ordinance(rules_copy):
+    """港区's own amounts rest on its 条例: an override without a basis is refused."""
+    path = rules_copy / "profiles" / "municipality_131032.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  grade:\n")
+    path.write_text(text[:start] + "  grade: 1\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"municipality_131032\.yaml: overrides.grade has no legal basis"):
+        tr.load_municipality_profile("131032")
