@@ -32,7 +32,7 @@ def test_every_year_has_the_same_parameters_and_keys():
 
 
 @pytest.mark.parametrize("year", [2025, 2026, 2027])
-def test_every_parameter_names_its_source_and_status(year):
+def test_every_parameter_names_its_legal_basis_and_status(year):
     assert load_rules(year).check_documented() == []
 
 
