@@ -3,7 +3,7 @@
 Reads JSON Lines (one person per line, format in docs/calculator.md), writes one JSON object per
 input line in the same order: the figures of :data:`transforms.tax_engine.OUTPUT_COLUMNS`, or
 ``{"error": ..., "field": ..., "line": n}`` for a line that cannot be computed (the other lines still
-compute). The same engine as the ``tax_assessment`` DAG: the lines become the two basis frames of
+compute; ``n`` is the line's number in the input, blank lines included, as an editor shows it). The same engine as the ``tax_assessment`` DAG: the lines become the two basis frames of
 :mod:`contracts.taxation_basis` and go through :func:`transforms.tax_engine.compute` in one pass.
 """
 
@@ -40,9 +40,10 @@ _TOP = {"fiscal_year", "municipality", "taxpayer", "income", "paid", "spouse", "
 class InputError(ValueError):
     """One input line is invalid; ``field`` is its dotted path (e.g. ``taxpayer.birth_date``)."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, **extra: Any):
         super().__init__(message)
         self.field = field
+        self.extra = extra  # more keys for the error object (the column of a JSON syntax error)
 
 
 @dataclass
@@ -52,11 +53,20 @@ class Parsed:
     profile: dict
 
 
+_JSON_TYPES = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number",
+               type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in the words of JSON (an array, a string, a number …)."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
 def _mapping(value: Any, field: str, allowed: set[str]) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InputError(field, f"{field} must be an object")
+        raise InputError(field, f"{field} must be an object ({{...}}), got {_kind(value)}")
     unknown = sorted(set(value) - allowed)
     if unknown:
         raise InputError(f"{field}.{unknown[0]}" if field else unknown[0],
@@ -126,10 +136,16 @@ def parse_line(data: Any, *, available_years: Iterable[int]) -> Parsed:
     """Validate one input object and turn it into engine rows (raises :class:`InputError`)."""
     from transforms.tax_rules import KINDS as _K  # noqa: F401  (same kinds)
 
+    if not isinstance(data, dict):
+        raise InputError("", f"each line must be one JSON object ({{\"fiscal_year\": 2026, ...}}); got {_kind(data)}")
     top = _mapping(data, "", _TOP)
+    if "fiscal_year" not in top:
+        raise InputError("fiscal_year", "the key \"fiscal_year\" is missing: each line needs the fiscal year (年度) to "
+                                        "compute, e.g. \"fiscal_year\": 2026")
     year = top.get("fiscal_year")
     if isinstance(year, bool) or not isinstance(year, int):
-        raise InputError("fiscal_year", f"fiscal_year must be an integer year such as 2026, got {year!r}")
+        got = "null" if year is None else f"{_kind(year)} {json.dumps(year, ensure_ascii=False)}"
+        raise InputError("fiscal_year", f"fiscal_year must be an integer year such as 2026, got {got}")
     years = sorted(available_years)
     if year not in years:
         raise InputError("fiscal_year", f"fiscal_year {year} has no rules; available: {', '.join(map(str, years))}")
@@ -199,11 +215,14 @@ def _profile_row(profile: dict, default_code: str) -> dict[str, int]:
     )
 
 
-def calculate(objects: list[Any], *, municipality: str = "131032", detail: bool = False) -> list[dict]:
+def calculate(objects: list[Any], *, municipality: str = "131032", detail: bool = False,
+              line_numbers: list[int] | None = None) -> list[dict]:
     """Compute a list of decoded input objects; one result (or error) dict per object, in order.
 
     ``detail`` keeps every engine column (for the computation sheet) instead of the output keys.
+    ``line_numbers`` are the objects' lines in the input (for error results; default 1, 2, …).
     """
+    numbers = line_numbers if line_numbers is not None else list(range(1, len(objects) + 1))
     from transforms.tax_engine import OUTPUT_COLUMNS, PROFILE_COLUMNS, compute
     from transforms.tax_rules import available_fiscal_years
 
@@ -213,13 +232,13 @@ def calculate(objects: list[Any], *, municipality: str = "131032", detail: bool 
     kinds: dict[int, str | None] = {}
     for index, data in enumerate(objects):
         if isinstance(data, InputError):
-            results[index] = {"error": str(data), "field": data.field, "line": index + 1}
+            results[index] = {"error": str(data), "field": data.field, "line": numbers[index], **data.extra}
             continue
         try:
             parsed = parse_line(data, available_years=years)
             profile = _profile_row(parsed.profile, municipality)
         except InputError as error:
-            results[index] = {"error": str(error), "field": error.field, "line": index + 1}
+            results[index] = {"error": str(error), "field": error.field, "line": numbers[index]}
             continue
         person_id = f"{index:09d}"
         kinds[index] = parsed.profile.get("kind")
@@ -236,21 +255,32 @@ def calculate(objects: list[Any], *, municipality: str = "131032", detail: bool 
             index = int(row["person_id"])
             if detail:
                 row["municipality_kind"] = kinds[index]
+                row["input_line"] = numbers[index]
             else:
                 del row["person_id"]
             results[index] = row
     return [r for r in results if r is not None]
 
 
-def read_lines(stream: TextIO) -> Iterator[Any]:
-    """Decode JSON Lines; a line that is not JSON becomes an InputError (blank lines are skipped)."""
+def read_lines(stream: TextIO) -> Iterator[tuple[int, Any]]:
+    """Decode JSON Lines into (line number, object); blank lines are skipped but counted.
+
+    A line that is not JSON becomes an InputError naming the line and the column (1-based, in
+    characters from the start of the line, as an editor counts them) where the decoder stopped. A
+    UTF-8 byte order mark at the start of the input is not part of the first line.
+    """
     for number, line in enumerate(stream, start=1):
+        if number == 1:
+            line = line.removeprefix("\ufeff")
         if not line.strip():
             continue
+        text = line.rstrip("\r\n")
         try:
-            yield json.loads(line)
+            yield number, json.loads(text)
         except json.JSONDecodeError as error:
-            yield InputError("", f"line {number} is not valid JSON: {error.msg} at column {error.colno}")
+            column = error.pos + 1  # the whole text is one line: the position is the column
+            yield number, InputError(
+                "", f"line {number}, column {column} is not valid JSON: {error.msg}", column=column)
 
 
 def run_calculator(stream_in: TextIO, stream_out: TextIO, *, municipality: str = "131032", batch: int = 100_000,
@@ -261,24 +291,24 @@ def run_calculator(stream_in: TextIO, stream_out: TextIO, *, municipality: str =
     """
     errors = 0
     buffer: list[Any] = []
-    offset = 0
+    numbers: list[int] = []
 
     def flush() -> None:
-        nonlocal errors, offset
-        for result in calculate(buffer, municipality=municipality, detail=explain):
+        nonlocal errors
+        for result in calculate(buffer, municipality=municipality, detail=explain, line_numbers=numbers):
             if "error" in result:
                 errors += 1
-                result["line"] += offset
                 stream_out.write(json.dumps(result, ensure_ascii=False) + "\n")
             elif explain:
                 stream_out.write(_sheet(result, municipality) + "\n")
             else:
                 stream_out.write(json.dumps(result, ensure_ascii=False) + "\n")
-        offset += len(buffer)
         buffer.clear()
+        numbers.clear()
 
-    for item in read_lines(stream_in):
+    for number, item in read_lines(stream_in):
         buffer.append(item)
+        numbers.append(number)
         if len(buffer) >= batch:
             flush()
     if buffer:
@@ -292,4 +322,4 @@ def _sheet(row: dict, municipality: str) -> str:
 
     kind = row.get("municipality_kind")
     profile = load_profile(kind) if kind else load_municipality_profile(municipality)
-    return format_sheet(row, load_rules(int(row["fiscal_year"])), profile, title=f"入力 {int(row['person_id']) + 1} 行目")
+    return format_sheet(row, load_rules(int(row["fiscal_year"])), profile, title=f"入力 {row['input_line']} 行目")

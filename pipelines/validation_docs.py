@@ -584,38 +584,40 @@ def render_run_page(summary: Mapping[str, Any]) -> bytes:
     evaluated = summary.get("expectations")
     status = _status_label(summary)
     title = (
-        f"Validation report {_text(summary.get('stage'))} {_text(summary.get('municipality'))} "
+        f"検証結果 / Validation report {_text(summary.get('stage'))} {_text(summary.get('municipality'))} "
         f"{_text(summary.get('fiscal_year'))} {_text(summary.get('run_id'))}"
     )
     out = [
         "<!DOCTYPE html>\n",
-        '<html lang="en">\n<head>\n',
+        '<html lang="ja">\n<head>\n',
         _OFFLINE_HEAD,
         f"<title>{_e(title)}</title>\n<style>{_OFFLINE_CSS}</style>\n</head>\n<body>\n",
-        f"<p class=\"note\"><a href=\"{_href(up + OFFLINE_INDEX)}\">All validation runs</a></p>\n",
+        f"<p class=\"note\"><a href=\"{_href(up + OFFLINE_INDEX)}\">検証結果の一覧 / All validation runs</a></p>\n",
         f"<h1>{_e(title)}</h1>\n",
         f"<p><span class=\"status {status.lower()}\">{_e(status)}</span></p>\n",
         "<table>\n",
     ]
     facts = [
-        ("stage", _text(summary.get("stage"))),
-        ("municipality (団体コード)", _text(summary.get("municipality"))),
-        ("fiscal year (年度)", _text(summary.get("fiscal_year"))),
-        ("run id", _text(summary.get("run_id"))),
-        ("run started (UTC)", _run_started(summary.get("run_id"))),
-        ("expectations evaluated", _number(evaluated)),
-        ("expectations not met", _number(len(failed))),
-        ("rows validated", ", ".join(
+        ("処理 / Stage", _text(summary.get("stage"))),
+        ("団体コード / Municipality", _text(summary.get("municipality"))),
+        ("年度 / Fiscal year", _text(summary.get("fiscal_year"))),
+        ("実行ID / Run id", _text(summary.get("run_id"))),
+        ("実行開始 (UTC) / Run started (UTC)", _run_started(summary.get("run_id"))),
+        ("評価した期待 / Expectations evaluated", _number(evaluated)),
+        ("満たさない期待 / Expectations not met", _number(len(failed))),
+        ("検証した行数 / Rows validated", ", ".join(
             f"{_text(name)}: {_number(count)}" for name, count in sorted(rows.items())
         ) or "-"),
-        ("Great Expectations version", _text(summary.get("great_expectations_version"))),
+        ("Great Expectations の版 / version", _text(summary.get("great_expectations_version"))),
     ]
     out.extend(f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>\n" for label, value in facts)
     out.append("</table>\n")
     out.append(
-        "<p class=\"note\">Counts only: this report never shows which person or which value did not meet an "
-        "expectation. <em>unexpected %</em> is Great Expectations' share of the non-null values when nulls are "
-        f"counted separately. Run summary: <a href=\"{_href(str(summary.get('run_id')) + '.json')}\">JSON</a>. "
+        "<p class=\"note\">件数のみ: この報告は、どの人・どの値が期待を満たさなかったかを示しません。金額は円、"
+        "3桁区切り。 Counts only: this report never shows which person or which value did not meet an "
+        "expectation; amounts are yen with thousands separators. <em>不適合率 / unexpected %</em> is Great "
+        "Expectations' share of the non-null values when nulls are counted separately. 実行の要約 / Run summary: "
+        f"<a href=\"{_href(str(summary.get('run_id')) + '.json')}\">JSON</a>. "
         f"<a href=\"{_href(up + 'index.html')}\">Great Expectations Data Docs</a> (needs internet access for "
         "styling and for its run list).</p>\n"
     )
@@ -624,24 +626,33 @@ def render_run_page(summary: Mapping[str, Any]) -> bytes:
         entries = results[table] if isinstance(results[table], list) else []
         not_met = sum(1 for e in entries if isinstance(e, Mapping) and e.get("success") is not True)
         out.append(
-            f"<h2>table {_e(table)}: {_e(_number(rows.get(table)))} rows, "
-            f"{len(entries) - not_met} of {len(entries)} expectations met</h2>\n"
+            f"<h2>表 / table {_e(table)}: {_e(_number(rows.get(table)))} 行 rows, "
+            f"期待 {len(entries) - not_met} / {len(entries)} expectations met</h2>\n"
         )
         link = _site_link(pages.get(table), summary)
         if link is not None:
             out.append(
-                f"<p class=\"note\"><a href=\"{_href(up + link)}\">Great Expectations page of table {_e(table)}"
-                "</a> (needs internet access for styling)</p>\n"
+                f"<p class=\"note\"><a href=\"{_href(up + link)}\">表 {_e(table)} の Great Expectations のページ / "
+                f"Great Expectations page of table {_e(table)}</a> (needs internet access for styling)</p>\n"
             )
-        out.append(
-            "<table>\n<tr><th>#</th><th>meaning</th><th>expectation</th><th>arguments</th><th>result</th>"
-            "<th>unexpected</th><th>values</th><th>null</th><th>unexpected %</th><th>observed</th></tr>\n"
-        )
+        out.append("<table>\n<tr>" + "".join(f"<th>{_e(label)}</th>" for label in _RESULT_COLUMNS) + "</tr>\n")
         for number, entry in enumerate(entries, start=1):
             out.append(_expectation_row(number, entry if isinstance(entry, Mapping) else {}))
         out.append("</table>\n")
     out.append("</body>\n</html>\n")
     return "".join(out).encode("utf-8")
+
+
+#: the columns of a table's expectations, Japanese first (the operators' language) and English
+_RESULT_COLUMNS = (
+    "#", "意味 / Meaning", "期待 / Expectation", "引数 / Arguments", "結果 / Result", "不適合 / Unexpected",
+    "値の数 / Values", "空 / Null", "不適合率 % / Unexpected %", "観測値 / Observed",
+)
+#: the columns of the offline index of runs
+_INDEX_COLUMNS = (
+    "実行開始 (UTC) / Run started (UTC)", "処理 / Stage", "団体コード / Municipality", "年度 / Fiscal year",
+    "実行ID / Run id", "結果 / Result", "期待 / Expectations", "満たさない / Not met",
+)
 
 
 def _expectation_row(number: int, entry: Mapping[str, Any]) -> str:
@@ -680,16 +691,15 @@ def _render_runs_index(entries: Sequence[Mapping[str, Any]]) -> bytes:
     )
     out = [
         "<!DOCTYPE html>\n",
-        '<html lang="en">\n<head>\n',
+        '<html lang="ja">\n<head>\n',
         _OFFLINE_HEAD,
-        f"<title>Validation runs</title>\n<style>{_OFFLINE_CSS}</style>\n</head>\n<body>\n",
-        "<h1>Validation runs (検証結果)</h1>\n",
-        f"<p class=\"note\">{len(ordered)} run(s), newest first. Each run id opens that run's report; this page "
-        "and the run pages work without internet access. "
+        f"<title>検証結果の一覧 / Validation runs</title>\n<style>{_OFFLINE_CSS}</style>\n</head>\n<body>\n",
+        "<h1>検証結果の一覧 / Validation runs</h1>\n",
+        f"<p class=\"note\">{len(ordered)} 件、新しい順 / run(s), newest first. 実行IDからその実行の報告を開けます / "
+        "Each run id opens that run's report; this page and the run pages work without internet access. "
         f"<a href=\"{_href('index.html')}\">Great Expectations Data Docs</a> (needs internet access for styling "
         "and for its run list).</p>\n",
-        "<table>\n<tr><th>run started (UTC)</th><th>stage</th><th>municipality</th><th>fiscal year</th>"
-        "<th>run id</th><th>result</th><th>expectations</th><th>not met</th></tr>\n",
+        "<table>\n<tr>" + "".join(f"<th>{_e(label)}</th>" for label in _INDEX_COLUMNS) + "</tr>\n",
     ]
     for entry in ordered:
         summary = entry["summary"]
@@ -739,7 +749,11 @@ def _text(value: Any) -> str:
 
 
 def _number(value: Any) -> str:
-    """Integers with thousands separators (yen, counts), other values as text, ``-`` when absent."""
+    """Integers with thousands separators (yen, counts), other values as text, ``-`` when absent.
+
+    A float that is a whole number (a sum of yen as Great Expectations reports it) is shown as an integer
+    (3,500, not 3,500.00); other floats with two decimals.
+    """
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -747,15 +761,34 @@ def _number(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
+        if value.is_integer():
+            return f"{int(value):,}"
         return f"{value:,.2f}"
     return str(value)
 
 
 def _argument(value: Any) -> str:
-    """An expectation argument as text: strings as they are, lists and numbers as JSON."""
+    """An expectation argument as text: strings as they are, numbers (bounds in yen) with thousands
+    separators, lists as [a、b] (the Japanese enumeration comma, so that 10,000 stays one number) and
+    mappings as {"k": v}."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _argument_part(value)
+
+
+def _argument_part(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {_argument_part(v)}"
+                               for k, v in sorted(value.items(), key=lambda item: str(item[0]))) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + "、".join(_argument_part(item) for item in value) + "]"  # 、 : not a thousands separator
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _status_label(summary: Mapping[str, Any]) -> str:

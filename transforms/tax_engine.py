@@ -7,7 +7,8 @@ calculator can mix municipalities. The rules of the fiscal year come from ``rule
 
 Order of the computation (each step's article is in the rule file it reads):
 
-1. 所得: 給与所得 (別表第五 on the floored revenue), 所得金額調整控除 (1), 公的年金等に係る雑所得 (age and
+1. 所得: 給与所得 (the rows of 別表第五: 0 below the first row's threshold, fixed rows, formulas on the
+   floored revenue), 所得金額調整控除 (1), 公的年金等に係る雑所得 (age and
    other-income column), 所得金額調整控除 (2); 合計所得金額 and 総所得金額等 (一時所得 at ½).
 2. Relatives: each spouse/dependant's own 合計所得 decides 同一生計配偶者 / 扶養親族 / 特定親族 and the
    category (年少, 一般, 特定, 老人, 同居老親等), disability and the 非課税 headcount.
@@ -30,7 +31,7 @@ from fractions import Fraction
 import polars as pl
 
 from contracts.taxation_basis import RELATIVE_AMOUNTS, person_schema, relative_schema
-from transforms.tax_rules import Profile, Rules, load_rules, to_fraction
+from transforms.tax_rules import Profile, RuleError, Rules, load_rules, to_fraction
 
 SCALE = 100_000  # percent strings with up to 3 decimals become integers over SCALE (84.895% → 84895)
 LEVIES = ("municipal", "prefectural")
@@ -152,16 +153,48 @@ def _up_to(value: pl.Expr, rows: list[dict], field: str, default: int = 0) -> pl
 
 
 # ---------------------------------------------------------------------------------- 所得
+def salary_table(rules: Rules) -> list[dict]:
+    """The rows of 所得税法別表第五 (and 第28条第3項 above it) as the rule file states them, checked.
+
+    The table covers every revenue from 0: its first row starts at 0 (the statute's first row, 0円 below
+    its first threshold, is a row with ``fixed: 0``), ``from`` strictly increases, and each row is either
+    ``fixed`` or a formula (``floor_unit``, ``percent``, ``add``). A RuleError names the file and row.
+    """
+    key = "salary_income.table"
+    rows = rules.table(key)
+    if not rows or rows[0].get("from") != 0:
+        raise RuleError(f"{rules.file}: {key} must start with a row from 0 (別表第五's first row)")
+    previous = -1
+    for index, row in enumerate(rows):
+        where = f"{rules.file}: {key}[{index}]"
+        lower = row.get("from")
+        if isinstance(lower, bool) or not isinstance(lower, int) or lower <= previous:
+            raise RuleError(f"{where}: 'from' must be an integer above the previous row's, got {lower!r}")
+        previous = lower
+        if "fixed" in row:
+            if set(row) != {"from", "fixed"} or isinstance(row["fixed"], bool) or not isinstance(row["fixed"], int):
+                raise RuleError(f"{where}: a fixed row has only 'from' and an integer 'fixed', got {row!r}")
+        elif not {"floor_unit", "percent", "add"} <= set(row):
+            raise RuleError(f"{where}: a row is either 'fixed' or has floor_unit, percent and add, got {row!r}")
+    return rows
+
+
 def salary_income_before_adjustment(revenue: pl.Expr, rules: Rules) -> pl.Expr:
-    """給与所得 before 所得金額調整控除: A = revenue floored to the band's unit; A − (A × rate + add)."""
+    """給与所得 before 所得金額調整控除, by the row of the table that holds the revenue.
+
+    A ``fixed`` row gives its amount (別表第五's first row: 0 for every revenue below the first threshold);
+    a formula row takes A = revenue floored to the row's unit and gives A − (A × rate + add), 1円未満切捨て.
+    """
 
     def band(row: dict) -> pl.Expr:
+        if "fixed" in row:
+            return pl.lit(int(row["fixed"]), I64)
         unit = int(row["floor_unit"])
         floored = floor_to_unit(revenue, unit) if unit > 1 else revenue
         keep = 1 - to_fraction(row["percent"])
         return times_fraction(floored, keep) - int(row["add"])
 
-    income = _banded(revenue, rules.table("salary_income.table"), band).otherwise(0)
+    income = _banded(revenue, salary_table(rules), band).otherwise(0)
     return pl.max_horizontal(income, pl.lit(0, I64))
 
 
@@ -764,5 +797,5 @@ def empty_relatives() -> pl.DataFrame:
 __all__ = [
     "OUTPUT_COLUMNS", "PROFILE_COLUMNS", "RELATIVE_AMOUNTS", "SCALE", "age_at_year_end", "compute",
     "compute_year", "computation", "empty_persons", "empty_relatives", "floor_to_unit", "profile_columns",
-    "public_pension_income", "salary_income_before_adjustment", "scaled",
+    "public_pension_income", "salary_income_before_adjustment", "salary_table", "scaled",
 ]

@@ -4,7 +4,13 @@ Pure: takes one computed row (a dict of the engine's columns, as stored in ``cur
 or returned by the calculator), the year's rules and the profile, and returns the lines a tax clerk
 reads. The figures are the stored ones — the sheet never recomputes — so it shows exactly what the
 notices print. Each line: the Japanese term, the identifier, a quantity where one applies (a count,
-an age, a rate), the amount in yen, and the rule (parameter) with its legal source.
+an age, a rate), the amount in yen, and the rule (parameter) with its legal basis (根拠): the articles
+of 地方税法, 所得税法, 租税特別措置法, the 政令 and 告示, and the ward's 条例, as the rule file cites them.
+
+The rule files also list ``references`` (municipal worked examples, 国税庁 answer pages) that show how
+a figure is computed. The sheet does not print them: it is the justification of an assessment, and a
+municipal page is not a legal basis for one; printing it beside the articles would invite reading it
+as one. They stay in rules/ and in the tests, for whoever maintains the rules.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ class Line:
     amount: int | str | None
     quantity: str = ""
     rule: str = ""  # parameter name in rules/ or the profile
-    source: str = ""
+    basis: tuple[str, ...] = ()  # the legal basis (根拠) of the rule: citations of the law
     unit: str = "円"
 
 
@@ -44,13 +50,12 @@ def sheet_lines(row: Mapping[str, Any], rules: Rules, profile: Profile) -> list[
     lines: list[Line] = []
 
     def add(section: str, label: str, name: str, *, rule: str = "", quantity: str = "", amount: Any = None,
-            source: str | None = None, always: bool = False, profile_rule: bool = False, unit: str = "円") -> None:
+            always: bool = False, profile_rule: bool = False, unit: str = "円") -> None:
         value = r.get(name) if amount is None else amount
         if not always and (value in (None, 0, False, "")):
             return
-        if source is None and rule:
-            source = profile.source(rule) if profile_rule else rules.source(rule)
-        lines.append(Line(section, label, name, value, quantity, rule, source or "", unit))
+        basis = (profile.basis(rule) if profile_rule else rules.basis(rule)) if rule else ()
+        lines.append(Line(section, label, name, value, quantity, rule, basis, unit))
 
     m, p = profile.levy_name("municipal"), profile.levy_name("prefectural")
     s1 = "1 所得 (income)"
@@ -68,12 +73,12 @@ def sheet_lines(row: Mapping[str, Any], rules: Rules, profile: Profile) -> list[
     add(s1, "配当所得 (総合課税)", "dividend_income")
     add(s1, "その他の雑所得", "misc_income")
     add(s1, "一時所得 (½)", "occasional_income_counted", rule="occasional_income_share")
-    add(s1, "合計所得金額", "total_income", always=True)
-    add(s1, "総所得金額等", "gross_income", always=True)
+    add(s1, "合計所得金額", "total_income", always=True, rule="income_aggregation")
+    add(s1, "総所得金額等", "gross_income", always=True, rule="income_aggregation")
 
     s2 = "2 所得控除 (income deductions)"
-    add(s2, "社会保険料控除", "deduction_social_insurance", source="地方税法第34条第1項第3号・第314条の2第1項第3号")
-    add(s2, "小規模企業共済等掛金控除", "deduction_small_enterprise", source="地方税法第34条第1項第4号・第314条の2第1項第4号")
+    add(s2, "社会保険料控除", "deduction_social_insurance", rule="social_insurance_deduction")
+    add(s2, "小規模企業共済等掛金控除", "deduction_small_enterprise", rule="small_enterprise_deduction")
     add(s2, "生命保険料控除", "deduction_life_insurance", rule="life_insurance_deduction")
     add(s2, "地震保険料控除", "deduction_earthquake", rule="earthquake_insurance_deduction")
     add(s2, "医療費控除", "deduction_medical", rule="medical_expense_deduction")
@@ -101,7 +106,7 @@ def sheet_lines(row: Mapping[str, Any], rules: Rules, profile: Profile) -> list[
 
     s4 = "4 非課税の判定 (exemption)"
     add(s4, "同一生計配偶者・扶養親族の数", "household_count", always=True, amount=r.get("household_count"),
-        unit="人", source="地方税法第295条第1項第3号, 附則第3条の3")
+        unit="人", rule="exemption")
     add(s4, "均等割の非課税限度額 (合計所得金額)", "per_capita_exemption_limit", rule="exemption", always=True,
         quantity=f"{r.get('grade')}級地")
     add(s4, "所得割の非課税限度額 (総所得金額等)", "income_levy_exemption_limit", rule="exemption", always=True)
@@ -146,7 +151,11 @@ def sheet_lines(row: Mapping[str, Any], rules: Rules, profile: Profile) -> list[
 
 def format_sheet(row: Mapping[str, Any], rules: Rules, profile: Profile, *, title: str = "",
                  with_sources: bool = True) -> str:
-    """The sheet as fixed-width text for a terminal or a printout."""
+    """The sheet as fixed-width text for a terminal or a printout.
+
+    With ``with_sources`` (the default) the legal basis of each rule is printed under the first line
+    that uses the rule (``根拠:``, one citation per line); later lines of the same rule refer to it.
+    """
     head = [
         f"個人住民税 税額計算明細 — {rules.label} (fiscal year {rules.fiscal_year}; 所得 {rules.income_year}年分)",
         f"{title}".rstrip(),
@@ -171,8 +180,8 @@ def format_sheet(row: Mapping[str, Any], rules: Rules, profile: Profile, *, titl
         if line.rule:
             text += f"   [{line.rule}]"
         out.append(text)
-        key = line.rule or line.source
-        if with_sources and line.source and key not in cited:
-            cited.add(key)
-            out.append(f"{'':6}根拠: {line.source}")
+        if with_sources and line.basis and line.rule not in cited:
+            cited.add(line.rule)
+            out.append(f"{'':6}根拠: {line.basis[0]}")
+            out.extend(f"{'':12}{citation}" for citation in line.basis[1:])
     return "\n".join(out) + "\n"

@@ -3,18 +3,25 @@ municipality kind (特別区, 市町村, 指定都市) plus the ward's own profi
 
 No value lives in code: the engine (:mod:`transforms.tax_engine`) asks for parameters by name. The
 loader refuses floats (every rate is a decimal string, every amount an integer) and any parameter
-without ``description``, ``source`` and ``status``, so a rule file that would make a yen uncertain
+without ``description``, ``basis`` and ``status``, so a rule file that would make a yen uncertain
 or unexplained does not load.
+
+The ``basis`` (根拠) of a parameter is the law: a list of citations, each beginning with the name of a
+law, cabinet order, ministerial order, notice (告示) or ordinance (条例) registered in ``rules/laws.yaml``,
+at least one of them article-level (第…条, 附則, 別表). A municipal page, a 国税庁 タックスアンサー or a
+worked example is never a basis: it may be listed under ``references`` as a second source for how a
+figure is computed. The loader refuses a parameter whose basis names no law, naming the file and key.
 
     rules = load_rules(2026)
     rules.amount("dependants.income_limit")      # 580000
     rules.percent("donation_credit.base_limit_percent")  # Fraction(30, 100)
-    rules.source("dependants")                   # the legal basis, for the computation sheet
+    rules.basis("dependants")                    # the legal basis, for the computation sheet
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -24,7 +31,14 @@ from typing import Any
 import yaml
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+LAWS_FILE = "laws.yaml"
 STATUSES = ("law", "official", "examples", "third_party")
+#: an article-level locator in a citation: 第N条 (also 第N条のM), 附則 …, 別表第N
+ARTICLE_RE = re.compile(r"第[0-9０-９一二三四五六七八九十百千]+条|附則|別表第")
+#: keys of the old format that mixed law and municipal pages in one string
+RETIRED_KEYS = ("source", "amount_source")
+#: keys of a municipality's override that document it rather than set a value
+OVERRIDE_DOC_KEYS = {"basis", "references", "basis_notes"}
 KINDS = ("special_ward", "city", "designated_city")
 DEFAULT_MUNICIPALITY = "131032"
 
@@ -42,6 +56,55 @@ def _load_yaml(path: Path) -> dict:
         raise RuleError(f"rule file {path.name} is not a mapping")
     _refuse_floats(data, path.name, "")
     return data
+
+
+@functools.cache
+def registered_laws() -> tuple[str, ...]:
+    """The names in ``rules/laws.yaml`` that a basis citation may begin with (longest first)."""
+    data = _load_yaml(RULES_DIR / LAWS_FILE)
+    names = [str(entry["name"]) for entry in data.get("laws") or [] if isinstance(entry, dict) and entry.get("name")]
+    if not names:
+        raise RuleError(f"{LAWS_FILE} lists no laws")
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def names_a_law(citation: str) -> bool:
+    """True if ``citation`` begins with a registered law's name (not a municipal page or an answer page)."""
+    text = citation.strip()
+    return any(text.startswith(name) for name in registered_laws())
+
+
+def check_basis(spec: Any, file: str, key: str) -> list[str]:
+    """Problems with the legal basis (and the references) of one parameter; each names file and key."""
+    problems = []
+    for retired in RETIRED_KEYS:
+        if isinstance(spec, dict) and retired in spec:
+            problems.append(
+                f"{file}: {key} has {retired!r}; write the law under 'basis' and municipal or other pages under "
+                "'references' (rules/README.md)"
+            )
+    basis = spec.get("basis") if isinstance(spec, dict) else None
+    if not basis:
+        problems.append(f"{file}: {key} has no legal basis ('basis': the article of the law or ordinance)")
+        return problems
+    if isinstance(basis, str) or not isinstance(basis, list) or not all(isinstance(b, str) and b.strip() for b in basis):
+        problems.append(f"{file}: {key}.basis must be a list of citations (strings), got {basis!r}")
+        return problems
+    for citation in basis:
+        if not names_a_law(citation):
+            problems.append(
+                f"{file}: {key}.basis {citation!r} names no law; a basis begins with a law or ordinance of "
+                f"rules/{LAWS_FILE} (e.g. 地方税法第314条の2第1項); a municipal page belongs under 'references'"
+            )
+    if not any(ARTICLE_RE.search(citation) for citation in basis):
+        problems.append(f"{file}: {key}.basis cites no article (第…条, 附則 or 別表): {basis!r}")
+    references = spec.get("references", [])
+    if not isinstance(references, list) or not all(isinstance(r, str) and r.strip() for r in references):
+        problems.append(f"{file}: {key}.references must be a list of strings, got {references!r}")
+    notes = spec.get("basis_notes")
+    if notes is not None and not isinstance(notes, str):
+        problems.append(f"{file}: {key}.basis_notes must be a string, got {notes!r}")
+    return problems
 
 
 def _refuse_floats(value: Any, file: str, where: str) -> None:
@@ -104,25 +167,41 @@ class RuleSet:
             raise RuleError(f"{self.file}: {path} must be a table (list of rows)")
         return value
 
-    def source(self, name: str) -> str:
-        return str(self.param(name.partition(".")[0]).get("source", ""))
+    def basis(self, name: str) -> tuple[str, ...]:
+        """The legal basis (根拠) of a parameter: its citations of the law, in order."""
+        return tuple(self.param(name.partition(".")[0]).get("basis") or ())
+
+    def references(self, name: str) -> tuple[str, ...]:
+        """Second sources (municipal worked examples, answer pages) for how the figure is computed."""
+        return tuple(self.param(name.partition(".")[0]).get("references") or ())
+
+    def basis_notes(self, name: str) -> str:
+        """What of the basis could not be confirmed against the statute text (empty if nothing)."""
+        return str(self.param(name.partition(".")[0]).get("basis_notes") or "")
 
     def status(self, name: str) -> str:
         return str(self.param(name.partition(".")[0]).get("status", ""))
 
     def check_documented(self) -> list[str]:
-        """Problems: parameters without description/source/status or with an unknown status."""
+        """Problems: parameters without description, legal basis or status, or with an unknown status."""
         problems = []
         for name, spec in self.parameters.items():
             if not isinstance(spec, dict):
                 problems.append(f"{self.file}: {name} is not a mapping")
                 continue
-            for key in ("description", "source", "status"):
+            for key in ("description", "status"):
                 if not spec.get(key):
                     problems.append(f"{self.file}: {name} has no {key}")
             if spec.get("status") not in STATUSES:
                 problems.append(f"{self.file}: {name} has status {spec.get('status')!r}, not one of {STATUSES}")
+            problems.extend(check_basis(spec, self.file, name))
         return problems
+
+    def refuse_undocumented(self) -> None:
+        """Raise a :class:`RuleError` listing every problem of :meth:`check_documented` (file and key)."""
+        problems = self.check_documented()
+        if problems:
+            raise RuleError("; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -169,7 +248,9 @@ def load_rules(fiscal_year: int) -> Rules:
     if int(data.get("fiscal_year", -1)) != int(fiscal_year):
         raise RuleError(f"{path.name} says fiscal_year {data.get('fiscal_year')!r}, expected {fiscal_year}")
     header = {k: v for k, v in data.items() if k != "parameters"}
-    return Rules(path.name, header, data.get("parameters") or {})
+    rules = Rules(path.name, header, data.get("parameters") or {})
+    rules.refuse_undocumented()
+    return rules
 
 
 @functools.cache
@@ -179,7 +260,9 @@ def load_profile(kind: str) -> Profile:
         raise RuleError(f"municipality kind must be one of {', '.join(KINDS)}, got {kind!r}")
     data = _load_yaml(RULES_DIR / "profiles" / f"{kind}.yaml")
     header = {k: v for k, v in data.items() if k != "parameters"}
-    return Profile(f"profiles/{kind}.yaml", header, data.get("parameters") or {})
+    profile = Profile(f"profiles/{kind}.yaml", header, data.get("parameters") or {})
+    profile.refuse_undocumented()
+    return profile
 
 
 @functools.cache
@@ -189,15 +272,31 @@ def load_municipality_profile(code: str = DEFAULT_MUNICIPALITY) -> Profile:
     if not path.exists():
         raise RuleError(f"there is no profile for municipality {code} (rules/profiles/municipality_{code}.yaml)")
     data = _load_yaml(path)
+    file = f"profiles/{path.name}"
+    problems = check_basis(data, file, "(header)")
     base = load_profile(str(data["kind"]))
     parameters = {name: dict(spec) for name, spec in base.parameters.items()}
     for name, override in (data.get("overrides") or {}).items():
         if name not in parameters:
-            raise RuleError(f"{path.name}: override of unknown parameter {name!r}")
-        if isinstance(override, dict):
-            parameters[name].update(override)
-        else:
-            parameters[name]["value"] = override
-        parameters[name]["source"] = f"{parameters[name]['source']}; {data.get('source', '')}"
-    header = {**base.header, "municipality": code, "name": data.get("name", code)}
-    return Profile(f"profiles/municipality_{code}.yaml", header, parameters)
+            raise RuleError(f"{file}: override of unknown parameter {name!r}")
+        if not isinstance(override, dict):
+            override = {"value": override}
+        # an override that sets a value rests on the municipality's own ordinance: it must cite it
+        sets_value = bool(set(override) - OVERRIDE_DOC_KEYS - set(RETIRED_KEYS))
+        if sets_value or set(override) & ({"basis"} | set(RETIRED_KEYS)):
+            problems.extend(check_basis(override, file, f"overrides.{name}"))
+        merged = parameters[name]
+        for key, value in override.items():
+            if key in ("basis", "references"):  # the ward's ordinance is cited after the law it applies
+                merged[key] = [*merged.get(key, []), *value]
+            elif key == "basis_notes" and merged.get(key):
+                merged[key] = f"{merged[key]} {value}"
+            else:
+                merged[key] = value
+    if problems:
+        raise RuleError("; ".join(problems))
+    header = {**base.header, "municipality": code, "name": data.get("name", code),
+              "basis": list(data.get("basis") or []), "references": list(data.get("references") or [])}
+    profile = Profile(file, header, parameters)
+    profile.refuse_undocumented()
+    return profile

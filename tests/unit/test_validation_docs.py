@@ -321,3 +321,31 @@ def test_offline_index_lists_an_unreadable_summary_and_escapes_everything(runs, 
     assert "&lt;script src=&quot;https://x.example/a.js&quot;&gt;&lt;/script&gt; &amp; 資料" in page
     assert "/somewhere/else" not in page
     assert "<td>could not be evaluated: no column x</td>" in page
+
+
+def test_offline_pages_label_columns_in_japanese_and_english_and_separate_yen(runs):
+    """Operators read Japanese first: every column header carries both languages; yen amounts (bounds
+    in the arguments, observed sums) carry thousands separators, exactly (no float rounding)."""
+    passing = Path(runs["passing"]["report_page"]).read_text(encoding="utf-8")
+    headers = re.findall(r"<th>([^<]*)</th>", passing.split("<h2>", 1)[1])
+    assert headers[:10] == ["#", "意味 / Meaning", "期待 / Expectation", "引数 / Arguments", "結果 / Result",
+                            "不適合 / Unexpected", "値の数 / Values", "空 / Null", "不適合率 % / Unexpected %",
+                            "観測値 / Observed"]
+    assert "<th>年度 / Fiscal year</th>" in passing and "<th>団体コード / Municipality</th>" in passing
+    total = 1000 + 2500 + BIG
+    assert f"<code>min_value</code> = <code>{total:,}</code>" in passing
+    assert f"<code>max_value</code> = <code>{total:,}</code>" in passing
+    assert f">{total:,}</td>" in passing  # the observed sum
+    assert '<code>value_set</code> = <code>[&quot;ordinary&quot;、&quot;salary&quot;、&quot;pension&quot;]</code>' in \
+        Path(runs["failing"]["report_page"]).read_text(encoding="utf-8")
+    index = Path(runs["passing"]["runs_index"]).read_text(encoding="utf-8")
+    for label in ("実行開始 (UTC) / Run started (UTC)", "処理 / Stage", "結果 / Result", "期待 / Expectations"):
+        assert f"<th>{label}</th>" in index
+
+
+def test_numbers_are_shown_with_separators():
+    from pipelines.validation_docs import _argument, _number
+
+    assert _number(1234567) == "1,234,567" and _number(3500.0) == "3,500" and _number(12.345) == "12.35"
+    assert _argument(10**12) == "1,000,000,000,000" and _argument([0, 10_000]) == "[0、10,000]"
+    assert _argument("salary_revenue") == "salary_revenue" and _argument(True) == "true"
