@@ -192,6 +192,8 @@ def document_validation(
         "failed": failed,
         "tables": row_counts,
         "pages": results["pages"],
+        # a dry run's validation is listed as such (its outputs were not written)
+        "dry_run": bool(report.dry_run) if report is not None else False,
     }
     write_json_atomic(
         summary_path,
@@ -602,6 +604,7 @@ def render_run_page(summary: Mapping[str, Any]) -> bytes:
         ("団体コード / Municipality", _text(summary.get("municipality"))),
         ("年度 / Fiscal year", _text(summary.get("fiscal_year"))),
         ("実行ID / Run id", _text(summary.get("run_id"))),
+        ("種別 / Kind", _kind_label(summary)),
         ("実行開始 (UTC) / Run started (UTC)", _run_started(summary.get("run_id"))),
         ("評価した期待 / Expectations evaluated", _number(evaluated)),
         ("満たさない期待 / Expectations not met", _number(len(failed))),
@@ -651,7 +654,7 @@ _RESULT_COLUMNS = (
 #: the columns of the offline index of runs
 _INDEX_COLUMNS = (
     "実行開始 (UTC) / Run started (UTC)", "処理 / Stage", "団体コード / Municipality", "年度 / Fiscal year",
-    "実行ID / Run id", "結果 / Result", "期待 / Expectations", "満たさない / Not met",
+    "実行ID / Run id", "種別 / Kind", "結果 / Result", "期待 / Expectations", "満たさない / Not met",
 )
 
 
@@ -704,7 +707,7 @@ def _render_runs_index(entries: Sequence[Mapping[str, Any]]) -> bytes:
     for entry in ordered:
         summary = entry["summary"]
         if summary is None:
-            status, evaluated, failed = "unreadable", "-", "-"
+            status, evaluated, failed, kind = "unreadable", "-", "-", "-"
             run_cell = _e(entry["run_id"])
         else:
             status = _status_label(summary)
@@ -712,16 +715,22 @@ def _render_runs_index(entries: Sequence[Mapping[str, Any]]) -> bytes:
             failed_list = summary.get("failed")
             failed = _number(len(failed_list)) if isinstance(failed_list, list) else "-"
             run_cell = f"<a href=\"{_href(entry['href'])}\">{_e(entry['run_id'])}</a>"
+            kind = _kind_label(summary)
         status_class = {"ok": "ok", "FAILED": "failed"}.get(status, "")
         row_class = ' class="failed-row"' if status != "ok" else ""
         out.append(
             f"<tr{row_class}><td>{_e(_run_started(entry['run_id']))}</td><td>{_e(entry['stage'])}</td>"
             f"<td>{_e(entry['municipality'])}</td><td class=\"num\">{_e(entry['fiscal_year'])}</td>"
-            f"<td>{run_cell}</td><td class=\"{status_class}\">{_e(status)}</td>"
+            f"<td>{run_cell}</td><td>{_e(kind)}</td><td class=\"{status_class}\">{_e(status)}</td>"
             f"<td class=\"num\">{_e(evaluated)}</td><td class=\"num\">{_e(failed)}</td></tr>\n"
         )
     out.append("</table>\n</body>\n</html>\n")
     return "".join(out).encode("utf-8")
+
+
+def _kind_label(summary: Mapping[str, Any]) -> str:
+    """本実行 (a real run, outputs written) or 試行 (a dry run: checked, nothing written but the reports)."""
+    return "試行 / dry run" if summary.get("dry_run") is True else "本実行 / run"
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:

@@ -349,3 +349,24 @@ def test_numbers_are_shown_with_separators():
     assert _number(1234567) == "1,234,567" and _number(3500.0) == "3,500" and _number(12.345) == "12.35"
     assert _argument(10**12) == "1,000,000,000,000" and _argument([0, 10_000]) == "[0、10,000]"
     assert _argument("salary_revenue") == "salary_revenue" and _argument(True) == "true"
+
+
+def test_dry_runs_are_marked_in_the_index_and_on_their_page(tmp_path):
+    """A dry run's validation is listed as 試行 / dry run (its outputs were not written), a real run as 本実行."""
+    settings = Settings.from_env({"JUMINZEI_HOME": str(tmp_path)})
+    kinds = {}
+    for run_id, dry in ((RUN_PASS, False), (RUN_FAIL, True)):
+        report = reports.RunReport("record_merge", "131032", 2026, run_id, T1, dry_run=dry)
+        with contextlib.redirect_stdout(io.StringIO()):
+            kinds[run_id] = document_validation(
+                stage="record_merge", municipality="131032", fiscal_year=2026, run_id=run_id, settings=settings,
+                tables={"households": HOUSEHOLDS},
+                expectations={"households": [{"type": "expect_table_row_count_to_equal", "kwargs": {"value": 3},
+                                              "meaning": "three households"}]}, report=report)
+    index = Path(kinds[RUN_PASS]["runs_index"]).read_text(encoding="utf-8")
+    [dry_row] = [r for r in index.split("\n") if RUN_FAIL in r]
+    [real_row] = [r for r in index.split("\n") if RUN_PASS in r]
+    assert "<td>試行 / dry run</td>" in dry_row and "<td>本実行 / run</td>" in real_row
+    assert "<th>種別 / Kind</th>" in index
+    assert "試行 / dry run" in Path(kinds[RUN_FAIL]["report_page"]).read_text(encoding="utf-8")
+    assert kinds[RUN_FAIL]["dry_run"] is True and kinds[RUN_PASS]["dry_run"] is False
