@@ -3,7 +3,7 @@
 Reads the resident snapshot and the staged documents of one municipality and fiscal year, merges
 them with :func:`transforms.record_merge.merge_records` (precedence, sums, 訂正/取消, one-stop voiding,
 relatives resolved to 宛名番号; an e-Tax filer's relatives come from ``staging/etax_dependants``) and
-writes five curated partitions atomically:
+writes six curated partitions atomically:
 
 * ``curated/taxation_basis``            one row per resident on 1 January (contracts.taxation_basis)
 * ``curated/taxation_basis_relatives``  spouse and dependants named by each taxpayer
