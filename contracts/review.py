@@ -145,7 +145,8 @@ class ReviewDecision(pa.DataFrameModel):
     @pa.dataframe_check(name="target: 宛名番号 for person and 扶養重複 keep, 団体コード for forward, else none")
     def _target_shape(cls, data: PolarsData) -> pl.LazyFrame:
         decision, target = pl.col("decision"), pl.col("target")
-        atena_target = (decision == "person") | ((decision == "keep") & (pl.col("item_kind") == "dependant_claimed_twice"))
+        twice = pl.col("item_kind") == "dependant_claimed_twice"
+        atena_target = (decision == "person") | ((decision == "keep") & twice)
         return data.lazyframe.select(
             pl.when(atena_target).then(target.str.contains(_ATENA).fill_null(False))
             .when(decision == "forward").then(target.str.contains(r"^[0-9]{6}$").fill_null(False))

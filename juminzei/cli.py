@@ -73,7 +73,8 @@ def _add_review_parser(commands) -> None:
     common.add_argument("--fiscal-year", type=int, required=True, help="年度")
     common.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
     listing = actions.add_parser("list", parents=[common], help="every item with its latest decision")
-    listing.add_argument("--open", action="store_true", help="only items without a decision")
+    listing.add_argument("--open", action="store_true",
+                         help="only items still to decide (undecided, pending, or stale at the last merge)")
     listing.add_argument("--json", action="store_true", help="print the items as JSON")
     show = actions.add_parser("show", parents=[common], help="one item: candidates or claims, decision history")
     show.add_argument("item", help="item id from `review list` (D…/F…) or the full item key")
@@ -195,8 +196,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    import polars as pl
-
     from pipelines import review
     from pipelines.config import Settings
 
@@ -211,13 +210,14 @@ def cmd_review(args: argparse.Namespace) -> int:
         else:
             replaced = f" (supersedes {row['supersedes']})" if row["supersedes"] else ""
             target = f" {row['target']}" if row["target"] else ""
-            print(f"decision {row['decision_id']} recorded{replaced}: item {row['item_id']} → {row['decision']}{target}.\n"
+            print(f"decision {row['decision_id']} recorded{replaced}: "
+                  f"item {row['item_id']} → {row['decision']}{target}.\n"
                   f"The next record_merge run applies it: trigger the record_merge DAG, or run\n"
                   f"  juminzei run record_merge --fiscal-year {args.fiscal_year} --municipality {municipality}")
         return 0
     desk = review.load_desk(settings, municipality, args.fiscal_year)
     if args.action == "list":
-        items = desk.items.filter(pl.col("decision").is_null()) if args.open else desk.items
+        items = desk.items.filter(review.open_items()) if args.open else desk.items
         review.audit_view(settings, desk, items, command="review list")
         if args.json:
             print(json.dumps({"municipality": municipality, "fiscal_year": args.fiscal_year, "notes": list(desk.notes),
@@ -227,7 +227,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         return 0
     item = review.find_item(desk, args.item)
     history = review.item_history(desk, item)
-    review.audit_view(settings, desk, pl.DataFrame([item], schema=desk.items.schema), command="review show")
+    review.audit_view(settings, desk, review.items_named(desk, item), command="review show")
     if args.json:
         print(json.dumps({"item": item, "history": history.to_dicts()}, ensure_ascii=False, indent=2, sort_keys=True,
                          default=str))

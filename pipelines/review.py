@@ -57,7 +57,8 @@ class ReviewDesk:
     ``items``: one row per item — ``item_id``, ``item_kind``, ``item_key``, ``what`` (source or flag),
     ``reason`` (queue reason or flag detail), ``persons`` (candidates, or claimants then the relative),
     ``candidates`` (documents: list of rank, 宛名番号, score, agreed fields), and the latest decision
-    (``decision``, ``target``, ``decision_id``, ``decided_at``, ``actor``; null while open).
+    (``decision``, ``target``, ``decision_id``, ``decided_at``, ``actor``; null while undecided) with the
+    ``outcome`` the latest record_merge run gave it (null when decided after that run).
     ``decisions``: the whole history. ``notes``: sentences on what could not be read.
     """
 
@@ -107,9 +108,16 @@ def load_desk(settings: Settings, municipality: str, fiscal_year: int) -> Review
     decisions = read_decisions(settings, municipality, fiscal_year)
     latest = latest_decisions(decisions).select(
         "item_kind", "item_key", "decision", "target", "decision_id", "decided_at", "actor")
+    # What the latest record_merge run did with each decision (null: decided after that run).
+    if partition_exists(settings.lake, ZONE, OUTCOMES_DATASET, municipality, fiscal_year):
+        outcomes = read_partition(settings.lake, ZONE, OUTCOMES_DATASET, municipality, fiscal_year,
+                                  columns=["decision_id", "outcome"])
+    else:
+        outcomes = pl.DataFrame(schema={"decision_id": pl.String, "outcome": pl.String})
+    latest = latest.join(outcomes, on="decision_id", how="left", validate="1:1")
     items = (items.join(latest, on=["item_kind", "item_key"], how="left", validate="1:1")
              .select("item_id", *[c for c in items.columns if c != "item_id"], "decision", "target", "decision_id",
-                     "decided_at", "actor")
+                     "decided_at", "actor", "outcome")
              .sort(pl.col("item_kind").replace_strict({k: i for i, k in enumerate(ITEM_ORDER)}, return_dtype=pl.Int8),
                    "item_key"))
     return ReviewDesk(municipality, fiscal_year, items, decisions, tuple(notes))
@@ -173,6 +181,11 @@ def find_item(desk: ReviewDesk, item: str) -> dict:
         f"Item {item!r} is not open for review in {where}: not in staging/review_queue nor among the 扶養 flags "
         "of curated/merge_flags. List the items with `juminzei review list`."
     )
+
+
+def items_named(desk: ReviewDesk, item: dict) -> pl.DataFrame:
+    """The row of ``item`` in ``desk.items`` (as a frame)."""
+    return desk.items.filter(pl.col("item_id") == item["item_id"])
 
 
 def item_history(desk: ReviewDesk, item: dict) -> pl.DataFrame:
@@ -398,11 +411,22 @@ def _what_cell(item: dict) -> str:
     return "relative claimed by several" if item["item_kind"] == "dependant_claimed_twice" else "income over the limit"
 
 
+OUTCOME_LABELS = {"merged": "merged", "not_matched": "no resident", "forwarded": "forwarded",
+                  "claim_kept": "claim kept", "claim_denied": "claim denied", "pending": "pending", "stale": "STALE"}
+
+
+def open_items() -> pl.Expr:
+    """Items still waiting for a decision: none taken, the taxpayer is being asked, or the latest
+    decision was found stale by the last merge."""
+    return (pl.col("decision").is_null() | (pl.col("decision") == "pending").fill_null(False)
+            | (pl.col("outcome") == "stale").fill_null(False))
+
+
 def format_items(desk: ReviewDesk, items: pl.DataFrame) -> str:
     """The `juminzei review list` table (fits in 100 columns)."""
     from pipelines.terminal import pad, wrap
 
-    kinds = desk.items.group_by("item_kind").agg(pl.len(), pl.col("decision").is_null().sum().alias("open"))
+    kinds = desk.items.group_by("item_kind").agg(pl.len(), open_items().sum().alias("open"))
     counts = {k: (n, o) for k, n, o in kinds.iter_rows()}
     docs = counts.get("document", (0, 0))
     flags = [counts.get(k, (0, 0)) for k in FLAG_KINDS]
@@ -415,7 +439,8 @@ def format_items(desk: ReviewDesk, items: pl.DataFrame) -> str:
     if items.height:
         lines.append(f"{pad('ID', 9)}  {pad('KIND', 8)}  {pad('WHAT', 34)}  {pad('PERSONS', 24)}  DECISION")
         for item in items.iter_rows(named=True):
-            status = item["decision"] or "open"
+            status = (OUTCOME_LABELS[item["outcome"]] if item["outcome"]
+                      else f"{item['decision']}, to apply" if item["decision"] else "open")
             lines.append(f"{pad(item['item_id'], 9)}  {pad(KIND_LABELS[item['item_kind']], 8)}  "
                          f"{pad(_what_cell(item), 34)}  {pad(_persons_cell(item), 24)}  {pad(status, 17).rstrip()}")
     else:
@@ -431,7 +456,8 @@ def format_item(desk: ReviewDesk, item: dict, history: pl.DataFrame) -> str:
     from pipelines.terminal import pad, wrap
 
     kind = item["item_kind"]
-    lines = [f"Item {item['item_id']}  {KIND_LABELS[kind]} ({_KIND_WORDS[kind]}), {desk.municipality}/{desk.fiscal_year}"]
+    where = f"{desk.municipality}/{desk.fiscal_year}"
+    lines = [f"Item {item['item_id']}  {KIND_LABELS[kind]} ({_KIND_WORDS[kind]}), {where}"]
     lines += wrap(f"key: {item['item_key']}", indent="  ")
     if kind == "document":
         lines.append(f"  source: {item['what']}   reason: {item['reason']}")
@@ -448,6 +474,10 @@ def format_item(desk: ReviewDesk, item: dict, history: pl.DataFrame) -> str:
         lines += wrap(f"taxpayers: {', '.join(persons[:-1])}   relative: {persons[-1]}", indent="  ")
         lines += wrap(f"flag: {item['reason']}", indent="  ")
     lines += wrap(f"decisions: {DECISION_HELP[kind]}", indent="  ")
+    if item["decision"]:
+        applied = (f"the last record_merge run: {item['outcome']}" if item["outcome"]
+                   else "not applied yet: run record_merge")
+        lines += wrap(f"latest decision {item['decision_id']}: {applied}", indent="  ")
     if history.height:
         lines.append("  history (the latest counts):")
         for h in history.iter_rows(named=True):

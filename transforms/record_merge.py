@@ -640,7 +640,8 @@ def with_review_decisions(frame: pl.LazyFrame, decided: pl.DataFrame) -> pl.Lazy
         .with_columns(
             pl.when(applies).then(pl.col("_decided_atena_no")).otherwise(pl.col("atena_no")).alias("atena_no"),
             pl.when(applies).then(pl.lit(OPERATOR_MATCH)).otherwise(pl.col("match_decision")).alias("match_decision"),
-            pl.when(applies).then(pl.col("_decision_id")).otherwise(pl.lit(None, pl.String)).alias("review_decision_id"),
+            pl.when(applies).then(pl.col("_decision_id")).otherwise(pl.lit(None, pl.String))
+            .alias("review_decision_id"),
         )
         .drop("_decided_atena_no", "_decision_id")
     )

@@ -57,7 +57,8 @@ def reason_problem(reason: str | None) -> str | None:
     if reason is None or not reason.strip():
         return "A decision needs a reason (判定理由): say why, e.g. which document or answer settled it."
     if len(reason) > REASON_MAX_CHARS:
-        return f"The reason has {len(reason)} characters; keep it to {REASON_MAX_CHARS} (details belong in the case file)."
+        return (f"The reason has {len(reason)} characters; keep it to {REASON_MAX_CHARS} "
+                "(details belong in the case file).")
     if pl.select(my_number_in_text(pl.lit(reason, pl.String))).item():
         return ("The reason holds a 12-digit number with a valid My Number check digit; a My Number may not be "
                 "written outside the vault. Name the document or the 宛名番号 instead.")

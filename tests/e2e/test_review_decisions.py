@@ -81,6 +81,6 @@ def test_a_review_decision_changes_the_next_merge(lake: Path, sample_ward: Path,
     # The CLI shows the items as decided; the audit log holds both decisions.
     assert main(["review", "list", "--fiscal-year", str(FY), "--json"]) == 0
     items = {i["item_key"]: i for i in json.loads(capsys.readouterr().out)["items"]}
-    assert (items[doc]["decision"], items[doc]["target"]) == ("person", person)
+    assert (items[doc]["decision"], items[doc]["target"], items[doc]["outcome"]) == ("person", person, "merged")
     records = [json.loads(line) for line in (lake / "audit" / "audit_log.jsonl").read_text().splitlines()]
     assert [r["details"]["decision"] for r in records if r["operation"] == "review_decision"] == ["person", "forward"]

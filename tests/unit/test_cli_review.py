@@ -143,8 +143,10 @@ def test_decide_accepts_each_kind_of_decision(lake, capsys):
     assert rows.select("item_id", "decision", "target").rows() == [
         (DOC_ID, "person", C), (DOC_ID, "forward", "131041"), (TWICE_ID, "keep", W), (OVER_ID, "pending", None)]
     assert rows.get_column("target_was_candidate").to_list() == [False, None, None, None]
-    code, out, _ = _run(capsys, "review", "list", "--fiscal-year", str(FY), "--open")
-    assert code == 0 and "nothing to review" in out
+    code, out, _ = _run(capsys, "review", "list", "--fiscal-year", str(FY), "--open")  # pending stays open
+    assert code == 0 and OVER_ID in out and "pending, to apply" in out and DOC_ID not in out
+    code, out, _ = _run(capsys, "review", "list", "--fiscal-year", str(FY))
+    assert "forward, to apply" in out and "keep, to apply" in out
 
 
 # ------------------------------------------------------------------------------------- quarantine
@@ -199,3 +201,22 @@ def test_quarantine_show_prints_every_row_with_its_message_and_is_audited(quaran
     assert len(views) == 2 and views[0]["details"]["rows"] == 3 and views[0]["atena_nos"] == []
     code, _, err = _run(capsys, "quarantine", "show")
     assert code == 2 and "--stage or --file" in err
+
+
+def test_decisions_taken_at_once_are_all_kept(lake):
+    """Three operators decide at the same moment: the lock keeps every row (nothing lost by the rewrite)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from pipelines.config import Settings
+    from pipelines.review import decide
+
+    settings = Settings.from_env()
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    jobs = [(DOC_ID, "none", None), (TWICE_ID, "deny", None), (OVER_ID, "keep", None)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        done = list(pool.map(lambda job: decide(settings, municipality=M, fiscal_year=FY, item=job[0],
+                                                decision=job[1], target=job[2], reason="同時に判定", now=now), jobs))
+    rows = _decisions(lake)
+    assert rows.height == 3 and set(rows.get_column("decision_id")) == {d["decision_id"] for d in done}
+    assert audit.verify_chain(lake).ok
