@@ -27,6 +27,7 @@ class BasisLineage(pa.DataFrameModel):
     is_current: pl.Boolean = pa.Field()
     use: pl.String = pa.Field(isin=list(LINEAGE_USES))
     fields: pl.List(pl.String) = pa.Field()
+    decision_id: pl.String = pa.Field(nullable=True)  # operator's 宛名付設 decision (review_decisions), else auto
 
     class Config:
         name = "BasisLineage"
@@ -48,6 +49,8 @@ class MergeFlag(pa.DataFrameModel):
     person_id: pl.String = pa.Field()
     related: pl.String = pa.Field(nullable=True)  # doc_uid or 宛名番号 of the other party
     detail: pl.String = pa.Field()
+    decision: pl.String = pa.Field(nullable=True, isin=["keep", "deny", "pending"])  # operator's 扶養 decision
+    decision_id: pl.String = pa.Field(nullable=True)  # curated/review_decisions row applied, else null
 
     class Config:
         name = "MergeFlag"

@@ -15,7 +15,11 @@ READS = (
     "salary_reports", "pension_reports", "etax_returns", "resident_returns", "furusato_notices", "etax_dependants",
     "review_queue",
 )
-WRITES = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers")
+# Operators' decisions (`juminzei review decide`, curated zone). The CLI runs outside Airflow and emits no
+# Asset event: after deciding, trigger this DAG (or run `juminzei run record_merge`), or create an event
+# for this Asset in the UI; otherwise the next staged update picks the decisions up.
+READS_CURATED = ("review_decisions",)
+WRITES = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers", "review_outcomes")
 
 DOC = """
 ### 資料併合 (record merge)
@@ -25,7 +29,9 @@ Merges the staged documents of one fiscal year into one taxation basis per perso
 a return voids the 申告特例通知書 (one-stop); only current versions count (訂正 replaces, 取消 removes).
 Spouses and dependants are resolved to 宛名番号 where the match is unique. Writes the basis, the
 relatives, the lineage of every document version, operator flags (扶養重複, 扶養否認 候補, review
-pending, conflicting returns) and the 未申告 list. Runs when staged documents change, or by hand.
+pending, conflicting returns) and the 未申告 list, applying the operators' review decisions
+(`juminzei review decide`; what each did: `curated/review_outcomes`). Runs when staged documents
+change, or by hand — after recording decisions, trigger it.
 Rules: `docs/record-merge.md`. Report: `<lake>/reports/record_merge/`.
 """
 
@@ -33,7 +39,8 @@ Rules: `docs/record-merge.md`. Report: `<lake>/reports/record_merge/`.
 @dag(
     dag_id="record_merge",
     # Any update of a staged input (a new returns_ingest or resident_snapshot run) triggers a merge.
-    schedule=AssetAny(*(Asset(asset_uri("staging", name)) for name in READS)),
+    schedule=AssetAny(*(Asset(asset_uri("staging", name)) for name in READS),
+                      *(Asset(asset_uri("curated", name)) for name in READS_CURATED)),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -65,7 +65,52 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
     explain.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
     explain.add_argument("--no-sources", action="store_true", help="omit the legal source under each line")
+    _add_review_parser(commands)
+    _add_quarantine_parser(commands)
     return parser
+
+
+def _add_review_parser(commands) -> None:
+    """`juminzei review list|show|decide` (docs/operator-guide.md, "Deciding the review queue and merge flags")."""
+    review = commands.add_parser("review", help="settle the 宛名付設 review queue and the 扶養 flags of record_merge")
+    actions = review.add_subparsers(dest="action", required=True, metavar="ACTION")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--fiscal-year", type=int, required=True, help="年度")
+    common.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
+    listing = actions.add_parser("list", parents=[common], help="every item with its latest decision")
+    listing.add_argument("--open", action="store_true",
+                         help="only items still to decide (undecided, pending, or stale at the last merge)")
+    listing.add_argument("--json", action="store_true", help="print the items as JSON")
+    show = actions.add_parser("show", parents=[common], help="one item: candidates or claims, decision history")
+    show.add_argument("item", help="item id from `review list` (D…/F…) or the full item key")
+    show.add_argument("--json", action="store_true", help="print the item and its history as JSON")
+    decide = actions.add_parser(
+        "decide", parents=[common],
+        help="record a decision (applied by the next record_merge run)",
+        description="Decisions: a queued document → person <宛名番号> | none | forward <団体コード>; "
+                    "扶養重複 → keep <宛名番号 of the taxpayer who keeps the relative> | deny | pending; "
+                    "扶養否認 候補 → keep | deny | pending.")
+    decide.add_argument("item", help="item id from `review list` (D…/F…) or the full item key")
+    decide.add_argument("decision", choices=["person", "none", "forward", "keep", "deny", "pending"])
+    decide.add_argument("target", nargs="?", default=None, help="宛名番号 (person, keep of 扶養重複) or 団体コード (forward)")
+    decide.add_argument("--reason", required=True, help="判定理由 (mandatory; never a My Number)")
+    decide.add_argument("--not-a-candidate", action="store_true",
+                        help="person: the 宛名番号 is not among the queue's candidates, and that is intended")
+    decide.add_argument("--json", action="store_true", help="print the stored decision as JSON")
+
+
+def _add_quarantine_parser(commands) -> None:
+    """`juminzei quarantine list|show` (docs/operator-guide.md, "Quarantine: reading it and resubmitting")."""
+    quarantine = commands.add_parser("quarantine", help="quarantined records and warnings per stage and file")
+    actions = quarantine.add_subparsers(dest="action", required=True, metavar="ACTION")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--fiscal-year", type=int, default=None, help="年度 (default: every year in the lake)")
+    common.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
+    common.add_argument("--json", action="store_true", help="print as JSON")
+    actions.add_parser("list", parents=[common], help="counts per stage, file and reason")
+    show = actions.add_parser("show", parents=[common], help="the rows of one file or one stage, with their message")
+    show.add_argument("--stage", default=None, help="e.g. returns_ingest (returns_ingest_warnings: warnings only)")
+    show.add_argument("--file", default=None, help="file name, or its path relative to the landing root")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -165,9 +210,78 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipelines import review
+    from pipelines.config import Settings
+
+    settings = Settings.from_env()
+    municipality = args.municipality or settings.municipality
+    if args.action == "decide":
+        row = review.decide(settings, municipality=municipality, fiscal_year=args.fiscal_year, item=args.item,
+                            decision=args.decision, target=args.target, reason=args.reason,
+                            now=datetime.now(timezone.utc), allow_non_candidate=args.not_a_candidate)
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False, indent=2, sort_keys=True))
+        else:
+            replaced = f" (supersedes {row['supersedes']})" if row["supersedes"] else ""
+            target = f" {row['target']}" if row["target"] else ""
+            print(f"decision {row['decision_id']} recorded{replaced}: "
+                  f"item {row['item_id']} → {row['decision']}{target}.\n"
+                  f"The next record_merge run applies it: trigger the record_merge DAG, or run\n"
+                  f"  juminzei run record_merge --fiscal-year {args.fiscal_year} --municipality {municipality}")
+        return 0
+    desk = review.load_desk(settings, municipality, args.fiscal_year)
+    if args.action == "list":
+        items = desk.items.filter(review.open_items()) if args.open else desk.items
+        review.audit_view(settings, desk, items, command="review list")
+        if args.json:
+            print(json.dumps({"municipality": municipality, "fiscal_year": args.fiscal_year, "notes": list(desk.notes),
+                              "items": items.to_dicts()}, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+        else:
+            print(review.format_items(desk, items), end="")
+        return 0
+    item = review.find_item(desk, args.item)
+    history = review.item_history(desk, item)
+    review.audit_view(settings, desk, review.items_named(desk, item), command="review show")
+    if args.json:
+        print(json.dumps({"item": item, "history": history.to_dicts()}, ensure_ascii=False, indent=2, sort_keys=True,
+                         default=str))
+    else:
+        print(review.format_item(desk, item, history), end="")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from pipelines import quarantine
+    from pipelines.config import Settings, check_fiscal_year
+    from pipelines.errors import ConfigError
+
+    settings = Settings.from_env()
+    municipality = args.municipality or settings.municipality
+    if args.fiscal_year is not None:
+        check_fiscal_year(args.fiscal_year)
+    rows = quarantine.read_rows(settings.lake, quarantine.partitions(settings.lake, municipality, args.fiscal_year))
+    if args.action == "list":
+        table = quarantine.summary(rows)
+        if args.json:
+            print(json.dumps(table.to_dicts(), ensure_ascii=False, indent=2, sort_keys=True))
+        else:
+            print(quarantine.format_summary(rows), end="")
+        return 0
+    if args.stage is None and args.file is None:
+        raise ConfigError("quarantine show needs --stage or --file (see `juminzei quarantine list`).")
+    chosen = quarantine.select_rows(rows, stage=args.stage, file=args.file)
+    quarantine.audit_show(settings, chosen, stage=args.stage, file=args.file)
+    if args.json:
+        print(json.dumps(chosen.to_dicts(), ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(quarantine.format_rows(chosen), end="")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
-    "calc": cmd_calc, "explain": cmd_explain,
+    "calc": cmd_calc, "explain": cmd_explain, "review": cmd_review, "quarantine": cmd_quarantine,
 }
 
 

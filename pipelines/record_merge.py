@@ -3,13 +3,19 @@
 Reads the resident snapshot and the staged documents of one municipality and fiscal year, merges
 them with :func:`transforms.record_merge.merge_records` (precedence, sums, 訂正/取消, one-stop voiding,
 relatives resolved to 宛名番号; an e-Tax filer's relatives come from ``staging/etax_dependants``) and
-writes five curated partitions atomically:
+writes six curated partitions atomically:
 
 * ``curated/taxation_basis``            one row per resident on 1 January (contracts.taxation_basis)
 * ``curated/taxation_basis_relatives``  spouse and dependants named by each taxpayer
 * ``curated/basis_lineage``             every document version considered and how it was used
 * ``curated/merge_flags``               issues for operators (扶養重複, 扶養否認 候補, review pending …)
 * ``curated/non_filers``                未申告調査: residents on 1 January without any document
+* ``curated/review_outcomes``           what this run did with the operators' latest decisions
+
+Operators' decisions (``curated/review_decisions``, written by ``juminzei review decide``, see
+:mod:`pipelines.review`) are read when the partition exists and applied by the merge: a queued
+document decided ``person`` is merged into that person's basis, 扶養 decisions change the relatives.
+A decision whose item is gone (stale) is counted and named in the run report, never an error.
 
 Reconciliation (run report): per staged dataset, every usable document version read
 (``received``) ends in exactly one lineage ``use`` (``staged``); the residents on 1 January
@@ -47,7 +53,10 @@ INPUT_DATASETS = (*DOCUMENT_DATASETS.values(), *REGISTRY_DATASETS, "review_queue
 #: the steps of a run, as its progress shows them (pipelines.progress)
 STEPS = ("reading the staged documents", "merging the documents per person", "checking the contracts",
          "writing the validation report", "writing the curated datasets")
-OUTPUT_DATASETS = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers")
+OUTPUT_DATASETS = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers",
+                   "review_outcomes")
+#: curated/review_decisions (optional: absent until an operator decides something)
+DECISIONS_DATASET = "review_decisions"
 
 
 def run(
@@ -84,9 +93,12 @@ def dependant_income_limit(fiscal_year: int) -> int:
 
 def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunReport, dry_run: bool) -> None:
     from contracts.record_merge import BasisLineage, MergeFlag, NonFiler
+    from contracts.review import ReviewOutcome
     from contracts.taxation_basis import BasisRelative, TaxationBasis
     from pipelines.lake import partition_exists, read_partition, write_partition
-    from transforms.record_merge import merge_records, usable
+    from pipelines.review import read_decisions
+    from transforms.record_merge import decided_documents, merge_records, usable, with_review_decisions
+    from transforms.review import latest_decisions
 
     for dataset in (*REGISTRY_DATASETS, *DOCUMENT_DATASETS.values(), "review_queue"):
         if not partition_exists(settings.lake, "staging", dataset, municipality, fiscal_year):
@@ -102,12 +114,13 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
     if ETAX_DEPENDANTS not in frames:
         report.message(f"staging/{ETAX_DEPENDANTS} does not exist for {municipality}/{fiscal_year} (staged by an "
                        "older returns_ingest): e-Tax filers get no itemised spouse/dependants; rerun returns_ingest.")
+    decisions = read_decisions(settings, municipality, fiscal_year)
     step(STEPS[1])
     result = merge_records(
         fiscal_year=fiscal_year,
         residents=frames["residents"], disability_status=frames["disability_status"],
         welfare_status=frames["welfare_status"], review_queue=frames["review_queue"],
-        dependant_income_limit=limit, etax_dependants=frames.get(ETAX_DEPENDANTS),
+        dependant_income_limit=limit, etax_dependants=frames.get(ETAX_DEPENDANTS), review_decisions=decisions,
         **{name: frames[name] for name in DOCUMENT_DATASETS.values()},
     )
     step(STEPS[2])
@@ -116,12 +129,17 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
     lineage = validate(BasisLineage, result.lineage, "curated/basis_lineage", report.run_id)
     flags = validate(MergeFlag, result.flags, "curated/merge_flags", report.run_id)
     non_filers = validate(NonFiler, result.non_filers, "curated/non_filers", report.run_id)
+    outcomes = validate(ReviewOutcome, result.review_outcomes, "curated/review_outcomes", report.run_id)
+    _account_decisions(report, decisions, outcomes, latest_decisions(decisions).height)
 
     # --- reconciliation: every usable document version → exactly one lineage use; residents → basis rows
+    # (usable: auto-matched, or tied to a resident by an operator's decision on the review queue)
+    residents_now = frames["residents"].filter(pl.col("resident_on_assessment_date").fill_null(False))
+    decided = decided_documents(latest_decisions(decisions), frames["review_queue"], residents_now.get_column("atena_no"))
     uses = lineage.group_by("source").len()
     used_by_source = dict(uses.iter_rows())
     for source, dataset in DOCUMENT_DATASETS.items():
-        received = usable(frames[dataset].lazy()).select(pl.len()).collect().item()
+        received = usable(with_review_decisions(frames[dataset].lazy(), decided)).select(pl.len()).collect().item()
         report.add_input_counts(f"staging/{dataset}", received=received, staged=used_by_source.get(source, 0),
                                 quarantined=0, forwarded=0, source=source)
     residents_on_jan1 = int(frames["residents"].get_column("resident_on_assessment_date").fill_null(False).sum())
@@ -157,12 +175,30 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
         "basis_lineage": (lineage, ["person_id", "doc_uid", "version"]),
         "merge_flags": (flags, ["flag", "person_id", "related"]),
         "non_filers": (non_filers, ["atena_no"]),
+        "review_outcomes": (outcomes, ["item_kind", "item_key"]),
     }
     step(STEPS[4], total=len(outputs), unit="partitions")
     for dataset, (frame, key) in outputs.items():
         advance()
         report.add_output(write_partition(settings.lake, "curated", dataset, municipality, fiscal_year, frame,
                                           sort_by=key, run_id=report.run_id))
+
+
+def _account_decisions(report: RunReport, decisions: pl.DataFrame, outcomes: pl.DataFrame, latest: int) -> None:
+    """Counts of the operators' decisions and one message per stale decision (ids only, no personal data)."""
+    report.set_count("review_decisions_recorded", decisions.height)
+    report.set_count("review_decisions_superseded", decisions.height - latest)
+    stale = outcomes.filter(pl.col("outcome") == "stale")
+    report.set_count("review_decisions_applied", outcomes.height - stale.height
+                     - int((outcomes.get_column("outcome") == "pending").sum()))
+    report.set_count("review_decisions_pending", int((outcomes.get_column("outcome") == "pending").sum()))
+    report.set_count("review_decisions_stale", stale.height)
+    report.add_check("review_decisions_all_judged", outcomes.height == latest, expected=latest, actual=outcomes.height,
+                     detail="the latest decision of every item is applied, pending or reported stale")
+    from transforms.review import item_id
+
+    for decision_id, kind, key, detail in stale.select("decision_id", "item_kind", "item_key", "detail").iter_rows():
+        report.message(f"Decision {decision_id} on item {item_id(kind, key)} is stale and was not applied: {detail}.")
 
 
 def _salary_used(lineage: pl.DataFrame, salary: pl.DataFrame) -> tuple[pl.Series, int]:

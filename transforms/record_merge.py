@@ -7,7 +7,9 @@ Which documents count
 ---------------------
 A person document (給与支払報告書, 公的年金等支払報告書, 確定申告書 (e-Tax), 住民税申告書,
 申告特例通知書) is *usable* when it was staged (``route == "stage"``), matched automatically
-(``match_decision == "auto"``) and carries a 宛名番号. Of the usable rows only the current version
+(``match_decision == "auto"``) and carries a 宛名番号, or when it waits in the 宛名付設 review queue and an
+operator decided which resident it belongs to (``match_decision == "operator"``, set here from
+``curated/review_decisions``; see "Operators' decisions" below). Of the usable rows only the current version
 (``is_current`` and ``history_status == "current"``) of a document is merged: a 訂正 replaces the
 earlier version (which stays in the lineage as ``superseded``), a 取消 removes it (``cancelled``).
 
@@ -24,6 +26,21 @@ Precedence (per person resident on 1 January, 賦課期日)
 Every usable version of every document ends in exactly one lineage ``use``; see ``LINEAGE_USES``.
 Conflicts are not resolved silently: the basis uses the documents as declared and ``merge_flags``
 tells the operator (see ``FLAGS``). docs/record-merge.md explains all rules in operator language.
+
+Operators' decisions (``review_decisions``, :mod:`contracts.review`)
+-----------------------------------------------------------------
+The latest decision of each item is applied (:func:`transforms.review.latest_decisions`):
+
+* a queued document decided ``person`` is merged into that resident's basis like an automatic match;
+  its lineage rows carry the ``decision_id``. ``none`` and ``forward`` documents are not merged. A
+  decided document leaves the review flags (``document_in_review``) and the 未申告 list's marker.
+* 扶養重複 ``keep`` drops the relative from every other claiming taxpayer; ``deny`` drops them from all;
+  扶養否認 ``deny`` drops the dependant from that taxpayer; ``keep`` and ``pending`` change nothing. The
+  flags are raised from the claims as declared and then show the ``decision`` and ``decision_id``.
+* A decision whose item this run does not find (the document left the queue, the flag is no longer
+  raised, the chosen resident is not resident on 1 January) is ``stale``: not applied, reported.
+
+``review_outcomes`` has one row per decided item with what was done (``OUTCOMES``).
 """
 
 from __future__ import annotations
@@ -40,6 +57,8 @@ from transforms.tax_engine import (
     times_fraction,
 )
 from transforms.tax_rules import Rules, load_rules
+from contracts.review import OUTCOME_COLUMNS, OUTCOMES
+from transforms.review import flag_item_key_expr, latest_decisions
 
 SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "salary_report", "pension_report", "furusato_notice")
 BASIS_SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "information_returns", "none")
@@ -95,6 +114,7 @@ class MergeResult:
     flags: pl.DataFrame        # curated/merge_flags
     non_filers: pl.DataFrame   # curated/non_filers (未申告調査)
     counts: dict[str, int]
+    review_outcomes: pl.DataFrame | None = None  # curated/review_outcomes (operators' decisions applied)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -135,11 +155,15 @@ def _disability_max(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 INCOME_TAX_TAXABLE_UNIT = 1000
 
 
+#: ``match_decision`` of a queued document that an operator tied to a resident (set by record_merge only)
+OPERATOR_MATCH = "operator"
+
+
 def usable(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Rows of a staged person dataset that record_merge considers: staged, auto-matched, with 宛名番号."""
-    return frame.filter(
-        (pl.col("route") == "stage") & (pl.col("match_decision") == "auto") & pl.col("atena_no").is_not_null()
-    )
+    """Rows of a staged person dataset that record_merge considers: staged and auto-matched, or tied to a
+    resident by an operator's decision (:func:`with_review_decisions`); with a 宛名番号."""
+    auto = (pl.col("route") == "stage") & (pl.col("match_decision") == "auto")
+    return frame.filter((auto | (pl.col("match_decision") == OPERATOR_MATCH)) & pl.col("atena_no").is_not_null())
 
 
 def is_current() -> pl.Expr:
@@ -166,6 +190,7 @@ def housing_move_in_date(year: pl.Expr, month: pl.Expr, day: pl.Expr, income_yea
 def _lineage_base(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
     columns = frame.collect_schema().names()
     version = pl.col("version").cast(pl.Int64) if "version" in columns else pl.lit(1, pl.Int64)
+    decision = (pl.col("review_decision_id") if "review_decision_id" in columns else pl.lit(None, pl.String))
     return usable(frame).select(
         pl.col("atena_no").alias("person_id"),
         pl.lit(source).alias("source"),
@@ -175,6 +200,7 @@ def _lineage_base(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
         pl.col("is_current").fill_null(False),
         pl.col("received_on"),
         is_current().alias("_current"),
+        decision.cast(pl.String).alias("decision_id"),
     )
 
 
@@ -382,18 +408,16 @@ def merge_records(
     review_queue: pl.LazyFrame | pl.DataFrame,
     dependant_income_limit: int,
     etax_dependants: pl.LazyFrame | pl.DataFrame | None = None,
+    review_decisions: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> MergeResult:
-    """Merge the staged documents of one municipality and 年度 into the five curated frames.
+    """Merge the staged documents of one municipality and 年度 into the curated frames.
 
     ``etax_dependants`` (staging/etax_dependants) lists the 配偶者・扶養親族 of each e-Tax return;
-    ``None`` (a lake staged before that dataset existed) is read as no itemised relatives."""
+    ``None`` (a lake staged before that dataset existed) is read as no itemised relatives.
+    ``review_decisions`` (curated/review_decisions, the whole history) are the operators' decisions on
+    the review queue and the 扶養 flags; ``None`` means none were taken."""
     lazy = lambda f: f.lazy()  # noqa: E731
     income_year = fiscal_year - 1
-    docs = {
-        "etax_return": lazy(etax_returns), "resident_return": lazy(resident_returns),
-        "salary_report": lazy(salary_reports), "pension_report": lazy(pension_reports),
-        "furusato_notice": lazy(furusato_notices),
-    }
     people = (
         lazy(residents).filter(pl.col("resident_on_assessment_date").fill_null(False))
         .select("atena_no", "household_no", "relationship", "name_kana", "birth_date", "sex", "age_on_assessment_date")
@@ -402,6 +426,18 @@ def merge_records(
         .collect()
     )
     resident_ids = people.get_column("atena_no")
+    decisions = latest_decisions(review_decisions)
+    queue = lazy(review_queue)
+    decided = decided_documents(decisions, queue, resident_ids)
+    docs = {
+        name: with_review_decisions(lazy(frame), decided) for name, frame in (
+            ("etax_return", etax_returns), ("resident_return", resident_returns), ("salary_report", salary_reports),
+            ("pension_report", pension_reports), ("furusato_notice", furusato_notices))
+    }
+    document_outcomes = _document_outcomes(decisions, queue, resident_ids)
+    # Documents an operator settled leave the review markers (flag document_in_review, non_filers).
+    settled = document_outcomes.filter(pl.col("outcome") != "stale").get_column("item_key")
+    open_queue = queue.filter(~pl.col("doc_uid").is_in(settled.implode()))
 
     # Current usable documents of residents, by source.
     current = {s: usable(f).filter(is_current() & pl.col("atena_no").is_in(resident_ids.implode())) for s, f in docs.items()}
@@ -550,11 +586,15 @@ def merge_records(
     relatives, relative_flags = _relatives(
         fiscal_year, people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
         current["salary_report"], has_return, dependant_income_limit, etax_relatives)
+    relatives, flag_decisions, flag_outcomes = _apply_relative_decisions(relatives, relative_flags, decisions)
 
     lineage = _lineage(docs, resident_ids, etax, rr, has_etax, contributions, base)
-    flags = _flags(etax, rr, has_etax, base, lazy(review_queue), resident_ids, etax_basis, relative_flags,
+    flags = _flags(etax, rr, has_etax, base, open_queue, resident_ids, etax_basis, relative_flags,
                    etax_relatives)
-    non_filers = _non_filers(people, basis, relatives, lazy(review_queue))
+    flags = flags.join(flag_decisions, on=["flag", "person_id", "related"], how="left", validate="1:1",
+                       maintain_order="left")
+    non_filers = _non_filers(people, basis, relatives, open_queue)
+    outcomes = pl.concat([document_outcomes, flag_outcomes], how="vertical").sort("item_kind", "item_key")
     counts = {
         "basis_rows": basis.height,
         "relatives": relatives.height,
@@ -566,8 +606,140 @@ def merge_records(
         "flags": flags.height,
         "non_filers": non_filers.height,
         **{f"basis_source_{s}": int((basis.get_column("basis_source") == s).sum()) for s in BASIS_SOURCES},
+        "review_decisions_latest": outcomes.height,
+        **{f"review_outcome_{o}": int((outcomes.get_column("outcome") == o).sum()) for o in OUTCOMES},
     }
-    return MergeResult(basis, relatives, lineage, flags, non_filers, counts)
+    return MergeResult(basis, relatives, lineage, flags, non_filers, counts, review_outcomes=outcomes)
+
+
+# ------------------------------------------------------------------------------ operators' decisions
+def decided_documents(decisions: pl.DataFrame, review_queue: pl.LazyFrame | pl.DataFrame,
+                      resident_ids: pl.Series) -> pl.DataFrame:
+    """``doc_uid`` → ``atena_no``, ``decision_id`` of the queued documents an operator tied to a person.
+
+    ``decisions`` are the latest decisions (:func:`transforms.review.latest_decisions`). Only a document
+    still in ``review_queue`` and a person resident on 1 January count; anything else is stale."""
+    queued = review_queue.lazy().select("doc_uid").unique().collect()
+    return (
+        decisions.filter((pl.col("item_kind") == "document") & (pl.col("decision") == "person")
+                         & pl.col("target").is_in(resident_ids.implode()))
+        .join(queued, left_on="item_key", right_on="doc_uid", how="semi")
+        .select(pl.col("item_key").alias("doc_uid"), pl.col("target").alias("atena_no"), "decision_id")
+    )
+
+
+def with_review_decisions(frame: pl.LazyFrame, decided: pl.DataFrame) -> pl.LazyFrame:
+    """A staged document frame with the operators' matches applied: a queued row
+    (``match_decision == "review"``) named in ``decided`` gets the chosen 宛名番号 and
+    ``match_decision = "operator"``; every row gets ``review_decision_id`` (null unless applied)."""
+    chosen = decided.lazy().select("doc_uid", pl.col("atena_no").alias("_decided_atena_no"),
+                                   pl.col("decision_id").alias("_decision_id"))
+    applies = pl.col("_decision_id").is_not_null() & (pl.col("match_decision") == "review")
+    return (
+        frame.join(chosen, on="doc_uid", how="left", validate="m:1", maintain_order="left")
+        .with_columns(
+            pl.when(applies).then(pl.col("_decided_atena_no")).otherwise(pl.col("atena_no")).alias("atena_no"),
+            pl.when(applies).then(pl.lit(OPERATOR_MATCH)).otherwise(pl.col("match_decision")).alias("match_decision"),
+            pl.when(applies).then(pl.col("_decision_id")).otherwise(pl.lit(None, pl.String))
+            .alias("review_decision_id"),
+        )
+        .drop("_decided_atena_no", "_decision_id")
+    )
+
+
+def _outcome_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(list(OUTCOME_COLUMNS)).cast(OUTCOME_COLUMNS)
+
+
+def _document_outcomes(decisions: pl.DataFrame, review_queue: pl.LazyFrame, resident_ids: pl.Series) -> pl.DataFrame:
+    """What the latest decision on each queued document does (contracts.review ``OUTCOMES``)."""
+    queued = review_queue.select("doc_uid").unique().collect().get_column("doc_uid")
+    doc = decisions.filter(pl.col("item_kind") == "document")
+    decision, target = pl.col("decision"), pl.col("target")
+    in_queue = pl.col("item_key").is_in(queued.implode())
+    resident = target.is_in(resident_ids.implode())
+    outcome = (
+        pl.when(~in_queue).then(pl.lit("stale"))
+        .when((decision == "person") & ~resident).then(pl.lit("stale"))
+        .when(decision == "person").then(pl.lit("merged"))
+        .when(decision == "none").then(pl.lit("not_matched"))
+        .otherwise(pl.lit("forwarded"))
+    )
+    detail = (
+        pl.when(~in_queue).then(pl.lit("the document is no longer in the review queue (matched anew, or its file "
+                                       "was replaced); decide again if it comes back"))
+        .when((decision == "person") & ~resident).then(pl.lit("the chosen person is not resident on 1 January in "
+                                                              "the current resident snapshot; not merged"))
+        .when(decision == "person").then(pl.lit("merged into the chosen person's basis (basis_lineage.decision_id)"))
+        .when(decision == "none").then(pl.lit("no resident of the ward: not merged; a 住登外 candidate if the taxpayer "
+                                              "lived in the ward on 1 January, else a document to return"))
+        .otherwise(pl.format("to be forwarded (回送) to {}; not merged", target))
+    )
+    return _outcome_frame(doc.with_columns(
+        outcome.alias("outcome"),
+        pl.when(outcome == "merged").then(target).otherwise(pl.lit(None, pl.String)).alias("person_id"),
+        detail.alias("detail"),
+    ))
+
+
+def _apply_relative_decisions(relatives: pl.DataFrame, relative_flags: pl.DataFrame,
+                              decisions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Apply the 扶養 decisions to the relatives (the flags were raised from the claims as declared).
+
+    Returns the relatives after the decisions (``seq`` renumbered per taxpayer and role), the
+    ``decision``/``decision_id`` of every decided flag row (flag, person_id, related) and the outcomes."""
+    kinds = ("dependant_claimed_twice", "dependant_income_over_limit")
+    chosen = decisions.filter(pl.col("item_kind").is_in(kinds)).select(
+        pl.col("item_kind").alias("flag"), "item_key", "decision", "target", "decision_id")
+    raised = relative_flags.select("flag", "person_id", "related").unique().with_columns(
+        flag_item_key_expr(pl.col("flag"), pl.col("person_id"), pl.col("related")).alias("item_key"))
+    claimants = raised.group_by("flag", "item_key").agg(pl.col("person_id").alias("_claimants"))
+    decision, target, kind = pl.col("decision"), pl.col("target"), pl.col("flag")
+    judged = chosen.join(claimants, on=["flag", "item_key"], how="left", validate="1:1")
+    outcome = (
+        pl.when(pl.col("_claimants").is_null()).then(pl.lit("stale"))
+        .when(decision == "pending").then(pl.lit("pending"))
+        .when((kind == "dependant_claimed_twice") & (decision == "keep")
+              & ~pl.col("_claimants").list.contains(target)).then(pl.lit("stale"))
+        .when(decision == "keep").then(pl.lit("claim_kept"))
+        .otherwise(pl.lit("claim_denied"))
+    )
+    detail = (
+        pl.when(pl.col("_claimants").is_null()).then(pl.lit("the flag is no longer raised (the claims changed)"))
+        .when(decision == "pending").then(pl.lit("the taxpayer is asked; the claim stays as declared meanwhile"))
+        .when((kind == "dependant_claimed_twice") & (decision == "keep")
+              & ~pl.col("_claimants").list.contains(target))
+        .then(pl.lit("the taxpayer chosen to keep the relative no longer claims them"))
+        .when((kind == "dependant_claimed_twice") & (decision == "keep"))
+        .then(pl.lit("the relative stays with the chosen taxpayer and is dropped from the others"))
+        .when(kind == "dependant_claimed_twice").then(pl.lit("the relative is dropped from every claiming taxpayer"))
+        .when(decision == "keep").then(pl.lit("the dependant claim is accepted as declared"))
+        .otherwise(pl.lit("the dependant is dropped from this taxpayer (扶養否認)"))
+    )
+    judged = judged.with_columns(outcome.alias("outcome"), detail.alias("detail"))
+    taxpayer = (pl.when(kind == "dependant_claimed_twice").then(pl.when(decision == "keep").then(target))
+                .otherwise(pl.col("item_key").str.split("/").list.first()))
+    outcomes = _outcome_frame(judged.with_columns(
+        pl.col("flag").alias("item_kind"),
+        pl.when(pl.col("outcome") != "stale").then(taxpayer).otherwise(pl.lit(None, pl.String)).alias("person_id"),
+    ))
+
+    # Flag rows that show their decision (a stale decision leaves its flag open).
+    effective = judged.filter(pl.col("outcome") != "stale")
+    shown = raised.join(effective.select("flag", "item_key", "decision", "target", "decision_id"),
+                        on=["flag", "item_key"], how="inner", validate="m:1")
+    drop = shown.filter(
+        (pl.col("decision") == "deny")
+        | ((pl.col("flag") == "dependant_claimed_twice") & (pl.col("decision") == "keep")
+           & (pl.col("person_id") != pl.col("target")))
+    ).group_by("person_id", pl.col("related").alias("relative_atena_no")).agg(
+        (pl.col("flag") == "dependant_claimed_twice").any().alias("_any_role"))  # 扶養重複: any role; 否認: dependant
+    dropped = relatives.join(drop, on=["person_id", "relative_atena_no"], how="left", validate="m:1")
+    keep_row = pl.col("_any_role").is_null() | (~pl.col("_any_role") & (pl.col("role") != "dependant"))
+    kept = dropped.filter(keep_row).drop("_any_role").sort("person_id", "role", "seq").with_columns(
+        pl.int_range(1, pl.len() + 1).over("person_id", "role").cast(pl.Int32).alias("seq"))
+    flag_decisions = shown.select("flag", "person_id", "related", "decision", "decision_id")
+    return kept, flag_decisions, outcomes
 
 
 # -------------------------------------------------------------------------------------- relatives
@@ -854,7 +1026,7 @@ def _lineage(docs, resident_ids: pl.Series, etax: pl.DataFrame, rr: pl.DataFrame
         .otherwise(pl.lit([], pl.List(pl.String)))
     )
     return lineage.with_columns(fields.alias("fields")).select(
-        "person_id", "doc_uid", "source", "version", "history_status", "is_current", "use", "fields",
+        "person_id", "doc_uid", "source", "version", "history_status", "is_current", "use", "fields", "decision_id",
     ).sort("person_id", "doc_uid", "version")
 
 

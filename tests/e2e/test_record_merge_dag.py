@@ -14,7 +14,8 @@ from tests.e2e.test_returns_ingest_dag import _partition, _run, ingested  # noqa
 
 pytestmark = pytest.mark.e2e
 M = "131032"
-OUTPUTS = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers")
+OUTPUTS = ("taxation_basis", "taxation_basis_relatives", "basis_lineage", "merge_flags", "non_filers",
+           "review_outcomes")
 
 
 def _report(lake: Path) -> dict:

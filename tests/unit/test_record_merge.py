@@ -427,7 +427,8 @@ def test_contracts_reject_known_bad_samples():
 
     bad_lineage = result.lineage.with_columns(pl.lit("guessed").alias("use"))
     bad_flags = pl.concat([result.flags, pl.DataFrame(
-        {"flag": ["made_up", "made_up"], "person_id": ["T", "T"], "related": [None, None], "detail": ["x", "x"]})])
+        {"flag": ["made_up", "made_up"], "person_id": ["T", "T"], "related": [None, None], "detail": ["x", "x"]})],
+        how="diagonal")
     bad_non_filers = result.non_filers.with_columns(pl.lit(True).alias("claimed_as_relative"))
     bad_basis = result.basis.with_columns(pl.lit(-1, pl.Int64).alias("salary_revenue"))
     for model, frame in ((BasisLineage, bad_lineage), (MergeFlag, bad_flags), (NonFiler, bad_non_filers),
