@@ -38,6 +38,13 @@ reason the first field in layout order.
                               (平成26年総務省令第85号 第5条); an empty one is allowed and flagged
                               ``my_number_missing``
 
+Reasons 3-10 hold (quarantine) a record only when the field is required or its layout entry says
+``on_invalid: hold`` (a matching key, record key, tax-basis or collection field; see
+:mod:`contracts.layouts`). In an ``on_invalid: warn`` field the same problems are **warnings**: the value
+is set to null (a date's whole yy/mm/dd group with it), the record is typed and returned, and
+``ParsedCsv.warnings`` gets one row per (record, field) with the same columns as the quarantine (the
+first reason of the field in the order above). A quarantined record gets no warning rows.
+
 Messages name the file, record number, field (項目名 and id) and what was expected; they never echo a
 field value (no My Number, no name).
 
