@@ -62,6 +62,7 @@ STAGED_DATASETS = {
 }
 DEPENDANTS_DATASET = "etax_dependants"  # 配偶者・扶養親族 named by the staged 確定申告書
 QUARANTINE_DATASET = STAGE
+WARNINGS_DATASET = f"{STAGE}_warnings"  # quarantine/returns_ingest_warnings: emptied optional values of staged records
 MUNICIPALITIES = Path(__file__).resolve().parent.parent / "contracts" / "municipalities.csv"
 
 
@@ -118,8 +119,9 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
     outcome = _match_and_route(parsed, residents, vault, municipality)
     del vault
 
-    staged, forwarding, review, non_registered, quarantine, dependants = _validated(outcome, parsed, run_id)
+    staged, forwarding, review, non_registered, quarantine, dependants, warnings = _validated(outcome, parsed, run_id)
     _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered, dependants)
+    _count_warnings(report, warnings)
     require_reconciled(report)
     if dry_run:
         report.message("Dry run: nothing was written to staging, quarantine, curated or the ledger.")
@@ -139,6 +141,9 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
                                       sort_by=["destination_municipality_code", "file", "record_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year,
                                       quarantine, sort_by=["source", "file", "record_no"], run_id=run_id,
+                                      compare_ignoring=["run_id"]))
+    report.add_output(write_partition(settings.lake, "quarantine", WARNINGS_DATASET, municipality, fiscal_year,
+                                      warnings, sort_by=["source", "file", "record_no", "field"], run_id=run_id,
                                       compare_ignoring=["run_id"]))
     ledger.mark_ingested(settings.lake, run_id, plan)
 
@@ -162,12 +167,14 @@ def _report_files(report: RunReport, plan) -> None:
 
 
 def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]]:
-    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem)
-    and, for e-Tax returns, ``dependants`` (the relatives of the sound returns)."""
+    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem),
+    ``warnings`` (emptied optional values of sound records) and, for e-Tax returns, ``dependants`` (the
+    relatives of the sound returns)."""
     from transforms.parse_csv import parse_csv_documents
     from transforms.parse_etax import parse_etax_returns
 
-    parsed: dict[str, dict[str, list[pl.DataFrame]]] = {s: {"records": [], "quarantine": []} for s in STAGED_DATASETS}
+    parsed: dict[str, dict[str, list[pl.DataFrame]]] = {
+        s: {"records": [], "quarantine": [], "warnings": []} for s in STAGED_DATASETS}
     parsed["etax_return"]["dependants"] = []
     contents: dict[str, list[tuple[str, bytes]]] = {s: [] for s in STAGED_DATASETS}
     received: dict[str, int] = {}
@@ -186,6 +193,7 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
             result = parse_csv_documents(files, source)
             parsed[source]["records"].append(result.records)
         parsed[source]["quarantine"].append(result.quarantine)
+        parsed[source]["warnings"].append(result.warnings)
         contents[source] = []  # release the bytes
     out: dict = {
         source: {kind: pl.concat(frames, how="vertical") if frames else pl.DataFrame() for kind, frames in parts.items()}
@@ -320,7 +328,14 @@ def _forwarding_destinations(routes: pl.DataFrame, etax: pl.DataFrame | None, mu
 
 
 def _validated(outcome: dict, parsed, run_id: str):
-    from contracts.returns_ingest import EtaxDependant, Forwarding, IngestQuarantine, ReviewQueue, StagedDocument
+    from contracts.returns_ingest import (
+        EtaxDependant,
+        Forwarding,
+        IngestQuarantine,
+        IngestWarning,
+        ReviewQueue,
+        StagedDocument,
+    )
 
     routes: pl.DataFrame = outcome["routes"]
     staged: dict[str, pl.DataFrame] = {}
@@ -404,7 +419,30 @@ def _validated(outcome: dict, parsed, run_id: str):
     etax_staged = staged.get("etax_return", pl.DataFrame(schema={"doc_uid": pl.String})).select("doc_uid")
     dependants = outcome["dependants"].join(etax_staged, on="doc_uid", how="semi")
     dependants = validate(EtaxDependant, dependants, f"staging/{DEPENDANTS_DATASET}", run_id)
-    return staged, forwarding, review, non_registered, quarantine, dependants
+    warnings = _warnings(parsed, run_id)
+    warnings = validate(IngestWarning, warnings, f"quarantine/{WARNINGS_DATASET}", run_id)
+    return staged, forwarding, review, non_registered, quarantine, dependants, warnings
+
+
+def _warnings(parsed, run_id: str, extra: list[pl.DataFrame] = ()) -> pl.DataFrame:
+    """One row per emptied optional value of a record that was not quarantined (columns of the
+    quarantine without ``other_reasons``; docs/returns-ingest.md). A warning never changes where its
+    record went: it is not counted in received / staged / quarantined / forwarded."""
+    from transforms.parse_csv import QUARANTINE_SCHEMA
+
+    frames = [p["warnings"] for p in parsed.values() if p.get("warnings") is not None and p["warnings"].height]
+    frames += [f for f in extra if f.height]
+    warnings = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *[f.cast(QUARANTINE_SCHEMA) for f in frames]],
+                         how="vertical")
+    return warnings.with_columns(pl.lit(run_id).alias("run_id")).sort("source", "file", "record_no", "field")
+
+
+def _count_warnings(report: RunReport, warnings: pl.DataFrame) -> None:
+    """``warnings`` and ``warnings_<reason_code>`` in the run report's counts (records are not recounted)."""
+    report.set_count("warnings", warnings.height)
+    report.set_count("warning_records", warnings.select("source", "file", "record_no").n_unique() if warnings.height else 0)
+    for reason, count in warnings.group_by("reason_code").len().sort("reason_code").iter_rows():
+        report.set_count(f"warnings_{reason}", count)
 
 
 def _account(report: RunReport, to_read, received_by_file: dict[str, int], staged, forwarding, quarantine, review,
