@@ -128,7 +128,7 @@ _QUOTE = '"'
 _SPACES = r"[ \u3000]"
 _FW_DIGITS = [chr(0xFF10 + i) for i in range(10)] + ["－", "\u2212"]
 _ASCII_DIGITS = [str(i) for i in range(10)] + ["-", "-"]
-_TEXT_TYPES = frozenset({"text", "text_fullwidth", "kana_halfwidth", "kana_fullwidth", "ascii"})
+_TEXT_TYPES = frozenset({"text", "text_fullwidth", "kana_halfwidth", "kana_fullwidth", "ascii", "relatives"})
 _NUMERIC_TYPES = frozenset({"amount", "count", "era_code", "yy", "mm", "dd", "date"})
 _IDENTIFIER_FORMS = {"municipality_code": 6, "corporate_number": 13, "postal_code": 7}
 
@@ -145,6 +145,7 @@ class ParsedCsv:
     records: pl.DataFrame
     quarantine: pl.DataFrame
     warnings: pl.DataFrame
+    relatives: pl.DataFrame  # one row per '(個人番号)氏名' entry of a ``relatives`` field (RELATIVES_SCHEMA)
 
 
 # ------------------------------------------------------------------------------------ layout plan
@@ -170,6 +171,7 @@ class _Plan:
     submission_types: dict[str, str]
     dates: tuple[_DateGroup, ...]
     my_number_field: str | None
+    relative_fields: tuple[dict[str, Any], ...]  # type ``relatives``: parsed into entries, not kept as text
     warn_fields: frozenset[str]  # optional fields whose invalid value is set to null with a warning
     null_with: dict[str, tuple[str, ...]]  # warn field → the fields set to null with it (a date group's parts)
 
@@ -197,6 +199,7 @@ def _plan(fmt: str) -> _Plan:
         submission_types={str(k): v for k, v in layout.get("submission_types", {}).items()},
         dates=(dates := _date_groups(fields)),
         my_number_field=next((f["id"] for f in fields if f["type"] == "my_number"), None),
+        relative_fields=tuple(f for f in fields if f["type"] == "relatives"),
         warn_fields=frozenset(f["id"] for f in fields if on_invalid(fmt, f["id"]) == "warn"),
         null_with=_null_with(fmt, fields, dates),
     )
@@ -605,7 +608,84 @@ def parse_csv_documents(files: list[tuple[str, bytes]], fmt: str) -> ParsedCsv:
     good = records.filter(pl.col("_reason").is_null())
     del records  # memory: only the sound records go on to typing
     good, warnings = _warned(good, plan)
-    return ParsedCsv(records=_typed(good, plan), quarantine=quarantine, warnings=warnings)
+    relatives, relative_warnings = _relatives(good, plan)
+    warnings = pl.concat([warnings, relative_warnings], how="vertical").sort("file", "record_no", "field")
+    return ParsedCsv(records=_typed(good, plan), quarantine=quarantine, warnings=warnings, relatives=relatives)
+
+
+# ------------------------------------------------------------------------------ 5人目以降の扶養親族
+#: One relative named in a ``relatives`` field. ``my_number`` is a valid 個人番号 or null; the caller
+#: ties it to a 宛名番号 through the vault and drops it (DESIGN §5).
+RELATIVES_SCHEMA: dict[str, pl.DataType] = {
+    "file": pl.String(), "record_no": pl.Int64(), "field": pl.String(), "entry_no": pl.Int32(),
+    "slot": pl.Int32(), "under16": pl.Boolean(), "name_kanji": pl.String(), "my_number": pl.String(),
+}
+_ENTRY = r"[(（][^()（）]*[)）][^()（）]*"  # '(個人番号)氏名' up to the next '(' (names hold 全角 spaces)
+_ENTRY_NUMBER = r"^[(（]([^()（）]*)[)）]"
+_BLANKS = r"[\s\u3000]"
+
+
+def _relatives(good: pl.DataFrame, plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The entries of every ``relatives`` field of the sound records, vectorised (extract, explode).
+
+    Each '(個人番号)氏名' entry becomes a relative with its position (``slot`` = the layout's
+    ``first_slot`` + entry − 1, i.e. 5, 6, … for the 5th and further 扶養親族). What does not fit is a
+    warning, never a lost record: a number that is not a valid 個人番号 is dropped (the relative is kept
+    by name); an entry without a usable 氏名 (empty, or holding digits) and any text outside the entry
+    form are left out. Warnings name the field and the entry (``dependants_5th_plus[2]``), never a value.
+    """
+    relatives: list[pl.DataFrame] = []
+    warnings: list[pl.DataFrame] = []
+    for f in plan.relative_fields:
+        fid = f["id"]
+        label = f"field {f['name_ja']} ({fid})"
+        text = good.select("file", "record_no", pl.col(fid).alias("_text")).filter(
+            pl.col("_text").is_not_null() & (pl.col("_text").str.replace_all(_BLANKS, "") != ""))
+        if not text.height:
+            continue
+        rest = text.filter(pl.col("_text").str.replace_all(_ENTRY, "").str.replace_all(_BLANKS, "") != "")
+        warnings.append(_relative_warning(plan.fmt, rest, pl.lit(fid), "malformed_relative_entry", pl.lit(
+            f"{label} holds text that is not in the form (個人番号)氏名 with entries separated by 全角 spaces; expected "
+            "that form; that text was left out (a relative it names is not counted)")))
+        entries = (
+            text.select("file", "record_no", pl.col("_text").str.extract_all(_ENTRY).alias("_entry"))
+            .explode("_entry").drop_nulls("_entry")
+            .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("file", "record_no").alias("entry_no"))
+            .with_columns(
+                _digits_only(pl.col("_entry").str.extract(_ENTRY_NUMBER, 1)).alias("_number"),
+                pl.col("_entry").str.replace(_ENTRY_NUMBER, "").str.strip_chars(" \u3000").alias("name_kanji"),
+            )
+        )
+        field = pl.format(f"{fid}[{{}}]", pl.col("entry_no"))
+        entry = pl.format(f"{label}, entry {{}}", pl.col("entry_no"))
+        bad_number = (pl.col("_number") != "") & ~my_number_is_valid(pl.col("_number")).fill_null(False)
+        no_name = (pl.col("name_kanji") == "") | pl.col("name_kanji").str.contains(r"[0-9０-９]")
+        warnings.append(_relative_warning(plan.fmt, entries.filter(no_name), field, "malformed_relative_entry", pl.format(
+            "{} has no usable 氏名 (empty or holding digits); expected (個人番号)氏名; the entry was left out", entry)))
+        warnings.append(_relative_warning(plan.fmt, entries.filter(~no_name & bad_number), field, "bad_my_number_check_digit",
+                                          pl.format("{} holds a 個人番号 that is not 12 digits with a valid check digit "
+                                                    "(平成26年総務省令第85号 第5条); expected a valid 個人番号 or none; the "
+                                                    "number was dropped and the relative was kept by name", entry)))
+        relatives.append(entries.filter(~no_name).select(
+            "file", pl.col("record_no").cast(pl.Int64), pl.lit(fid).alias("field"), "entry_no",
+            (pl.col("entry_no") + int(f.get("first_slot", 1)) - 1).cast(pl.Int32).alias("slot"),
+            pl.lit(f.get("under16"), pl.Boolean).alias("under16"), "name_kanji",
+            pl.when((pl.col("_number") == "") | bad_number).then(pl.lit(None, pl.String))
+            .otherwise(pl.col("_number")).alias("my_number"),
+        ))
+    out = pl.concat([pl.DataFrame(schema=RELATIVES_SCHEMA), *[r.cast(RELATIVES_SCHEMA) for r in relatives]],
+                    how="vertical").sort("file", "record_no", "field", "entry_no")
+    warned = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *warnings], how="vertical")
+    return out, warned
+
+
+def _relative_warning(fmt: str, frame: pl.DataFrame, field: pl.Expr, reason: str, detail: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(fmt).alias("source"),
+        pl.col("file"), pl.col("record_no").cast(pl.Int64), field.alias("field"), pl.lit(reason).alias("reason_code"),
+        pl.format("Input file {}, record {}: {}; the record was staged.", pl.col("file"), pl.col("record_no"), detail)
+        .alias("message"),
+    )
 
 
 def _warned(good: pl.DataFrame, plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -704,4 +784,5 @@ def _typed_exprs(fmt: str) -> tuple[pl.Expr, ...]:
     else:
         typed.append(pl.lit(None, pl.Boolean).alias("my_number_missing"))
     typed.append(pl.col("text").str.contains(_gaiji_pattern()).fill_null(False).alias("gaiji_flag"))
-    return (*[pl.col(fid) for fid in plan.ids], *typed)
+    kept = [fid for fid in plan.ids if fid not in {f["id"] for f in plan.relative_fields}]
+    return (*[pl.col(fid) for fid in kept], *typed)

@@ -258,3 +258,48 @@ def test_scored_on_the_generated_ward(ward):
     assert q.get_column("reason_code").is_in(list(REASONS)).all()
     my_numbers = pl.read_parquet(ward / "truth" / "persons.parquet").get_column("my_number").drop_nulls()
     assert not q.get_column("message").str.contains_any(my_numbers.to_list()).any()
+
+
+# ------------------------------------------------------------------ issue 10 point 10: 5人目以降の扶養親族
+FIFTH = "123456789018"  # valid check digit
+SIXTH_BAD = "123456789011"  # wrong check digit
+
+
+def test_fifth_and_further_relatives_are_parsed_into_entries_and_not_kept_as_text():
+    values = _salary_fields(
+        dependants_5th_plus=f"({FIFTH})港　五郎　({SIXTH_BAD})港　六子　(0)　()港　七美",
+        young_dependants_5th_plus="(１２３４５６７８９０１８)港　八",  # full-width digits are read as digits
+    )
+    parsed = parse_csv_document(_file(_line("salary_report", values)), "salary_report", file=FILE)
+    assert parsed.quarantine.height == 0 and parsed.records.height == 1
+    assert "dependants_5th_plus" not in parsed.records.columns
+    assert "young_dependants_5th_plus" not in parsed.records.columns
+    assert parsed.relatives.select("field", "entry_no", "slot", "under16", "name_kanji", "my_number").rows() == [
+        ("dependants_5th_plus", 1, 5, False, "港　五郎", FIFTH),
+        ("dependants_5th_plus", 2, 6, False, "港　六子", None),  # number dropped, relative kept
+        ("dependants_5th_plus", 4, 8, False, "港　七美", None),  # no number given: fine
+        ("young_dependants_5th_plus", 1, 5, True, "港　八", FIFTH),
+    ]
+    assert parsed.warnings.select("field", "reason_code").rows() == [
+        ("dependants_5th_plus[2]", "bad_my_number_check_digit"),
+        ("dependants_5th_plus[3]", "malformed_relative_entry"),  # "(0)" without a name
+    ]
+    for message in parsed.warnings.get_column("message"):
+        assert FIFTH not in message and SIXTH_BAD not in message and "港" not in message
+
+
+def test_text_outside_the_entry_form_is_a_warning_and_the_record_is_staged():
+    values = _salary_fields(dependants_5th_plus="港　五郎")  # no '(個人番号)'
+    parsed = parse_csv_document(_file(_line("salary_report", values)), "salary_report", file=FILE)
+    assert parsed.records.height == 1 and parsed.relatives.height == 0
+    assert parsed.warnings.select("field", "reason_code").rows() == [("dependants_5th_plus", "malformed_relative_entry")]
+
+
+def test_resident_return_relatives_have_no_age_group():
+    values = {f["id"]: "" for f in load_layout("resident_return")["fields"]}
+    values.update(submission_type="0", receipt_no="JS00000001", fiscal_year="2026", destination_municipality_code="131032",
+                  submitted_date="20260310", name_kana="ミナト　タロウ", name=NAME, birth_date="19800229", sex="1",
+                  address="東京都港区芝浦三丁目４番１号", dependants_5th_plus=f"({FIFTH})港　五郎　()港　六子")
+    parsed = parse_csv_document(_file(_line("resident_return", values)), "resident_return", file="resident_return/x.csv")
+    assert parsed.relatives.select("slot", "under16", "name_kanji", "my_number").rows() == [
+        (5, None, "港　五郎", FIFTH), (6, None, "港　六子", None)]
