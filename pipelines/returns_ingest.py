@@ -61,6 +61,7 @@ STAGED_DATASETS = {
     "furusato_notice": "furusato_notices",
 }
 DEPENDANTS_DATASET = "etax_dependants"  # 配偶者・扶養親族 named by the staged 確定申告書
+RELATIVES_DATASET = "document_relatives"  # 5人目以降の扶養親族 of the staged 給与支払報告書 / 住民税申告書
 QUARANTINE_DATASET = STAGE
 WARNINGS_DATASET = f"{STAGE}_warnings"  # quarantine/returns_ingest_warnings: emptied optional values of staged records
 MUNICIPALITIES = Path(__file__).resolve().parent.parent / "contracts" / "municipalities.csv"
@@ -119,8 +120,10 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
     outcome = _match_and_route(parsed, residents, vault, municipality)
     del vault
 
-    staged, forwarding, review, non_registered, quarantine, dependants, warnings = _validated(outcome, parsed, run_id)
+    staged, forwarding, review, non_registered, quarantine, dependants, relatives, warnings = _validated(
+        outcome, parsed, run_id)
     _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered, dependants)
+    _count_relatives(report, relatives)
     _count_warnings(report, warnings)
     require_reconciled(report)
     if dry_run:
@@ -133,6 +136,8 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
                                           fiscal_year, frame, sort_by=["file", "record_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", DEPENDANTS_DATASET, municipality, fiscal_year,
                                       dependants, sort_by=["doc_uid", "dependant_no"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "staging", RELATIVES_DATASET, municipality, fiscal_year,
+                                      relatives, sort_by=["doc_uid", "field", "entry_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", "review_queue", municipality, fiscal_year, review,
                                       sort_by=["doc_uid", "candidate_rank"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", "non_registered_candidates", municipality,
@@ -168,13 +173,13 @@ def _report_files(report: RunReport, plan) -> None:
 
 def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]]:
     """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem),
-    ``warnings`` (emptied optional values of sound records) and, for e-Tax returns, ``dependants`` (the
-    relatives of the sound returns)."""
+    ``warnings`` (emptied optional values of sound records), ``relatives`` (the 5人目以降 entries of the
+    CSV formats that have them) and, for e-Tax returns, ``dependants`` (the relatives of the sound returns)."""
     from transforms.parse_csv import parse_csv_documents
     from transforms.parse_etax import parse_etax_returns
 
     parsed: dict[str, dict[str, list[pl.DataFrame]]] = {
-        s: {"records": [], "quarantine": [], "warnings": []} for s in STAGED_DATASETS}
+        s: {"records": [], "quarantine": [], "warnings": [], "relatives": []} for s in STAGED_DATASETS}
     parsed["etax_return"]["dependants"] = []
     contents: dict[str, list[tuple[str, bytes]]] = {s: [] for s in STAGED_DATASETS}
     received: dict[str, int] = {}
@@ -192,6 +197,7 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
         else:  # one vectorised pass over all files of the format
             result = parse_csv_documents(files, source)
             parsed[source]["records"].append(result.records)
+            parsed[source]["relatives"].append(result.relatives)
         parsed[source]["quarantine"].append(result.quarantine)
         parsed[source]["warnings"].append(result.warnings)
         contents[source] = []  # release the bytes
@@ -229,6 +235,7 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
 
     ward = ward_name(municipality)
     etax_dependants = parsed["etax_return"].pop("dependants", None)
+    listed = {source: parts.pop("relatives", None) for source, parts in parsed.items()}
     with_history: dict[str, pl.DataFrame] = {}
     for source, parts in parsed.items():  # memory: each parsed frame is released once its history is built
         records = parts.pop("records")
@@ -259,7 +266,41 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
         review = result.review_queue
         routes = _forwarding_destinations(routes, with_history.get("etax_return"), municipality)
     dependants = _etax_dependants(etax_dependants, with_history.get("etax_return"), routes, residents, vault)
-    return {"with_history": with_history, "routes": routes, "review": review, "dependants": dependants}
+    relatives = _document_relatives(listed, with_history, routes, residents, vault)
+    return {"with_history": with_history, "routes": routes, "review": review, "dependants": dependants,
+            "relatives": relatives}
+
+
+def _document_relatives(listed: dict, with_history: dict[str, pl.DataFrame], routes: pl.DataFrame,
+                        residents: pl.DataFrame, vault: pl.DataFrame) -> pl.DataFrame:
+    """The 5人目以降の扶養親族 entries ('(個人番号)氏名') of every CSV document that is not forwarded,
+    keyed by the document's ``doc_uid``, ``field`` and ``entry_no``, with their 宛名番号 found by My
+    Number through the vault (rule 1 of :func:`transforms.matching.match_relatives_by_my_number`; the
+    entries carry no birth date, so the name must agree). The My Number is not returned."""
+    from contracts.returns_ingest import DOCUMENT_RELATIVE_COLUMNS
+    from transforms.matching import match_relatives_by_my_number
+
+    frames = []
+    for source, relatives in listed.items():
+        records = with_history.get(source)
+        if relatives is None or not relatives.height or records is None or "route" not in routes.columns:
+            continue
+        kept = records.select("file", "record_no", "doc_uid").join(
+            routes.filter(pl.col("route") != "forward").select("doc_uid"), on="doc_uid", how="semi")
+        frames.append(relatives.join(kept, on=["file", "record_no"], how="inner", validate="m:1")
+                      .with_columns(pl.lit(source).alias("source")))
+    if not frames:
+        return pl.DataFrame(schema=DOCUMENT_RELATIVE_COLUMNS)
+    frame = pl.concat(frames, how="vertical").with_columns(
+        pl.format("{}/{}/{}", pl.col("doc_uid"), pl.col("field"), pl.col("entry_no")).alias("relative_key"),
+        pl.lit(None, pl.String).alias("name_kana"), pl.lit(None, pl.Date).alias("birth_date"),
+    )
+    matched = match_relatives_by_my_number(frame, residents, vault, birth_date_required=False)
+    return (
+        frame.join(matched, on="relative_key", how="left", validate="1:1")
+        .select(list(DOCUMENT_RELATIVE_COLUMNS))
+        .cast(DOCUMENT_RELATIVE_COLUMNS)
+    )
 
 
 def _etax_dependants(dependants: pl.DataFrame | None, etax: pl.DataFrame | None, routes: pl.DataFrame,
@@ -329,6 +370,7 @@ def _forwarding_destinations(routes: pl.DataFrame, etax: pl.DataFrame | None, mu
 
 def _validated(outcome: dict, parsed, run_id: str):
     from contracts.returns_ingest import (
+        DocumentRelative,
         EtaxDependant,
         Forwarding,
         IngestQuarantine,
@@ -419,9 +461,12 @@ def _validated(outcome: dict, parsed, run_id: str):
     etax_staged = staged.get("etax_return", pl.DataFrame(schema={"doc_uid": pl.String})).select("doc_uid")
     dependants = outcome["dependants"].join(etax_staged, on="doc_uid", how="semi")
     dependants = validate(EtaxDependant, dependants, f"staging/{DEPENDANTS_DATASET}", run_id)
+    documents_staged = pl.concat([f.select("doc_uid") for f in staged.values()] or [pl.DataFrame(schema={"doc_uid": pl.String})])
+    relatives = outcome["relatives"].join(documents_staged, on="doc_uid", how="semi")
+    relatives = validate(DocumentRelative, relatives, f"staging/{RELATIVES_DATASET}", run_id)
     warnings = _warnings(parsed, run_id)
     warnings = validate(IngestWarning, warnings, f"quarantine/{WARNINGS_DATASET}", run_id)
-    return staged, forwarding, review, non_registered, quarantine, dependants, warnings
+    return staged, forwarding, review, non_registered, quarantine, dependants, relatives, warnings
 
 
 def _warnings(parsed, run_id: str, extra: list[pl.DataFrame] = ()) -> pl.DataFrame:
@@ -435,6 +480,16 @@ def _warnings(parsed, run_id: str, extra: list[pl.DataFrame] = ()) -> pl.DataFra
     warnings = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *[f.cast(QUARANTINE_SCHEMA) for f in frames]],
                          how="vertical")
     return warnings.with_columns(pl.lit(run_id).alias("run_id")).sort("source", "file", "record_no", "field")
+
+
+def _count_relatives(report: RunReport, relatives: pl.DataFrame) -> None:
+    """The 5人目以降 relatives are part of their document's record (not in received/staged)."""
+    from transforms.matching import RELATIVE_MATCH_RULES
+
+    report.set_count("document_relatives", relatives.height)
+    rules = relatives.get_column("relative_match_rule")
+    for rule in RELATIVE_MATCH_RULES:
+        report.set_count(f"document_relatives_{rule}", int((rules == rule).sum()))
 
 
 def _count_warnings(report: RunReport, warnings: pl.DataFrame) -> None:
