@@ -57,7 +57,7 @@ from contracts.resident_snapshot import (
 from pipelines.audit import append_audit
 from pipelines.config import Settings
 from pipelines.errors import InputFileError
-from pipelines.lake import write_partition, write_vault
+from pipelines.lake import hold_my_numbers, write_partition, write_vault
 from pipelines.reports import RunReport
 from pipelines.stage import execute, require_reconciled, validate
 
@@ -219,6 +219,8 @@ def _run(
         return
 
     key = settings.vault_key()  # before the first write: a key problem must not leave half a run
+    # The My Number guard refuses this run's numbers in every partition written before the vault itself.
+    hold_my_numbers(settings.lake, municipality, fiscal_year, vault.get_column("my_number"))
     for dataset, frame in staged.items():
         written = write_partition(
             settings.lake, "staging", dataset, municipality, fiscal_year, frame,
