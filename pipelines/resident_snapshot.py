@@ -50,6 +50,7 @@ from contracts.resident_snapshot import (
     Layout,
     QuarantineRecord,
     Residents,
+    SnapshotWarning,
     VaultEntry,
     WelfareStatus,
     load_layout,
@@ -63,6 +64,7 @@ from pipelines.stage import execute, require_reconciled, validate
 
 STAGE = "resident_snapshot"
 QUARANTINE_DATASET = STAGE
+WARNINGS_DATASET = f"{STAGE}_warnings"  # quarantine/resident_snapshot_warnings: emptied optional values
 STAGED_KEYS: dict[str, list[str]] = {
     "residents": ["atena_no"],
     "households": ["household_no"],
@@ -210,8 +212,13 @@ def _run(
     }
     vault = validate(VaultEntry, snapshot.vault, "vault/my_number", run_id)
     quarantine = validate(QuarantineRecord, snapshot.quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
+    warnings = validate(SnapshotWarning, snapshot.warnings, f"quarantine/{WARNINGS_DATASET}", run_id)
 
     _account(report, snapshot, staged, vault, quarantine)
+    # Warnings do not move a record (it is staged): counted per reason, outside the reconciliation.
+    report.set_count("warnings", warnings.height)
+    for reason, count in warnings.group_by("reason_code").len().sort("reason_code").iter_rows():
+        report.set_count(f"warnings_{reason}", count)
     require_reconciled(report)
 
     if dry_run:
@@ -230,6 +237,11 @@ def _run(
     written = write_partition(
         settings.lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, quarantine,
         sort_by=["source", "file", "record_no"], run_id=run_id, compare_ignoring=["run_id"],
+    )
+    report.add_output(written)
+    written = write_partition(
+        settings.lake, "quarantine", WARNINGS_DATASET, municipality, fiscal_year, warnings,
+        sort_by=["source", "file", "record_no", "field"], run_id=run_id, compare_ignoring=["run_id"],
     )
     report.add_output(written)
     written = write_vault(settings, municipality, fiscal_year, vault, run_id=run_id, reason=VAULT_REASON, key=key)
