@@ -847,6 +847,17 @@ def _text_columns(frame: pl.DataFrame) -> dict[str, pl.Expr]:
     return out
 
 
+def _may_hold_twelve_digits(text: pl.Expr) -> pl.Expr:
+    """A fast superset of "holds 12 digits in a row": 12 ASCII digits (byte-mode regex), 12 full-width
+    digits, or both kinds of digit in one value (a mixed run). Three times faster than the Unicode
+    class on Japanese text; the exact runs are extracted afterwards from the rows it keeps."""
+    return (
+        text.str.contains(r"(?-u)[0-9]{12}")
+        | text.str.contains(r"[０-９]{12}")
+        | (text.str.contains(r"[０-９]") & text.str.contains(r"(?-u)[0-9]"))
+    )
+
+
 def standalone_twelve_digit_runs(frame: pl.DataFrame) -> pl.DataFrame:
     """``column, number``: every distinct standalone run of exactly 12 digits (full-width digits read as
     ASCII) with a valid My Number check digit, per text column of ``frame`` (vectorised)."""
@@ -857,7 +868,8 @@ def standalone_twelve_digit_runs(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema={"column": pl.String, "number": pl.String})
     scans = [
         frame.lazy().select(expr.alias("_text"))
-        .filter(pl.col("_text").str.contains(r"[0-9０-９]{12}"))
+        .filter(pl.col("_text").str.len_bytes() >= 12)  # cheap: offsets only, no scan of the text
+        .filter(_may_hold_twelve_digits(pl.col("_text")))
         .select(pl.col("_text").str.extract_all(_STANDALONE_RUN).alias("number"))
         .explode("number")
         .filter(pl.col("number").str.len_chars() == 12)
