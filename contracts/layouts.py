@@ -8,6 +8,16 @@ A layout is checked once when loaded: every field carries the keys of :data:`FIE
 unique and, for the CSV formats, positions run 1..n and match ``wire.field_count``. An inconsistent
 layout raises :class:`LayoutError` naming the file and the field.
 
+What an invalid value does (``on_invalid``)
+-------------------------------------------
+Every optional field (``required: false``) states what happens when it holds a value the layout does not
+allow (wrong form, width, code, date or check digit): ``warn`` — the value is set to null, the record is
+staged and a warning row (file, record, field, reason) goes to the stage's warnings dataset; ``hold`` —
+the record is quarantined, as for a required field, and ``hold_because`` names why the field is needed
+for the record to be usable (one of :data:`HOLD_REASONS`). A required field always holds; it may not
+say otherwise. An empty optional field is never a problem. :func:`on_invalid` gives the decision of
+one field (``hold`` for required fields).
+
 No I/O besides reading the YAML, no clock, no Airflow.
 """
 
@@ -29,6 +39,9 @@ __all__ = [
     "field_ids",
     "field_position",
     "field_spec",
+    "ON_INVALID",
+    "HOLD_REASONS",
+    "on_invalid",
 ]
 
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
@@ -44,6 +57,21 @@ FORMATS: tuple[str, ...] = (
 CSV_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "etax_return")
 
 FIELD_KEYS: tuple[str, ...] = ("pos", "id", "name_ja", "type", "width", "required", "source")
+
+#: What an invalid value in a field does to its record (see the module docstring).
+ON_INVALID: tuple[str, ...] = ("hold", "warn")
+#: Why an optional field holds its record when its value is invalid (``hold_because``). Also used by the
+#: registry layouts of resident_snapshot (contracts.resident_snapshot).
+HOLD_REASONS: dict[str, str] = {
+    "matching_key": "宛名付設 reads it to find the person: a wrong value could tie the record to nobody or to "
+                    "someone else, so the payer is asked for the right value",
+    "record_key": "the 訂正/取消 history keys the record on it: without it a correction could not find the "
+                  "record it corrects",
+    "tax_basis": "record_merge reads it into the taxation basis (income, deduction, relative or status): an "
+                 "empty value would change the tax",
+    "collection": "it decides how or by whom the tax is collected (普通徴収・特別徴収, 年金特徴)",
+    "consistency": "a cross-field rule of the layout reads it: an empty value would break the record anyway",
+}
 
 
 class LayoutError(ValueError):
@@ -68,11 +96,33 @@ def load_layout(fmt: str) -> dict[str, Any]:
         if field["id"] in ids:
             raise LayoutError(f"{path.name}: duplicate field id {field['id']!r}")
         ids.add(field["id"])
+        _check_on_invalid(path.name, field)
         if fmt in CSV_FORMATS and field["pos"] != index:
             raise LayoutError(f"{path.name}: field {field['id']!r} has pos {field['pos']}, expected {index}")
     if fmt in CSV_FORMATS and layout["wire"]["field_count"] != len(fields):
         raise LayoutError(f"{path.name}: field_count {layout['wire']['field_count']} but {len(fields)} fields")
     return layout
+
+
+def _check_on_invalid(file: str, field: dict[str, Any]) -> None:
+    decision = field.get("on_invalid")
+    where = f"{file}: field {field['id']!r}"
+    if field["required"]:
+        if decision not in (None, "hold") or "hold_because" in field:
+            raise LayoutError(f"{where} is required: an invalid value always holds the record (no on_invalid)")
+        return
+    if decision not in ON_INVALID:
+        raise LayoutError(f"{where} is optional and must state on_invalid: one of {', '.join(ON_INVALID)}")
+    if (decision == "hold") != ("hold_because" in field):
+        raise LayoutError(f"{where}: hold_because is given exactly when on_invalid is hold")
+    if decision == "hold" and field["hold_because"] not in HOLD_REASONS:
+        raise LayoutError(f"{where}: hold_because must be one of {', '.join(HOLD_REASONS)}")
+
+
+def on_invalid(fmt: str, field_id: str) -> str:
+    """``hold`` or ``warn``: what an invalid value of ``field_id`` does to its record (required → hold)."""
+    spec = field_spec(fmt, field_id)
+    return "hold" if spec["required"] else str(spec["on_invalid"])
 
 
 def field_ids(fmt: str) -> list[str]:

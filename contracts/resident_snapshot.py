@@ -13,6 +13,7 @@ schema, not the data.
 * :class:`DisabilityStatus` staging/disability_status 障害者 / 特別障害者 per person
 * :class:`VaultEntry`       vault/my_number           宛名番号 ↔ 個人番号 (encrypted partition)
 * :class:`QuarantineRecord` quarantine/resident_snapshot  rejected input records (no My Number)
+* :class:`SnapshotWarning`  quarantine/resident_snapshot_warnings  emptied optional values of staged records
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class LayoutField:
     format: str | None = None
     check: str | None = None
     expected: str | None = None  # operator description of `pattern`
+    on_invalid: str = "hold"  # hold (quarantine the record) | warn (empty the value, stage, warn)
+    hold_because: str | None = None  # why an optional field holds (contracts.layouts.HOLD_REASONS)
 
     @property
     def title(self) -> str:
@@ -101,6 +104,7 @@ def _field_from(raw: dict, layout_name: str) -> LayoutField:
             raise ValueError(f"{where}: dtype must be one of {sorted(CODE_DTYPES)}")
     if raw.get("check") is not None and raw["check"] not in KNOWN_CHECKS:
         raise ValueError(f"{where}: check must be one of {sorted(KNOWN_CHECKS)}")
+    _check_on_invalid(raw, where)
     allowed_by = None
     if raw.get("allowed_by"):
         spec = raw["allowed_by"]
@@ -119,7 +123,27 @@ def _field_from(raw: dict, layout_name: str) -> LayoutField:
         format=raw.get("format"),
         check=raw.get("check"),
         expected=raw.get("expected"),
+        on_invalid="hold" if raw.get("required") else raw["on_invalid"],
+        hold_because=raw.get("hold_because"),
     )
+
+
+def _check_on_invalid(raw: dict, where: str) -> None:
+    """The same rule as the document layouts (contracts.layouts): a required field always holds; an
+    optional one states ``on_invalid`` (``hold`` with a ``hold_because`` of HOLD_REASONS, or ``warn``)."""
+    from contracts.layouts import HOLD_REASONS, ON_INVALID
+
+    decision = raw.get("on_invalid")
+    if raw.get("required"):
+        if decision not in (None, "hold") or "hold_because" in raw:
+            raise ValueError(f"{where}: a required field always holds its record (no on_invalid)")
+        return
+    if decision not in ON_INVALID:
+        raise ValueError(f"{where}: an optional field must state on_invalid: one of {', '.join(ON_INVALID)}")
+    if (decision == "hold") != ("hold_because" in raw):
+        raise ValueError(f"{where}: hold_because is given exactly when on_invalid is hold")
+    if decision == "hold" and raw["hold_because"] not in HOLD_REASONS:
+        raise ValueError(f"{where}: hold_because must be one of {', '.join(HOLD_REASONS)}")
 
 
 @functools.cache
@@ -396,6 +420,35 @@ class QuarantineRecord(pa.DataFrameModel):
         ordered = True
         coerce = False  # dtypes are checked, never converted
         unique = ["source", "file", "record_no"]
+
+    @pa.check("message", name="no 12-digit number (My Number) in messages")
+    def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col(data.key).str.contains(r"[0-9０-９]{12}"))
+
+
+#: Field-level reasons that can be warnings (an optional ``on_invalid: warn`` field; never a line problem).
+WARNING_CODES: tuple[str, ...] = ("bad_format", "bad_date", "bad_code", "bad_check_digit")
+
+
+class SnapshotWarning(pa.DataFrameModel):
+    """quarantine/resident_snapshot_warnings: one row per invalid value of an ``on_invalid: warn``
+    field of a record that was staged; the value was set to empty. The quarantine's columns; no
+    personal data, never the value."""
+
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    file: pl.String = pa.Field(str_length={"min_value": 1})
+    record_no: pl.Int64 = pa.Field(ge=2)
+    field: pl.String = pa.Field(str_length={"min_value": 1})
+    reason_code: pl.String = pa.Field(isin=list(WARNING_CODES))
+    message: pl.String = pa.Field(str_length={"min_value": 1})
+    run_id: pl.String = pa.Field(str_matches=_RUN_ID)
+
+    class Config:
+        name = "SnapshotWarning"
+        strict = True
+        ordered = True
+        coerce = False
+        unique = ["source", "file", "record_no", "field"]
 
     @pa.check("message", name="no 12-digit number (My Number) in messages")
     def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:

@@ -29,6 +29,13 @@ _ATENA = r"^[0-9]{10}$"
 _MUNICIPALITY = r"^[0-9]{6}$"
 
 
+def _message_has_no_long_number() -> pl.Expr:
+    """True when ``message`` holds no run of 12 digits outside the file name it quotes (a landing file
+    name may carry a 12-character 指定番号; the value of a field never appears in a message)."""
+    run = r"[0-9０-９]{12}"
+    return pl.col("message").str.count_matches(run) <= pl.col("file").str.count_matches(run)
+
+
 def _no_my_number_columns(frame: pl.DataFrame | pl.LazyFrame) -> bool:
     """True when no text column is named after the My Number (flags such as ``*_missing`` are booleans)."""
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
@@ -120,6 +127,57 @@ class EtaxDependant(pa.DataFrameModel):
         )
 
 
+#: staging/document_relatives, in column order (the pipeline selects and casts to it).
+DOCUMENT_RELATIVE_COLUMNS: dict[str, pl.DataType] = {
+    "doc_uid": pl.String(),            # the staged document (給与支払報告書 or 住民税申告書 version) that lists the relative
+    "source": pl.String(),             # salary_report | resident_return
+    "field": pl.String(),              # the layout field: dependants_5th_plus | young_dependants_5th_plus
+    "entry_no": pl.Int32(),            # the entry's position in that field, from 1
+    "slot": pl.Int32(),                # the relative's position among the document's 扶養親族 of that list (5, 6, …)
+    "under16": pl.Boolean(),           # 16歳未満の扶養親族 list (salary report); null when the list does not say
+    "name_kanji": pl.String(),
+    "relative_atena_no": pl.String(),  # resolved by My Number (name verified), else null
+    "relative_match_rule": pl.String(),
+    "relative_match_evidence": pl.List(pl.String()),
+}
+
+
+class DocumentRelative(pa.DataFrameModel):
+    """staging/document_relatives: the 5人目以降の扶養親族 a staged 給与支払報告書 (統一CSV cols 132, 133)
+    or 住民税申告書 (col 71) lists as '(個人番号)氏名' entries, one row per entry (doc_uid, field,
+    entry_no). ``relative_atena_no`` is set only when the entry's My Number led through the vault to a
+    person whose name agrees (``my_number_verified``; the entries carry no birth date); the My Number
+    itself is not kept, and neither is the field's raw text."""
+
+    doc_uid: pl.String = pa.Field(str_length={"min_value": 3})
+    source: pl.String = pa.Field(isin=["salary_report", "resident_return"])
+    field: pl.String = pa.Field(isin=["dependants_5th_plus", "young_dependants_5th_plus"])
+    entry_no: pl.Int32 = pa.Field(ge=1)
+    slot: pl.Int32 = pa.Field(ge=5)
+    under16: pl.Boolean = pa.Field(nullable=True)
+    name_kanji: pl.String = pa.Field(str_length={"min_value": 1})
+    relative_atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
+    relative_match_rule: pl.String = pa.Field(isin=list(RELATIVE_MATCH_RULES))
+    relative_match_evidence: pl.List(pl.String) = pa.Field()
+
+    class Config:
+        name = "DocumentRelative"
+        strict = True
+        ordered = True
+        coerce = False
+        unique = ["doc_uid", "field", "entry_no"]
+
+    @pa.dataframe_check(name="no My Number column")
+    def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.lit(_no_my_number_columns(data.lazyframe)).alias("no_my_number"))
+
+    @pa.dataframe_check(name="a 宛名番号 exactly when the My Number was verified")
+    def _atena_iff_verified(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("relative_match_rule") == "my_number_verified") == pl.col("relative_atena_no").is_not_null()
+        )
+
+
 class Forwarding(pa.DataFrameModel):
     """curated/forwarding (回送): documents of people not resident in the ward on 1 January.
 
@@ -190,6 +248,34 @@ class IngestQuarantine(pa.DataFrameModel):
         coerce = False
         unique = ["source", "file", "record_no"]
 
-    @pa.check("message", name="no 12-digit number (My Number) in messages")
+    @pa.dataframe_check(name="no 12-digit number (My Number) in messages")
     def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(~pl.col(data.key).str.contains(r"[0-9０-９]{12}"))
+        return data.lazyframe.select(_message_has_no_long_number())
+
+
+class IngestWarning(pa.DataFrameModel):
+    """quarantine/returns_ingest_warnings: one row per invalid value of an ``on_invalid: warn`` field
+    (contracts/layouts/*.yaml) of a record that was NOT quarantined: the value was set to null and the
+    record went on (staged or forwarded). Also a malformed 5人目以降 relative entry (``field`` names the
+    layout field and the entry number). The same columns as the quarantine but ``other_reasons``; no
+    personal data, no field value (``juminzei quarantine`` lists every ``*_warnings`` dataset as
+    warnings)."""
+
+    source: pl.String = pa.Field(isin=list(SOURCES))
+    file: pl.String = pa.Field(str_length={"min_value": 1})
+    record_no: pl.Int64 = pa.Field(ge=1)
+    field: pl.String = pa.Field(str_length={"min_value": 1})
+    reason_code: pl.String = pa.Field(str_matches=r"^[a-z][a-z0-9_]*$")
+    message: pl.String = pa.Field(str_length={"min_value": 1})
+    run_id: pl.String = pa.Field(str_matches=_RUN_ID)
+
+    class Config:
+        name = "IngestWarning"
+        strict = True
+        ordered = True
+        coerce = False
+        unique = ["source", "file", "record_no", "field"]
+
+    @pa.dataframe_check(name="no 12-digit number (My Number) in messages")
+    def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(_message_has_no_long_number())

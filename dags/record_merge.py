@@ -13,7 +13,7 @@ from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 READS = (
     "residents", "disability_status", "welfare_status",
     "salary_reports", "pension_reports", "etax_returns", "resident_returns", "furusato_notices", "etax_dependants",
-    "review_queue",
+    "document_relatives", "review_queue",
 )
 # Operators' decisions (`juminzei review decide`, curated zone). The CLI runs outside Airflow and emits no
 # Asset event: after deciding, trigger this DAG (or run `juminzei run record_merge`), or create an event

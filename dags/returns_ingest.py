@@ -11,7 +11,7 @@ from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 
 STAGED = (
     "salary_reports", "salary_summaries", "pension_reports", "etax_returns", "resident_returns",
-    "furusato_notices", "etax_dependants", "review_queue", "non_registered_candidates",
+    "furusato_notices", "etax_dependants", "document_relatives", "review_queue", "non_registered_candidates",
 )
 
 DOC = """
@@ -23,7 +23,10 @@ malformed records with a reason, keeps every 訂正/取消 version, ties each do
 (My Number through the vault with a 5情報 check, else 4情報 with a score and evidence; weak or
 conflicting matches go to the review queue), forwards documents of people not resident on 1 January
 (回送) and lists 住登外 candidates. The spouse/dependants an e-Tax return names are staged beside it
-(`etax_dependants`), tied to a 宛名番号 by their My Number with the same 5情報 check. Needs the `resident_snapshot` of the same fiscal year.
+(`etax_dependants`), tied to a 宛名番号 by their My Number with the same 5情報 check; the 5th and further
+dependants a 給与支払報告書 or 住民税申告書 lists as '(個人番号)氏名' text are staged the same way
+(`document_relatives`). An invalid optional value is emptied with a warning
+(`quarantine/returns_ingest_warnings`) instead of holding the record. Needs the `resident_snapshot` of the same fiscal year.
 Report: `<lake>/reports/returns_ingest/`; `juminzei status` shows it.
 """
 

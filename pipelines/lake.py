@@ -27,6 +27,25 @@ The vault (``vault/my_number/<M,N>``) is the only place a My Number rests: Parqu
 (Polars native, AES-GCM; never DuckDB for writing, see reference §3.3) with an encrypted footer and a
 separate column key for ``my_number``, both derived from the master key in
 :class:`~pipelines.config.Settings`. Every vault write and read appends an audit record.
+
+The My Number guard
+-------------------
+Every write outside the vault goes through :func:`refuse_my_numbers` first: a partition of the zones
+``staging``, ``quarantine`` and ``curated`` (:func:`write_partition`), a run report
+(:func:`write_json_atomic` under ``reports/``), and any export writer (call it yourself, except for a
+permitted export that must carry the number). It refuses (:class:`MyNumberLeakError`, naming the
+dataset and the column, never the value; nothing is written) a text column that holds a *standalone*
+12-digit number — a run of exactly 12 digits, ASCII or full-width, not part of a longer digit run —
+that is the My Number of a person in the vault of the same municipality and fiscal year. So hashes,
+法人番号 (13 digits), phone numbers, 宛名番号 and 12-digit numbers of nobody in the vault pass.
+
+How: per text column (String, Categorical, lists of them) a regex extracts the digit runs of 12 or more
+characters from the rows that have one; runs of exactly 12 that pass the check digit (平成26年総務省令
+第85号 第5条) are semi-joined with the vault's numbers, held in memory for the run. Those numbers are
+the ones the run already read or wrote (:func:`read_vault`, :func:`write_vault`), the ones a stage is
+about to put in the vault (:func:`hold_my_numbers`), or else read once, with an audit record, with the
+settings of the running stage (:func:`use_guard_settings`, set by :func:`pipelines.stage.execute`) or
+of the environment. A lake without a vault for that municipality and year has nobody to protect.
 """
 
 from __future__ import annotations
@@ -49,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipelines.errors import ConfigError, PartitionError
+from pipelines.errors import ConfigError, ContractError, PartitionError
 
 if TYPE_CHECKING:
     from pipelines.config import Settings
@@ -174,8 +193,16 @@ def write_bytes_atomic(path: str | Path, data: bytes, mode: int = 0o644) -> Path
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as JSON (sorted keys, indent 2, UTF-8) to ``path`` atomically."""
-    return write_bytes_atomic(path, _json_bytes(obj))
+    """Write ``obj`` as JSON (sorted keys, indent 2, UTF-8) to ``path`` atomically. A run report
+    (``<lake>/reports/<stage>/municipality=M/fiscal_year=N/…``) passes the My Number guard first."""
+    data = _json_bytes(obj)
+    scope = _report_scope(Path(path))
+    if scope is not None:
+        lake, municipality, fiscal_year = scope
+        text = pl.DataFrame({"report": [data.decode("utf-8")]})
+        refuse_my_numbers(text, lake=lake, municipality=municipality, fiscal_year=fiscal_year,
+                          what=f"reports/{Path(path).parent.parent.parent.name}/{Path(path).name}")
+    return write_bytes_atomic(path, data)
 
 
 def sha256_file(path: str | Path, *, dir_fd: int | None = None) -> tuple[str, int]:
@@ -412,6 +439,8 @@ def write_partition(
         raise ConfigError("write_partition takes a collected DataFrame (validate it first), not a LazyFrame.")
     lake = Path(lake)
     target = partition_path(lake, zone, dataset, municipality, fiscal_year)
+    if zone in GUARDED_ZONES:
+        refuse_my_numbers(df, lake=lake, municipality=municipality, fiscal_year=fiscal_year, what=f"{zone}/{dataset}")
     # Lake data is personal data: never world-readable; the vault is for its owner only.
     private = zone == "vault" or encryption is not None
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o750)
@@ -631,6 +660,8 @@ def write_vault(
         settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year, df,
         sort_by=["atena_no"], run_id=run_id, encryption=vault_encryption(master),
     )
+    _remember_vault(settings.lake, municipality, fiscal_year, result.manifest.get("content_sha256"),
+                    df.get_column(VAULT_SECRET_COLUMN))
     append_audit(
         settings.lake,
         operation="vault_write",
@@ -670,9 +701,13 @@ def read_vault(
     if not reason or not reason.strip():
         raise ConfigError("A vault read needs a reason (処理事由) for the audit log; none was given.")
     master = key if key is not None else settings.vault_key(create=False)
+    manifest = _existing_manifest(partition_path(settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year))
     frame = read_partition(
         settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year, decryption=vault_encryption(master)
     )
+    if manifest is not None:  # the guard of this run uses the numbers just read (no second read)
+        _remember_vault(settings.lake, municipality, fiscal_year, manifest.get("content_sha256"),
+                        frame.get_column(VAULT_SECRET_COLUMN))
     if atena_nos is not None:
         frame = frame.filter(pl.col("atena_no").is_in(list(atena_nos)))
     append_audit(
@@ -692,3 +727,191 @@ def read_vault(
         },
     )
     return frame
+
+
+# ------------------------------------------------------------------------------------ My Number guard
+
+GUARDED_ZONES = frozenset({"staging", "quarantine", "curated"})
+GUARD_REASON = (
+    "個人番号の漏えい防止: 保管庫外への書込み（staging・quarantine・curated・報告）に保管庫の個人番号が含まれないことの検査 "
+    "(番号法第12条 安全管理措置)"
+)
+_STANDALONE_RUN = r"[0-9０-９]{12,}"  # greedy: a longer digit run is captured whole and then ruled out by length
+_FULLWIDTH_DIGITS = [chr(0xFF10 + i) for i in range(10)]
+_ASCII_DIGITS = [str(i) for i in range(10)]
+_GUARD_CACHE_SIZE = 4
+
+
+class MyNumberLeakError(ContractError):
+    """A write outside the vault would have carried the My Number of a person in the vault."""
+
+
+@dataclass(frozen=True)
+class _VaultNumbers:
+    digest: str | None  # content_sha256 of the vault manifest the numbers came from
+    numbers: pl.DataFrame  # one column ``number`` (String), unique
+
+
+_VAULT_NUMBERS: dict[tuple[str, str, int], _VaultNumbers] = {}
+_PENDING_NUMBERS: dict[tuple[str, str, int], pl.DataFrame] = {}
+_GUARD_SETTINGS: dict[str, Any] = {"settings": None, "run_id": None}
+
+
+def _guard_key(lake: str | Path, municipality: str, fiscal_year: int) -> tuple[str, str, int]:
+    return (str(Path(lake).resolve()), municipality, int(fiscal_year))
+
+
+def _numbers_frame(numbers: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({"number": numbers.cast(pl.String)}).drop_nulls().unique()
+
+
+def _remember_vault(lake: str | Path, municipality: str, fiscal_year: int, digest: str | None,
+                    numbers: pl.Series) -> None:
+    key = _guard_key(lake, municipality, fiscal_year)
+    _VAULT_NUMBERS.pop(key, None)
+    while len(_VAULT_NUMBERS) >= _GUARD_CACHE_SIZE:  # keep memory bounded in long-lived processes (tests)
+        _VAULT_NUMBERS.pop(next(iter(_VAULT_NUMBERS)))
+    _VAULT_NUMBERS[key] = _VaultNumbers(digest, _numbers_frame(numbers))
+    _PENDING_NUMBERS.pop(key, None)
+
+
+def use_guard_settings(settings: Settings | None, run_id: str | None = None) -> None:
+    """The settings (vault key, audit identity) with which the guard reads a vault it has not seen in
+    this run; :func:`pipelines.stage.execute` sets them for every stage run. Without them the guard
+    uses :meth:`Settings.from_env`."""
+    _GUARD_SETTINGS["settings"] = settings
+    _GUARD_SETTINGS["run_id"] = run_id
+
+
+def hold_my_numbers(lake: str | Path, municipality: str, fiscal_year: int, numbers: pl.Series) -> None:
+    """Numbers that this run will write to the vault (resident_snapshot stages the residents before it
+    swaps the vault in): the guard refuses them too until :func:`write_vault` has written them."""
+    key = _guard_key(lake, municipality, fiscal_year)
+    _PENDING_NUMBERS[key] = _numbers_frame(numbers)
+
+
+def _load_vault_numbers(lake: Path, municipality: str, fiscal_year: int) -> None:
+    import dataclasses
+
+    from pipelines.config import Settings
+
+    settings = _GUARD_SETTINGS["settings"] or Settings.from_env()
+    if Path(settings.lake).resolve() != lake.resolve():
+        settings = dataclasses.replace(settings, lake=lake)
+    try:
+        read_vault(settings, municipality, fiscal_year, reason=GUARD_REASON, run_id=_GUARD_SETTINGS["run_id"])
+    except (ConfigError, PartitionError) as error:
+        raise ConfigError(
+            f"The My Number guard cannot read the vault of {municipality}/{fiscal_year} to check a write: {error} "
+            "Nothing was written."
+        ) from None
+    except Exception as error:  # a wrong key: the decryption error may quote bytes, so only its type
+        raise ConfigError(
+            f"The My Number guard cannot open the vault of {municipality}/{fiscal_year} to check a write "
+            f"({type(error).__name__}; is JUMINZEI_VAULT_KEY_FILE the key of this lake?). Nothing was written."
+        ) from None
+
+
+def _guard_numbers(lake: Path, municipality: str, fiscal_year: int) -> pl.DataFrame | None:
+    """The numbers to refuse for (lake, municipality, fiscal year), or None when there are none."""
+    key = _guard_key(lake, municipality, fiscal_year)
+    frames = []
+    vault = _existing_manifest(partition_path(lake, "vault", VAULT_DATASET, municipality, fiscal_year))
+    if vault is not None:
+        known = _VAULT_NUMBERS.get(key)
+        if known is None or known.digest != vault.get("content_sha256"):
+            _load_vault_numbers(lake, municipality, fiscal_year)
+            known = _VAULT_NUMBERS[key]
+        frames.append(known.numbers)
+    if key in _PENDING_NUMBERS:
+        frames.append(_PENDING_NUMBERS[key])
+    if not frames:
+        return None
+    return pl.concat(frames, how="vertical").unique() if len(frames) > 1 else frames[0]
+
+
+def _text_columns(frame: pl.DataFrame) -> dict[str, pl.Expr]:
+    """Every column that can hold text, as one String expression per row (lists joined by spaces)."""
+    out: dict[str, pl.Expr] = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.String:
+            out[name] = pl.col(name)
+        elif isinstance(dtype, (pl.Categorical, pl.Enum)):
+            out[name] = pl.col(name).cast(pl.String)
+        elif isinstance(dtype, (pl.List, pl.Array)) and (
+            dtype.inner == pl.String or isinstance(dtype.inner, (pl.Categorical, pl.Enum))
+        ):
+            items = pl.col(name).cast(pl.List(pl.String)) if isinstance(dtype, pl.Array) or dtype.inner != pl.String \
+                else pl.col(name)
+            out[name] = items.list.join(" ")
+    return out
+
+
+def _may_hold_twelve_digits(text: pl.Expr) -> pl.Expr:
+    """A fast superset of "holds 12 digits in a row": 12 ASCII digits (byte-mode regex), 12 full-width
+    digits, or both kinds of digit in one value (a mixed run). Three times faster than the Unicode
+    class on Japanese text; the exact runs are extracted afterwards from the rows it keeps."""
+    return (
+        text.str.contains(r"(?-u)[0-9]{12}")
+        | text.str.contains(r"[０-９]{12}")
+        | (text.str.contains(r"[０-９]") & text.str.contains(r"(?-u)[0-9]"))
+    )
+
+
+def standalone_twelve_digit_runs(frame: pl.DataFrame) -> pl.DataFrame:
+    """``column, number``: every distinct standalone run of exactly 12 digits (full-width digits read as
+    ASCII) with a valid My Number check digit, per text column of ``frame`` (vectorised)."""
+    from transforms.identifiers import my_number_is_valid
+
+    columns = _text_columns(frame)
+    if not columns or not frame.height:
+        return pl.DataFrame(schema={"column": pl.String, "number": pl.String})
+    scans = [
+        frame.lazy().select(expr.alias("_text"))
+        .filter(pl.col("_text").str.len_bytes() >= 12)  # cheap: offsets only, no scan of the text
+        .filter(_may_hold_twelve_digits(pl.col("_text")))
+        .select(pl.col("_text").str.extract_all(_STANDALONE_RUN).alias("number"))
+        .explode("number")
+        .filter(pl.col("number").str.len_chars() == 12)
+        .select(pl.lit(name).alias("column"),
+                pl.col("number").str.replace_many(_FULLWIDTH_DIGITS, _ASCII_DIGITS).alias("number"))
+        .unique()
+        for name, expr in columns.items()
+    ]
+    runs = pl.concat(pl.collect_all(scans), how="vertical")
+    return runs.filter(my_number_is_valid(pl.col("number")).fill_null(False))
+
+
+def refuse_my_numbers(frame: pl.DataFrame, *, lake: str | Path, municipality: str, fiscal_year: int,
+                      what: str) -> None:
+    """Raise :class:`MyNumberLeakError` when a text column of ``frame`` holds the My Number of a person
+    in the vault of (``lake``, ``municipality``, ``fiscal_year``); ``what`` names the destination
+    (e.g. ``staging/salary_reports``) in the message. See the module docstring."""
+    numbers = _guard_numbers(Path(lake), municipality, fiscal_year)
+    if numbers is None or not numbers.height:
+        return
+    runs = standalone_twelve_digit_runs(frame)
+    if not runs.height:
+        return
+    hits = runs.join(numbers, on="number", how="semi").get_column("column").unique().sort().to_list()
+    if hits:
+        raise MyNumberLeakError(
+            f"Refused to write {what} for {municipality}/{fiscal_year}: column(s) {', '.join(hits)} hold the "
+            "個人番号 of a person in the vault. The My Number may rest only in the vault; nothing was written. "
+            "This is a defect of the stage (a field that should be parsed and dropped): report it."
+        )
+
+
+def _report_scope(path: Path) -> tuple[Path, str, int] | None:
+    """(lake, municipality, fiscal year) of a path ``<lake>/reports/<stage>/municipality=M/fiscal_year=N/<file>``."""
+    parts = path.parts
+    if len(parts) < 5 or parts[-5] != "reports":
+        return None
+    municipality, fiscal_year = parts[-3], parts[-2]
+    if not (municipality.startswith("municipality=") and fiscal_year.startswith("fiscal_year=")):
+        return None
+    try:
+        year = int(fiscal_year.removeprefix("fiscal_year="))
+    except ValueError:
+        return None
+    return Path(*parts[:-5]), municipality.removeprefix("municipality="), year

@@ -2,7 +2,8 @@
 
 Reads the resident snapshot and the staged documents of one municipality and fiscal year, merges
 them with :func:`transforms.record_merge.merge_records` (precedence, sums, 訂正/取消, one-stop voiding,
-relatives resolved to 宛名番号; an e-Tax filer's relatives come from ``staging/etax_dependants``) and
+relatives resolved to 宛名番号; an e-Tax filer's relatives come from ``staging/etax_dependants``, the 5th
+and further dependants of 給与支払報告書 / 住民税申告書 from ``staging/document_relatives``) and
 writes six curated partitions atomically:
 
 * ``curated/taxation_basis``            one row per resident on 1 January (contracts.taxation_basis)
@@ -49,7 +50,11 @@ REGISTRY_DATASETS = ("residents", "disability_status", "welfare_status")
 #: 配偶者・扶養親族 listed by the e-Tax returns (returns_ingest). Optional: a lake staged before the
 #: dataset existed has none, and its e-Tax filers keep unnamed relatives (flag dependants_not_itemised).
 ETAX_DEPENDANTS = "etax_dependants"
-INPUT_DATASETS = (*DOCUMENT_DATASETS.values(), *REGISTRY_DATASETS, "review_queue", ETAX_DEPENDANTS)
+#: 5人目以降の扶養親族 of the 給与支払報告書 and 住民税申告書 (returns_ingest). Optional in the same way:
+#: a lake staged before the dataset existed counts only the first four dependants of those documents.
+DOCUMENT_RELATIVES = "document_relatives"
+OPTIONAL_DATASETS = (ETAX_DEPENDANTS, DOCUMENT_RELATIVES)
+INPUT_DATASETS = (*DOCUMENT_DATASETS.values(), *REGISTRY_DATASETS, "review_queue", *OPTIONAL_DATASETS)
 #: the steps of a run, as its progress shows them (pipelines.progress)
 STEPS = ("reading the staged documents", "merging the documents per person", "checking the contracts",
          "writing the validation report", "writing the curated datasets")
@@ -110,10 +115,14 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
     step(STEPS[0])
     limit = dependant_income_limit(fiscal_year)
     frames = {d: read_partition(settings.lake, "staging", d, municipality, fiscal_year) for d in INPUT_DATASETS
-              if d != ETAX_DEPENDANTS or partition_exists(settings.lake, "staging", d, municipality, fiscal_year)}
+              if d not in OPTIONAL_DATASETS or partition_exists(settings.lake, "staging", d, municipality, fiscal_year)}
     if ETAX_DEPENDANTS not in frames:
         report.message(f"staging/{ETAX_DEPENDANTS} does not exist for {municipality}/{fiscal_year} (staged by an "
                        "older returns_ingest): e-Tax filers get no itemised spouse/dependants; rerun returns_ingest.")
+    if DOCUMENT_RELATIVES not in frames:
+        report.message(f"staging/{DOCUMENT_RELATIVES} does not exist for {municipality}/{fiscal_year} (staged by an "
+                       "older returns_ingest): the 5th and further dependants of 給与支払報告書 and 住民税申告書 are not "
+                       "counted; rerun returns_ingest.")
     decisions = read_decisions(settings, municipality, fiscal_year)
     step(STEPS[1])
     result = merge_records(
@@ -121,6 +130,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, report: RunRep
         residents=frames["residents"], disability_status=frames["disability_status"],
         welfare_status=frames["welfare_status"], review_queue=frames["review_queue"],
         dependant_income_limit=limit, etax_dependants=frames.get(ETAX_DEPENDANTS), review_decisions=decisions,
+        document_relatives=frames.get(DOCUMENT_RELATIVES),
         **{name: frames[name] for name in DOCUMENT_DATASETS.values()},
     )
     step(STEPS[2])

@@ -50,6 +50,7 @@ from contracts.resident_snapshot import (
     Layout,
     QuarantineRecord,
     Residents,
+    SnapshotWarning,
     VaultEntry,
     WelfareStatus,
     load_layout,
@@ -57,13 +58,14 @@ from contracts.resident_snapshot import (
 from pipelines.audit import append_audit
 from pipelines.config import Settings
 from pipelines.errors import InputFileError
-from pipelines.lake import write_partition, write_vault
+from pipelines.lake import hold_my_numbers, write_partition, write_vault
 from pipelines.reports import RunReport
 from pipelines.progress import advance, step
 from pipelines.stage import execute, require_reconciled, validate
 
 STAGE = "resident_snapshot"
 QUARANTINE_DATASET = STAGE
+WARNINGS_DATASET = f"{STAGE}_warnings"  # quarantine/resident_snapshot_warnings: emptied optional values
 STAGED_KEYS: dict[str, list[str]] = {
     "residents": ["atena_no"],
     "households": ["household_no"],
@@ -218,8 +220,13 @@ def _run(
     }
     vault = validate(VaultEntry, snapshot.vault, "vault/my_number", run_id)
     quarantine = validate(QuarantineRecord, snapshot.quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
+    warnings = validate(SnapshotWarning, snapshot.warnings, f"quarantine/{WARNINGS_DATASET}", run_id)
 
     _account(report, snapshot, staged, vault, quarantine)
+    # Warnings do not move a record (it is staged): counted per reason, outside the reconciliation.
+    report.set_count("warnings", warnings.height)
+    for reason, count in warnings.group_by("reason_code").len().sort("reason_code").iter_rows():
+        report.set_count(f"warnings_{reason}", count)
     require_reconciled(report)
 
     if dry_run:
@@ -228,6 +235,8 @@ def _run(
 
     step(STEPS[3])
     key = settings.vault_key()  # before the first write: a key problem must not leave half a run
+    # The My Number guard refuses this run's numbers in every partition written before the vault itself.
+    hold_my_numbers(settings.lake, municipality, fiscal_year, vault.get_column("my_number"))
     for dataset, frame in staged.items():
         written = write_partition(
             settings.lake, "staging", dataset, municipality, fiscal_year, frame,
@@ -237,6 +246,11 @@ def _run(
     written = write_partition(
         settings.lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, quarantine,
         sort_by=["source", "file", "record_no"], run_id=run_id, compare_ignoring=["run_id"],
+    )
+    report.add_output(written)
+    written = write_partition(
+        settings.lake, "quarantine", WARNINGS_DATASET, municipality, fiscal_year, warnings,
+        sort_by=["source", "file", "record_no", "field"], run_id=run_id, compare_ignoring=["run_id"],
     )
     report.add_output(written)
     written = write_vault(settings, municipality, fiscal_year, vault, run_id=run_id, reason=VAULT_REASON, key=key)

@@ -62,10 +62,12 @@ STAGED_DATASETS = {
     "furusato_notice": "furusato_notices",
 }
 DEPENDANTS_DATASET = "etax_dependants"  # 配偶者・扶養親族 named by the staged 確定申告書
+RELATIVES_DATASET = "document_relatives"  # 5人目以降の扶養親族 of the staged 給与支払報告書 / 住民税申告書
 QUARANTINE_DATASET = STAGE
 #: the steps of a run, as its progress shows them (pipelines.progress)
 STEPS = ("classifying the landing files", "reading and parsing the files", "matching documents to residents",
          "routing and checking the contracts", "writing staging, quarantine and forwarding")
+WARNINGS_DATASET = f"{STAGE}_warnings"  # quarantine/returns_ingest_warnings: emptied optional values of staged records
 MUNICIPALITIES = Path(__file__).resolve().parent.parent / "contracts" / "municipalities.csv"
 
 
@@ -126,8 +128,11 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
     del vault
 
     step(STEPS[3])
-    staged, forwarding, review, non_registered, quarantine, dependants = _validated(outcome, parsed, run_id)
+    staged, forwarding, review, non_registered, quarantine, dependants, relatives, warnings = _validated(
+        outcome, parsed, run_id)
     _account(report, to_read, received_by_file, staged, forwarding, quarantine, review, non_registered, dependants)
+    _count_relatives(report, relatives)
+    _count_warnings(report, warnings)
     require_reconciled(report)
     if dry_run:
         report.message("Dry run: nothing was written to staging, quarantine, curated or the ledger.")
@@ -140,6 +145,8 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
                                           fiscal_year, frame, sort_by=["file", "record_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", DEPENDANTS_DATASET, municipality, fiscal_year,
                                       dependants, sort_by=["doc_uid", "dependant_no"], run_id=run_id))
+    report.add_output(write_partition(settings.lake, "staging", RELATIVES_DATASET, municipality, fiscal_year,
+                                      relatives, sort_by=["doc_uid", "field", "entry_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", "review_queue", municipality, fiscal_year, review,
                                       sort_by=["doc_uid", "candidate_rank"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "staging", "non_registered_candidates", municipality,
@@ -148,6 +155,9 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
                                       sort_by=["destination_municipality_code", "file", "record_no"], run_id=run_id))
     report.add_output(write_partition(settings.lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year,
                                       quarantine, sort_by=["source", "file", "record_no"], run_id=run_id,
+                                      compare_ignoring=["run_id"]))
+    report.add_output(write_partition(settings.lake, "quarantine", WARNINGS_DATASET, municipality, fiscal_year,
+                                      warnings, sort_by=["source", "file", "record_no", "field"], run_id=run_id,
                                       compare_ignoring=["run_id"]))
     ledger.mark_ingested(settings.lake, run_id, plan)
 
@@ -171,12 +181,14 @@ def _report_files(report: RunReport, plan) -> None:
 
 
 def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]]:
-    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem)
-    and, for e-Tax returns, ``dependants`` (the relatives of the sound returns)."""
+    """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem),
+    ``warnings`` (emptied optional values of sound records), ``relatives`` (the 5人目以降 entries of the
+    CSV formats that have them) and, for e-Tax returns, ``dependants`` (the relatives of the sound returns)."""
     from transforms.parse_csv import parse_csv_documents
     from transforms.parse_etax import parse_etax_returns
 
-    parsed: dict[str, dict[str, list[pl.DataFrame]]] = {s: {"records": [], "quarantine": []} for s in STAGED_DATASETS}
+    parsed: dict[str, dict[str, list[pl.DataFrame]]] = {
+        s: {"records": [], "quarantine": [], "warnings": [], "relatives": []} for s in STAGED_DATASETS}
     parsed["etax_return"]["dependants"] = []
     contents: dict[str, list[tuple[str, bytes]]] = {s: [] for s in STAGED_DATASETS}
     received: dict[str, int] = {}
@@ -195,7 +207,9 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
         else:  # one vectorised pass over all files of the format
             result = parse_csv_documents(files, source)
             parsed[source]["records"].append(result.records)
+            parsed[source]["relatives"].append(result.relatives)
         parsed[source]["quarantine"].append(result.quarantine)
+        parsed[source]["warnings"].append(result.warnings)
         contents[source] = []  # release the bytes
     out: dict = {
         source: {kind: pl.concat(frames, how="vertical") if frames else pl.DataFrame() for kind, frames in parts.items()}
@@ -231,6 +245,7 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
 
     ward = ward_name(municipality)
     etax_dependants = parsed["etax_return"].pop("dependants", None)
+    listed = {source: parts.pop("relatives", None) for source, parts in parsed.items()}
     with_history: dict[str, pl.DataFrame] = {}
     for source, parts in parsed.items():  # memory: each parsed frame is released once its history is built
         records = parts.pop("records")
@@ -256,7 +271,41 @@ def _match_and_route(parsed, residents: pl.DataFrame, vault: pl.DataFrame, munic
     review = result.review_queue
     routes = _forwarding_destinations(routes, with_history.get("etax_return"), municipality)
     dependants = _etax_dependants(etax_dependants, with_history.get("etax_return"), routes, residents, vault)
-    return {"with_history": with_history, "routes": routes, "review": review, "dependants": dependants}
+    relatives = _document_relatives(listed, with_history, routes, residents, vault)
+    return {"with_history": with_history, "routes": routes, "review": review, "dependants": dependants,
+            "relatives": relatives}
+
+
+def _document_relatives(listed: dict, with_history: dict[str, pl.DataFrame], routes: pl.DataFrame,
+                        residents: pl.DataFrame, vault: pl.DataFrame) -> pl.DataFrame:
+    """The 5人目以降の扶養親族 entries ('(個人番号)氏名') of every CSV document that is not forwarded,
+    keyed by the document's ``doc_uid``, ``field`` and ``entry_no``, with their 宛名番号 found by My
+    Number through the vault (rule 1 of :func:`transforms.matching.match_relatives_by_my_number`; the
+    entries carry no birth date, so the name must agree). The My Number is not returned."""
+    from contracts.returns_ingest import DOCUMENT_RELATIVE_COLUMNS
+    from transforms.matching import match_relatives_by_my_number
+
+    frames = []
+    for source, relatives in listed.items():
+        records = with_history.get(source)
+        if relatives is None or not relatives.height or records is None or "route" not in routes.columns:
+            continue
+        kept = records.select("file", "record_no", "doc_uid").join(
+            routes.filter(pl.col("route") != "forward").select("doc_uid"), on="doc_uid", how="semi")
+        frames.append(relatives.join(kept, on=["file", "record_no"], how="inner", validate="m:1")
+                      .with_columns(pl.lit(source).alias("source")))
+    if not frames:
+        return pl.DataFrame(schema=DOCUMENT_RELATIVE_COLUMNS)
+    frame = pl.concat(frames, how="vertical").with_columns(
+        pl.format("{}/{}/{}", pl.col("doc_uid"), pl.col("field"), pl.col("entry_no")).alias("relative_key"),
+        pl.lit(None, pl.String).alias("name_kana"), pl.lit(None, pl.Date).alias("birth_date"),
+    )
+    matched = match_relatives_by_my_number(frame, residents, vault, birth_date_required=False)
+    return (
+        frame.join(matched, on="relative_key", how="left", validate="1:1")
+        .select(list(DOCUMENT_RELATIVE_COLUMNS))
+        .cast(DOCUMENT_RELATIVE_COLUMNS)
+    )
 
 
 def _etax_dependants(dependants: pl.DataFrame | None, etax: pl.DataFrame | None, routes: pl.DataFrame,
@@ -325,7 +374,15 @@ def _forwarding_destinations(routes: pl.DataFrame, etax: pl.DataFrame | None, mu
 
 
 def _validated(outcome: dict, parsed, run_id: str):
-    from contracts.returns_ingest import EtaxDependant, Forwarding, IngestQuarantine, ReviewQueue, StagedDocument
+    from contracts.returns_ingest import (
+        DocumentRelative,
+        EtaxDependant,
+        Forwarding,
+        IngestQuarantine,
+        IngestWarning,
+        ReviewQueue,
+        StagedDocument,
+    )
 
     routes: pl.DataFrame = outcome["routes"]
     staged: dict[str, pl.DataFrame] = {}
@@ -404,7 +461,43 @@ def _validated(outcome: dict, parsed, run_id: str):
     etax_staged = staged.get("etax_return", pl.DataFrame(schema={"doc_uid": pl.String})).select("doc_uid")
     dependants = outcome["dependants"].join(etax_staged, on="doc_uid", how="semi")
     dependants = validate(EtaxDependant, dependants, f"staging/{DEPENDANTS_DATASET}", run_id)
-    return staged, forwarding, review, non_registered, quarantine, dependants
+    documents_staged = pl.concat([f.select("doc_uid") for f in staged.values()] or [pl.DataFrame(schema={"doc_uid": pl.String})])
+    relatives = outcome["relatives"].join(documents_staged, on="doc_uid", how="semi")
+    relatives = validate(DocumentRelative, relatives, f"staging/{RELATIVES_DATASET}", run_id)
+    warnings = _warnings(parsed, run_id)
+    warnings = validate(IngestWarning, warnings, f"quarantine/{WARNINGS_DATASET}", run_id)
+    return staged, forwarding, review, non_registered, quarantine, dependants, relatives, warnings
+
+
+def _warnings(parsed, run_id: str, extra: list[pl.DataFrame] = ()) -> pl.DataFrame:
+    """One row per emptied optional value of a record that was not quarantined (columns of the
+    quarantine without ``other_reasons``; docs/returns-ingest.md). A warning never changes where its
+    record went: it is not counted in received / staged / quarantined / forwarded."""
+    from transforms.parse_csv import QUARANTINE_SCHEMA
+
+    frames = [p["warnings"] for p in parsed.values() if p.get("warnings") is not None and p["warnings"].height]
+    frames += [f for f in extra if f.height]
+    warnings = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *[f.cast(QUARANTINE_SCHEMA) for f in frames]],
+                         how="vertical")
+    return warnings.with_columns(pl.lit(run_id).alias("run_id")).sort("source", "file", "record_no", "field")
+
+
+def _count_relatives(report: RunReport, relatives: pl.DataFrame) -> None:
+    """The 5人目以降 relatives are part of their document's record (not in received/staged)."""
+    from transforms.matching import RELATIVE_MATCH_RULES
+
+    report.set_count("document_relatives", relatives.height)
+    rules = relatives.get_column("relative_match_rule")
+    for rule in RELATIVE_MATCH_RULES:
+        report.set_count(f"document_relatives_{rule}", int((rules == rule).sum()))
+
+
+def _count_warnings(report: RunReport, warnings: pl.DataFrame) -> None:
+    """``warnings`` and ``warnings_<reason_code>`` in the run report's counts (records are not recounted)."""
+    report.set_count("warnings", warnings.height)
+    report.set_count("warning_records", warnings.select("source", "file", "record_no").n_unique() if warnings.height else 0)
+    for reason, count in warnings.group_by("reason_code").len().sort("reason_code").iter_rows():
+        report.set_count(f"warnings_{reason}", count)
 
 
 def _account(report: RunReport, to_read, received_by_file: dict[str, int], staged, forwarding, quarantine, review,

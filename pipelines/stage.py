@@ -20,6 +20,7 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
 from pipelines.errors import ContractError, JuminzeiError, ReconciliationError
+from pipelines.lake import use_guard_settings
 from pipelines.reports import RunReport, write_report
 
 Body = Callable[[Settings, RunReport], None]
@@ -47,6 +48,7 @@ def execute(
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(stage, started)
     report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
+    use_guard_settings(settings, run_id)  # the My Number guard reads an unseen vault with this run's settings
     label = f"{stage} {municipality}/{fiscal_year}{' (dry run)' if dry_run else ''}"
     try:
         with track(label, steps or ("working",)):

@@ -212,8 +212,13 @@ def match_documents(
     vault: pl.DataFrame,
     *,
     auto_threshold: int = 90,
+    name_suffices_without_birth_date: bool = False,
 ) -> MatchResult:
-    """Tie each document to a 宛名番号 or send it to review (see the module docstring)."""
+    """Tie each document to a 宛名番号 or send it to review (see the module docstring).
+
+    ``name_suffices_without_birth_date``: rule 1 verifies a document that carries no birth date on the
+    name alone (for relatives listed by number and name only, :func:`match_relatives_by_my_number`);
+    never for taxpayers, whose documents always carry one."""
     missing = [c for c in DOCUMENT_SCHEMA if c not in documents.columns]
     if missing:
         raise ValueError(f"match_documents: the documents frame lacks the columns {missing}")
@@ -233,7 +238,8 @@ def match_documents(
     )
     owners = _scored(owners).with_columns(
         pl.concat_list([pl.lit(["my_number"]), pl.col("agreed_fields")]).alias("agreed_fields"),
-        (pl.col("_birth") & pl.col("_name")).alias("_verified"),
+        ((pl.col("_birth") | (pl.lit(name_suffices_without_birth_date) & pl.col("birth_date").is_null()))
+         & pl.col("_name")).alias("_verified"),
     )
     verified = owners.filter("_verified").select(
         "doc_uid", "atena_no", pl.lit("auto").alias("decision"), pl.lit("my_number_verified").alias("rule"),
@@ -332,7 +338,8 @@ RELATIVE_MATCH_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def match_relatives_by_my_number(relatives: pl.DataFrame, residents: pl.DataFrame, vault: pl.DataFrame) -> pl.DataFrame:
+def match_relatives_by_my_number(relatives: pl.DataFrame, residents: pl.DataFrame, vault: pl.DataFrame, *,
+                                 birth_date_required: bool = True) -> pl.DataFrame:
     """宛名付設 of relatives (配偶者・扶養親族) a document names, by their My Number only.
 
     ``relatives`` has ``relative_key`` (unique), ``my_number``, ``name_kanji``, ``name_kana`` and
@@ -361,7 +368,8 @@ def match_relatives_by_my_number(relatives: pl.DataFrame, residents: pl.DataFram
         pl.lit(None, pl.Int8).alias("sex"), pl.lit(None, pl.String).alias("address"),
     )
     # Only rule 1's outcomes are kept; whatever rule 2 said about the rest is ignored (see above).
-    decided = match_documents(documents, residents, vault).matches.filter(
+    decided = match_documents(documents, residents, vault,
+                              name_suffices_without_birth_date=not birth_date_required).matches.filter(
         pl.col("rule").is_in(["my_number_verified", "my_number_conflict"])
     ).select(
         pl.col("doc_uid").alias("relative_key"),

@@ -38,6 +38,13 @@ reason the first field in layout order.
                               (平成26年総務省令第85号 第5条); an empty one is allowed and flagged
                               ``my_number_missing``
 
+Reasons 3-10 hold (quarantine) a record only when the field is required or its layout entry says
+``on_invalid: hold`` (a matching key, record key, tax-basis or collection field; see
+:mod:`contracts.layouts`). In an ``on_invalid: warn`` field the same problems are **warnings**: the value
+is set to null (a date's whole yy/mm/dd group with it), the record is typed and returned, and
+``ParsedCsv.warnings`` gets one row per (record, field) with the same columns as the quarantine (the
+first reason of the field in the order above). A quarantined record gets no warning rows.
+
 Messages name the file, record number, field (項目名 and id) and what was expected; they never echo a
 field value (no My Number, no name).
 
@@ -69,7 +76,7 @@ from typing import Any
 
 import polars as pl
 
-from contracts.layouts import CSV_FORMATS, load_layout
+from contracts.layouts import CSV_FORMATS, LayoutError, load_layout, on_invalid
 from transforms.identifiers import (
     corporate_number_is_valid,
     local_government_code_is_valid,
@@ -121,20 +128,24 @@ _QUOTE = '"'
 _SPACES = r"[ \u3000]"
 _FW_DIGITS = [chr(0xFF10 + i) for i in range(10)] + ["－", "\u2212"]
 _ASCII_DIGITS = [str(i) for i in range(10)] + ["-", "-"]
-_TEXT_TYPES = frozenset({"text", "text_fullwidth", "kana_halfwidth", "kana_fullwidth", "ascii"})
+_TEXT_TYPES = frozenset({"text", "text_fullwidth", "kana_halfwidth", "kana_fullwidth", "ascii", "relatives"})
 _NUMERIC_TYPES = frozenset({"amount", "count", "era_code", "yy", "mm", "dd", "date"})
 _IDENTIFIER_FORMS = {"municipality_code": 6, "corporate_number": 13, "postal_code": 7}
 
 
 @dataclass(frozen=True)
 class ParsedCsv:
-    """The typed records of one file and its quarantined records (columns of :data:`QUARANTINE_SCHEMA`).
+    """The typed records of one file, its quarantined records and the warnings of the staged ones
+    (both with the columns of :data:`QUARANTINE_SCHEMA`).
 
-    ``records.height + quarantine.height`` is the number of records received in the file.
+    ``records.height + quarantine.height`` is the number of records received in the file; a warning
+    does not change that (its record is among ``records``).
     """
 
     records: pl.DataFrame
     quarantine: pl.DataFrame
+    warnings: pl.DataFrame
+    relatives: pl.DataFrame  # one row per '(個人番号)氏名' entry of a ``relatives`` field (RELATIVES_SCHEMA)
 
 
 # ------------------------------------------------------------------------------------ layout plan
@@ -160,6 +171,9 @@ class _Plan:
     submission_types: dict[str, str]
     dates: tuple[_DateGroup, ...]
     my_number_field: str | None
+    relative_fields: tuple[dict[str, Any], ...]  # type ``relatives``: parsed into entries, not kept as text
+    warn_fields: frozenset[str]  # optional fields whose invalid value is set to null with a warning
+    null_with: dict[str, tuple[str, ...]]  # warn field → the fields set to null with it (a date group's parts)
 
 
 @functools.cache
@@ -183,9 +197,28 @@ def _plan(fmt: str) -> _Plan:
         era_codes=tuple(k for k in layout.get("era_codes", {}) if k != "system"),
         submission_field=layout.get("submission_type_field"),
         submission_types={str(k): v for k, v in layout.get("submission_types", {}).items()},
-        dates=_date_groups(fields),
+        dates=(dates := _date_groups(fields)),
         my_number_field=next((f["id"] for f in fields if f["type"] == "my_number"), None),
+        relative_fields=tuple(f for f in fields if f["type"] == "relatives"),
+        warn_fields=frozenset(f["id"] for f in fields if on_invalid(fmt, f["id"]) == "warn"),
+        null_with=_null_with(fmt, fields, dates),
     )
+
+
+def _null_with(fmt: str, fields: tuple[dict[str, Any], ...], dates: tuple[_DateGroup, ...]) -> dict[str, tuple[str, ...]]:
+    """A date group is one value: its parts (and its era field) share one decision, and an invalid date
+    empties all of them. Any other warn field empties only itself."""
+    out = {f["id"]: (f["id"],) for f in fields if on_invalid(fmt, f["id"]) == "warn"}
+    for group in dates:
+        members = (*([group.era] if group.era and not group.era.startswith("=") else []), *group.parts)
+        decisions = {on_invalid(fmt, m) for m in members}
+        if len(decisions) > 1:
+            raise LayoutError(f"contracts/layouts/{fmt}.yaml: the date parts {', '.join(members)} must share one "
+                              "on_invalid decision")
+        if decisions == {"warn"}:
+            for m in members:
+                out[m] = members
+    return out
 
 
 def _date_groups(fields: tuple[dict[str, Any], ...]) -> tuple[_DateGroup, ...]:
@@ -367,38 +400,39 @@ def _ymd_date(yyyy: pl.Expr, mm: pl.Expr, dd: pl.Expr) -> pl.Expr:
 
 
 @functools.cache
-def _checks(fmt: str) -> dict[str, pl.Expr]:
-    """Per field-level reason, an expression giving the first failing field id (or null)."""
+def _problems(fmt: str) -> tuple[tuple[str, str, pl.Expr], ...]:
+    """Every field-level check of the layout as ``(field id, reason, condition)`` in layout order; a date
+    group's check is attributed to its first part."""
     plan = _plan(fmt)
     col = {fid: pl.col(fid) for fid in plan.ids}
     num = {f["id"]: _digits_only(col[f["id"]]) for f in plan.fields if f["type"] in _NUMERIC_TYPES}
     empty = {fid: _is_empty(col[fid]) for fid in plan.ids}
-    mandatory, width, amount, era, date, submission, code, my_number = ([] for _ in range(8))
+    out: list[tuple[str, str, pl.Expr]] = []
     for f in plan.fields:
         fid, ftype = f["id"], f["type"]
         value = col[fid]
         if f["required"]:
-            mandatory.append((fid, empty[fid]))
-        width.append((fid, (num.get(fid, value)).str.len_chars() > int(f["width"])))
+            out.append((fid, "empty_mandatory_field", empty[fid]))
+        out.append((fid, "over_width_field", (num.get(fid, value)).str.len_chars() > int(f["width"])))
         if ftype in ("amount", "count"):
             pattern = r"^-?[0-9]+$" if _may_be_negative(f) else r"^[0-9]+$"
-            amount.append((fid, ~(num[fid] == "") & ~num[fid].str.contains(pattern)))
+            out.append((fid, "non_numeric_amount", ~(num[fid] == "") & ~num[fid].str.contains(pattern)))
         elif ftype == "era_code":
-            era.append((fid, ~(num[fid] == "") & ~num[fid].is_in(list(plan.era_codes))))
+            out.append((fid, "unknown_era_code", ~(num[fid] == "") & ~num[fid].is_in(list(plan.era_codes))))
         elif ftype in ("yy", "mm") and not any(fid in g.parts for g in plan.dates):
             limit = r"^[0-9]{1,2}$"
             bad = ~num[fid].str.contains(limit)
             if ftype == "mm":
                 month = num[fid].str.to_integer(strict=False)
                 bad = bad | (month < 1) | (month > 12)
-            date.append((fid, ~(num[fid] == "") & bad))
+            out.append((fid, "impossible_date", ~(num[fid] == "") & bad))
         elif fid == plan.submission_field:
-            submission.append((fid, ~value.is_in(list(plan.submission_types))))
+            out.append((fid, "bad_submission_type", ~value.is_in(list(plan.submission_types))))
         elif ftype == "code":
             allowed = [str(a) for a in f.get("allowed", [])]
-            code.append((fid, ~(value == "") & ~value.is_in(allowed)))
+            out.append((fid, "bad_code", ~(value == "") & ~value.is_in(allowed)))
         elif ftype == "flag":
-            code.append((fid, ~value.is_in(["", "0", "1"])))
+            out.append((fid, "bad_code", ~value.is_in(["", "0", "1"])))
         elif ftype in _IDENTIFIER_FORMS or ftype == "digits":
             form = r"^[0-9]+$" if ftype == "digits" else rf"^[0-9]{{{_IDENTIFIER_FORMS[ftype]}}}$"
             bad = ~value.str.contains(form)
@@ -406,21 +440,42 @@ def _checks(fmt: str) -> dict[str, pl.Expr]:
                 bad = bad | ~local_government_code_is_valid(value)
             elif ftype == "corporate_number":
                 bad = bad | ~corporate_number_is_valid(value)
-            code.append((fid, ~(value == "") & bad))
+            out.append((fid, "bad_code", ~(value == "") & bad))
         elif ftype == "my_number":
-            my_number.append((fid, ~(value == "") & ~my_number_is_valid(value)))
+            out.append((fid, "bad_my_number_check_digit", ~(value == "") & ~my_number_is_valid(value)))
         for group in plan.dates:
             if group.parts[0] == fid:
-                date.append((fid, _date_invalid(group, num)))
+                out.append((fid, "impossible_date", _date_invalid(group, num)))
+    return tuple(out)
+
+
+@functools.cache
+def _checks(fmt: str) -> dict[str, pl.Expr]:
+    """Per field-level reason, an expression giving the first failing field id (or null), over the
+    fields whose invalid value holds the record (required fields and ``on_invalid: hold``)."""
+    plan = _plan(fmt)
+    order = {fid: i for i, fid in enumerate(plan.ids)}
+    checks = {}
+    for reason in REASONS[2:]:
+        pairs = [(fid, cond) for fid, r, cond in _problems(fmt) if r == reason and fid not in plan.warn_fields]
+        checks[reason] = _first(sorted(pairs, key=lambda pair: order[pair[0]]))
+    return checks
+
+
+@functools.cache
+def _warn_checks(fmt: str) -> dict[str, pl.Expr]:
+    """Per ``on_invalid: warn`` field that can fail a check: the first failing reason (REASONS order) or null."""
+    plan = _plan(fmt)
+    by_field: dict[str, list[tuple[str, pl.Expr]]] = {}
+    for fid, reason, cond in _problems(fmt):
+        if fid in plan.warn_fields:
+            by_field.setdefault(fid, []).append((reason, cond))
     return {
-        "empty_mandatory_field": _first(mandatory),
-        "over_width_field": _first(width),
-        "non_numeric_amount": _first(amount),
-        "unknown_era_code": _first(era),
-        "impossible_date": _first(sorted(date, key=lambda p: plan.ids.index(p[0]))),
-        "bad_submission_type": _first(submission),
-        "bad_code": _first(code),
-        "bad_my_number_check_digit": _first(my_number),
+        fid: pl.coalesce([
+            pl.when(cond.fill_null(False)).then(pl.lit(reason))
+            for reason, cond in sorted(pairs, key=lambda pair: REASONS.index(pair[0]))
+        ])
+        for fid, pairs in by_field.items()
     }
 
 
@@ -552,7 +607,128 @@ def parse_csv_documents(files: list[tuple[str, bytes]], fmt: str) -> ParsedCsv:
     quarantine = _quarantine(records.filter(pl.col("_reason").is_not_null()), plan)
     good = records.filter(pl.col("_reason").is_null())
     del records  # memory: only the sound records go on to typing
-    return ParsedCsv(records=_typed(good, plan), quarantine=quarantine)
+    good, warnings = _warned(good, plan)
+    relatives, relative_warnings = _relatives(good, plan)
+    warnings = pl.concat([warnings, relative_warnings], how="vertical").sort("file", "record_no", "field")
+    return ParsedCsv(records=_typed(good, plan), quarantine=quarantine, warnings=warnings, relatives=relatives)
+
+
+# ------------------------------------------------------------------------------ 5人目以降の扶養親族
+#: One relative named in a ``relatives`` field. ``my_number`` is a valid 個人番号 or null; the caller
+#: ties it to a 宛名番号 through the vault and drops it (DESIGN §5).
+RELATIVES_SCHEMA: dict[str, pl.DataType] = {
+    "file": pl.String(), "record_no": pl.Int64(), "field": pl.String(), "entry_no": pl.Int32(),
+    "slot": pl.Int32(), "under16": pl.Boolean(), "name_kanji": pl.String(), "my_number": pl.String(),
+}
+_ENTRY = r"[(（][^()（）]*[)）][^()（）]*"  # '(個人番号)氏名' up to the next '(' (names hold 全角 spaces)
+_ENTRY_NUMBER = r"^[(（]([^()（）]*)[)）]"
+_BLANKS = r"[\s\u3000]"
+
+
+def _relatives(good: pl.DataFrame, plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The entries of every ``relatives`` field of the sound records, vectorised (extract, explode).
+
+    Each '(個人番号)氏名' entry becomes a relative with its position (``slot`` = the layout's
+    ``first_slot`` + entry − 1, i.e. 5, 6, … for the 5th and further 扶養親族). What does not fit is a
+    warning, never a lost record: a number that is not a valid 個人番号 is dropped (the relative is kept
+    by name); an entry without a usable 氏名 (empty, or holding digits) and any text outside the entry
+    form are left out. Warnings name the field and the entry (``dependants_5th_plus[2]``), never a value.
+    """
+    relatives: list[pl.DataFrame] = []
+    warnings: list[pl.DataFrame] = []
+    for f in plan.relative_fields:
+        fid = f["id"]
+        label = f"field {f['name_ja']} ({fid})"
+        text = good.select("file", "record_no", pl.col(fid).alias("_text")).filter(
+            pl.col("_text").is_not_null() & (pl.col("_text").str.replace_all(_BLANKS, "") != ""))
+        if not text.height:
+            continue
+        rest = text.filter(pl.col("_text").str.replace_all(_ENTRY, "").str.replace_all(_BLANKS, "") != "")
+        warnings.append(_relative_warning(plan.fmt, rest, pl.lit(fid), "malformed_relative_entry", pl.lit(
+            f"{label} holds text that is not in the form (個人番号)氏名 with entries separated by 全角 spaces; expected "
+            "that form; that text was left out (a relative it names is not counted)")))
+        entries = (
+            text.select("file", "record_no", pl.col("_text").str.extract_all(_ENTRY).alias("_entry"))
+            .explode("_entry").drop_nulls("_entry")
+            .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("file", "record_no").alias("entry_no"))
+            .with_columns(
+                _digits_only(pl.col("_entry").str.extract(_ENTRY_NUMBER, 1)).alias("_number"),
+                pl.col("_entry").str.replace(_ENTRY_NUMBER, "").str.strip_chars(" \u3000").alias("name_kanji"),
+            )
+        )
+        field = pl.format(f"{fid}[{{}}]", pl.col("entry_no"))
+        entry = pl.format(f"{label}, entry {{}}", pl.col("entry_no"))
+        bad_number = (pl.col("_number") != "") & ~my_number_is_valid(pl.col("_number")).fill_null(False)
+        no_name = (pl.col("name_kanji") == "") | pl.col("name_kanji").str.contains(r"[0-9０-９]")
+        warnings.append(_relative_warning(plan.fmt, entries.filter(no_name), field, "malformed_relative_entry", pl.format(
+            "{} has no usable 氏名 (empty or holding digits); expected (個人番号)氏名; the entry was left out", entry)))
+        warnings.append(_relative_warning(plan.fmt, entries.filter(~no_name & bad_number), field, "bad_my_number_check_digit",
+                                          pl.format("{} holds a 個人番号 that is not 12 digits with a valid check digit "
+                                                    "(平成26年総務省令第85号 第5条); expected a valid 個人番号 or none; the "
+                                                    "number was dropped and the relative was kept by name", entry)))
+        relatives.append(entries.filter(~no_name).select(
+            "file", pl.col("record_no").cast(pl.Int64), pl.lit(fid).alias("field"), "entry_no",
+            (pl.col("entry_no") + int(f.get("first_slot", 1)) - 1).cast(pl.Int32).alias("slot"),
+            pl.lit(f.get("under16"), pl.Boolean).alias("under16"), "name_kanji",
+            pl.when((pl.col("_number") == "") | bad_number).then(pl.lit(None, pl.String))
+            .otherwise(pl.col("_number")).alias("my_number"),
+        ))
+    out = pl.concat([pl.DataFrame(schema=RELATIVES_SCHEMA), *[r.cast(RELATIVES_SCHEMA) for r in relatives]],
+                    how="vertical").sort("file", "record_no", "field", "entry_no")
+    warned = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *warnings], how="vertical")
+    return out, warned
+
+
+def _relative_warning(fmt: str, frame: pl.DataFrame, field: pl.Expr, reason: str, detail: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(fmt).alias("source"),
+        pl.col("file"), pl.col("record_no").cast(pl.Int64), field.alias("field"), pl.lit(reason).alias("reason_code"),
+        pl.format("Input file {}, record {}: {}; the record was staged.", pl.col("file"), pl.col("record_no"), detail)
+        .alias("message"),
+    )
+
+
+def _warned(good: pl.DataFrame, plan: _Plan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Invalid values of ``on_invalid: warn`` fields in the sound records: one warning row per (record,
+    field), and the field (with the rest of its date group) set to null. Vectorised: the per-field
+    reasons are computed over all records, the warning rows only for the records that have one."""
+    checks = _warn_checks(plan.fmt)
+    if not checks or not good.height:
+        return good, pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    flagged = good.select("file", "record_no", **{f"_w_{fid}": expr for fid, expr in checks.items()})
+    columns = [f"_w_{fid}" for fid in checks]
+    flagged = flagged.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in columns]))
+    if not flagged.height:
+        return good, pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = (
+        flagged.unpivot(index=["file", "record_no"], on=columns, variable_name="_field", value_name="_reason")
+        .filter(pl.col("_reason").is_not_null())
+        .with_columns(pl.col("_field").str.strip_prefix("_w_"))
+    )
+    details = _details(plan.fmt)
+    key = pl.concat_str([pl.col("_reason"), pl.lit("|"), pl.col("_field")])
+    warnings = rows.select(
+        pl.lit(plan.fmt).alias("source"),
+        pl.col("file"),
+        pl.col("record_no").cast(pl.Int64),
+        pl.col("_field").alias("field"),
+        pl.col("_reason").alias("reason_code"),
+        pl.format("Input file {}, record {}: {}; the value was set to empty and the record was staged.",
+                  pl.col("file"), pl.col("record_no"), key.replace_strict(details, default=None, return_dtype=pl.String))
+        .alias("message"),
+    ).sort("file", "record_no", "field")
+    # Which fields to empty, per record: a warned field and, for a date, the rest of its group.
+    emptied = {m for fid in checks for m in plan.null_with[fid]}
+    good = good.join(flagged, on=["file", "record_no"], how="left", validate="1:1", maintain_order="left")
+    clear = {
+        m: pl.any_horizontal([pl.col(f"_w_{fid}").is_not_null() for fid in checks if m in plan.null_with[fid]])
+        for m in emptied
+    }
+    good = good.with_columns(
+        [pl.when(cond.fill_null(False)).then(pl.lit(None, pl.String)).otherwise(pl.col(m)).alias(m)
+         for m, cond in clear.items()]
+    ).drop(columns)
+    return good, warnings
 
 
 def _quarantine(bad: pl.DataFrame, plan: _Plan) -> pl.DataFrame:
@@ -604,8 +780,9 @@ def _typed_exprs(fmt: str) -> tuple[pl.Expr, ...]:
             .alias("submission_type_label")
         )
     if plan.my_number_field:
-        typed.append((pl.col(plan.my_number_field) == "").alias("my_number_missing"))
+        typed.append((pl.col(plan.my_number_field) == "").fill_null(True).alias("my_number_missing"))
     else:
         typed.append(pl.lit(None, pl.Boolean).alias("my_number_missing"))
     typed.append(pl.col("text").str.contains(_gaiji_pattern()).fill_null(False).alias("gaiji_flag"))
-    return (*[pl.col(fid) for fid in plan.ids], *typed)
+    kept = [fid for fid in plan.ids if fid not in {f["id"] for f in plan.relative_fields}]
+    return (*[pl.col(fid) for fid in kept], *typed)

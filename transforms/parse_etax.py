@@ -28,6 +28,11 @@ Rules worth knowing
 * **外字.** Text is kept exactly as sent (e.g. 𠮷, variation selectors). ``gaiji_flag`` is True when the
   name, kana or an address holds a character outside JIS X 0208 (ASCII and JIS X 0201 half-width
   katakana count as inside).
+* **Warnings.** A problem in a field whose layout entry says ``on_invalid: warn`` (an amount the
+  taxation basis does not read, e.g. 源泉徴収税額; a relative's 個人番号) does not hold the return: the
+  value is set to null (an amount becomes null, not 0), the return is staged and ``warnings`` gets a
+  row (a relative's field names its position, ``jmz:SHINZOKU[n]``). Every other problem quarantines
+  the whole return, its relatives with it.
 * Messages name the file and the element, never the value (no My Number, name, date or amount).
 """
 
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 import polars as pl
 from lxml import etree
 
+from contracts.layouts import on_invalid
 from transforms.identifiers import my_number_is_valid
 from transforms.safe_xml import UnsafeXmlError, parse_untrusted_xml
 
@@ -150,11 +156,14 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
 @dataclass(frozen=True)
 class ParsedEtax:
     """``returns``: one row per sound return; ``dependants``: one row per jmz:SHINZOKU of those returns;
-    ``quarantine``: one row per problem (columns of :data:`QUARANTINE_SCHEMA`)."""
+    ``quarantine``: one row per problem that holds a return; ``warnings``: one row per invalid value of
+    an ``on_invalid: warn`` field of a staged return, which was set to null (both with the columns of
+    :data:`QUARANTINE_SCHEMA`)."""
 
     returns: pl.DataFrame
     dependants: pl.DataFrame
     quarantine: pl.DataFrame
+    warnings: pl.DataFrame
 
 
 def _s(local: str) -> str:
@@ -295,6 +304,25 @@ def _problem(frame: pl.DataFrame, condition: pl.Expr, field: str, reason: str, w
     )
 
 
+def _warning(frame: pl.DataFrame, condition: pl.Expr, field: str | pl.Expr, reason: str, what: str) -> pl.DataFrame:
+    """Warning rows (the value is emptied, the return staged) for the rows where ``condition`` holds."""
+    path = field if isinstance(field, pl.Expr) else pl.lit(field)
+    return frame.filter(condition.fill_null(False)).select(
+        pl.lit(SOURCE).alias("source"),
+        pl.col("file"),
+        pl.lit(1, pl.Int64).alias("record_no"),
+        path.alias("field"),
+        pl.lit(reason).alias("reason_code"),
+        pl.format(f"e-Tax return {{}}: element {{}} {what}; the value was set to empty and the return was staged.",
+                  pl.col("file"), path).alias("message"),
+    )
+
+
+def _warns(field_id: str) -> bool:
+    """The layout's decision for ``field_id`` (contracts/layouts/etax_return.yaml ``on_invalid``)."""
+    return on_invalid(SOURCE, field_id) == "warn"
+
+
 def _era_date(era: str, yy: str, mm: str, dd: str) -> tuple[pl.Expr, pl.Expr]:
     """(date or null, inside-its-era) from e-Tax era parts (formats.md §1.5); non-numeric parts give null."""
     start_year = pl.col(era).replace_strict({k: v[1].year for k, v in ETAX_ERAS.items()}, default=None, return_dtype=pl.Int32)
@@ -362,10 +390,12 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
         column = AMOUNT_ITEMS[code][0]
         problems.append(_problem(checked, pl.col(column).is_null(), f"KOA020/{code}", "missing_required_element",
                                  f"({AMOUNT_ITEMS[code][1]}) is missing or empty"))
+    warnings: list[pl.DataFrame] = []
     for code, (column, name_ja) in AMOUNT_ITEMS.items():
-        problems.append(_problem(checked, pl.col(column).is_not_null() & ~pl.col(column).str.contains(r"^-?[0-9]{1,15}$"),
-                                 f"KOA020/{code}", "non_numeric_amount",
-                                 f"({name_ja}) is not an integer yen amount in ASCII digits"))
+        check = _warning if _warns(column) else _problem
+        (warnings if _warns(column) else problems).append(
+            check(checked, ~_amount_ok(column), f"KOA020/{code}", "non_numeric_amount",
+                  f"({name_ja}) is not an integer yen amount in ASCII digits"))
     for era, date_ok, path in (("_birth_era", "_birth_ok", "IT/BIRTHDAY"), ("_submitted_era", "_submitted_ok", "IT/TEISYUTSU_DAY")):
         known = pl.col(era).is_in(list(ETAX_ERAS))
         problems.append(_problem(checked, pl.col(era).is_not_null() & ~known, f"{path}/gen:era", "unknown_era_code",
@@ -385,6 +415,9 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
                              "IT/SEIBETSU/gen:kubun_CD", "invalid_code", "is not 1 (男) or 2 (女)"))
     problems.append(_problem(checked, pl.col("_collection").is_not_null() & ~pl.col("_collection").is_in(list(COLLECTION_CODES)),
                              "KOA020/ABI00010/gen:kubun_CD", "invalid_code", "(住民税の徴収方法) is not 1 or 2"))
+    problems.append(_problem(checked, pl.col("_self_disability").is_not_null() & ~pl.col("_self_disability").is_in(["0", "1", "2"]),
+                             "KOA020-2/jmz:SHINZOKU_LIST/jmz:HONNIN/@shogai", "invalid_code",
+                             "(本人 障害者区分) is not 0, 1 or 2"))
 
     # dependants (own jmz block): same rules, reported against the taxpayer's return
     deps = deps.with_columns(
@@ -394,12 +427,21 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
     dep_field = "KOA020-2/jmz:SHINZOKU_LIST/jmz:SHINZOKU"
     problems.append(_problem(deps, pl.col("birthday").is_not_null() & pl.col("birth_date").is_null(), f"{dep_field}/@birthday",
                              "impossible_date", "holds a birth date that is not an existing YYYY-MM-DD date"))
-    problems.append(_problem(deps, pl.col("bango").is_not_null() & ~my_number_is_valid("bango"), f"{dep_field}/@bango",
-                             "bad_my_number_check_digit", "is not a 12-digit 個人番号 with a valid check digit (平成26年総務省令第85号 第5条)"))
+    bad_bango = pl.col("bango").is_not_null() & ~my_number_is_valid("bango")
+    bango_check = (warnings, _warning) if _warns("relative_my_number") else (problems, _problem)
+    bango_check[0].append(bango_check[1](
+        deps, bad_bango,
+        pl.format(f"{dep_field}[{{}}]/@bango", pl.col("dependant_no")) if _warns("relative_my_number") else f"{dep_field}/@bango",
+        "bad_my_number_check_digit", "is not a 12-digit 個人番号 with a valid check digit (平成26年総務省令第85号 第5条)"))
+    deps = deps.with_columns(pl.when(bad_bango).then(pl.lit(None, pl.String)).otherwise(pl.col("bango")).alias("bango"))
     problems.append(_problem(deps, pl.col("shotoku").is_not_null() & ~pl.col("shotoku").str.contains(r"^-?[0-9]{1,15}$"),
                              f"{dep_field}/@shotoku", "non_numeric_amount", "is not an integer yen amount in ASCII digits"))
     problems.append(_problem(deps, pl.col("kubun").is_not_null() & ~pl.col("kubun").is_in(["1", "2"]), f"{dep_field}/@kubun",
                              "invalid_code", "is not 1 (配偶者) or 2 (扶養親族)"))
+    problems.append(_problem(deps, pl.col("dokyo").is_not_null() & ~pl.col("dokyo").is_in(["0", "1"]), f"{dep_field}/@dokyo",
+                             "invalid_code", "is not 0 or 1 (同居)"))
+    problems.append(_problem(deps, pl.col("shogai").is_not_null() & ~pl.col("shogai").is_in(["0", "1", "2"]),
+                             f"{dep_field}/@shogai", "invalid_code", "is not 0, 1 or 2 (障害者区分)"))
 
     early_frame = pl.DataFrame(
         {"source": [SOURCE] * len(early), "file": [e[0] for e in early], "record_no": [1] * len(early),
@@ -411,6 +453,8 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
 
     good = checked.join(bad_files, on="file", how="anti")
     good_deps = deps.join(bad_files, on="file", how="anti")
+    warned = pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *warnings], how="vertical").join(
+        bad_files, on="file", how="anti").sort("file", "field", "reason_code")
     pattern = _gaiji_pattern([good[c] for c in ("name_kanji", "name_kana", "address", "jan1_address")] + [good_deps["nm"]])
     returns = good.select(
         "file",
@@ -434,7 +478,9 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
         (pl.col("_income_era").replace_strict({k: v[1].year for k, v in ETAX_ERAS.items()}, default=None, return_dtype=pl.Int32)
          + pl.col("_income_yy").cast(pl.Int32) - 1).alias("income_year"),  # 年分 (calendar year of the income)
         _gaiji_flag(["name_kanji", "name_kana", "address", "jan1_address"], pattern).alias("gaiji_flag"),
-        *[pl.col(c).cast(pl.Int64).fill_null(0).alias(c) for c in amount_columns],
+        # absent = 0; an invalid value of a warn amount (the others hold the return) = null
+        *[pl.when(pl.col(c).is_null()).then(pl.lit(0, pl.Int64)).when(_amount_ok(c)).then(pl.col(c).cast(pl.Int64, strict=False))
+          .otherwise(pl.lit(None, pl.Int64)).alias(c) for c in amount_columns],
         pl.col("_collection").alias("resident_tax_collection"),  # ABI00010 徴収方法 code
         pl.col("_self_disability").cast(pl.Int8, strict=False).alias("self_disability"),
         *[(pl.col(src) == "1").alias(dst) for src, dst in (("_widow", "widow"), ("_single_parent", "single_parent"),
@@ -454,4 +500,9 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
         pl.col("shotoku").cast(pl.Int64).alias("total_income"),
         _gaiji_flag(["nm"], pattern).alias("gaiji_flag"),
     ).sort("file", "dependant_no")
-    return ParsedEtax(returns=returns, dependants=dependants, quarantine=quarantine)
+    return ParsedEtax(returns=returns, dependants=dependants, quarantine=quarantine, warnings=warned)
+
+
+def _amount_ok(column: str) -> pl.Expr:
+    """Absent, or an integer yen amount in ASCII digits (an optional leading minus)."""
+    return pl.col(column).is_null() | pl.col(column).str.contains(r"^-?[0-9]{1,15}$")

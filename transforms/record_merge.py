@@ -82,6 +82,7 @@ FLAGS: tuple[str, ...] = (
 )
 RESOLUTIONS: tuple[str, ...] = (
     "etax_my_number",  # e-Tax 親族: My Number verified against the vault at ingest (staging/etax_dependants)
+    "document_my_number",  # 5人目以降の扶養親族: My Number verified at ingest (staging/document_relatives)
     "household_kana_birth", "household_kana", "household_relationship", "registry_kana_birth", "unresolved",
 )
 #: staging/etax_dependants columns read here (an absent dataset, e.g. an older lake, is an empty frame).
@@ -409,13 +410,16 @@ def merge_records(
     dependant_income_limit: int,
     etax_dependants: pl.LazyFrame | pl.DataFrame | None = None,
     review_decisions: pl.LazyFrame | pl.DataFrame | None = None,
+    document_relatives: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> MergeResult:
     """Merge the staged documents of one municipality and 年度 into the curated frames.
 
     ``etax_dependants`` (staging/etax_dependants) lists the 配偶者・扶養親族 of each e-Tax return;
     ``None`` (a lake staged before that dataset existed) is read as no itemised relatives.
     ``review_decisions`` (curated/review_decisions, the whole history) are the operators' decisions on
-    the review queue and the 扶養 flags; ``None`` means none were taken."""
+    the review queue and the 扶養 flags; ``None`` means none were taken.
+    ``document_relatives`` (staging/document_relatives) lists the 5th and further 扶養親族 of the
+    給与支払報告書 and 住民税申告書 (their '(個人番号)氏名' entries); ``None`` is read as none."""
     lazy = lambda f: f.lazy()  # noqa: E731
     income_year = fiscal_year - 1
     people = (
@@ -585,7 +589,8 @@ def merge_records(
     etax_relatives = _etax_dependants_used(etax_dependants, etax_used, resident_ids)
     relatives, relative_flags = _relatives(
         fiscal_year, people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
-        current["salary_report"], has_return, dependant_income_limit, etax_relatives)
+        current["salary_report"], has_return, dependant_income_limit, etax_relatives,
+        _document_relatives_read(document_relatives, resident_ids))
     relatives, flag_decisions, flag_outcomes = _apply_relative_decisions(relatives, relative_flags, decisions)
 
     lineage = _lineage(docs, resident_ids, etax, rr, has_etax, contributions, base)
@@ -743,7 +748,9 @@ def _apply_relative_decisions(relatives: pl.DataFrame, relative_flags: pl.DataFr
 
 
 # -------------------------------------------------------------------------------------- relatives
-def _claims_from_resident_returns(rr_used: pl.DataFrame) -> pl.LazyFrame:
+def _claims_from_resident_returns(rr_used: pl.DataFrame, listed: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Spouse and 扶養親族 1-4 declared on the 住民税申告書 the basis follows, and its 5th and further
+    扶養親族 (``listed``: staging/document_relatives)."""
     spouse = rr_used.lazy().filter(_text("spouse_kana").is_not_null() | (_i("spouse_total_income_yen") > 0)).select(
         pl.col("atena_no").alias("person_id"), pl.col("doc_uid").alias("source_doc_uid"),
         pl.lit("spouse").alias("role"), pl.lit(0, pl.Int32).alias("_slot"),
@@ -763,11 +770,14 @@ def _claims_from_resident_returns(rr_used: pl.DataFrame) -> pl.LazyFrame:
         )
         for k in range(1, 5)
     ]
-    return pl.concat([spouse, *dependants], how="vertical")
+    further = _claims_from_document_relatives(rr_used.lazy(), listed)
+    return pl.concat([spouse, *dependants, further], how="vertical")
 
 
-def _claims_from_salary_reports(salary: pl.LazyFrame, persons: pl.Series) -> pl.LazyFrame:
-    """Spouse and dependants named on the 主たる給与 report (年末調整) of information-returns persons."""
+def _claims_from_salary_reports(salary: pl.LazyFrame, persons: pl.Series,
+                                listed: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Spouse and dependants named on the 主たる給与 report (年末調整) of information-returns persons,
+    the 5th and further from ``listed`` (staging/document_relatives)."""
     primary = (
         salary.filter(pl.col("atena_no").is_in(persons.implode()))
         .with_columns(
@@ -793,7 +803,49 @@ def _claims_from_salary_reports(salary: pl.LazyFrame, persons: pl.Series) -> pl.
         )
         for offset, prefix in ((0, "dependant"), (4, "young_dependant")) for k in range(1, 5)
     ]
-    return pl.concat([spouse, *dependants], how="vertical")
+    further = _claims_from_document_relatives(primary, listed)
+    return pl.concat([spouse, *dependants, further], how="vertical")
+
+
+#: staging/document_relatives columns read here (an absent dataset is an empty frame).
+DOCUMENT_RELATIVES_READ: dict[str, pl.DataType] = {
+    "doc_uid": pl.String(), "field": pl.String(), "entry_no": pl.Int32(), "slot": pl.Int32(),
+    "relative_atena_no": pl.String(),
+}
+# Claim order after the first four of each list: 5th+ 16歳以上 (101…), then 5th+ 16歳未満 (201…).
+_FURTHER_SLOT_BASE = {"dependants_5th_plus": 100, "young_dependants_5th_plus": 200}
+
+
+def _document_relatives_read(document_relatives, resident_ids: pl.Series) -> pl.DataFrame:
+    """staging/document_relatives; the 宛名番号 found at ingest is kept only for a person resident on
+    1 January (only they have a basis of their own), as for the e-Tax relatives."""
+    if document_relatives is None:
+        return pl.DataFrame(schema=DOCUMENT_RELATIVES_READ)
+    frame = document_relatives.lazy().select(list(DOCUMENT_RELATIVES_READ)).cast(DOCUMENT_RELATIVES_READ).collect()
+    return frame.with_columns(
+        pl.when(pl.col("relative_atena_no").is_in(resident_ids.implode())).then(pl.col("relative_atena_no"))
+        .otherwise(pl.lit(None, pl.String)).alias("relative_atena_no"))
+
+
+def _claims_from_document_relatives(documents: pl.LazyFrame, listed: pl.DataFrame | None) -> pl.LazyFrame:
+    """One 扶養親族 claim per 5人目以降 entry of the given documents (those the basis uses): no kana and no
+    birth date on the document, so a relative is tied to a person only by the My Number verified at
+    ingest (``pre_atena_no``; kept when that person is another resident on 1 January, see
+    :func:`_relatives`), and otherwise counted as an unresolved dependant."""
+    if listed is None:
+        listed = pl.DataFrame(schema=DOCUMENT_RELATIVES_READ)
+    base = pl.col("field").replace_strict(_FURTHER_SLOT_BASE, default=300, return_dtype=pl.Int32)
+    return documents.select("doc_uid", pl.col("atena_no").alias("person_id")).join(
+        listed.lazy(), on="doc_uid", how="inner").select(
+        "person_id", pl.col("doc_uid").alias("source_doc_uid"), pl.lit("dependant").alias("role"),
+        (base + pl.col("slot")).cast(pl.Int32).alias("_slot"),
+        pl.lit(None, pl.String).alias("kana"), pl.lit(None, pl.Date).alias("doc_birth_date"),
+        pl.lit(False).alias("doc_cohabiting"), pl.lit("none").alias("doc_disability"),
+        pl.lit(0, pl.Int64).alias("doc_other_income"),
+        pl.when(pl.col("relative_atena_no") != pl.col("person_id")).then(pl.col("relative_atena_no"))
+        .otherwise(pl.lit(None, pl.String)).alias("pre_atena_no"),
+        pl.lit(None, pl.Int32).alias("source_dependant_no"),
+    )
 
 
 def _claims_from_etax(etax_used: pl.DataFrame, etax_relatives: pl.DataFrame) -> pl.LazyFrame:
@@ -863,12 +915,13 @@ def _unique_match(claims: pl.LazyFrame, candidates: pl.LazyFrame, on_left: list[
 
 def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_income: pl.DataFrame,
                etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, has_return: pl.Series,
-               dependant_income_limit: int, etax_relatives: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+               dependant_income_limit: int, etax_relatives: pl.DataFrame,
+               document_relatives: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     info_persons = basis.filter(pl.col("basis_source") == "information_returns").get_column("person_id")
     claims = pl.concat([
         _claims_from_etax(etax_used, etax_relatives), _claims_from_etax_dependants(etax_relatives),
-        _claims_from_resident_returns(rr_used),
-        _claims_from_salary_reports(salary, info_persons),
+        _claims_from_resident_returns(rr_used, document_relatives),
+        _claims_from_salary_reports(salary, info_persons, document_relatives),
     ], how="vertical").with_columns(normalize_kana(pl.col("kana")).alias("_kana")).collect()
     claims = claims.sort("person_id", "_slot", "source_doc_uid").with_columns(
         pl.int_range(pl.len()).alias("claim_id"),
@@ -911,6 +964,9 @@ def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_inc
         pl.coalesce([pl.col(f"match_{o}") for o in order]).alias("relative_atena_no"),
         pl.coalesce([pl.when(pl.col(f"match_{o}").is_not_null()).then(pl.lit(o)) for o in order])
         .fill_null("unresolved").alias("resolution"),
+    ).with_columns(  # a number verified at ingest for a 5人目以降 entry (no e-Tax dependant row behind it)
+        pl.when((pl.col("resolution") == "etax_my_number") & pl.col("source_dependant_no").is_null())
+        .then(pl.lit("document_my_number")).otherwise(pl.col("resolution")).alias("resolution"),
     ).collect()
 
     rel_basis = basis.select(

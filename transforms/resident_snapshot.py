@@ -67,6 +67,10 @@ _LEAD = pl.col("line").str.extract(r'^"?([^,"]*)', 1).alias("_lead")
 MY_NUMBER_MASK = "*********"  # nine stars + the last 3 characters: enough to compare, not to use
 
 FIELD_LEVEL_CODES = ("missing_required", "bad_format", "bad_date", "bad_code", "bad_check_digit")
+WARNING_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(), "file": pl.String(), "record_no": pl.Int64(), "field": pl.String(),
+    "reason_code": pl.String(), "message": pl.String(), "run_id": pl.String(),
+}
 
 
 def assessment_date(fiscal_year: int) -> date:
@@ -307,25 +311,72 @@ def field_error(f: LayoutField) -> pl.Expr:
 
 def validate_fields(records: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     """Add ``_field`` and set ``_reason`` to the first failing field (layout order) when the line
-    itself was fine; ``_errors`` counts the failing fields."""
+    itself was fine; ``_errors`` counts the failing fields.
+
+    A field whose layout says ``on_invalid: warn`` does not hold the record: its problem goes to
+    ``_warn_<field>`` (the reason code) and the value is set to null; :func:`warnings_frame` lists
+    those of the records that end up staged."""
+    holding = [f for f in layout.fields if f.on_invalid == "hold"]
+    warning = [f for f in layout.fields if f.on_invalid == "warn"]
     errors = [field_error(f).alias(f"_err_{f.name}") for f in layout.fields]
     frame = records.with_columns(*errors, pl.col("_reason").is_not_null().alias("_structural"))
-    err_cols = [pl.col(f"_err_{f.name}") for f in layout.fields]
-    first_code = pl.coalesce(err_cols)
+    err_cols = [pl.col(f"_err_{f.name}") for f in holding]
+    first_code = pl.coalesce(err_cols) if err_cols else pl.lit(None, pl.String)
     first_field = pl.coalesce(
-        [pl.when(pl.col(f"_err_{f.name}").is_not_null()).then(pl.lit(f.name)) for f in layout.fields]
-    )
+        [pl.when(pl.col(f"_err_{f.name}").is_not_null()).then(pl.lit(f.name)) for f in holding]
+    ) if holding else pl.lit(None, pl.String)
     structural = pl.col("_structural")
     frame = frame.with_columns(
         pl.when(structural).then(pl.col("_reason")).otherwise(first_code).alias("_reason"),
         pl.when(structural).then(pl.lit(None, pl.String)).otherwise(first_field).alias("_field"),
         pl.when(structural).then(pl.lit(0, pl.Int32))
-        .otherwise(pl.sum_horizontal([e.is_not_null().cast(pl.Int32) for e in err_cols])).alias("_errors"),
+        .otherwise(pl.sum_horizontal([e.is_not_null().cast(pl.Int32) for e in err_cols] or [pl.lit(0)]))
+        .alias("_errors"),
+        *[pl.when(structural).then(pl.lit(None, pl.String)).otherwise(pl.col(f"_err_{f.name}")).alias(f"_warn_{f.name}")
+          for f in warning],
+    ).with_columns(  # an invalid warn value is emptied (the cross-field rules below see it empty)
+        [pl.when(pl.col(f"_warn_{f.name}").is_not_null()).then(pl.lit(None, pl.String)).otherwise(pl.col(f.name))
+         .alias(f.name) for f in warning]
     )
     # A field is "usable" (e.g. as a duplicate key) when the line is sound and the field is valid.
     return frame.with_columns(
         [(~structural & pl.col(f"_err_{f.name}").is_null()).alias(f"_ok_{f.name}") for f in layout.fields]
     ).drop([f"_err_{f.name}" for f in layout.fields] + ["_structural"])
+
+
+def _possible_codes(f: LayoutField) -> tuple[str, ...]:
+    """The field-level reason codes :func:`field_error` can give for ``f`` (besides missing_required)."""
+    by_type = {"digits": ("bad_format",), "text": ("bad_format",), "date": ("bad_date",), "code": ("bad_code",)}
+    return by_type[f.type] + (("bad_check_digit",) if f.check else ())
+
+
+def warnings_frame(frames: Mapping[str, tuple[pl.DataFrame, Layout]], run_id: str) -> pl.DataFrame:
+    """quarantine/resident_snapshot_warnings: one row per emptied ``on_invalid: warn`` value of a
+    record that was staged (a quarantined record has its own row in the quarantine instead)."""
+    parts = [pl.DataFrame(schema=WARNING_SCHEMA)]
+    for source, (frame, layout) in frames.items():
+        warned = [f for f in layout.fields if f.on_invalid == "warn"]
+        if not warned or not frame.height:
+            continue
+        sentences = {f"{f.name}|{code}": _field_sentence(f, code).replace(" {detail}", "")
+                     for f in warned for code in _possible_codes(f)}
+        rows = (
+            frame.filter(pl.col("_reason").is_null())
+            .select("file", "record_no", *[pl.col(f"_warn_{f.name}").alias(f.name) for f in warned])
+            .unpivot(index=["file", "record_no"], variable_name="field", value_name="reason_code")
+            .filter(pl.col("reason_code").is_not_null())
+        )
+        name = pl.col("file").str.split("/").list.last()
+        detail = pl.concat_str([pl.col("field"), pl.lit("|"), pl.col("reason_code")]).replace_strict(
+            sentences, default="the value is not valid.", return_dtype=pl.String)
+        parts.append(rows.select(
+            pl.lit(source, pl.String).alias("source"), "file", pl.col("record_no").cast(pl.Int64), "field",
+            "reason_code",
+            pl.format("{} line {}: {} The value was set to empty and the record was staged.", name,
+                      pl.col("record_no"), detail).alias("message"),
+            pl.lit(run_id, pl.String).alias("run_id"),
+        ))
+    return pl.concat(parts, how="vertical").sort(["source", "file", "record_no", "field"])
 
 
 def _reject(frame: pl.DataFrame, condition: pl.Expr, code: str, field: str | pl.Expr | None,
@@ -684,6 +735,7 @@ class SnapshotResult:
     vault: pl.DataFrame
     quarantine: pl.DataFrame
     per_file: pl.DataFrame  # source, file, received, staged, quarantined, forwarded
+    warnings: pl.DataFrame = None  # type: ignore[assignment]  # emptied optional values (WARNING_SCHEMA)
 
     def staged(self) -> dict[str, pl.DataFrame]:
         return {
@@ -743,4 +795,5 @@ def build_snapshot(
         vault=vault_frame(my_number),
         quarantine=quarantine_frame({s: (checked[s], layouts[s]) for s in SOURCES}, run_id),
         per_file=per_file,
+        warnings=warnings_frame({s: (checked[s], layouts[s]) for s in SOURCES}, run_id),
     )

@@ -35,8 +35,11 @@ PARQUET_COMPRESSION = "zstd"
 
 
 def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
-                  municipality_code: str = "131032") -> dict[str, Any]:
+                  municipality_code: str = "131032", large_families: float = 0.0) -> dict[str, Any]:
     """Generate the sample ward into ``out_dir`` (replaced if it exists) and return a summary.
+
+    ``large_families`` (0-1, default 0) is the share of households with children that have 5-8
+    children (docs/sample-ward.md): their documents list 5th and further dependants.
 
     The summary (counts, paths, wall-clock seconds per phase) is for the caller's log; it is not
     written to disk, so ``out_dir`` stays byte-identical across runs with the same arguments.
@@ -58,7 +61,7 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
     seconds: dict[str, float] = {}
     try:
         started = time.perf_counter()
-        pop = build_population(residents, seed, fiscal_year, municipality_code)
+        pop = build_population(residents, seed, fiscal_year, municipality_code, large_families)
         seconds["population"] = time.perf_counter() - started
 
         landing = tmp / "landing"
@@ -87,6 +90,8 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
         started = time.perf_counter()
         arguments = {"residents": residents, "seed": seed, "fiscal_year": fiscal_year,
                      "municipality_code": municipality_code}
+        if large_families:  # only when used: the default ward's manifest is unchanged
+            arguments["large_families"] = large_families
         manifest = build_manifest(tmp, arguments)
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -261,21 +261,23 @@ def _concat(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def _sample_households(
-    rng: np.random.Generator, target_people: int, shares: np.ndarray, exact: bool
+    rng: np.random.Generator, target_people: int, shares: np.ndarray, exact: bool, large_share: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Households until ``target_people`` people exist (cut the last one if ``exact``).
 
     Members are ordered head, spouse, children, elders, so cutting the last household drops its
-    youngest-or-oldest members first and always leaves a coherent household.
+    youngest-or-oldest members first and always leaves a coherent household. ``large_share`` (the
+    ``large_families`` option, 0 by default) makes that share of the households with children large
+    families (see :func:`_household_sizes`).
     """
     htypes = np.empty(0, np.int64)
     while True:
         more = rng.choice(len(shares), size=max(16, int(target_people / 1.6) - htypes.size + 16), p=shares)
         htypes = np.concatenate([htypes, more])
-        n_children, n_elders, n_extra, sizes = _household_sizes(rng, htypes.size, htypes)
+        n_children, n_elders, n_extra, sizes, large = _household_sizes(rng, htypes.size, htypes, large_share)
         if sizes.sum() >= target_people:
             break
-    people = _expand_households(rng, htypes, n_children, n_elders, n_extra, sizes)
+    people = _expand_households(rng, htypes, n_children, n_elders, n_extra, sizes, large)
     cum = np.cumsum(sizes)
     n_keep_hh = int(np.searchsorted(cum, target_people) + 1)
     keep = people["hh"] < n_keep_hh
@@ -284,9 +286,17 @@ def _sample_households(
     return {k: v[keep] for k, v in people.items()}
 
 
+#: Children of a large family (the ``large_families`` option): 5-8, so that its documents list 5th and
+#: further dependants ('(個人番号)氏名' text of 統一CSV cols 132/133 and of the 住民税申告書).
+LARGE_FAMILY_CHILDREN = ((5, 0.35), (6, 0.30), (7, 0.20), (8, 0.15))
+
+
 def _household_sizes(
-    rng: np.random.Generator, n: int, htypes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng: np.random.Generator, n: int, htypes: np.ndarray, large_share: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Members per household by type. With ``large_share`` > 0 that share of the couples with children
+    and three-generation households have 5-8 children (three-generation ones two elders); without it
+    no extra random draw is made, so the default ward is unchanged."""
     n_children = np.zeros(n, np.int64)
     n_elders = np.zeros(n, np.int64)
     n_extra = np.zeros(n, np.int64)
@@ -300,9 +310,16 @@ def _household_sizes(
     n_children = np.where(htypes == H_THREE_GEN, tg, n_children)
     n_elders = np.where(htypes == H_THREE_GEN, el, n_elders)
     n_extra = np.where(htypes == H_SHARED, ex, n_extra)
+    large = np.zeros(n, bool)
+    if large_share > 0:
+        counts, weights = zip(*LARGE_FAMILY_CHILDREN, strict=True)
+        many = rng.choice(counts, size=n, p=_p(list(weights)))
+        large = np.isin(htypes, (H_COUPLE_CHILDREN, H_THREE_GEN)) & (rng.random(n) < large_share)
+        n_children = np.where(large, many, n_children)
+        n_elders = np.where(large & (htypes == H_THREE_GEN), 2, n_elders)
     has_spouse = np.isin(htypes, _WITH_SPOUSE)
     sizes = 1 + has_spouse + n_children + n_elders + n_extra
-    return n_children, n_elders, n_extra, sizes
+    return n_children, n_elders, n_extra, sizes, large
 
 
 _HEAD_AGE_PMF = {
@@ -321,7 +338,7 @@ _HEAD_MALE_RATE = {H_SINGLE_YOUNG: 0.53, H_SINGLE_OLD: 0.35, H_COUPLE_YOUNG: 0.9
 
 def _expand_households(
     rng: np.random.Generator, htypes: np.ndarray, n_children: np.ndarray, n_elders: np.ndarray,
-    n_extra: np.ndarray, sizes: np.ndarray,
+    n_extra: np.ndarray, sizes: np.ndarray, large: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """One row per member with role, age and sex (household ids are local 0..H-1 here)."""
     n_hh = htypes.size
@@ -341,6 +358,9 @@ def _expand_households(
     elder_base = head_age + np.clip(np.round(rng.normal(30.0, 4.0, n_hh)), 22, 42).astype(np.int64)
     lone_elder_male = rng.random(n_hh) < 0.3
     shared_kind = rng.choice([SIBLING, LODGER, RELATIVE], size=n_hh, p=[0.4, 0.55, 0.05])
+    if large is not None and large.any():  # large families: children born early and close together
+        first_gap = np.where(large, rng.uniform(20.0, 24.0, n_hh), first_gap)
+        spacing = np.where(large, rng.uniform(1.2, 2.0, n_hh), spacing)
 
     n = int(sizes.sum())
     hh = np.repeat(np.arange(n_hh), sizes)
@@ -443,12 +463,14 @@ def _mark_foreign(rng: np.random.Generator, block: dict[str, np.ndarray], ref: R
     block["nat"] = np.where(is_foreign, nat, -1)[inv]
 
 
-def _build_skeleton(rng: np.random.Generator, residents: int, ref: ReferenceData) -> dict[str, np.ndarray]:
+def _build_skeleton(rng: np.random.Generator, residents: int, ref: ReferenceData,
+                    large_families: float = 0.0) -> dict[str, np.ndarray]:
     """All people with household, role, age, sex, status, nationality and links (no names, no money yet)."""
     shares = _p([h.share for h in HOUSEHOLD_TYPES])
     moved_shares = _p([h.moved_out_share for h in HOUSEHOLD_TYPES])
 
-    res = _to_block(_sample_households(rng, residents, shares, exact=True), RESIDENT, 0, 0)
+    res = _to_block(_sample_households(rng, residents, shares, exact=True, large_share=large_families),
+                    RESIDENT, 0, 0)
     _mark_foreign(rng, res, ref)
     hh_next = int(res["hh"].max()) + 1
     n = res["hh"].size
@@ -1388,14 +1410,20 @@ def _donations(rng: np.random.Generator, total_income: np.ndarray, alive_taxpaye
 # --------------------------------------------------------------------------------------------------
 # The builder
 # --------------------------------------------------------------------------------------------------
-def build_population(residents: int, seed: int, fiscal_year: int, municipality_code: str = "131032") -> Population:
+def build_population(residents: int, seed: int, fiscal_year: int, municipality_code: str = "131032",
+                     large_families: float = 0.0) -> Population:
     """Build the ward's people for fiscal year ``fiscal_year`` (residents on 1 January, income of Y-1).
 
     ``residents`` is the number of people with ``registry_status == "resident"``; removed, 住登外 and
-    outsider people come on top. Same arguments → identical frames.
+    outsider people come on top. ``large_families`` (0 to 1, default 0) is the share of resident
+    households with children that are large families (5-8 children; three-generation ones with two
+    elders), to exercise the 5th and further dependants of the documents. Same arguments → identical
+    frames; the default gives the same ward as before the option existed.
     """
     if residents < 1:
         raise ValueError("residents must be at least 1")
+    if not 0.0 <= large_families <= 1.0:
+        raise ValueError(f"large_families must be a share between 0 and 1, got {large_families!r}")
     if not (isinstance(municipality_code, str) and len(municipality_code) == 6 and municipality_code.isdigit()):
         raise ValueError(f"municipality_code must be 6 digits, got {municipality_code!r}")
     ref = load_reference_data()
@@ -1406,7 +1434,7 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     (r_skel, _r_reserved, r_birth, r_names, r_addr, r_registry, r_status, r_income, r_employ, r_pension,
      r_deps, r_gifts) = root.spawn(12)
 
-    sk = _build_skeleton(r_skel, residents, ref)
+    sk = _build_skeleton(r_skel, residents, ref, large_families)
     n = sk["hh"].size
     birth = _birth_dates(r_birth, sk["age"], cal)
     _registry_dates(r_registry, sk, birth, cal)  # may move a few births earlier (see there)

@@ -53,7 +53,7 @@ CSV_MALFORMED: tuple[str, ...] = (
 KIND_ORDER = {"main": 0, "additional": 1, "correction": 2, "cancellation": 3}
 SUBMISSION_OF_KIND = {"main": "新規", "additional": "追加", "correction": "訂正", "cancellation": "取消"}
 CODE_OF_SUBMISSION = {"新規": "0", "追加": "1", "訂正": "2", "取消": "3"}
-_TEXT_TYPES = ("text", "text_fullwidth")
+_TEXT_TYPES = ("text", "text_fullwidth", "relatives")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from contracts.layouts import (
     CSV_FORMATS,
     FIELD_KEYS,
     FORMATS,
+    HOLD_REASONS,
     LAYOUT_DIR,
     LayoutError,
     field_ids,
@@ -51,6 +52,14 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _if_invalid(field: dict[str, Any]) -> str:
+    if field["required"]:
+        return "hold"
+    if field["on_invalid"] == "hold":
+        return f"hold: {field['hold_because']}"
+    return "warn"
 
 
 def render_markdown(fmt: str) -> str:
@@ -93,10 +102,22 @@ def render_markdown(fmt: str) -> str:
     lines += [f"- `{name}`: {text}" for name, text in layout["types"].items()]
     lines += [
         "",
+        "## An invalid value",
+        "",
+        "Column *if invalid* says what a value the layout does not allow (form, width, code, date, check digit) "
+        "does to its record. **hold**: the record is quarantined with the reason, file, record and field. "
+        "**warn**: the value is set to empty, the record is staged, and a warning row (file, record, field, "
+        "reason) goes to `quarantine/<stage>_warnings`. Required fields always hold; an optional field holds "
+        "only when the record is not usable without it, for one of these reasons:",
+        "",
+    ]
+    lines += [f"- `{name}`: {text}" for name, text in HOLD_REASONS.items()]
+    lines += [
+        "",
         "## Fields",
         "",
-        "| pos | id | 項目名 | type | width | req | allowed | note | source |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pos | id | 項目名 | type | width | req | if invalid | allowed | note | source |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for field in layout["fields"]:
         note = field.get("note", "")
@@ -113,6 +134,7 @@ def render_markdown(fmt: str) -> str:
                     field["type"],
                     field["width"],
                     field["required"],
+                    _if_invalid(field),
                     field.get("allowed"),
                     note,
                     field["source"],

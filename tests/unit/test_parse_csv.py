@@ -88,9 +88,9 @@ def test_era_codes_are_the_legal_record_system_and_era_spans_are_checked():
         ("bad_submission_type", _line("salary_report", _salary_fields(submission_type="5")), "submission_type"),
         ("bad_code", _line("salary_report", _salary_fields(creation_type="7")), "creation_type"),
         ("bad_code", _line("salary_report", _salary_fields(destination_municipality_code="131033")), "destination_municipality_code"),
-        ("bad_code", _line("salary_report", _salary_fields(minor="2")), "minor"),
+        ("bad_code", _line("salary_report", _salary_fields(otsu_column="2")), "otsu_column"),
         ("bad_my_number_check_digit", _line("salary_report", _salary_fields(recipient_my_number="123456789011")), "recipient_my_number"),
-        ("bad_my_number_check_digit", _line("salary_report", _salary_fields(spouse_my_number="12345678901")), "spouse_my_number"),
+        ("bad_my_number_check_digit", _line("salary_report", _salary_fields(recipient_my_number="12345678901")), "recipient_my_number"),
     ],
 )
 def test_each_reason_quarantines_the_record_and_keeps_the_rest(reason, line, field):
@@ -107,6 +107,64 @@ def test_each_reason_quarantines_the_record_and_keeps_the_rest(reason, line, fie
         assert f"{field_spec('salary_report', field)['name_ja']} ({field})" in message
     for secret in (GOOD_MY_NUMBER, "123456789011", "港　太郎", "太郎", "ﾐﾅﾄ"):
         assert secret not in message
+    assert parsed.warnings.height == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("payer_corporate_number", "1234567890123", "bad_code"),  # 法人番号 check digit wrong (valid: …128)
+        ("minor", "2", "bad_code"),
+        ("spouse_my_number", "123456789011", "bad_my_number_check_digit"),
+        ("withholding_tax", "1O000", "non_numeric_amount"),
+        ("remarks", "普" * 66, "over_width_field"),
+        ("job_change_month", "13", "impossible_date"),
+    ],
+)
+def test_an_invalid_optional_field_is_emptied_with_a_warning_and_the_record_is_staged(field, value, reason):
+    """Issue 10 point 9: only an invalid required (or ``on_invalid: hold``) field holds a record."""
+    values = _salary_fields(**{field: value})
+    if field == "job_change_month":
+        values.update(job_change_type="2", job_change_year="06", job_change_day="15")
+    parsed = _one("salary_report", _line("salary_report", values))
+    assert parsed.quarantine.height == 0
+    assert parsed.records.get_column("record_no").to_list() == [1, 2]
+    w = parsed.warnings
+    assert dict(w.schema) == QUARANTINE_SCHEMA
+    group = ("job_change_year", "job_change_month", "job_change_day") if field == "job_change_month" else (field,)
+    assert w.select("source", "file", "record_no", "field", "reason_code").rows() == [
+        ("salary_report", FILE, 2, group[0], reason)]
+    row = parsed.records.row(1, named=True)
+    for emptied in group:
+        assert row[emptied] is None
+    if field == "withholding_tax":
+        assert row["withholding_tax_yen"] is None
+    if field == "job_change_month":
+        assert row["job_change_on"] is None
+    message = w.item(0, "message")
+    assert message.startswith(f"Input file {FILE}, record 2: ") and "set to empty" in message
+    for secret in ([value] if len(value) > 2 else []) + ["港　太郎", GOOD_MY_NUMBER]:
+        assert secret not in message
+
+
+def test_every_optional_field_states_its_decision_and_required_fields_hold():
+    from contracts.layouts import CSV_FORMATS, on_invalid
+
+    for fmt in CSV_FORMATS:
+        for f in load_layout(fmt)["fields"]:
+            decision = on_invalid(fmt, f["id"])
+            assert decision == "hold" if f["required"] else decision in ("hold", "warn"), (fmt, f["id"])
+    # the matching key and the record key hold even though they may be empty
+    assert on_invalid("salary_report", "recipient_my_number") == "hold"
+    assert on_invalid("salary_report", "employee_no") == "hold"
+    assert on_invalid("salary_report", "payer_corporate_number") == "warn"
+
+
+def test_a_hold_problem_wins_over_a_warning_on_the_same_record():
+    line = _line("salary_report", _salary_fields(minor="2", otsu_column="7"))
+    parsed = _one("salary_report", line)
+    assert parsed.quarantine.select("record_no", "field").rows() == [(2, "otsu_column")]
+    assert parsed.warnings.height == 0
 
 
 def test_the_first_reason_in_the_documented_order_wins():
@@ -200,3 +258,48 @@ def test_scored_on_the_generated_ward(ward):
     assert q.get_column("reason_code").is_in(list(REASONS)).all()
     my_numbers = pl.read_parquet(ward / "truth" / "persons.parquet").get_column("my_number").drop_nulls()
     assert not q.get_column("message").str.contains_any(my_numbers.to_list()).any()
+
+
+# ------------------------------------------------------------------ issue 10 point 10: 5人目以降の扶養親族
+FIFTH = "123456789018"  # valid check digit
+SIXTH_BAD = "123456789011"  # wrong check digit
+
+
+def test_fifth_and_further_relatives_are_parsed_into_entries_and_not_kept_as_text():
+    values = _salary_fields(
+        dependants_5th_plus=f"({FIFTH})港　五郎　({SIXTH_BAD})港　六子　(0)　()港　七美",
+        young_dependants_5th_plus="(１２３４５６７８９０１８)港　八",  # full-width digits are read as digits
+    )
+    parsed = parse_csv_document(_file(_line("salary_report", values)), "salary_report", file=FILE)
+    assert parsed.quarantine.height == 0 and parsed.records.height == 1
+    assert "dependants_5th_plus" not in parsed.records.columns
+    assert "young_dependants_5th_plus" not in parsed.records.columns
+    assert parsed.relatives.select("field", "entry_no", "slot", "under16", "name_kanji", "my_number").rows() == [
+        ("dependants_5th_plus", 1, 5, False, "港　五郎", FIFTH),
+        ("dependants_5th_plus", 2, 6, False, "港　六子", None),  # number dropped, relative kept
+        ("dependants_5th_plus", 4, 8, False, "港　七美", None),  # no number given: fine
+        ("young_dependants_5th_plus", 1, 5, True, "港　八", FIFTH),
+    ]
+    assert parsed.warnings.select("field", "reason_code").rows() == [
+        ("dependants_5th_plus[2]", "bad_my_number_check_digit"),
+        ("dependants_5th_plus[3]", "malformed_relative_entry"),  # "(0)" without a name
+    ]
+    for message in parsed.warnings.get_column("message"):
+        assert FIFTH not in message and SIXTH_BAD not in message and "港" not in message
+
+
+def test_text_outside_the_entry_form_is_a_warning_and_the_record_is_staged():
+    values = _salary_fields(dependants_5th_plus="港　五郎")  # no '(個人番号)'
+    parsed = parse_csv_document(_file(_line("salary_report", values)), "salary_report", file=FILE)
+    assert parsed.records.height == 1 and parsed.relatives.height == 0
+    assert parsed.warnings.select("field", "reason_code").rows() == [("dependants_5th_plus", "malformed_relative_entry")]
+
+
+def test_resident_return_relatives_have_no_age_group():
+    values = {f["id"]: "" for f in load_layout("resident_return")["fields"]}
+    values.update(submission_type="0", receipt_no="JS00000001", fiscal_year="2026", destination_municipality_code="131032",
+                  submitted_date="20260310", name_kana="ミナト　タロウ", name=NAME, birth_date="19800229", sex="1",
+                  address="東京都港区芝浦三丁目４番１号", dependants_5th_plus=f"({FIFTH})港　五郎　()港　六子")
+    parsed = parse_csv_document(_file(_line("resident_return", values)), "resident_return", file="resident_return/x.csv")
+    assert parsed.relatives.select("slot", "under16", "name_kanji", "my_number").rows() == [
+        (5, None, "港　五郎", FIFTH), (6, None, "港　六子", None)]

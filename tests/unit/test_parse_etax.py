@@ -276,3 +276,39 @@ def test_ward_amounts_equal_what_the_generator_wrote(parsed_ward) -> None:  # no
         furusato = re.search(r"<ABI00010><gen:kubun_CD>([0-9])</gen:kubun_CD>", text)
         assert row["resident_tax_collection"] == (furusato.group(1) if furusato else None)
     assert checked > sample.height * 5
+
+
+# --- issue 10 point 9: an invalid optional value that the basis does not need is a warning ------------
+def test_invalid_warn_amount_is_emptied_with_a_warning_and_the_return_is_staged() -> None:
+    data = doc().replace(b"<ABB00710>200000</ABB00710>", b"<ABB00710>2OOOOO</ABB00710>")  # 源泉徴収税額: warn
+    parsed = parse_etax_returns([("w.xtx", data)])
+    assert parsed.quarantine.height == 0 and parsed.returns.height == 1
+    assert parsed.warnings.schema == pl.Schema(QUARANTINE_SCHEMA)
+    assert parsed.warnings.select("file", "record_no", "field", "reason_code").rows() == [
+        ("w.xtx", 1, "KOA020/ABB00710", "non_numeric_amount")]
+    assert parsed.returns.item(0, "withheld_tax") is None  # emptied, not 0
+    assert parsed.returns.item(0, "tax_refund") == 30004  # the rest as declared
+    assert "set to empty" in parsed.warnings.item(0, "message")
+
+
+def test_an_invalid_amount_the_basis_reads_still_holds_the_return() -> None:
+    assert reasons(doc(social_insurance="33957O")) == [("KOA020/ABB00450", "non_numeric_amount")]
+
+
+def test_a_relatives_bad_my_number_is_a_warning_naming_the_relative() -> None:
+    data = doc().replace(DEP_NUMBER.encode(), BAD_MY_NUMBER.encode())
+    parsed = parse_etax_returns([("w.xtx", data)])
+    assert parsed.quarantine.height == 0 and parsed.returns.height == 1
+    assert parsed.warnings.select("field", "reason_code").rows() == [
+        ("KOA020-2/jmz:SHINZOKU_LIST/jmz:SHINZOKU[1]/@bango", "bad_my_number_check_digit")]
+    dependant = parsed.dependants.row(0, named=True)
+    assert dependant["my_number"] is None and dependant["my_number_missing"] is True
+    assert dependant["birth_date"] == dt.date(2015, 4, 1)
+    assert BAD_MY_NUMBER not in parsed.warnings.item(0, "message")
+
+
+def test_relative_codes_hold_the_return() -> None:
+    data = doc().replace(b'dokyo="1"', b'dokyo="7"')
+    assert reasons(data) == [("KOA020-2/jmz:SHINZOKU_LIST/jmz:SHINZOKU/@dokyo", "invalid_code")]
+    data = doc().replace(b'HONNIN shogai="0"', b'HONNIN shogai="x"')
+    assert reasons(data) == [("KOA020-2/jmz:SHINZOKU_LIST/jmz:HONNIN/@shogai", "invalid_code")]

@@ -68,7 +68,7 @@ def _residents(rows: list[dict]) -> pl.DataFrame:
 
 
 def _merge(residents, *, salary=(), pension=(), etax=(), rr=(), furusato=(), review=None, disability=None,
-           welfare=None, etax_dependants=None):
+           welfare=None, etax_dependants=None, document_relatives=None):
     typed = lambda rows, defaults: _frame(list(rows), defaults)  # noqa: E731
     rr_frame = typed(rr, RR).with_columns(
         pl.col("spouse_birth_on").cast(pl.Date), *[pl.col(f"dependant_{k}_birth_on").cast(pl.Date) for k in range(1, 5)])
@@ -85,7 +85,17 @@ def _merge(residents, *, salary=(), pension=(), etax=(), rr=(), furusato=(), rev
             schema={"doc_uid": pl.String, "source": pl.String, "candidate_atena_no": pl.String}),
         dependant_income_limit=LIMIT,
         etax_dependants=None if etax_dependants is None else _etax_dependants(etax_dependants),
+        document_relatives=None if document_relatives is None else _document_relatives(document_relatives),
     )
+
+
+def _document_relatives(rows: list[dict]) -> pl.DataFrame:
+    """staging/document_relatives rows (contract columns; unspecified ones at a neutral value)."""
+    from contracts.returns_ingest import DOCUMENT_RELATIVE_COLUMNS
+
+    base = {"source": "salary_report", "field": "dependants_5th_plus", "under16": False, "name_kanji": "山田　某",
+            "relative_atena_no": None, "relative_match_rule": "my_number_unknown", "relative_match_evidence": []}
+    return pl.DataFrame([{**base, "slot": 4 + r["entry_no"], **r} for r in rows], schema=DOCUMENT_RELATIVE_COLUMNS)
 
 
 def _etax_dependants(rows: list[dict]) -> pl.DataFrame:
@@ -435,3 +445,45 @@ def test_contracts_reject_known_bad_samples():
                          (TaxationBasis, bad_basis)):
         with pytest.raises((SchemaError, SchemaErrors)):
             model.validate(frame, lazy=True)
+
+
+# ------------------------------------------------------------------- issue 10 point 10: 5人目以降の扶養親族
+def _six_dependants_salary() -> dict:
+    return {"doc_uid": "sT", "atena_no": "T", "payment_amount_yen": 6_000_000,
+            **{f"dependant_{k}_kana": f"ﾀﾆﾝ {k}" for k in range(1, 5)}}
+
+
+def test_a_salary_report_with_six_dependants_gives_six():
+    """Four in the 統一CSV slots, two in 5人目以降 (col 132); one of those resolved by My Number at ingest."""
+    listed = [{"doc_uid": "sT", "entry_no": 1, "relative_atena_no": "C", "relative_match_rule": "my_number_verified",
+               "relative_match_evidence": ["my_number", "name_kanji"]},
+              {"doc_uid": "sT", "entry_no": 2}]
+    result = _merge(FAMILY, salary=[_six_dependants_salary()], document_relatives=listed)
+    deps = result.relatives.filter((pl.col("person_id") == "T") & (pl.col("role") == "dependant")).sort("seq")
+    assert deps.height == 6 and deps.get_column("seq").to_list() == [1, 2, 3, 4, 5, 6]
+    assert deps.select("seq", "relative_atena_no", "resolution").rows()[4:] == [
+        (5, "C", "document_my_number"), (6, None, "unresolved")]
+    assert deps.row(4, named=True)["birth_date"] == date(2010, 4, 1)  # the resolved child's registry birth date
+    _valid(result)
+
+
+def test_without_document_relatives_only_the_first_four_count_and_other_documents_are_ignored():
+    assert _merge(FAMILY, salary=[_six_dependants_salary()]).relatives.filter(
+        pl.col("role") == "dependant").height == 4
+    # entries of a document the basis does not use (not the 主たる給与 / not a used return) are not claims
+    listed = [{"doc_uid": "sOther", "entry_no": 1}, {"doc_uid": "sOther", "entry_no": 2}]
+    result = _merge(FAMILY, salary=[_six_dependants_salary()], document_relatives=listed)
+    assert result.relatives.filter(pl.col("role") == "dependant").height == 4
+
+
+def test_resident_return_fifth_dependant_and_a_number_of_a_non_resident_is_not_kept():
+    listed = [{"doc_uid": "rX", "source": "resident_return", "entry_no": 1, "under16": None,
+               "relative_atena_no": "Z", "relative_match_rule": "my_number_verified",
+               "relative_match_evidence": ["my_number", "name_kanji"]}]  # Z: not resident on 1 January
+    result = _merge(FAMILY, rr=[{"doc_uid": "rX", "atena_no": "X",
+                                 **{f"dependant_{k}_kana": f"ﾌﾖｳ {k}" for k in range(1, 5)}}],
+                    document_relatives=listed)
+    deps = result.relatives.filter((pl.col("person_id") == "X") & (pl.col("role") == "dependant")).sort("seq")
+    assert deps.height == 5
+    assert deps.row(4, named=True)["relative_atena_no"] is None and deps.row(4, named=True)["resolution"] == "unresolved"
+    _valid(result)

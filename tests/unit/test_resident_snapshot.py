@@ -45,7 +45,6 @@ EXPECTED_QUARANTINE = {
     ("resident_registry", 26): ("inconsistent_dates", "birth_date"),
     ("resident_registry", 27): ("inconsistent_removal", "removal_date"),
     ("resident_registry", 28): ("inconsistent_nationality", "nationality"),
-    ("resident_registry", 29): ("bad_check_digit", "destination_municipality_code"),
     ("resident_registry", 30): ("bad_format", "name_kana"),
     ("my_number", 7): ("bad_check_digit", "my_number"),
     ("my_number", 8): ("bad_format", "my_number"),
@@ -66,6 +65,11 @@ EXPECTED_QUARANTINE = {
     ("disability", 11): ("unknown_atena_no", "atena_no"),
     ("disability", 12): ("bad_code", "special"),
     ("disability", 13): ("atena_no_quarantined", "atena_no"),
+}
+# (source, line) → (reason_code, field): invalid values of optional ``on_invalid: warn`` fields: the
+# record is staged with the value emptied (issue 10 point 9).
+EXPECTED_WARNINGS = {
+    ("resident_registry", 29): ("bad_check_digit", "destination_municipality_code"),
 }
 
 
@@ -117,6 +121,18 @@ def test_every_quarantine_reason_is_planted_and_found(settings):
     assert "2 records (lines 21, 22)" in duplicate and "none is guessed" in duplicate
 
 
+def test_an_invalid_optional_value_is_a_warning_and_the_person_is_staged(settings):
+    run(fiscal_year=N, settings=settings, run_id=RUN_1)
+    warnings = lake.read_partition(settings.lake, "quarantine", "resident_snapshot_warnings", M, N)
+    found = {(r["source"], r["record_no"]): (r["reason_code"], r["field"]) for r in warnings.iter_rows(named=True)}
+    assert found == EXPECTED_WARNINGS
+    assert list(warnings.columns) == ["source", "file", "record_no", "field", "reason_code", "message", "run_id"]
+    [message] = warnings["message"]
+    assert message.startswith("jumin_kiroku_131032_20260101.csv line 29: 転出先市区町村コード") and "set to empty" in message
+    person = staged(settings, "residents").filter(pl.col("atena_no") == "0000000027").row(0, named=True)
+    assert person["destination_municipality_code"] is None and person["removal_reason"] == "転出"
+
+
 def test_residence_and_age_on_1_january(settings):
     run(fiscal_year=N, settings=settings, run_id=RUN_1)
     residents = staged(settings, "residents")
@@ -164,19 +180,21 @@ def test_counts_reconcile_per_input_file(settings):
     assert report["status"] == "success" and report["reconciliation"]["ok"] is True
     per_input = {e["source"]: e for e in report["per_input"]}
     assert {s: (e["received"], e["staged"], e["quarantined"], e["forwarded"]) for s, e in per_input.items()} == {
-        "resident_registry": (29, 14, 15, 0),
+        "resident_registry": (29, 15, 14, 0),
         "my_number": (15, 6, 9, 0),
         "livelihood_assistance": (7, 3, 4, 0),
         "disability": (12, 6, 6, 0),
     }
     assert all(e["reconciles"] for e in report["per_input"])
     counts = report["counts"]
-    assert (counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"]) == (63, 29, 34, 0)
-    assert counts["residents"] == 14 and counts["resident_on_assessment_date"] == 11 and counts["vault_entries"] == 6
-    assert sum(report["quarantine_reasons"].values()) == 34
+    assert (counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"]) == (63, 30, 33, 0)
+    assert counts["residents"] == 15 and counts["resident_on_assessment_date"] == 11 and counts["vault_entries"] == 6
+    assert sum(report["quarantine_reasons"].values()) == 33
+    assert counts["warnings"] == 1 and counts["warnings_bad_check_digit"] == 1
     assert {(o["zone"], o["dataset"]) for o in report["outputs"]} == {
         ("staging", "residents"), ("staging", "households"), ("staging", "welfare_status"),
-        ("staging", "disability_status"), ("quarantine", "resident_snapshot"), ("vault", "my_number"),
+        ("staging", "disability_status"), ("quarantine", "resident_snapshot"),
+        ("quarantine", "resident_snapshot_warnings"), ("vault", "my_number"),
     }
     assert all(c["ok"] for c in report["reconciliation"]["checks"])
     for entry in report["inputs"]:
@@ -240,7 +258,7 @@ def test_rerun_on_same_inputs_is_byte_identical(settings):
 def test_dry_run_writes_only_the_report(settings):
     report = run(fiscal_year=N, settings=settings, run_id=RUN_1, dry_run=True)
     assert report["dry_run"] is True and report["status"] == "success" and report["outputs"] == []
-    assert report["reconciliation"]["ok"] and report["counts"]["quarantined"] == 34
+    assert report["reconciliation"]["ok"] and report["counts"]["quarantined"] == 33
     zones = {p.split("/")[0] for p in lake_files(settings)}
     assert zones == {"reports", "audit"}
     assert [r["operation"] for r in audit.read_audit(settings.lake)] == ["my_number_file_read"]
