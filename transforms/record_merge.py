@@ -79,6 +79,7 @@ FLAGS: tuple[str, ...] = (
     "declared_salary_differs",      # 住民税申告書 salary ≠ sum of 給与支払報告書
     "dependants_not_itemised",      # e-Tax return claims 扶養控除 but lists no dependant (or none were staged)
     "loss_not_offset",              # a negative income (損失) was set to 0: 損益通算 is not applied here
+    "orphan_correction_merged",     # a 訂正 whose original was never staged is merged as the only version
 )
 RESOLUTIONS: tuple[str, ...] = (
     "etax_my_number",  # e-Tax 親族: My Number verified against the vault at ingest (staging/etax_dependants)
@@ -168,7 +169,12 @@ def usable(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def is_current() -> pl.Expr:
-    return pl.col("is_current").fill_null(False) & (pl.col("history_status").cast(pl.String) == "current")
+    """The version of a document that counts. An orphan 訂正 (its original was quarantined or never sent, so
+    it is the only version staged) counts as well: it carries a whole record, and dropping it would lose the
+    corrected document the sender was asked for. record_merge flags it (``orphan_correction_merged``). An
+    orphan 取消 is never current (transforms.corrections)."""
+    return pl.col("is_current").fill_null(False) & pl.col("history_status").cast(pl.String).is_in(
+        ["current", "orphan_correction"])
 
 
 def housing_move_in_date(year: pl.Expr, month: pl.Expr, day: pl.Expr, income_year: int) -> pl.Expr:
@@ -594,7 +600,14 @@ def merge_records(
     relatives, flag_decisions, flag_outcomes = _apply_relative_decisions(relatives, relative_flags, decisions)
 
     lineage = _lineage(docs, resident_ids, etax, rr, has_etax, contributions, base)
-    flags = _flags(etax, rr, has_etax, base, open_queue, resident_ids, etax_basis, relative_flags,
+    orphans = pl.concat([
+        f.filter(pl.col("history_status").cast(pl.String) == "orphan_correction").select(
+            pl.lit("orphan_correction_merged").alias("flag"), pl.col("atena_no").alias("person_id"),
+            pl.col("doc_uid").alias("related"),
+            pl.format("a 訂正 {} whose original was never staged (quarantined or not sent) is merged as the only "
+                      "version; check it against the sender's corrected record", pl.lit(source)).alias("detail"))
+        for source, f in current.items()], how="vertical").collect()
+    flags = _flags(etax, rr, has_etax, base, open_queue, resident_ids, etax_basis, pl.concat([relative_flags, orphans]),
                    etax_relatives)
     flags = flags.join(flag_decisions, on=["flag", "person_id", "related"], how="left", validate="1:1",
                        maintain_order="left")

@@ -234,6 +234,24 @@ def test_only_current_versions_count():
     _valid(result)
 
 
+def test_an_orphan_correction_is_merged_and_flagged():
+    """A 訂正 (提出区分 2) whose original was quarantined is the only version of its document: its salary
+    counts (no document is lost) and the operator is asked to check it; an orphan 取消 removes nothing."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[
+            {"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 3_000_000, "history_status": "orphan_correction"},
+            {"doc_uid": "s2", "atena_no": "A", "payment_amount_yen": 0, "is_current": False,
+             "history_status": "orphan_correction"},  # an orphan 取消: never current
+        ],
+    )
+    assert _row(result.basis, "A")["salary_revenue"] == 3_000_000
+    assert _use(result, "s1") == "summed" and _use(result, "s2") != "summed"
+    assert result.flags.filter(pl.col("flag") == "orphan_correction_merged").select("person_id", "related").rows() == [
+        ("A", "s1")]
+    _valid(result)
+
+
 def test_documents_in_review_or_of_non_residents_are_not_merged():
     result = _merge(
         [{"atena_no": "A", "household_no": "H1"},
