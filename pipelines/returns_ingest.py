@@ -121,6 +121,8 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
     step(STEPS[1], total=len(to_read), unit="files")
     parsed = _parse_all(landing_root, to_read)
     received_by_file = parsed.pop("_received")
+    for note in parsed.pop("_notes"):
+        report.message(note)
     step(STEPS[2])
     residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year)
     vault = read_vault(settings, municipality, fiscal_year, reason=VAULT_REASON, run_id=run_id)
@@ -184,7 +186,7 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
     """Parse every file; returns per source: ``records`` (sound records), ``quarantine`` (one row per problem),
     ``warnings`` (emptied optional values of sound records), ``relatives`` (the 5人目以降 entries of the
     CSV formats that have them) and, for e-Tax returns, ``dependants`` (the relatives of the sound returns)."""
-    from transforms.parse_csv import parse_csv_documents
+    from transforms.parse_csv import line_ends, parse_csv_documents
     from transforms.parse_etax import parse_etax_returns
 
     parsed: dict[str, dict[str, list[pl.DataFrame]]] = {
@@ -192,9 +194,12 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
     parsed["etax_return"]["dependants"] = []
     contents: dict[str, list[tuple[str, bytes]]] = {s: [] for s in STAGED_DATASETS}
     received: dict[str, int] = {}
+    notes: list[str] = []  # file-level observations for the run report (never the content)
     for item in to_read:
         data = item.file.absolute(landing_root).read_bytes()
         received[item.file.path] = count_records(data, item.file.source)
+        if item.file.source != "etax_return" and (deviation := line_ends(data, item.file.source)):
+            notes.append(f"File landing/{item.file.path} {deviation}.")
         contents[item.file.source].append((item.file.path, data))
         advance()
     for source, files in contents.items():
@@ -216,6 +221,7 @@ def _parse_all(landing_root: Path, to_read) -> dict[str, dict[str, pl.DataFrame]
         for source, parts in parsed.items()
     }
     out["_received"] = received
+    out["_notes"] = notes
     return out
 
 

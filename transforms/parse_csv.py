@@ -273,12 +273,14 @@ def _decode_lines(data: bytes, plan: _Plan) -> pl.DataFrame:
     """One row per physical line: ``line_no``, ``text`` (null when not valid CP932), ``bad_field``
     (0-based column of the first invalid byte, for the message)."""
     newline = plan.newline.encode("ascii")
+    if newline == b"\r\n" and b"\n" in data and b"\r\n" not in data:
+        newline = b"\n"  # LF line ends where the layout says CRLF: read line by line all the same (see line_ends)
     if data.endswith(newline):
         data = data[: -len(newline)]
     if not data:
         return pl.DataFrame(schema={"line_no": pl.Int64, "text": pl.String, "bad_field": pl.Int64})
     try:
-        texts: list[str | None] = data.decode(plan.encoding).split(plan.newline)
+        texts: list[str | None] = data.decode(plan.encoding).split(newline.decode("ascii"))
         bad: list[int | None] = [None] * len(texts)
     except UnicodeDecodeError:
         texts, bad = [], []
@@ -294,6 +296,15 @@ def _decode_lines(data: bytes, plan: _Plan) -> pl.DataFrame:
         {"line_no": range(1, len(texts) + 1), "text": texts, "bad_field": bad},
         schema={"line_no": pl.Int64, "text": pl.String, "bad_field": pl.Int64},
     )
+
+
+def line_ends(data: bytes, fmt: str) -> str | None:
+    """A sentence for the run report when a file's line ends differ from its layout's (LF where the layout
+    says CRLF: the file is read line by line all the same), else ``None``. Never quotes the content."""
+    plan = _plan(fmt)
+    if plan.newline == "\r\n" and b"\n" in data and b"\r\n" not in data:
+        return "uses LF line ends where the layout says CRLF; it was read line by line all the same"
+    return None
 
 
 def _join_quoted_lines(lines: pl.DataFrame, newline: str) -> pl.DataFrame:

@@ -303,3 +303,21 @@ def test_resident_return_relatives_have_no_age_group():
     parsed = parse_csv_document(_file(_line("resident_return", values)), "resident_return", file="resident_return/x.csv")
     assert parsed.relatives.select("slot", "under16", "name_kanji", "my_number").rows() == [
         (5, None, "港　五郎", FIFTH), (6, None, "港　六子", None)]
+
+
+def test_lf_line_ends_are_read_like_crlf_and_said_once():
+    """The layout says CRLF (Windows payroll software); a file written with LF only (as the peer 統一CSV
+    writer does) must not become one long quarantined record: its records parse exactly as with CRLF, and
+    `line_ends` gives the run report its sentence."""
+    from transforms.parse_csv import line_ends, parse_csv_documents
+
+    lines = [_line("salary_report", _salary_fields(employee_no=f"E00{k}", payment_amount=str(3_000_000 + k)))
+             for k in range(1, 4)]
+    crlf = _file(*lines)
+    lf = crlf.replace(b"\r\n", b"\n")
+    with_crlf = parse_csv_documents([(FILE, crlf)], "salary_report")
+    with_lf = parse_csv_documents([(FILE, lf)], "salary_report")
+    assert with_lf.quarantine.height == with_crlf.quarantine.height == 0
+    assert with_lf.records.equals(with_crlf.records) and with_lf.records.height == 3
+    assert line_ends(crlf, "salary_report") is None
+    assert "LF line ends" in line_ends(lf, "salary_report")
