@@ -38,9 +38,12 @@ test: venv
 bench: venv
 	$(PY) -m tests.benchmarks.run
 
+# Web UI and REST API on http://localhost:$(AIRFLOW_PORT) with the scheduler, DAG processor and triggerer;
+# Ctrl-C or SIGTERM stops every one of them (juminzei/airflow_serve.py). Admin password:
+# var/airflow/secrets/simple_auth_manager_passwords.json.
+AIRFLOW_PORT ?= 8080
 airflow: venv
-	./bin/airflow db migrate
-	./bin/airflow standalone
+	exec $(PY) -m juminzei.airflow_serve --port $(AIRFLOW_PORT)
 
 lock: venv
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes requirements.in -o requirements.lock

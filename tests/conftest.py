@@ -1,5 +1,7 @@
 """Test-wide setup: Airflow (when a test imports it) uses a throw-away AIRFLOW_HOME and SQLite file,
-the committed airflow.cfg and this checkout's dags/ — set before anything imports Airflow."""
+the committed airflow.cfg and this checkout's dags/ — set before anything imports Airflow. The
+throw-away home gets its own secrets (jwt_secret, api secret_key, fernet_key, admin password) under
+<home>/secrets/, which Airflow reads through the *_CMD variables set here (juminzei/airflow_env.py)."""
 
 from __future__ import annotations
 
