@@ -40,8 +40,12 @@ by hand with the form (fiscal year, dry run). The run report is under
 def resident_snapshot():
     @task
     def resolve_run(**context) -> dict:
-        from pipelines.runtime import resolve_run_config
+        from airflow.sdk.exceptions import AirflowSkipException
 
+        from pipelines.runtime import late_schedule_reason, resolve_run_config
+
+        if reason := late_schedule_reason(context["dag_run"].run_type, context.get("logical_date")):
+            raise AirflowSkipException(reason)  # every later task is skipped with it
         return resolve_run_config("resident_snapshot", context["params"], context.get("logical_date"))
 
     @task

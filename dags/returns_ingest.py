@@ -58,8 +58,12 @@ Report: `<lake>/reports/returns_ingest/`; `juminzei status` shows it.
 def returns_ingest():
     @task
     def resolve_run(**context) -> dict:
-        from pipelines.runtime import resolve_run_config
+        from airflow.sdk.exceptions import AirflowSkipException
 
+        from pipelines.runtime import late_schedule_reason, resolve_run_config
+
+        if reason := late_schedule_reason(context["dag_run"].run_type, context.get("logical_date")):
+            raise AirflowSkipException(reason)  # every later task is skipped with it
         return resolve_run_config("returns_ingest", context["params"], context.get("logical_date"))
 
     @task

@@ -78,6 +78,30 @@ def resolve_run_config(
     }
 
 
+#: How late a *scheduled* run may start and still do its work. With ``catchup=False`` Airflow starts the run of
+#: the latest past schedule as soon as a DAG is unpaused: unpausing resident_snapshot in December would
+#: otherwise rerun the 4 January snapshot for real. Manual and Asset-triggered runs are never late.
+LATE_SCHEDULE_GRACE_DAYS = 3
+
+
+def late_schedule_reason(run_type: Any, logical_date: datetime | None, now: datetime | None = None) -> str | None:
+    """A sentence when a scheduled run starts more than :data:`LATE_SCHEDULE_GRACE_DAYS` after its scheduled
+    time (it should do nothing: the DAG skips it), else ``None``."""
+    from datetime import timedelta
+
+    kind = str(getattr(run_type, "value", run_type) or "")
+    if kind != "scheduled" or logical_date is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    late = now - logical_date
+    if late <= timedelta(days=LATE_SCHEDULE_GRACE_DAYS):
+        return None
+    scheduled = logical_date.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    return (f"This scheduled run of {scheduled} (Asia/Tokyo) starts {late.days} days late (the DAG was paused or "
+            f"the scheduler stopped), more than {LATE_SCHEDULE_GRACE_DAYS} days: it does nothing. To run the stage "
+            "now, trigger the DAG by hand with its form.")
+
+
 def check_param_names(stage: str, params: Mapping[str, Any]) -> None:
     """Refuse a configuration key the stage does not know (``{"fiscal_yaer": 2026}`` must not run silently as
     the current year): the sentence names the key, the closest known one and every allowed key."""

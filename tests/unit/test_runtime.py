@@ -93,3 +93,20 @@ def test_a_run_that_does_not_reconcile_fails_with_its_counts():
     with pytest.raises(JuminzeiError, match="received=10, staged=8, quarantined=1"):
         require_reconciled(summary)
     assert require_reconciled({**summary, "reconciles": True})["stage"] == "returns_ingest"
+
+
+# ------------------------------------------------------------------------------------ late schedules
+def test_a_scheduled_run_started_long_after_its_time_does_nothing():
+    """Unpausing resident_snapshot in December makes Airflow start the run of the last 4 January (catchup off);
+    that run must not redo the snapshot for real."""
+    from pipelines.runtime import LATE_SCHEDULE_GRACE_DAYS, late_schedule_reason
+
+    jan4 = datetime(2026, 1, 3, 21, 0, tzinfo=timezone.utc)  # 2026-01-04 06:00 Asia/Tokyo
+    december = datetime(2026, 12, 6, 5, 0, tzinfo=timezone.utc)
+    reason = late_schedule_reason("scheduled", jan4, december)
+    assert "2026-01-04 06:00 (Asia/Tokyo)" in reason and "336 days late" in reason and "trigger the DAG by hand" in reason
+    on_time = jan4.replace(hour=23)
+    assert late_schedule_reason("scheduled", jan4, on_time) is None
+    assert late_schedule_reason("scheduled", jan4, jan4.replace(day=3 + LATE_SCHEDULE_GRACE_DAYS)) is None
+    for other in ("manual", "asset_triggered", None):  # an operator's or an Asset's run is never late
+        assert late_schedule_reason(other, jan4, december) is None
