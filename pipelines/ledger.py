@@ -291,6 +291,17 @@ def _classify(rows: dict[str, dict[str, Any]], files: Sequence[LandingFile]) -> 
     return result
 
 
+def missing_ingested(lake: str | Path, files: Sequence[LandingFile], municipality: str, fiscal_year: int) -> list[str]:
+    """Paths the ledger has ingested for this municipality and fiscal year (their latest version) that are
+    not among the scanned ``files``. Every run rebuilds staging from all ingested files, so a run on a
+    landing root that lacks one would silently drop that file's records: the stage refuses such a run."""
+    present = {file.path for file in files}
+    return sorted(
+        path for path, row in _latest_ingested_by_path(_rows(Path(lake))).items()
+        if row["municipality"] == municipality and row["fiscal_year"] == fiscal_year and path not in present
+    )
+
+
 def classify(lake: str | Path, files: Sequence[LandingFile]) -> list[Classification]:
     """Classify ``files`` against the ledger (see the module docstring); sorted by path, read-only."""
     return _classify(_rows(Path(lake)), files)

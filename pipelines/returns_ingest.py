@@ -114,6 +114,15 @@ def _run(settings: Settings, landing_root: Path, municipality: str, fiscal_year:
         )
     step(STEPS[0])
     files = [f for source in ledger.SOURCES for f in ledger.scan_landing(landing_root, source, municipality, fiscal_year)]
+    missing = ledger.missing_ingested(settings.lake, files, municipality, fiscal_year)
+    if missing:
+        shown = ", ".join(f"landing/{path}" for path in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise ConfigError(
+            f"The landing folder {landing_root} lacks {len(missing)} file(s) that were already ingested for "
+            f"{municipality}/{fiscal_year} ({shown}). Every run rebuilds staging from all ingested files, so this "
+            "run would drop their records; nothing was done. Deliver new files into the lake's landing zone "
+            f"({settings.landing}) next to the earlier ones, and never remove a delivered file."
+        )
     plan = ledger.classify(settings.lake, files)
     to_read = [c for c in plan if c.kind != "duplicate"]
     _report_files(report, plan)

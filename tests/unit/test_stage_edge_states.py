@@ -262,3 +262,25 @@ def test_the_generator_builds_tiny_wards(residents):
     for seed in range(5):
         population = build_population(residents, seed, N)
         assert population is not None
+
+
+# ------------------------------------------------------------------------- a landing without earlier files
+def test_a_landing_folder_without_the_files_already_ingested_is_refused(ward, lake, tmp_path):
+    """Every run rebuilds staging from all ingested files: a run on another folder (`--landing`), or after a
+    delivered file was removed, would silently drop their records. It is refused and nothing changes."""
+    from pipelines.errors import ConfigError
+
+    _deliver(ward, lake, (*REGISTRY_SOURCES, "salary_report", "salary_summary"))
+    _run("resident_snapshot")
+    first = _run("returns_ingest")
+    staged_before = _rows(lake, "staging", "salary_reports")
+    elsewhere = tmp_path / "elsewhere"
+    _deliver(ward, elsewhere, ("pension_report",))
+    with pytest.raises(ConfigError, match=r"lacks \d+ file\(s\) that were already ingested"):
+        _run("returns_ingest", landing=str(elsewhere / "landing"))
+    removed = sorted(_folder(lake / "landing", "salary_report").glob("*.csv"))[0]
+    removed.unlink()
+    with pytest.raises(ConfigError, match=removed.name):
+        _run("returns_ingest")
+    assert _rows(lake, "staging", "salary_reports").equals(staged_before)
+    assert first["counts"]["staged"] > 0
