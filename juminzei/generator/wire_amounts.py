@@ -19,32 +19,14 @@ from __future__ import annotations
 import polars as pl
 
 
-def _floor_to(expr: pl.Expr, unit: int) -> pl.Expr:
-    return (expr // unit) * unit
-
-
 def salary_income(revenue: pl.Expr, income_year: int) -> pl.Expr:
-    """給与所得控除後の給与等の金額 (所得税法第28条; 別表第五 below 6,600,000: revenue floored to 4,000).
+    """給与所得控除後の給与等の金額 as a payer computes it (所得税法第28条, 別表第五 in its whole range, incl. the
+    first row's 0 and the fixed rows): the product's rule-driven function on the rules of 年度 income_year + 1,
+    so the documents the sample ward writes follow the same table as the law (rules/fiscal_year_N.yaml)."""
+    from transforms.tax_engine import salary_income_before_adjustment
+    from transforms.tax_rules import load_rules
 
-    Minimum deduction: 550,000 (≤2024), 650,000 (令和7年分), 740,000 (令和8年分, [3P] per
-    tax-rules-detail §5). The 1,619,000–1,627,999 steps of the pre-2025 table are not modelled."""
-    minimum = 550_000 if income_year <= 2024 else (650_000 if income_year == 2025 else 740_000)
-    r = revenue.fill_null(0)
-    a = _floor_to(r, 4_000)
-    banded = (
-        pl.when(r < 6_600_000)
-        .then(
-            pl.when(a < 1_800_000)
-            .then(a * 6 // 10 + 100_000)
-            .when(a < 3_600_000)
-            .then(a * 7 // 10 - 80_000)
-            .otherwise(a * 8 // 10 - 440_000)
-        )
-        .when(r <= 8_500_000)
-        .then(r * 9 // 10 - 1_100_000)
-        .otherwise(r - 1_950_000)
-    )
-    return pl.max_horizontal(pl.lit(0), pl.min_horizontal(r - minimum, banded)).cast(pl.Int64)
+    return salary_income_before_adjustment(revenue.fill_null(0).cast(pl.Int64), load_rules(income_year + 1)).cast(pl.Int64)
 
 
 def pension_income(revenue: pl.Expr, aged_65: pl.Expr, other_income: pl.Expr) -> pl.Expr:
