@@ -6,7 +6,7 @@ Environment variables (all optional):
 variable                   meaning                                                     default
 =========================  ==========================================================  ======================================
 ``JUMINZEI_HOME``          the checkout / installation root                            current working directory
-``JUMINZEI_LAKE``          root of the Parquet lake (DESIGN §3)                        ``<home>/var/lake``
+``JUMINZEI_LAKE``          root of the Parquet lake (docs/architecture.md §3)          ``<home>/var/lake``
 ``JUMINZEI_LANDING``       root of the landing zone (files as received)                ``<lake>/landing``
 ``JUMINZEI_MUNICIPALITY``  default 全国地方公共団体コード (6 digits)                     ``131032`` (港区)
 ``JUMINZEI_VAULT_KEY_FILE`` file holding the 32-byte master key of the My Number vault  ``<home>/var/keys/vault.key``
@@ -20,7 +20,7 @@ variable                   meaning                                              
 The vault key: on a development machine the key file is created on first use with 32 random bytes
 and mode 0600 (its directory 0700). **Production does not use a key file on the worker's disk**: the
 master key stays in a KMS that authorises the dedicated My Number worker identity (see
-``reference/privacy-and-reliability.md`` §3.1, §3.5); never in an Airflow Variable or Connection. The
+``docs/sources.md`` P3.1, P3.5); never in an Airflow Variable or Connection. The
 key never goes to logs, reports, the audit log or the lake; only a non-secret key id (an HMAC of a
 fixed label) is recorded in the vault manifest so a wrong key is recognised.
 

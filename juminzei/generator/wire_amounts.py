@@ -6,7 +6,7 @@ the rules below so that every document is internally consistent. They are the *d
 figures: the resident-tax engine recomputes everything with the resident-tax rules in ``rules/``; this
 module is not the tax engine and is not used by it.
 
-Sources: /work/shared/reference/tax-rules.md §1 and tax-rules-detail.md (給与所得控除 with the 4,000-yen
+Sources: docs/sources.md T1 and TD1-TD3 (給与所得控除 with the 4,000-yen
 table below 6.6M, 公的年金等控除 table, 所得税 基礎控除 by year, 配偶者(特別)控除 所得税 columns).
 Items marked [MEMORY] were not in those files and come from general knowledge of 所得税法 (生命保険料控除
 第76条, 地震保険料控除 第77条, 障害者/寡婦/ひとり親/勤労学生/扶養 amounts 第79-84条, the 速算表 of 第89条,
