@@ -6,7 +6,7 @@ Document datasets carry the parsed fields of their format (layouts in ``contract
 their models are not strict about extra columns; what they pin down is the part every later stage
 relies on: the record's identity, its version (訂正/取消 history), its match to a 宛名番号 with the
 evidence, and its route. No dataset here may hold a My Number (個人番号): it is used to find the
-宛名番号 through the vault and then dropped (DESIGN §5).
+宛名番号 through the vault and then dropped (docs/architecture.md §5).
 """
 
 from __future__ import annotations

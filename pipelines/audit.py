@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit log of operations on personal data (DESIGN §5; PPC アクセスの記録).
+"""Append-only, hash-chained audit log of operations on personal data (docs/architecture.md §5; PPC アクセスの記録).
 
 One JSON object per line in ``<lake>/audit/audit_log.jsonl``. Each record holds:
 

@@ -36,7 +36,7 @@ DEFAULT_ARGS: dict = {
     "retry_delay": timedelta(minutes=5),
 }
 
-# The cycle order `make demo` runs the DAGs in (DESIGN §4). Later issues append their DAG ids.
+# The cycle order `make demo` runs the DAGs in (docs/architecture.md §4). Later issues append their DAG ids.
 CYCLE_ORDER: tuple[str, ...] = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
 
 

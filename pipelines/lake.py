@@ -1,4 +1,4 @@
-"""The Parquet lake (DESIGN §3): zones, partitions, atomic and idempotent partition writes, the vault.
+"""The Parquet lake (docs/architecture.md §3): zones, partitions, atomic and idempotent partition writes, the vault.
 
 Layout of one partition::
 
@@ -24,7 +24,7 @@ run_id) and reports ``unchanged=True``. Columns named in ``compare_ignoring`` (e
 quarantine rows) are left out of that comparison, so provenance columns do not defeat idempotency.
 
 The vault (``vault/my_number/<M,N>``) is the only place a My Number rests: Parquet modular encryption
-(Polars native, AES-GCM; never DuckDB for writing, see reference §3.3) with an encrypted footer and a
+(Polars native, AES-GCM; never DuckDB for writing, see docs/sources.md P3.3) with an encrypted footer and a
 separate column key for ``my_number``, both derived from the master key in
 :class:`~pipelines.config.Settings`. Every vault write and read appends an audit record.
 

@@ -1,4 +1,4 @@
-"""The ingested-files ledger: every landing file is ingested exactly once (DESIGN §3 ``ledger/``).
+"""The ingested-files ledger: every landing file is ingested exactly once (docs/architecture.md §3 ``ledger/``).
 
 Files land in ``<landing>/<source>/municipality=<M>/fiscal_year=<N>/`` and are never modified
 there. The ledger, ``<lake>/ledger/ingested_files/ingested_files.parquet``, holds one row per

@@ -6,10 +6,10 @@ comes from the data (the received date in the file name, then the file name, the
 
 Rules (提出区分)
 ----------------
-Source: the 提出区分 column of the 給与支払報告書（個人別明細書） 統一CSV (formats.md §1.3, column 10;
+Source: the 提出区分 column of the 給与支払報告書（個人別明細書） 統一CSV (docs/sources.md F1.3, column 10;
 §1.2 #10 訂正表示), values ``0`` 新規, ``1`` 追加, ``2`` 訂正, ``3`` 取消 (``contracts/layouts/
 salary_report.yaml`` ``submission_types``). The 公的年金等支払報告書 uses the same values in its 訂正表示
-column (``pension_report.yaml``; presumed identical, formats.md §1.4 #10). A document is identified by
+column (``pension_report.yaml``; presumed identical, docs/sources.md F1.4 #10). A document is identified by
 the layout's ``record_key`` (指定番号 + 受給者番号 for salary reports, 指定番号 (payer code) + 受給者番号
 for pensions); versions of one key are taken in ``order``.
 
@@ -62,7 +62,7 @@ __all__ = [
     "received_date_from_file",
 ]
 
-# 提出区分 (formats.md §1.3 col 10)
+# 提出区分 (docs/sources.md F1.3 col 10)
 NEW = "0"  # 新規
 ADDITIONAL = "1"  # 追加
 CORRECTION = "2"  # 訂正

@@ -1,4 +1,4 @@
-"""宛名付設: tie each received document to a 宛名番号, with the evidence, and never guess (DESIGN §5).
+"""宛名付設: tie each received document to a 宛名番号, with the evidence, and never guess (docs/architecture.md §5).
 
 Entry points
 ------------

@@ -56,7 +56,7 @@ Typed columns (besides every layout field as a string column named by its ``id``
 * ``<stem>_on`` (Date) for every date: 法定調書 era code + yy/mm/dd groups (``birth_era`` +
   ``birth_year/month/day`` → ``birth_on``) and Gregorian ``YYYYMMDD`` fields (``birth_date`` →
   ``birth_on``, ``submitted_date`` → ``submitted_on``). Era codes are those of the 法定調書 system
-  (formats.md §1.5: 1 昭和, 2 大正, 3 明治, 4 平成, 5 令和 — not the e-Tax order). The 中途就・退職 date of
+  (docs/sources.md F1.5: 1 昭和, 2 大正, 3 明治, 4 平成, 5 令和 — not the e-Tax order). The 中途就・退職 date of
   the salary report has no era field: it lies in the income year, so it is read as 令和.
   Other era-less yy/mm/dd groups (前職 退職日, 住宅 居住開始日) are checked (month 1-12, a day that exists in
   that month) but not typed.
@@ -114,7 +114,7 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "message": pl.String(),
 }
 
-# 法定調書 era codes (formats.md §1.5) -> (first day, last day). 令和 is open-ended.
+# 法定調書 era codes (docs/sources.md F1.5) -> (first day, last day). 令和 is open-ended.
 ERA_SPANS: dict[str, tuple[dt.date, dt.date | None]] = {
     "3": (dt.date(1868, 10, 23), dt.date(1912, 7, 29)),  # 明治
     "2": (dt.date(1912, 7, 30), dt.date(1926, 12, 24)),  # 大正
@@ -533,7 +533,7 @@ def _expected(reason: str, f: dict[str, Any], plan: _Plan) -> str:
         sign = "an optional leading minus and " if _may_be_negative(f) else ""
         return f"{sign}digits only (empty means 0)"
     if reason == "unknown_era_code":
-        return "one of 1 昭和, 2 大正, 3 明治, 4 平成, 5 令和 (formats.md §1.5)"
+        return "one of 1 昭和, 2 大正, 3 明治, 4 平成, 5 令和 (docs/sources.md F1.5)"
     if reason == "impossible_date":
         if ftype == "date":
             return "a Gregorian date YYYYMMDD that exists"
@@ -626,7 +626,7 @@ def parse_csv_documents(files: list[tuple[str, bytes]], fmt: str) -> ParsedCsv:
 
 # ------------------------------------------------------------------------------ 5人目以降の扶養親族
 #: One relative named in a ``relatives`` field. ``my_number`` is a valid 個人番号 or null; the caller
-#: ties it to a 宛名番号 through the vault and drops it (DESIGN §5).
+#: ties it to a 宛名番号 through the vault and drops it (docs/architecture.md §5).
 RELATIVES_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(), "record_no": pl.Int64(), "field": pl.String(), "entry_no": pl.Int32(),
     "slot": pl.Int32(), "under16": pl.Boolean(), "name_kanji": pl.String(), "my_number": pl.String(),

@@ -2,7 +2,7 @@
 
 Input: ``[(file, bytes), …]`` — ``file`` is the name the caller wants in every output row (the path
 relative to ``landing/``), ``bytes`` the file as received. One return per file (record_no is always 1).
-Layout: contracts/layouts/etax_return.yaml (formats.md §2.2).
+Layout: contracts/layouts/etax_return.yaml (docs/sources.md F2.2).
 
 How it works
 ------------
@@ -15,7 +15,7 @@ gets one quarantine row per problem.
 
 Rules worth knowing
 -------------------
-* **Era codes.** e-Tax XML ``gen:era`` uses 1 明治, 2 大正, 3 昭和, 4 平成, 5 令和 (formats.md §1.5).
+* **Era codes.** e-Tax XML ``gen:era`` uses 1 明治, 2 大正, 3 昭和, 4 平成, 5 令和 (docs/sources.md F1.5).
   This is NOT the 法定調書/給与支払報告書 CSV system (1 昭和, 2 大正, 3 明治, 4 平成, 5 令和): never
   share a lookup table between the two. A date must exist and lie inside its era (令和元年4月30日 and
   平成31年5月1日 are impossible dates).
@@ -65,7 +65,7 @@ NS_SHOTOKU = "http://xml.e-tax.nta.go.jp/XSD/shotoku"
 NS_GENERAL = "http://xml.e-tax.nta.go.jp/XSD/general"
 NS_OWN = "urn:juminzei:synthetic"  # this project's dependants block (prefix jmz); not an official code
 
-# e-Tax era codes (formats.md §1.5; differs from the 法定調書 CSV system): code → (元号, first day,
+# e-Tax era codes (docs/sources.md F1.5; differs from the 法定調書 CSV system): code → (元号, first day,
 # first day of the next era). Gregorian year = first-day year + era year − 1.
 ETAX_ERAS: dict[str, tuple[str, dt.date, dt.date]] = {
     "1": ("明治", dt.date(1868, 10, 23), dt.date(1912, 7, 30)),
@@ -324,7 +324,7 @@ def _warns(field_id: str) -> bool:
 
 
 def _era_date(era: str, yy: str, mm: str, dd: str) -> tuple[pl.Expr, pl.Expr]:
-    """(date or null, inside-its-era) from e-Tax era parts (formats.md §1.5); non-numeric parts give null."""
+    """(date or null, inside-its-era) from e-Tax era parts (docs/sources.md F1.5); non-numeric parts give null."""
     start_year = pl.col(era).replace_strict({k: v[1].year for k, v in ETAX_ERAS.items()}, default=None, return_dtype=pl.Int32)
     parts = [pl.col(p).str.strip_chars(_XML_SPACE) for p in (yy, mm, dd)]
     numeric = pl.all_horizontal([p.str.contains(r"^[0-9]{1,2}$") for p in parts])
@@ -399,13 +399,13 @@ def _type_and_check(raw: pl.DataFrame, deps: pl.DataFrame, early: list[tuple[str
     for era, date_ok, path in (("_birth_era", "_birth_ok", "IT/BIRTHDAY"), ("_submitted_era", "_submitted_ok", "IT/TEISYUTSU_DAY")):
         known = pl.col(era).is_in(list(ETAX_ERAS))
         problems.append(_problem(checked, pl.col(era).is_not_null() & ~known, f"{path}/gen:era", "unknown_era_code",
-                                 "holds an era code outside the e-Tax codes 1 明治 … 5 令和 (formats.md §1.5)"))
+                                 "holds an era code outside the e-Tax codes 1 明治 … 5 令和 (docs/sources.md F1.5)"))
         parts_present = pl.all_horizontal([pl.col(era.replace("era", p)).is_not_null() for p in ("yy", "mm", "dd")])
         problems.append(_problem(checked, known & parts_present & ~pl.col(date_ok).fill_null(False), path, "impossible_date",
                                  "is not a date that exists within its era"))
     income_known = pl.col("_income_era").is_in(list(ETAX_ERAS))
     problems.append(_problem(checked, pl.col("_income_era").is_not_null() & ~income_known, "IT/NENBUN/gen:era", "unknown_era_code",
-                             "holds an era code outside the e-Tax codes 1 明治 … 5 令和 (formats.md §1.5)"))
+                             "holds an era code outside the e-Tax codes 1 明治 … 5 令和 (docs/sources.md F1.5)"))
     problems.append(_problem(checked, pl.col("_income_yy").is_not_null() & ~pl.col("_income_yy").str.contains(r"^[0-9]{1,2}$"),
                              "IT/NENBUN/gen:yy", "impossible_date", "is not a year of the era"))
     problems.append(_problem(checked, pl.col("my_number").is_not_null() & ~my_number_is_valid("my_number"),

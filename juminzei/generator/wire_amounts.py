@@ -30,7 +30,7 @@ def salary_income(revenue: pl.Expr, income_year: int) -> pl.Expr:
 
 
 def pension_income(revenue: pl.Expr, aged_65: pl.Expr, other_income: pl.Expr) -> pl.Expr:
-    """公的年金等に係る雑所得 (所得税法第35条; table of tax-rules-detail §1, 令和2年分以後).
+    """公的年金等に係る雑所得 (所得税法第35条; table of docs/sources.md TD1, 令和2年分以後).
 
     ``other_income`` = 公的年金等に係る雑所得以外の合計所得金額 (selects the column)."""
     a = revenue.fill_null(0)
@@ -102,7 +102,7 @@ def earthquake_deduction(premium: pl.Expr) -> pl.Expr:
 
 
 def basic_deduction(total_income: pl.Expr, income_year: int) -> pl.Expr:
-    """所得税 基礎控除 by 合計所得金額 (tax-rules-detail §3; 令和7年分 NTA No.1199, 令和8年分 [3P])."""
+    """所得税 基礎控除 by 合計所得金額 (docs/sources.md TD3; 令和7年分 NTA No.1199, 令和8年分 [3P])."""
     t = total_income.fill_null(0)
     if income_year <= 2024:
         low = pl.lit(480_000)
@@ -140,7 +140,7 @@ def dependant_income_limit(income_year: int) -> int:
 
 
 def spouse_deduction(taxpayer_income: pl.Expr, spouse_income: pl.Expr, spouse_aged_70: pl.Expr, income_year: int) -> pl.Expr:
-    """配偶者控除 / 配偶者特別控除 (所得税 columns of tax-rules-detail §2). 0 when no spouse (null income)."""
+    """配偶者控除 / 配偶者特別控除 (所得税 columns of docs/sources.md TD2). 0 when no spouse (null income)."""
     t = taxpayer_income.fill_null(0)
     s = spouse_income
     limit = dependant_income_limit(income_year)

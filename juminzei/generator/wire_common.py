@@ -246,7 +246,7 @@ def people_facts(ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     deps = pop.dependants.join(facts, on="dependant_person_id", how="left", validate="m:1", maintain_order="left")
     people = attach(people, _dependant_counts(deps), left_on="person_id", right_on="taxpayer_person_id")
-    # 所得金額調整控除 (1) children/特別障害者 and (2) salary + pension (tax-rules.md §1)
+    # 所得金額調整控除 (1) children/特別障害者 and (2) salary + pension (docs/sources.md T1)
     adj1 = (
         pl.when(
             (pl.col("salary_revenue_total") > 8_500_000)

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 # --- eras ----------------------------------------------------------------------------------------------
-# (first day, gregorian year of 元年, 法定調書 code, e-Tax code, name). formats.md §1.5: the 法定調書/給報
+# (first day, gregorian year of 元年, 法定調書 code, e-Tax code, name). docs/sources.md F1.5: the 法定調書/給報
 # CSV codes (昭和 1, 大正 2, 明治 3, 平成 4, 令和 5) differ from the e-Tax/eLTAX XML codes (明治 1, 大正 2,
 # 昭和 3, 平成 4, 令和 5).
 ERAS: tuple[tuple[dt.date, int, int, int, str], ...] = (

@@ -1,6 +1,6 @@
 """e-Tax XML (RKO0010 / KOA020) as whole-column Polars string expressions, and the hostile XML bytes.
 
-Structure, namespaces and item codes: contracts/layouts/etax_return.yaml (formats.md §2.2). Every text
+Structure, namespaces and item codes: contracts/layouts/etax_return.yaml (docs/sources.md F2.2). Every text
 value is escaped with :func:`xml_text` before it enters the template; amounts are integers. The hostile
 documents are constant byte strings: the generator writes them and never parses them.
 """

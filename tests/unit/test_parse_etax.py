@@ -96,7 +96,7 @@ def test_sound_return_is_typed() -> None:
     assert row["file"] == "ok.xtx" and row["record_no"] == 1
     assert row["my_number"] == MY_NUMBER and row["my_number_missing"] is False
     assert row["name_kanji"] == NAME and row["name_kana"] == "ミナト　イチロウ"
-    assert row["birth_date"] == dt.date(1984, 9, 2)  # e-Tax 3 = 昭和 (formats.md §1.5)
+    assert row["birth_date"] == dt.date(1984, 9, 2)  # e-Tax 3 = 昭和 (docs/sources.md F1.5)
     assert row["submitted_date"] == dt.date(2026, 3, 1) and row["income_year"] == 2025
     assert row["sex"] == 2 and row["postal_code"] == "1050011" and row["jan1_address_code"] == "13103"
     assert row["revenue_salary"] == 5_000_000 and row["income_salary"] == 3_560_000
