@@ -44,11 +44,14 @@ def tax_assessment():
     def resolve_run(**context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.runtime import late_schedule_reason, resolve_run_config
+        from pipelines.runtime import late_schedule_reason, resolve_run_config, scope_from_asset_events
 
         if reason := late_schedule_reason(context["dag_run"].run_type, context.get("logical_date")):
             raise AirflowSkipException(reason)  # every later task is skipped with it
-        return resolve_run_config("tax_assessment", context["params"], context.get("logical_date"))
+        # Started by an Asset event: work on the partition the upstream run rewrote.
+        events = context.get("triggering_asset_events") or {}
+        scope = scope_from_asset_events(e.extra for batch in events.values() for e in batch)
+        return resolve_run_config("tax_assessment", {**context["params"], **scope}, context.get("logical_date"))
 
     @task
     def assess(run: dict) -> dict:
@@ -63,15 +66,18 @@ def tax_assessment():
         return require_reconciled(summary)
 
     @task(outlets=[Asset(asset_uri("curated", "tax_assessment"))])
-    def publish(summary: dict) -> dict:
+    def publish(summary: dict, **context) -> dict:
         # Asset events start the downstream DAGs: none for a dry run or a run that changed nothing.
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.runtime import publish_skip_reason
+        from pipelines.runtime import asset_event_extra, publish_skip_reason
 
         reason = publish_skip_reason(summary)
         if reason:
             raise AirflowSkipException(reason)
+        extra = asset_event_extra(summary)  # the partition rewritten, read by the DAGs this starts
+        for asset in context["task"].outlets:
+            context["outlet_events"][asset].extra.update(extra)
         return summary
 
     publish(check_reconciliation(assess(resolve_run())))

@@ -8,7 +8,7 @@ the clock. Everything returned is JSON-serialisable (it travels through XCom).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from pipelines.dag_policy import TIMEZONE
 
@@ -100,6 +100,31 @@ def late_schedule_reason(run_type: Any, logical_date: datetime | None, now: date
     return (f"This scheduled run of {scheduled} (Asia/Tokyo) starts {late.days} days late (the DAG was paused or "
             f"the scheduler stopped), more than {LATE_SCHEDULE_GRACE_DAYS} days: it does nothing. To run the stage "
             "now, trigger the DAG by hand with its form.")
+
+
+def asset_event_extra(summary: Mapping[str, Any]) -> dict:
+    """What a stage's Asset events carry: which partition (municipality, fiscal year) the run rewrote, so that
+    the stage it starts works on that partition, not on the current year (no personal data)."""
+    return {"stage": summary["stage"], "municipality": summary["municipality"],
+            "fiscal_year": int(summary["fiscal_year"]), "run_id": summary["run_id"]}
+
+
+def scope_from_asset_events(extras: Iterable[Mapping[str, Any] | None]) -> dict:
+    """The run configuration of an Asset-triggered run: the municipality and fiscal year its triggering events
+    name (``{}`` when no event names one, e.g. an event created by hand in the UI). Events naming different
+    partitions cannot be one run: the sentence lists them and asks for runs by hand."""
+    from pipelines.errors import ConfigError
+
+    scopes = sorted({(str(e["municipality"]), int(e["fiscal_year"])) for e in extras
+                     if isinstance(e, Mapping) and e.get("municipality") and e.get("fiscal_year")})
+    if not scopes:
+        return {}
+    if len(scopes) > 1:
+        shown = ", ".join(f"{m}/{y}" for m, y in scopes)
+        raise ConfigError(f"this run was started by updates of several partitions ({shown}); one run works on one "
+                          "municipality and fiscal year: trigger the DAG by hand once for each of them")
+    municipality, fiscal_year = scopes[0]
+    return {"municipality": municipality, "fiscal_year": fiscal_year}
 
 
 def check_param_names(stage: str, params: Mapping[str, Any]) -> None:

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -31,6 +32,7 @@ from tests.e2e.conftest import E2E_FISCAL_YEAR, E2E_SEED, REPO
 pytestmark = pytest.mark.e2e
 
 LIVE_RESIDENTS = 300
+EARLIER_YEAR = 2025
 DAG_ID = "resident_snapshot"
 STARTUP_DEADLINE_S = 240  # a loaded 2-core machine: give up (and fail) after this, never assert a duration
 RUN_DEADLINE_S = 240
@@ -159,6 +161,9 @@ def live_airflow(tmp_path_factory):
     home, lake = root / "airflow_home", root / "lake"
     generate_ward(root / "ward", residents=LIVE_RESIDENTS, seed=E2E_SEED, fiscal_year=E2E_FISCAL_YEAR)
     shutil.copytree(root / "ward" / "landing", lake / "landing")
+    # An earlier fiscal year as well: its snapshot, run by hand, must start record_merge for that year.
+    generate_ward(root / "ward_earlier", residents=LIVE_RESIDENTS, seed=E2E_SEED, fiscal_year=EARLIER_YEAR)
+    shutil.copytree(root / "ward_earlier" / "landing", lake / "landing", dirs_exist_ok=True)
 
     port = _free_port()
     env = dict(os.environ)
@@ -171,9 +176,6 @@ def live_airflow(tmp_path_factory):
         # that this test runs beside `make airflow` or another test.
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-        # Only the run this test triggers: unpausing resident_snapshot would otherwise also start the
-        # run of the latest 4 January at once (catchup=False runs the most recent schedule time).
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
     })
     output = root / "airflow_serve.log"
     with output.open("wb") as out:
@@ -262,6 +264,63 @@ def test_rest_api_trigger_executes(live_airflow: LiveAirflow):
     for name in ("jwt_secret", "api_secret_key", "fernet_key"):
         value = (secrets_dir / name).read_text(encoding="ascii")
         assert value and value not in output and value not in task_logs, f"the {name} value was printed"
+
+
+def _get(live: LiveAirflow, path: str, token: str):
+    try:
+        return live.request("GET", path, token=token)[1]
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+def test_unpausing_skips_the_late_schedule_and_an_asset_run_follows_its_partition(live_airflow: LiveAirflow):
+    """Unpausing resident_snapshot (previous test) made the scheduler start the run of its latest 4 January
+    06:00: months late, it does nothing (resolve_run skipped). A real snapshot of an earlier fiscal year, run by
+    hand, starts record_merge through its Asset events, and record_merge works on that year, not on the
+    year of its own start."""
+    live = live_airflow
+    token = _token(live)
+    runs = live.wait_for("the scheduled run created by unpausing", lambda: _get(
+        live, f"/api/v2/dags/{DAG_ID}/dagRuns?run_type=scheduled", token)["dag_runs"], RUN_DEADLINE_S, interval=2.0)
+    for run in runs:
+        quoted = urllib.request.quote(run["dag_run_id"], safe="")
+        done = live.wait_for("the late scheduled run", lambda q=quoted: (
+            (b := _get(live, f"/api/v2/dags/{DAG_ID}/dagRuns/{q}", token)) and b["state"] in ("success", "failed") and b),
+            RUN_DEADLINE_S, interval=2.0)
+        tis = _get(live, f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances", token)["task_instances"]
+        late = (time.time() - datetime.fromisoformat(run["logical_date"]).timestamp()) > 3 * 86400
+        if late:
+            assert done["state"] == "success" and {t["task_id"]: t["state"] for t in tis}["resolve_run"] == "skipped"
+
+    live.wait_for("record_merge to be parsed", lambda: _get(live, "/api/v2/dags/record_merge", token), STARTUP_DEADLINE_S)
+    status, body = live.request("PATCH", "/api/v2/dags/record_merge", {"is_paused": False}, token=token)
+    assert status == 200 and body["is_paused"] is False
+    conf = {"fiscal_year": EARLIER_YEAR, "municipality": "131032", "dry_run": False}
+    status, run = live.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf}, token=token)
+    assert status == 200, run
+    quoted = urllib.request.quote(run["dag_run_id"], safe="")
+    finished = live.wait_for("the real snapshot run", lambda: (
+        (b := _get(live, f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}", token)) and b["state"] in ("success", "failed") and b),
+        RUN_DEADLINE_S, interval=2.0)
+    assert finished["state"] == "success", live.diagnosis()
+
+    def merge_resolved():
+        merges = _get(live, "/api/v2/dags/record_merge/dagRuns?run_type=asset_triggered", token)["dag_runs"]
+        for merge in merges:
+            q = urllib.request.quote(merge["dag_run_id"], safe="")
+            entry = _get(live, f"/api/v2/dags/record_merge/dagRuns/{q}/taskInstances/resolve_run/xcomEntries/return_value",
+                         token)
+            if entry:
+                return entry
+        return None
+
+    entry = live.wait_for("record_merge's resolve_run after the Asset event", merge_resolved, RUN_DEADLINE_S, interval=2.0)
+    value = entry["value"]
+    resolved = json.loads(value) if isinstance(value, str) else value
+    assert (resolved["fiscal_year"], resolved["municipality"]) == (EARLIER_YEAR, "131032"), resolved
+    live.request("PATCH", "/api/v2/dags/record_merge", {"is_paused": True}, token=token)  # its merge has no ingest
 
 
 def test_sigterm_stops_every_process(live_airflow: LiveAirflow):

@@ -66,6 +66,17 @@ def test_dry_run_and_unchanged_rerun_emit_no_asset_event(serialized_dags, lake: 
     after_real = _events_and_queue()
     assert after_real[0] > before[0], "a run that wrote the snapshot emitted no Asset event"
     assert after_real[1] > before[1], "the snapshot's Asset events queued no downstream DAG (record_merge)"
+    # Each event names the partition the run rewrote, so record_merge works on that fiscal year (not on the
+    # year of its own start): tests/unit/test_runtime.py checks how resolve_run reads it.
+    from sqlalchemy import select
+
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        extras = [e.extra for e in session.scalars(select(AssetEvent).where(AssetEvent.source_dag_id == "resident_snapshot"))]
+    assert extras and all(
+        (x["municipality"], x["fiscal_year"], x["stage"]) == ("131032", E2E_FISCAL_YEAR, "resident_snapshot") for x in extras)
 
     again = dag.test(run_conf={**conf, "dry_run": False})
     assert again.state == DagRunState.SUCCESS

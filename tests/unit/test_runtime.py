@@ -110,3 +110,27 @@ def test_a_scheduled_run_started_long_after_its_time_does_nothing():
     assert late_schedule_reason("scheduled", jan4, jan4.replace(day=3 + LATE_SCHEDULE_GRACE_DAYS)) is None
     for other in ("manual", "asset_triggered", None):  # an operator's or an Asset's run is never late
         assert late_schedule_reason(other, jan4, december) is None
+
+
+# ------------------------------------------------------------------------- Asset-triggered runs
+def test_an_asset_triggered_run_works_on_the_partition_its_events_name():
+    """A snapshot run by hand for 年度2025 in May 2026 must start a record_merge for 2025, not for the year of
+    the run date: the events carry the partition, and resolve_run lays it over the form's defaults."""
+    from pipelines.runtime import asset_event_extra, scope_from_asset_events
+
+    summary = {"stage": "resident_snapshot", "municipality": "131032", "fiscal_year": 2025, "run_id": "r1"}
+    extra = asset_event_extra(summary)
+    scope = scope_from_asset_events([extra, dict(extra, run_id="r2"), None, {}])
+    assert scope == {"municipality": "131032", "fiscal_year": 2025}
+    form_defaults = {"fiscal_year": None, "municipality": "131032", "dry_run": False}
+    run = resolve_run_config("record_merge", {**form_defaults, **scope}, now=NOW)  # NOW is in 2026
+    assert run["fiscal_year"] == 2025
+    assert scope_from_asset_events([None, {"note": "created by hand in the UI"}]) == {}
+
+
+def test_events_of_two_partitions_are_not_guessed_into_one_run():
+    from pipelines.runtime import scope_from_asset_events
+
+    with pytest.raises(ConfigError, match="131032/2025, 131032/2026"):
+        scope_from_asset_events([{"municipality": "131032", "fiscal_year": 2026},
+                                 {"municipality": "131032", "fiscal_year": 2025}])
