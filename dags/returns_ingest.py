@@ -60,14 +60,13 @@ def returns_ingest():
     def resolve_run(**context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.runtime import late_schedule_reason, resolve_run_config, scope_from_asset_events
+        from pipelines.errors import RunSkipped
+        from pipelines.runtime import resolve_dag_run
 
-        if reason := late_schedule_reason(context["dag_run"].run_type, context.get("logical_date")):
-            raise AirflowSkipException(reason)  # every later task is skipped with it
-        # Started by an Asset event: work on the partition the upstream run rewrote.
-        events = context.get("triggering_asset_events") or {}
-        scope = scope_from_asset_events(e.extra for batch in events.values() for e in batch)
-        return resolve_run_config("returns_ingest", {**context["params"], **scope}, context.get("logical_date"))
+        try:  # late scheduled runs skip; Asset-started runs take the partition of their events
+            return resolve_dag_run("returns_ingest", context)
+        except RunSkipped as skipped:
+            raise AirflowSkipException(str(skipped)) from None
 
     @task
     def ingest(run: dict) -> dict:
@@ -83,18 +82,15 @@ def returns_ingest():
 
     @task(outlets=[Asset(asset_uri("staging", name)) for name in STAGED] + [Asset(asset_uri("curated", "forwarding"))])
     def publish(summary: dict, **context) -> dict:
-        # Asset events start the downstream DAGs: none for a dry run or a run that changed nothing.
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.runtime import asset_event_extra, publish_skip_reason
+        from pipelines.errors import RunSkipped
+        from pipelines.runtime import publish_asset_events
 
-        reason = publish_skip_reason(summary)
-        if reason:
-            raise AirflowSkipException(reason)
-        extra = asset_event_extra(summary)  # the partition rewritten, read by the DAGs this starts
-        for asset in context["task"].outlets:
-            context["outlet_events"][asset].extra.update(extra)
-        return summary
+        try:  # no events (nothing starts downstream) for a dry run or a run that changed nothing
+            return publish_asset_events(summary, context["task"].outlets, context["outlet_events"])
+        except RunSkipped as skipped:
+            raise AirflowSkipException(str(skipped)) from None
 
     publish(check_reconciliation(ingest(resolve_run())))
 

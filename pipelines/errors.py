@@ -62,3 +62,8 @@ class ReconciliationError(JuminzeiError):
 
 class PartitionError(JuminzeiError):
     """A lake partition is absent, incomplete or does not match its manifest."""
+
+
+class RunSkipped(JuminzeiError):
+    """A DAG run that must do nothing (a late scheduled run) or start nothing downstream (a dry run, a run
+    that changed nothing). The DAG turns it into a skipped task; the sentence says why."""

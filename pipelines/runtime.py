@@ -102,6 +102,36 @@ def late_schedule_reason(run_type: Any, logical_date: datetime | None, now: date
             "now, trigger the DAG by hand with its form.")
 
 
+def resolve_dag_run(stage: str, context: Mapping[str, Any]) -> dict:
+    """The first task of every DAG: the run configuration from an Airflow task context (a plain mapping here;
+    nothing of Airflow is imported). A late scheduled run raises :class:`RunSkipped`; a run started by Asset
+    events works on the partition they name (:func:`scope_from_asset_events`); then :func:`resolve_run_config`."""
+    from pipelines.errors import RunSkipped
+
+    logical_date = context.get("logical_date")
+    dag_run = context.get("dag_run")
+    reason = late_schedule_reason(getattr(dag_run, "run_type", None), logical_date)
+    if reason:
+        raise RunSkipped(reason)
+    events = context.get("triggering_asset_events") or {}
+    scope = scope_from_asset_events(getattr(e, "extra", None) for batch in events.values() for e in batch)
+    return resolve_run_config(stage, {**context["params"], **scope}, logical_date)
+
+
+def publish_asset_events(summary: Mapping[str, Any], outlets, outlet_events) -> dict:
+    """The last task of every DAG: raise :class:`RunSkipped` when the run must start nothing downstream
+    (:func:`publish_skip_reason`), else put the rewritten partition in the ``extra`` of every outlet's event."""
+    from pipelines.errors import RunSkipped
+
+    reason = publish_skip_reason(summary)
+    if reason:
+        raise RunSkipped(reason)
+    extra = asset_event_extra(summary)
+    for asset in outlets:
+        outlet_events[asset].extra.update(extra)
+    return dict(summary)
+
+
 def asset_event_extra(summary: Mapping[str, Any]) -> dict:
     """What a stage's Asset events carry: which partition (municipality, fiscal year) the run rewrote, so that
     the stage it starts works on that partition, not on the current year (no personal data)."""

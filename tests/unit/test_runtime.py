@@ -134,3 +134,49 @@ def test_events_of_two_partitions_are_not_guessed_into_one_run():
     with pytest.raises(ConfigError, match="131032/2025, 131032/2026"):
         scope_from_asset_events([{"municipality": "131032", "fiscal_year": 2026},
                                  {"municipality": "131032", "fiscal_year": 2025}])
+
+
+# ------------------------------------------------------------------ the first and last task of a DAG
+class _Run:
+    def __init__(self, run_type):
+        self.run_type = run_type
+
+
+class _Event:
+    def __init__(self, extra):
+        self.extra = extra
+
+
+class _Outlet:
+    def __init__(self):
+        self.extra = {}
+
+
+def test_the_first_task_resolves_skips_late_schedules_and_follows_events():
+    from pipelines.errors import RunSkipped
+    from pipelines.runtime import resolve_dag_run
+
+    form = {"fiscal_year": None, "municipality": "131032", "dry_run": False}
+    late = {"params": form, "dag_run": _Run("scheduled"), "logical_date": datetime(2025, 1, 3, 21, tzinfo=timezone.utc)}
+    with pytest.raises(RunSkipped, match="days late"):
+        resolve_dag_run("resident_snapshot", late)
+    events = {"asset": [_Event({"municipality": "131032", "fiscal_year": 2025, "stage": "resident_snapshot",
+                                "run_id": "r"})]}
+    started = {"params": form, "dag_run": _Run("asset_triggered"), "logical_date": None,
+               "triggering_asset_events": events}
+    assert resolve_dag_run("record_merge", started)["fiscal_year"] == 2025
+
+
+def test_the_last_task_puts_the_partition_on_every_event_or_skips():
+    from pipelines.errors import RunSkipped
+    from pipelines.runtime import publish_asset_events
+
+    summary = {"stage": "record_merge", "municipality": "131032", "fiscal_year": 2025, "run_id": "r",
+               "dry_run": False, "changed_outputs": ["curated/taxation_basis"]}
+    outlets = ["a", "b"]
+    events = {name: _Outlet() for name in outlets}
+    publish_asset_events(summary, outlets, events)
+    assert all(e.extra == {"stage": "record_merge", "municipality": "131032", "fiscal_year": 2025, "run_id": "r"}
+               for e in events.values())
+    with pytest.raises(RunSkipped, match="dry run"):
+        publish_asset_events({**summary, "dry_run": True}, outlets, {name: _Outlet() for name in outlets})
