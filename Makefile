@@ -30,7 +30,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(PY) -m juminzei.demo --residents $(RESIDENTS) --seed $(SEED) --fiscal-year $(FISCAL_YEAR)
+	$(PY) -m sample_ward.demo --residents $(RESIDENTS) --seed $(SEED) --fiscal-year $(FISCAL_YEAR)
 
 test: venv
 	$(PY) -m pytest -p no:cacheprovider

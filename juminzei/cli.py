@@ -114,7 +114,16 @@ def _add_quarantine_parser(commands) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from juminzei.generator import generate_ward
+    # The generator is a development, test and demo tool beside the product (docs/sample-ward.md): it is
+    # imported here only, when asked for, and a production installation does not contain it.
+    try:
+        from sample_ward import generate_ward
+    except ModuleNotFoundError as missing:
+        if missing.name != "sample_ward":
+            raise
+        print("juminzei generate: the sample-ward generator (sample_ward/) is a development tool and is not part "
+              "of this installation; run it from a checkout of the repository (make venv).", file=sys.stderr)
+        return 2
 
     summary = generate_ward(
         args.out, residents=args.residents, seed=args.seed, fiscal_year=args.fiscal_year,

@@ -29,8 +29,8 @@ def _child(scope: str, residents: int, seed: int, fiscal_year: int, work_dir: st
     started = time.perf_counter()
     phases: dict[str, float] = {}
     if scope == "population_registry":
-        from juminzei.generator.population import build_population
-        from juminzei.generator.registry import write_registry
+        from sample_ward.population import build_population
+        from sample_ward.registry import write_registry
 
         t0 = time.perf_counter()
         pop = build_population(residents, seed, fiscal_year)
@@ -41,7 +41,7 @@ def _child(scope: str, residents: int, seed: int, fiscal_year: int, work_dir: st
         counts = {"persons": pop.persons.height, **{f"rows_{k}": v for k, v in result.rows.items()},
                   "registry_defects": result.defects.height}
     elif scope == "full":
-        from juminzei.generator import generate_ward
+        from sample_ward import generate_ward
 
         summary = generate_ward(Path(work_dir) / "ward", residents=residents, seed=seed, fiscal_year=fiscal_year)
         phases = dict(summary["seconds"])

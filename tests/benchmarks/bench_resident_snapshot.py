@@ -16,8 +16,8 @@ from tests.benchmarks.harness import header, measure, peak_rss_gib, scratch, ste
 
 
 def _prepare(residents: int, seed: int, fiscal_year: int, work: str) -> None:
-    from juminzei.generator.population import build_population
-    from juminzei.generator.registry import write_registry
+    from sample_ward.population import build_population
+    from sample_ward.registry import write_registry
 
     write_registry(build_population(residents, seed, fiscal_year), Path(work) / "lake" / "landing", seed)
 

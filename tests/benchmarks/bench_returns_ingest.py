@@ -24,7 +24,7 @@ def use_lake(work: str) -> None:
 
 
 def _prepare(residents: int, seed: int, fiscal_year: int, work: str) -> None:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     ward = Path(work) / "ward"
     generate_ward(ward, residents=residents, seed=seed, fiscal_year=fiscal_year)

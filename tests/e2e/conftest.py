@@ -18,7 +18,7 @@ E2E_FISCAL_YEAR = 2026
 
 @pytest.fixture(scope="session")
 def sample_ward(tmp_path_factory) -> Path:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     out = tmp_path_factory.mktemp("ward") / "sample_ward"
     generate_ward(out, residents=E2E_RESIDENTS, seed=E2E_SEED, fiscal_year=E2E_FISCAL_YEAR)

@@ -155,7 +155,7 @@ def _stop(live: LiveAirflow) -> None:
 
 @pytest.fixture(scope="module")
 def live_airflow(tmp_path_factory):
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     root = tmp_path_factory.mktemp("live")
     home, lake = root / "airflow_home", root / "lake"

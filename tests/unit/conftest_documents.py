@@ -1,6 +1,6 @@
 """A small, fast, fully synthetic :class:`Population` for the document-writer tests and benchmark.
 
-Independent of ``juminzei.generator.population`` (written in parallel): numpy only, vectorised, so it
+Independent of ``sample_ward.population`` (written in parallel): numpy only, vectorised, so it
 also builds a 1,000,000-resident population in a few seconds. Only invented people: names are drawn from
 short lists of common surnames and given names, addresses from the ward's 町丁目 names with invented
 block numbers, My Numbers are random digits with a valid check digit.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from juminzei.generator.model import Population, SCHEMAS
-from juminzei.generator.wire_text import corporate_number_check_digit, my_number_check_digit
+from sample_ward.model import Population, SCHEMAS
+from sample_ward.wire_text import corporate_number_check_digit, my_number_check_digit
 
 FAMILY = [
     ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("伊藤", "イトウ"),

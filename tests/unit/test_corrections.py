@@ -204,7 +204,7 @@ SOURCES = ("salary_report", "pension_report")
 
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory) -> Path:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     out = tmp_path_factory.mktemp("corrections") / "ward"
     generate_ward(out, residents=2000, seed=7, fiscal_year=2025)

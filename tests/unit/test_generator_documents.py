@@ -1,4 +1,4 @@
-"""The return-ingest documents in their wire formats (juminzei.generator.documents) and their truth."""
+"""The return-ingest documents in their wire formats (sample_ward.documents) and their truth."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from lxml import etree
 
-from juminzei.generator import defects as D
-from juminzei.generator.documents import DEFECT_SCHEMA, DOCUMENT_SCHEMA, SOURCES, write_documents
-from juminzei.generator.wire_layouts import DOCS_DIR, FORMATS, field_ids, field_position, load_layout, render_markdown
-from juminzei.generator.wire_text import my_number_is_valid
+from sample_ward import defects as D
+from sample_ward.documents import DEFECT_SCHEMA, DOCUMENT_SCHEMA, SOURCES, write_documents
+from sample_ward.wire_layouts import DOCS_DIR, FORMATS, field_ids, field_position, load_layout, render_markdown
+from sample_ward.wire_text import my_number_is_valid
 from tests.unit.conftest_documents import build_fixture_population
 
 SEED = 20260101
@@ -397,7 +397,7 @@ def test_layout_files_and_their_markdown_are_consistent():
         assert all(f.get("source") for f in layout["fields"])
         assert layout["own_layout"] in (True, False, "partly")
         assert (DOCS_DIR / f"{fmt}.md").read_text(encoding="utf-8") == render_markdown(fmt), (
-            f"docs/layouts/{fmt}.md is stale: run python -m juminzei.generator.wire_layouts"
+            f"docs/layouts/{fmt}.md is stale: run python -m sample_ward.wire_layouts"
         )
     assert load_layout("salary_report")["wire"]["field_count"] == 147
     assert field_ids("salary_report")[9] == "submission_type" and field_ids("salary_report")[-1] == "creation_type"
@@ -405,7 +405,7 @@ def test_layout_files_and_their_markdown_are_consistent():
 
 
 def test_documents_from_the_real_population_builder(tmp_path):
-    population = pytest.importorskip("juminzei.generator.population")
+    population = pytest.importorskip("sample_ward.population")
     pop = population.build_population(800, 3, FISCAL_YEAR)
     result = write_documents(pop, tmp_path / "landing", seed=3)
     on_disk = {str(p.relative_to(tmp_path / "landing")) for p in (tmp_path / "landing").rglob("*") if p.is_file()}

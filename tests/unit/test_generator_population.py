@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from juminzei.generator import GENERATOR_VERSION, generate_ward
-from juminzei.generator import registry_defects as rd
-from juminzei.generator.model import SCHEMAS
-from juminzei.generator.population import DATA_DIR, build_population
-from juminzei.generator.registry import (
+from sample_ward import GENERATOR_VERSION, generate_ward
+from sample_ward import registry_defects as rd
+from sample_ward.model import SCHEMAS
+from sample_ward.population import DATA_DIR, build_population
+from sample_ward.registry import (
     DISABILITY_COLUMNS,
     LIVELIHOOD_ASSISTANCE_COLUMNS,
     MY_NUMBER_COLUMNS,
@@ -133,7 +133,7 @@ def test_interrupted_run_keeps_the_previous_ward(tmp_path, monkeypatch):
     generate_ward(out, residents=300, seed=1, fiscal_year=FISCAL_YEAR)
     before = _files(out)
 
-    import juminzei.generator.documents as documents
+    import sample_ward.documents as documents
 
     def boom(*args, **kwargs):
         raise RuntimeError("interrupted")

@@ -22,7 +22,7 @@ FIFTH_PLUS_COLUMNS = {"dependants_5th_plus": 132, "young_dependants_5th_plus": 1
 
 @pytest.fixture(scope="module")
 def merged(tmp_path_factory):
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
     from pipelines.config import Settings
     from pipelines.record_merge import run as merge
     from pipelines.resident_snapshot import run as snapshot
@@ -39,7 +39,7 @@ def merged(tmp_path_factory):
 
 
 def test_the_option_makes_large_families_and_the_default_ward_is_unchanged(tmp_path):
-    from juminzei.generator.population import build_population
+    from sample_ward.population import build_population
 
     default = build_population(600, 5, N)
     assert default.persons.equals(build_population(600, 5, N, large_families=0.0).persons)

@@ -182,7 +182,7 @@ CSV_FORMATS = ("salary_report", "pension_report", "resident_return", "furusato_n
 
 @pytest.fixture(scope="module")
 def ward_match(tmp_path_factory):
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
     from pipelines import lake, resident_snapshot
     from pipelines.config import Settings
     from transforms.parse_csv import parse_csv_document

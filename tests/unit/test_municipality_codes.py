@@ -101,7 +101,7 @@ def test_served_municipalities_agree_with_the_national_table(table):
 
 def test_generator_municipalities_are_official(table):
     """The generator's list was written from memory: every code must be the official one for its name."""
-    generator = pl.read_csv(ROOT / "juminzei" / "generator" / "data" / "municipalities.csv",
+    generator = pl.read_csv(ROOT / "sample_ward" / "data" / "municipalities.csv",
                             schema_overrides={"municipality_code": pl.String}).filter(pl.col("kind") != "prefecture")
     joined = generator.join(table, left_on="municipality_code", right_on="code", how="left", validate="1:1")
     wrong = joined.filter((pl.col("prefecture") != pl.col("prefecture_right")) | (pl.col("name") != pl.col("municipality"))
@@ -242,7 +242,7 @@ def test_sample_ward_forwarding_has_every_destination(tmp_path, monkeypatch):
     document gets the destination the generator's truth knows, and its basis."""
     import shutil
 
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
     from pipelines.config import Settings
     from pipelines.resident_snapshot import run as snapshot
     from pipelines.returns_ingest import run as ingest

@@ -218,7 +218,7 @@ SCORED = ("salary_report", "salary_summary", "pension_report", "resident_return"
 
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory) -> Path:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     out = tmp_path_factory.mktemp("parse_csv") / "ward"
     generate_ward(out, residents=2000, seed=7, fiscal_year=2025)

@@ -219,7 +219,7 @@ def test_empty_input() -> None:
 # --- scored on a generated ward -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     out = tmp_path_factory.mktemp("etax_ward") / "ward"
     generate_ward(out, residents=2000, seed=20260101, fiscal_year=2026)

@@ -16,7 +16,7 @@ M, N = "131032", 2026
 
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory) -> Path:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     out = tmp_path_factory.mktemp("ingest_stage") / "ward"
     generate_ward(out, residents=1500, seed=11, fiscal_year=N)

@@ -45,7 +45,7 @@ def test_the_peer_file_parses_with_one_warning_per_employee():
 @pytest.fixture(scope="module")
 def lake_with_peer_file(tmp_path_factory):
     """A lake with the 1 January snapshot of a generated ward and, as the only document, the peer file."""
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
     from pipelines.config import Settings
     from pipelines.resident_snapshot import run as snapshot
 

@@ -23,7 +23,7 @@ CSV_DOCUMENTS = ("salary_report", "salary_summary", "pension_report", "resident_
 
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory) -> Path:
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
 
     out = tmp_path_factory.mktemp("edge_states") / "ward"
     generate_ward(out, residents=300, seed=7, fiscal_year=N)
@@ -257,7 +257,7 @@ def test_documents_for_a_ward_without_residents(ward, lake):
 @pytest.mark.parametrize("residents", [1, 2, 5, 100, 200])
 def test_the_generator_builds_tiny_wards(residents):
     """Small wards (a single person, a demo of 100) must generate: a block with no member was once a crash."""
-    from juminzei.generator.population import build_population
+    from sample_ward.population import build_population
 
     for seed in range(5):
         population = build_population(residents, seed, N)

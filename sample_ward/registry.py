@@ -5,7 +5,7 @@ Formats are exactly those of ``docs/sample-ward.md`` ("Registry files"): UTF-8, 
 宛名番号. The files are what the ``resident_snapshot`` stage reads from ``<lake>/landing/``.
 
 A small share of rows (``defect_rate``, ≈0.3 %, at least one per category) is deliberately broken,
-see :mod:`juminzei.generator.registry_defects`. Broken rows are taken from people who receive no
+see :mod:`sample_ward.registry_defects`. Broken rows are taken from people who receive no
 income document at all (no salary, pension, return, donation or dependant claim), so that quarantining
 them does not change where any document should go: the truth of ``documents.parquet`` stays valid.
 Each broken row has a truth row (source, file relative to ``landing/``, line number with the header as

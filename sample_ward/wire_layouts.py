@@ -3,7 +3,7 @@
 The document writers take the column order of every CSV format from these files, so a layout change is
 a data change; the ingest reads the same files. Regenerate the Markdown after editing a layout::
 
-    python -m juminzei.generator.wire_layouts
+    python -m sample_ward.wire_layouts
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = [
     "write_docs",
 ]
 
-DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "layouts"
+DOCS_DIR = Path(__file__).resolve().parents[1] / "docs" / "layouts"
 _FIELD_KEYS = FIELD_KEYS
 
 
@@ -70,7 +70,7 @@ def render_markdown(fmt: str) -> str:
     lines = [
         f"# {layout['title_ja']} — `{fmt}`",
         "",
-        f"_Generated from `contracts/layouts/{fmt}.yaml` by `python -m juminzei.generator.wire_layouts`;"
+        f"_Generated from `contracts/layouts/{fmt}.yaml` by `python -m sample_ward.wire_layouts`;"
         " edit the YAML, not this file._",
         "",
         f"**{layout['title_en']}** — {kind}.",

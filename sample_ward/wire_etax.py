@@ -1,5 +1,5 @@
 """確定申告書 (国税連携 e-Tax分) as e-Tax XML: one return per file, built as whole-column string
-expressions (:mod:`~juminzei.generator.wire_xml`); only the file writes loop over returns.
+expressions (:mod:`~sample_ward.wire_xml`); only the file writes loop over returns.
 Layout: contracts/layouts/etax_return.yaml."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from juminzei.generator import defects as D
-from juminzei.generator import wire_amounts as A
-from juminzei.generator import wire_text as T
-from juminzei.generator import wire_xml as X
-from juminzei.generator.wire_common import (
+from sample_ward import defects as D
+from sample_ward import wire_amounts as A
+from sample_ward import wire_text as T
+from sample_ward import wire_xml as X
+from sample_ward.wire_common import (
     DOC_ADDRESS,
     DUPLICATE_FILE_RATE,
     MALFORMED_RATE,
@@ -28,7 +28,7 @@ from juminzei.generator.wire_common import (
     random_dates,
     with_route,
 )
-from juminzei.generator.wire_csv import other_numbers
+from sample_ward.wire_csv import other_numbers
 
 ETAX_MALFORMED = (D.MALFORMED_XML, D.MISSING_REQUIRED_ELEMENT, D.WRONG_NAMESPACE)
 HOSTILE_PER_RETURNS = 50_000  # one hostile file of each kind per this many returns (at least one)

@@ -1,6 +1,6 @@
 """Source documents of the return-ingest window, written in their wire formats, with their truth.
 
-``write_documents(pop, landing_dir, seed)`` renders a :class:`~juminzei.generator.model.Population` into
+``write_documents(pop, landing_dir, seed)`` renders a :class:`~sample_ward.model.Population` into
 ``landing_dir/<source>/municipality=<M>/fiscal_year=<Y>/<YYYYMMDD>_…`` (docs/sample-ward.md):
 
 ==================  =========================================================  ===================
@@ -16,9 +16,9 @@ furusato_notice     寄附金税額控除に係る申告特例通知書         
 
 Layouts (column order, names, types) are read from ``contracts/layouts/<source>.yaml``. Every record
 written has one row in the returned ``documents`` frame (truth/documents.parquet) and every planted
-case one row in ``defects`` (truth/defects.parquet); categories are in :mod:`juminzei.generator.defects`.
+case one row in ``defects`` (truth/defects.parquet); categories are in :mod:`sample_ward.defects`.
 
-Who gets documents (``doc_scope`` in :func:`~juminzei.generator.wire_common.people_facts`):
+Who gets documents (``doc_scope`` in :func:`~sample_ward.wire_common.people_facts`):
 
 * ``resident`` → every document, route ``stage``;
 * ``moved_out`` → every document, route ``forward`` to their 1 January municipality (employers, payers
@@ -31,10 +31,10 @@ Who gets documents (``doc_scope`` in :func:`~juminzei.generator.wire_common.peop
 * other outsiders (dependants living elsewhere) → none; they appear as dependants on documents.
 
 Design: every CSV source is one Polars frame whose ``line`` column is built with one ``pl.concat_str``
-over the layout's fields (:mod:`~juminzei.generator.wire_csv`) and encoded to CP932 once per file.
+over the layout's fields (:mod:`~sample_ward.wire_csv`) and encoded to CP932 once per file.
 Malformed and noisy cases are planted on small random subsets (numpy generators seeded from ``seed``
 and a per-purpose stream name), so the same population and seed give byte-identical files. e-Tax XML
-documents are whole-column string expressions too (:mod:`~juminzei.generator.wire_etax`); only the
+documents are whole-column string expressions too (:mod:`~sample_ward.wire_etax`); only the
 final file writes loop over returns. Modules: ``wire_common`` (context, person facts, truth),
 ``wire_csv`` (CSV engine), ``wire_sources`` (CSV formats), ``wire_etax``/``wire_xml`` (e-Tax),
 ``wire_text`` (text, eras, CP932), ``wire_amounts`` (the documents' 所得税 figures), ``wire_layouts``.
@@ -48,10 +48,10 @@ from pathlib import Path
 import polars as pl
 
 from contracts.layouts import FORMATS
-from juminzei.generator.model import Population
-from juminzei.generator.wire_common import DEFECT_SCHEMA, DOCUMENT_SCHEMA, Ctx, FileWriter, people_facts
-from juminzei.generator.wire_etax import write_etax
-from juminzei.generator.wire_sources import write_furusato, write_pension, write_resident_returns, write_salary
+from sample_ward.model import Population
+from sample_ward.wire_common import DEFECT_SCHEMA, DOCUMENT_SCHEMA, Ctx, FileWriter, people_facts
+from sample_ward.wire_etax import write_etax
+from sample_ward.wire_sources import write_furusato, write_pension, write_resident_returns, write_salary
 
 __all__ = ["DEFECT_SCHEMA", "DOCUMENT_SCHEMA", "SOURCES", "DocumentsResult", "write_documents"]
 

@@ -1,7 +1,7 @@
 """Shared machinery of the document writers: run context, person-level facts, truth rows, duplicates.
 
-Used by :mod:`juminzei.generator.documents` (the public entry point) and the per-format writers
-(:mod:`~juminzei.generator.wire_sources`, :mod:`~juminzei.generator.wire_etax`)."""
+Used by :mod:`sample_ward.documents` (the public entry point) and the per-format writers
+(:mod:`~sample_ward.wire_sources`, :mod:`~sample_ward.wire_etax`)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from juminzei.generator import defects as D
-from juminzei.generator import wire_amounts as A
-from juminzei.generator import wire_text as T
-from juminzei.generator.model import Population
+from sample_ward import defects as D
+from sample_ward import wire_amounts as A
+from sample_ward import wire_text as T
+from sample_ward.model import Population
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from juminzei.generator import defects as D
-from juminzei.generator import wire_amounts as A
-from juminzei.generator import wire_text as T
-from juminzei.generator.wire_common import (
+from sample_ward import defects as D
+from sample_ward import wire_amounts as A
+from sample_ward import wire_text as T
+from sample_ward.wire_common import (
     DOC_ADDRESS,
     ADDITIONAL_RATE,
     Ctx,
@@ -22,7 +22,7 @@ from juminzei.generator.wire_common import (
     spouse_details,
     with_route,
 )
-from juminzei.generator.wire_csv import (
+from sample_ward.wire_csv import (
     CODE_OF_SUBMISSION,
     FieldMap,
     assign_chunks,

@@ -1,6 +1,6 @@
 """Synthetic people of a central Tokyo ward (港区) for one fiscal year: who lives where, and what they earned.
 
-:func:`build_population` returns a :class:`~juminzei.generator.model.Population` (the binding contract
+:func:`build_population` returns a :class:`~sample_ward.model.Population` (the binding contract
 with the document writers). Everything is drawn from one seeded ``np.random.Generator(PCG64(seed))``:
 the root generator is split with ``Generator.spawn`` into one independent stream per stage, so a change
 in one stage (say, more donations) does not reshuffle the people of another. There is no Python loop

@@ -2,9 +2,9 @@
 
 :func:`generate_ward` is the one entry point (CLI, demo, tests, benchmarks). It
 
-1. builds the population (:func:`juminzei.generator.population.build_population`),
-2. writes the four registry extracts with their planted defects (:mod:`juminzei.generator.registry`),
-3. writes the return-ingest documents (:func:`juminzei.generator.documents.write_documents`),
+1. builds the population (:func:`sample_ward.population.build_population`),
+2. writes the four registry extracts with their planted defects (:mod:`sample_ward.registry`),
+3. writes the return-ingest documents (:func:`sample_ward.documents.write_documents`),
 4. writes ``truth/persons.parquet``, ``truth/documents.parquet`` and ``truth/defects.parquet``,
 5. writes ``manifest.json`` (generator version, arguments, every file with sha256, size, records),
 
@@ -221,7 +221,7 @@ def build_manifest(ward_dir: Path, arguments: dict[str, Any]) -> dict[str, Any]:
     root = str(ward_dir)
     files = [_describe(root, rel) for rel in _walk(ward_dir) if rel != "manifest.json"]
     return {
-        "generator": "juminzei.generator",
+        "generator": "sample_ward",
         "generator_version": GENERATOR_VERSION,
         "juminzei_version": juminzei.__version__,
         "libraries": {"polars": polars.__version__, "numpy": numpy.__version__},

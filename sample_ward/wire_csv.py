@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from juminzei.generator import defects as D
-from juminzei.generator import wire_text as T
-from juminzei.generator.wire_common import (
+from sample_ward import defects as D
+from sample_ward import wire_text as T
+from sample_ward.wire_common import (
     CANCELLATION_RATE,
     CORRECTION_RATE,
     DEFECT_SCHEMA,
@@ -36,7 +36,7 @@ from juminzei.generator.wire_common import (
     count,
     random_dates,
 )
-from juminzei.generator.wire_layouts import field_ids, field_spec, load_layout
+from sample_ward.wire_layouts import field_ids, field_spec, load_layout
 
 CSV_MALFORMED: tuple[str, ...] = (
     D.WRONG_FIELD_COUNT,
@@ -436,7 +436,7 @@ def assign_chunks(frame: pl.DataFrame, chunk: int | None) -> pl.DataFrame:
 
 def mark_duplicate_chunks(ctx: Ctx, frame: pl.DataFrame, stream: str, max_records: int = 200) -> pl.DataFrame:
     """``_in_dup``: the main records of the few (group, chunk) files that will be delivered twice."""
-    from juminzei.generator.wire_common import pick_duplicate_files
+    from sample_ward.wire_common import pick_duplicate_files
 
     key = pl.concat_str([pl.col("_group"), pl.lit("#"), pl.col("_chunk").cast(pl.String)])
     counts = frame.filter(pl.col("_kind") == "main").group_by(key.alias("file")).agg(pl.len().alias("n"))

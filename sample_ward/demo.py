@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     lake = Path(env["JUMINZEI_LAKE"])
     ward = REPO / "var" / "sample_ward"
 
-    from juminzei.generator import generate_ward
+    from sample_ward import generate_ward
     from pipelines.dag_policy import CYCLE_ORDER
 
     print(f"1. generating the sample ward: {args.residents} residents, seed {args.seed} → {ward.relative_to(REPO)}", flush=True)

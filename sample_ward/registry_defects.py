@@ -6,7 +6,7 @@ planted row has one row in ``truth/defects.parquet``: ``source``, ``file`` (rela
 ``record_no`` (1-based line number, the header being line 1), ``field`` (null when the whole record
 is wrong), ``category`` (one of the names below) and ``description`` (what is wrong, never personal data).
 
-The document-side categories live in ``juminzei/generator/defects.py``; all registry names start with
+The document-side categories live in ``sample_ward/defects.py``; all registry names start with
 their source so the two sets cannot collide.
 """
 
