@@ -26,7 +26,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from transforms.identifiers import local_government_code_is_valid
+from contracts.identifiers import local_government_code_is_valid
 
 TABLE_FILE = Path(__file__).resolve().parent / "local_government_codes.csv"
 KINDS = ("prefecture", "special_ward", "designated_city", "designated_city_ward", "city", "town", "village")

@@ -12,8 +12,32 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from transforms.corrections import STATUSES
-from transforms.record_merge import FLAGS, LINEAGE_USES, SOURCES
+from contracts.returns_ingest import STATUSES
+
+#: The document sources merged into the taxation basis (課税資料): 確定申告書 (e-Tax), 住民税申告書,
+#: 給与支払報告書, 公的年金等支払報告書, 申告特例通知書 (ふるさと納税 one-stop).
+SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "salary_report", "pension_report", "furusato_notice")
+#: What record_merge did with each document version (:class:`BasisLineage` ``use``).
+LINEAGE_USES: tuple[str, ...] = (
+    "basis",            # the person's 確定申告書 / 住民税申告書 that the basis follows
+    "summed",           # an information return summed into the basis (no return filed)
+    "added",            # an information return that filled categories a 住民税申告書 left at 0
+    "voided_one_stop",  # a 申告特例通知書 voided by a return (確定申告書 or 住民税申告書)
+    "superseded",       # an earlier version replaced by a 訂正
+    "cancelled",        # a version withdrawn by a 取消 (and the 取消 record itself)
+    "not_used",         # current but not used: covered by a return, a second return, or not resident on 1 January
+)
+#: The issues raised for an operator (:class:`MergeFlag` ``flag``); never resolved silently.
+FLAGS: tuple[str, ...] = (
+    "dependant_claimed_twice",      # 扶養重複
+    "dependant_income_over_limit",  # 扶養否認 候補
+    "document_in_review",           # 宛名付設 review pending: the basis may be incomplete
+    "conflicting_declarations",     # two current returns (確定申告書 and 住民税申告書, or two of one kind)
+    "declared_salary_differs",      # 住民税申告書 salary ≠ sum of 給与支払報告書
+    "dependants_not_itemised",      # e-Tax return claims 扶養控除 but lists no dependant (or none were staged)
+    "loss_not_offset",              # a negative income (損失) was set to 0: 損益通算 is not applied here
+    "orphan_correction_merged",     # a 訂正 whose original was never staged is merged as the only version
+)
 
 
 class BasisLineage(pa.DataFrameModel):

@@ -28,6 +28,8 @@ import polars as pl
 import yaml
 from pandera.api.polars.types import PolarsData
 
+from contracts.identifiers import my_number_is_valid
+
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
 SOURCES: tuple[str, ...] = ("resident_registry", "my_number", "livelihood_assistance", "disability")
 
@@ -394,8 +396,6 @@ class VaultEntry(pa.DataFrameModel):
 
     @pa.check("my_number", name="my_number check digit (平成26年総務省令第85号 第5条)")
     def _check_digit(cls, data: PolarsData) -> pl.LazyFrame:
-        from transforms.identifiers import my_number_is_valid
-
         return data.lazyframe.select(my_number_is_valid(pl.col(data.key)))
 
 

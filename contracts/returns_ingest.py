@@ -15,15 +15,27 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from contracts.identifiers import local_government_code_is_valid
 from contracts.layouts import FORMATS
 from contracts.resident_snapshot import _RUN_ID
-from transforms.identifiers import local_government_code_is_valid
-from transforms.matching import RELATIVE_MATCH_RULES
 
 ROUTES = ("stage", "review", "non_registered", "forward")
 DESTINATION_BASES = ("registry", "etax_jan1_code", "address")  # how a 回送 destination was found
 DECISIONS = ("auto", "review", "no_candidate", "not_applicable")
-STATUSES = ("current", "superseded", "cancelled", "cancellation", "orphan_correction")
+#: Where a document version stands in its 訂正/取消 history (提出区分 新規・追加・訂正・取消), as
+#: :func:`transforms.corrections.apply_submission_history` assigns it: the current version, one replaced
+#: by a 訂正 (superseded), one withdrawn by a 取消 (cancelled), the 取消 record itself (cancellation), or
+#: a 訂正/取消 whose original was never staged (orphan_correction).
+STATUSES: tuple[str, ...] = ("current", "superseded", "cancelled", "cancellation", "orphan_correction")
+#: How a relative (配偶者・扶養親族) named on a document was, or was not, tied to a 宛名番号 by its My
+#: Number (宛名付設 of relatives, :func:`transforms.matching.match_relatives_by_my_number`).
+RELATIVE_MATCH_RULES: tuple[str, ...] = (
+    "my_number_verified",  # rule 1: the vault person's birth date and name agree → resolved
+    "my_number_conflict",  # a valid number whose vault person disagrees in birth date or name → NOT resolved
+    "my_number_unknown",   # a valid number the vault does not know (e.g. a parent living elsewhere)
+    "my_number_invalid",   # not 12 digits with a valid check digit
+    "no_my_number",        # no number on the document
+)
 SOURCES = FORMATS  # the document layouts
 _ATENA = r"^[0-9]{10}$"
 _MUNICIPALITY = r"^[0-9]{6}$"

@@ -31,7 +31,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from transforms.identifiers import my_number_is_valid
+from contracts.identifiers import my_number_is_valid
 
 ITEM_KINDS: tuple[str, ...] = ("document", "dependant_claimed_twice", "dependant_income_over_limit")
 #: the decisions an operator may take on each kind of item

@@ -57,7 +57,7 @@ def record_merge():
     def resolve_run(**context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.errors import RunSkipped
+        from contracts.errors import RunSkipped
         from pipelines.runtime import resolve_dag_run
 
         try:  # late scheduled runs skip; Asset-started runs take the partition of their events
@@ -81,7 +81,7 @@ def record_merge():
     def publish(summary: dict, **context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.errors import RunSkipped
+        from contracts.errors import RunSkipped
         from pipelines.runtime import publish_asset_events
 
         try:  # no events (nothing starts downstream) for a dry run or a run that changed nothing

@@ -42,7 +42,7 @@ def resident_snapshot():
     def resolve_run(**context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.errors import RunSkipped
+        from contracts.errors import RunSkipped
         from pipelines.runtime import resolve_dag_run
 
         try:  # late scheduled runs skip; Asset-started runs take the partition of their events
@@ -66,7 +66,7 @@ def resident_snapshot():
     def publish(summary: dict, **context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.errors import RunSkipped
+        from contracts.errors import RunSkipped
         from pipelines.runtime import publish_asset_events
 
         try:  # no events (nothing starts downstream) for a dry run or a run that changed nothing

@@ -44,7 +44,7 @@ def tax_assessment():
     def resolve_run(**context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.errors import RunSkipped
+        from contracts.errors import RunSkipped
         from pipelines.runtime import resolve_dag_run
 
         try:  # late scheduled runs skip; Asset-started runs take the partition of their events
@@ -68,7 +68,7 @@ def tax_assessment():
     def publish(summary: dict, **context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipelines.errors import RunSkipped
+        from contracts.errors import RunSkipped
         from pipelines.runtime import publish_asset_events
 
         try:  # no events (nothing starts downstream) for a dry run or a run that changed nothing

@@ -156,8 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from contracts.errors import ConfigError
     from pipelines.config import Settings
-    from pipelines.errors import ConfigError
     from pipelines.reports import format_status, load_history, load_status
 
     lake = Settings.from_env().lake
@@ -197,9 +197,9 @@ def cmd_calc(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     import re
 
+    from contracts.errors import ConfigError
     from pipelines.audit import append_audit
     from pipelines.config import Settings
-    from pipelines.errors import ConfigError
     from pipelines.tax_assessment import load_assessment_row
     from transforms.tax_explain import format_sheet
     from transforms.tax_rules import load_municipality_profile, load_rules
@@ -261,9 +261,9 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
+    from contracts.errors import ConfigError
     from pipelines import quarantine
     from pipelines.config import Settings, check_fiscal_year
-    from pipelines.errors import ConfigError
 
     settings = Settings.from_env()
     municipality = args.municipality or settings.municipality
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as error:  # operator errors become one sentence; bugs keep their traceback
-        from pipelines.errors import JuminzeiError
+        from contracts.errors import JuminzeiError
 
         if isinstance(error, JuminzeiError):
             print(f"juminzei {args.command}: {error}", file=sys.stderr)

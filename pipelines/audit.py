@@ -36,7 +36,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.errors import ConfigError
+from contracts.errors import ConfigError
 
 AUDIT_FILE = "audit_log.jsonl"
 GENESIS_HASH = "0" * 64

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.errors import ConfigError
+from contracts.errors import ConfigError
 
 DEFAULT_MUNICIPALITY = "131032"  # 港区 (全国地方公共団体コード incl. check digit)
 DEFAULT_DEPARTMENT = "税務課"

@@ -16,7 +16,7 @@ temporary directory is hidden from readers and removed by the next write of the 
 
 Readers go through the manifest (:func:`read_partition`, :func:`scan_partition`) and read only the
 files it names; a directory without a manifest, or whose files do not match it, is refused with a
-:class:`~pipelines.errors.PartitionError`. Readers that glob the lake themselves must skip names
+:class:`~contracts.errors.PartitionError`. Readers that glob the lake themselves must skip names
 starting with ``.`` or ``_``.
 
 Rerunning a write with the same rows leaves the partition untouched (same bytes, same manifest, same
@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipelines.errors import ConfigError, ContractError, PartitionError
+from contracts.errors import ConfigError, ContractError, PartitionError
 
 if TYPE_CHECKING:
     from pipelines.config import Settings
@@ -861,7 +861,7 @@ def _may_hold_twelve_digits(text: pl.Expr) -> pl.Expr:
 def standalone_twelve_digit_runs(frame: pl.DataFrame) -> pl.DataFrame:
     """``column, number``: every distinct standalone run of exactly 12 digits (full-width digits read as
     ASCII) with a valid My Number check digit, per text column of ``frame`` (vectorised)."""
-    from transforms.identifiers import my_number_is_valid
+    from contracts.identifiers import my_number_is_valid
 
     columns = _text_columns(frame)
     if not columns or not frame.height:

@@ -68,9 +68,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from contracts.errors import ConfigError, InputFileError, JuminzeiError
 from contracts.layouts import FORMATS
 from pipelines.config import check_fiscal_year, check_municipality
-from pipelines.errors import ConfigError, InputFileError, JuminzeiError
 from pipelines.lake import _parquet_bytes, sha256_file, write_bytes_atomic
 
 # The document sources are the document layouts (contracts/layouts/): one list for the whole project.

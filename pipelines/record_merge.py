@@ -29,10 +29,10 @@ import logging
 
 import polars as pl
 
+from contracts.errors import ConfigError
 from pipelines.config import Settings
-from pipelines.errors import ConfigError
-from pipelines.reports import RunReport
 from pipelines.progress import advance, step
+from pipelines.reports import RunReport
 from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.record_merge")

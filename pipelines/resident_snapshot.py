@@ -19,7 +19,7 @@ Writes (each partition atomically; identical inputs leave every byte as it was):
 The dialect is explicit (UTF-8, comma, ``"``, header required and compared with the layout, LF); all
 fields are read as strings, nothing is sniffed. A record with the wrong field count, broken quoting or
 bytes that are not UTF-8 is quarantined, not fatal. A missing, empty or wrongly-headed file stops the
-run with an :class:`~pipelines.errors.InputFileError` before anything is written.
+run with an :class:`~contracts.errors.InputFileError` before anything is written.
 
 Every input record goes to exactly one place: staged or quarantined (nothing is forwarded here;
 removed residents are staged with their status). The report checks, per input file, that
@@ -43,6 +43,7 @@ from typing import Any
 
 import polars as pl
 
+from contracts.errors import InputFileError
 from contracts.resident_snapshot import (
     SOURCES,
     DisabilityStatus,
@@ -57,10 +58,9 @@ from contracts.resident_snapshot import (
 )
 from pipelines.audit import append_audit
 from pipelines.config import Settings
-from pipelines.errors import InputFileError
 from pipelines.lake import hold_my_numbers, write_partition, write_vault
-from pipelines.reports import RunReport
 from pipelines.progress import advance, step
+from pipelines.reports import RunReport
 from pipelines.stage import execute, require_reconciled, validate
 
 STAGE = "resident_snapshot"

@@ -42,10 +42,10 @@ from pathlib import Path
 
 import polars as pl
 
+from contracts.errors import ConfigError
 from pipelines.config import Settings
-from pipelines.errors import ConfigError
-from pipelines.reports import RunReport
 from pipelines.progress import advance, step
+from pipelines.reports import RunReport
 from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.returns_ingest")
@@ -499,7 +499,7 @@ def _warnings(parsed, run_id: str, extra: list[pl.DataFrame] = ()) -> pl.DataFra
 
 def _count_relatives(report: RunReport, relatives: pl.DataFrame) -> None:
     """The 5人目以降 relatives are part of their document's record (not in received/staged)."""
-    from transforms.matching import RELATIVE_MATCH_RULES
+    from contracts.returns_ingest import RELATIVE_MATCH_RULES
 
     report.set_count("document_relatives", relatives.height)
     rules = relatives.get_column("relative_match_rule")
@@ -540,7 +540,7 @@ def _account(report: RunReport, to_read, received_by_file: dict[str, int], stage
     report.set_count("review_queue_documents", review.get_column("doc_uid").n_unique())
     report.set_count("non_registered_candidates", non_registered.height)
     # e-Tax relatives are part of their return's record (not in received/staged): counted on their own.
-    from transforms.matching import RELATIVE_MATCH_RULES
+    from contracts.returns_ingest import RELATIVE_MATCH_RULES
 
     report.set_count("etax_dependants", dependants.height)
     rules = dependants.get_column("relative_match_rule")

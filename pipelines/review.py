@@ -31,8 +31,8 @@ from datetime import datetime
 
 import polars as pl
 
+from contracts.errors import JuminzeiError
 from pipelines.config import Settings, check_fiscal_year, check_municipality
-from pipelines.errors import JuminzeiError
 
 DATASET = "review_decisions"
 OUTCOMES_DATASET = "review_outcomes"

@@ -22,7 +22,7 @@ def resolve_fiscal_year(requested: Any, logical_date: datetime | None, now: date
     The 賦課期日 of fiscal year N is 1 January N (地方税法第39条・第318条), so a run dated in
     calendar year N works on fiscal year N.
     """
-    from pipelines.errors import ConfigError
+    from contracts.errors import ConfigError
 
     if requested not in (None, ""):
         try:
@@ -41,8 +41,8 @@ def resolve_fiscal_year(requested: Any, logical_date: datetime | None, now: date
 
 def resolve_municipality(requested: Any) -> str:
     """A 6-digit 全国地方公共団体コード (default: the settings' municipality)."""
+    from contracts.errors import ConfigError
     from pipelines.config import Settings
-    from pipelines.errors import ConfigError
 
     code = str(requested).strip() if requested not in (None, "") else Settings.from_env().municipality
     if len(code) != 6 or not code.isdigit():
@@ -65,7 +65,7 @@ def resolve_run_config(
     now = now or datetime.now(timezone.utc)
     dry_run = params.get("dry_run", False)
     if not isinstance(dry_run, bool):
-        from pipelines.errors import ConfigError
+        from contracts.errors import ConfigError
 
         raise ConfigError(f"dry_run must be true or false, got {dry_run!r}")
     return {
@@ -106,7 +106,7 @@ def resolve_dag_run(stage: str, context: Mapping[str, Any]) -> dict:
     """The first task of every DAG: the run configuration from an Airflow task context (a plain mapping here;
     nothing of Airflow is imported). A late scheduled run raises :class:`RunSkipped`; a run started by Asset
     events works on the partition they name (:func:`scope_from_asset_events`); then :func:`resolve_run_config`."""
-    from pipelines.errors import RunSkipped
+    from contracts.errors import RunSkipped
 
     logical_date = context.get("logical_date")
     dag_run = context.get("dag_run")
@@ -121,7 +121,7 @@ def resolve_dag_run(stage: str, context: Mapping[str, Any]) -> dict:
 def publish_asset_events(summary: Mapping[str, Any], outlets, outlet_events) -> dict:
     """The last task of every DAG: raise :class:`RunSkipped` when the run must start nothing downstream
     (:func:`publish_skip_reason`), else put the rewritten partition in the ``extra`` of every outlet's event."""
-    from pipelines.errors import RunSkipped
+    from contracts.errors import RunSkipped
 
     reason = publish_skip_reason(summary)
     if reason:
@@ -143,7 +143,7 @@ def scope_from_asset_events(extras: Iterable[Mapping[str, Any] | None]) -> dict:
     """The run configuration of an Asset-triggered run: the municipality and fiscal year its triggering events
     name (``{}`` when no event names one, e.g. an event created by hand in the UI). Events naming different
     partitions cannot be one run: the sentence lists them and asks for runs by hand."""
-    from pipelines.errors import ConfigError
+    from contracts.errors import ConfigError
 
     scopes = sorted({(str(e["municipality"]), int(e["fiscal_year"])) for e in extras
                      if isinstance(e, Mapping) and e.get("municipality") and e.get("fiscal_year")})
@@ -162,7 +162,7 @@ def check_param_names(stage: str, params: Mapping[str, Any]) -> None:
     the current year): the sentence names the key, the closest known one and every allowed key."""
     from difflib import get_close_matches
 
-    from pipelines.errors import ConfigError
+    from contracts.errors import ConfigError
     from pipelines.stages import allowed_params
 
     allowed = allowed_params(stage)
@@ -181,7 +181,7 @@ def check_param_names(stage: str, params: Mapping[str, Any]) -> None:
 
 def resolve_options(params: Mapping[str, Any]) -> dict:
     """Stage-specific options: ``landing`` (an existing folder) when the operator names one."""
-    from pipelines.errors import ConfigError
+    from contracts.errors import ConfigError
 
     options: dict[str, Any] = {}
     landing = params.get("landing")
@@ -246,7 +246,7 @@ def publish_skip_reason(summary: Mapping[str, Any]) -> str | None:
 
 def require_reconciled(summary: Mapping[str, Any]) -> dict:
     """Fail the run with an operator sentence unless every row is accounted for."""
-    from pipelines.errors import JuminzeiError
+    from contracts.errors import JuminzeiError
 
     if not summary.get("reconciles"):
         counts = summary.get("counts", {})

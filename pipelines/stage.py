@@ -18,8 +18,8 @@ from typing import Callable, Sequence
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
+from contracts.errors import ContractError, JuminzeiError, ReconciliationError
 from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
-from pipelines.errors import ContractError, JuminzeiError, ReconciliationError
 from pipelines.lake import use_guard_settings
 from pipelines.reports import RunReport, write_report
 

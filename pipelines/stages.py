@@ -33,7 +33,7 @@ def allowed_params(stage: str) -> tuple[str, ...]:
 
 def stage_runner(stage: str) -> Callable[..., dict]:
     """Return the run function of ``stage`` or raise a ConfigError that lists the known stages."""
-    from pipelines.errors import ConfigError
+    from contracts.errors import ConfigError
 
     try:
         target = STAGES[stage]

@@ -19,11 +19,11 @@ import logging
 
 import polars as pl
 
+from contracts.errors import ConfigError
 from pipelines.config import Settings
-from pipelines.errors import ConfigError
 from pipelines.lake import partition_exists, read_partition, write_partition
-from pipelines.reports import RunReport
 from pipelines.progress import step
+from pipelines.reports import RunReport
 from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.tax_assessment")

@@ -79,8 +79,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from contracts.errors import ConfigError
 from pipelines.config import RUN_ID_RE, Settings, check_fiscal_year, check_municipality
-from pipelines.errors import ConfigError
 from pipelines.lake import write_bytes_atomic, write_json_atomic
 
 if TYPE_CHECKING:

@@ -125,7 +125,7 @@ def _check_arguments(residents: int, seed: int, fiscal_year: int, municipality_c
         raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
     if not isinstance(fiscal_year, int) or not 2000 <= fiscal_year <= 2100:
         raise ValueError(f"fiscal_year must be a year such as 2026, got {fiscal_year!r}")
-    from transforms.identifiers import is_valid_local_government_code
+    from contracts.identifiers import is_valid_local_government_code
 
     if not is_valid_local_government_code(municipality_code):
         raise ValueError(f"municipality_code must be a 6-digit 団体コード with its check digit, got {municipality_code!r}")

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from transforms.identifiers import corporate_number_check_digit_expr, my_number_check_digits
+from contracts.identifiers import corporate_number_check_digit_expr, my_number_check_digits
 
 from .model import DEPENDANTS, DONATIONS, EMPLOYERS, EMPLOYMENTS, PENSIONS, PERSONS, Population
 

@@ -50,12 +50,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from contracts.returns_ingest import STATUSES
+
 __all__ = [
     "NEW",
     "ADDITIONAL",
     "CORRECTION",
     "CANCELLATION",
-    "STATUSES",
     "HISTORY_COLUMNS",
     "apply_submission_history",
     "document_uid",
@@ -69,7 +70,8 @@ CORRECTION = "2"  # 訂正
 CANCELLATION = "3"  # 取消
 _TYPES = (NEW, ADDITIONAL, CORRECTION, CANCELLATION)
 
-STATUSES: tuple[str, ...] = ("current", "superseded", "cancelled", "cancellation", "orphan_correction")
+# The ``status`` values (訂正/取消 history) are :data:`contracts.returns_ingest.STATUSES`, the vocabulary
+# the staged-document contract validates.
 
 HISTORY_COLUMNS: dict[str, pl.DataType] = {
     "doc_uid": pl.String(),

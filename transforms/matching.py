@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.identifiers import my_number_is_valid
+from contracts.identifiers import my_number_is_valid
 from transforms.normalize import normalize_address, normalize_kana, normalize_kanji_name, town_block
 
 __all__ = [
@@ -68,7 +68,6 @@ __all__ = [
     "MatchResult",
     "document_identity",
     "match_documents",
-    "RELATIVE_MATCH_RULES",
     "RELATIVE_MATCH_SCHEMA",
     "match_relatives_by_my_number",
 ]
@@ -324,14 +323,8 @@ def match_documents(
 
 
 # ------------------------------------------------------------------------- relatives (rule 1 only)
-#: How a relative named on a document was (or was not) tied to a 宛名番号 by its My Number.
-RELATIVE_MATCH_RULES: tuple[str, ...] = (
-    "my_number_verified",  # rule 1: the vault person's birth date and name agree → resolved
-    "my_number_conflict",  # a valid number whose vault person disagrees in birth date or name → NOT resolved
-    "my_number_unknown",   # a valid number the vault does not know (e.g. a parent living elsewhere)
-    "my_number_invalid",   # not 12 digits with a valid check digit
-    "no_my_number",        # no number on the document
-)
+# The rules a relative's match can end in are :data:`contracts.returns_ingest.RELATIVE_MATCH_RULES`
+# (the contract of staging/document_relatives and staging/etax_dependants validates them).
 RELATIVE_MATCH_SCHEMA: dict[str, pl.DataType] = {
     "relative_key": pl.String(), "relative_atena_no": pl.String(), "relative_match_rule": pl.String(),
     "relative_match_evidence": pl.List(pl.String()),

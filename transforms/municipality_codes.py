@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.identifiers import local_government_code_is_valid
+from contracts.identifiers import local_government_code_is_valid
 from transforms.normalize import kanji_variants
 
 __all__ = [

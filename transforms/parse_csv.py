@@ -76,12 +76,12 @@ from typing import Any
 
 import polars as pl
 
-from contracts.layouts import CSV_FORMATS, LayoutError, load_layout, on_invalid
-from transforms.identifiers import (
+from contracts.identifiers import (
     corporate_number_is_valid,
     local_government_code_is_valid,
     my_number_is_valid,
 )
+from contracts.layouts import CSV_FORMATS, LayoutError, load_layout, on_invalid
 
 __all__ = [
     "REASONS",

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import polars as pl
 from lxml import etree
 
+from contracts.identifiers import my_number_is_valid
 from contracts.layouts import on_invalid
-from transforms.identifiers import my_number_is_valid
 from transforms.safe_xml import UnsafeXmlError, parse_untrusted_xml
 
 __all__ = [

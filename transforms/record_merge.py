@@ -23,9 +23,10 @@ Precedence (per person resident on 1 January, 賦課期日)
    申告特例通知書 summed with ``one_stop = True``.
 4. No document: a zero basis with the registry's attributes (and a row in the 未申告 list).
 
-Every usable version of every document ends in exactly one lineage ``use``; see ``LINEAGE_USES``.
-Conflicts are not resolved silently: the basis uses the documents as declared and ``merge_flags``
-tells the operator (see ``FLAGS``). docs/record-merge.md explains all rules in operator language.
+Every usable version of every document ends in exactly one lineage ``use``; see
+:data:`contracts.record_merge.LINEAGE_USES`. Conflicts are not resolved silently: the basis uses the
+documents as declared and ``merge_flags`` tells the operator (see :data:`contracts.record_merge.FLAGS`).
+docs/record-merge.md explains all rules in operator language.
 
 Operators' decisions (``review_decisions``, :mod:`contracts.review`)
 -----------------------------------------------------------------
@@ -50,37 +51,18 @@ from datetime import date
 
 import polars as pl
 
+from contracts.record_merge import SOURCES
+from contracts.review import OUTCOME_COLUMNS, OUTCOMES
 from contracts.taxation_basis import PERSON_AMOUNTS, PERSON_FLAGS, person_schema, relative_schema
 from transforms.normalize import normalize_kana
+from transforms.review import flag_item_key_expr, latest_decisions
 from transforms.tax_engine import (
     age_at_year_end, floor_to_unit, premium_deduction, public_pension_income, salary_income_before_adjustment,
     times_fraction,
 )
 from transforms.tax_rules import Rules, load_rules
-from contracts.review import OUTCOME_COLUMNS, OUTCOMES
-from transforms.review import flag_item_key_expr, latest_decisions
 
-SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "salary_report", "pension_report", "furusato_notice")
 BASIS_SOURCES: tuple[str, ...] = ("etax_return", "resident_return", "information_returns", "none")
-LINEAGE_USES: tuple[str, ...] = (
-    "basis",            # the person's 確定申告書 / 住民税申告書 that the basis follows
-    "summed",           # an information return summed into the basis (no return filed)
-    "added",            # an information return that filled categories a 住民税申告書 left at 0
-    "voided_one_stop",  # a 申告特例通知書 voided by a return (確定申告書 or 住民税申告書)
-    "superseded",       # an earlier version replaced by a 訂正
-    "cancelled",        # a version withdrawn by a 取消 (and the 取消 record itself)
-    "not_used",         # current but not used: covered by a return, a second return, or not resident on 1 January
-)
-FLAGS: tuple[str, ...] = (
-    "dependant_claimed_twice",      # 扶養重複
-    "dependant_income_over_limit",  # 扶養否認 候補
-    "document_in_review",           # 宛名付設 review pending: the basis may be incomplete
-    "conflicting_declarations",     # two current returns (確定申告書 and 住民税申告書, or two of one kind)
-    "declared_salary_differs",      # 住民税申告書 salary ≠ sum of 給与支払報告書
-    "dependants_not_itemised",      # e-Tax return claims 扶養控除 but lists no dependant (or none were staged)
-    "loss_not_offset",              # a negative income (損失) was set to 0: 損益通算 is not applied here
-    "orphan_correction_merged",     # a 訂正 whose original was never staged is merged as the only version
-)
 RESOLUTIONS: tuple[str, ...] = (
     "etax_my_number",  # e-Tax 親族: My Number verified against the vault at ingest (staging/etax_dependants)
     "document_my_number",  # 5人目以降の扶養親族: My Number verified at ingest (staging/document_relatives)

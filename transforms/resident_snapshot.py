@@ -274,7 +274,7 @@ def parse_date(column: pl.Expr) -> pl.Expr:
 
 def field_error(f: LayoutField) -> pl.Expr:
     """Reason code (String) of the first problem of field ``f``, or null when it is fine."""
-    from transforms.identifiers import local_government_code_is_valid, my_number_is_valid
+    from contracts.identifiers import local_government_code_is_valid, my_number_is_valid
 
     c = pl.col(f.name)
     missing = (c.is_null() | (c.str.strip_chars() == "")) if f.type == "text" else c.is_null()

@@ -25,9 +25,9 @@ and then parses with a locked-down lxml parser as a second line of defence:
 Every refusal raises :class:`UnsafeXmlError` whose message is one sentence naming the file and
 the reason, and never quotes the document's content (which may hold personal data).
 
-``UnsafeXmlError`` derives from :class:`pipelines.errors.JuminzeiError` so the CLI and the DAG log
-print it like every other operator error; ``pipelines.errors`` imports nothing but the standard
-library, so this module stays free of I/O and of Airflow.
+``UnsafeXmlError`` derives from :class:`contracts.errors.JuminzeiError` so the CLI and the DAG log
+print it like every other operator error; ``contracts.errors`` sits below this layer and imports
+nothing but the standard library, so this module stays free of I/O and of Airflow.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from collections.abc import Mapping
 
 from lxml import etree
 
-from pipelines.errors import JuminzeiError
+from contracts.errors import JuminzeiError
 
 DEFAULT_MAX_BYTES = 2_000_000
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from contracts.errors import ConfigError
 from pipelines import audit, lake
 from pipelines.config import Settings
-from pipelines.errors import ConfigError
 
 FIELDS = {"ts", "actor", "host", "department", "operation", "reason", "run_id", "dataset", "atena_nos",
           "details", "prev_hash", "hash"}

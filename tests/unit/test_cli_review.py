@@ -9,11 +9,11 @@ import json
 import polars as pl
 import pytest
 
+from contracts.identifiers import my_number_check_digit
 from juminzei.cli import main
 from pipelines import audit
 from pipelines.lake import read_partition, write_partition
 from pipelines.terminal import WIDTH, display_width
-from transforms.identifiers import my_number_check_digit
 from transforms.review import item_id
 
 M, FY = "131032", 2026

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from contracts.layouts import load_layout
+from contracts.returns_ingest import STATUSES
 from transforms.corrections import (
     HISTORY_COLUMNS,
-    STATUSES,
     apply_submission_history,
     received_date_from_file,
 )

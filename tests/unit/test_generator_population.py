@@ -17,6 +17,13 @@ import numpy as np
 import polars as pl
 import pytest
 
+from contracts.identifiers import (
+    corporate_number_is_valid,
+    is_valid_local_government_code,
+    is_valid_my_number,
+    local_government_code_is_valid,
+    my_number_is_valid,
+)
 from sample_ward import GENERATOR_VERSION, generate_ward
 from sample_ward import registry_defects as rd
 from sample_ward.model import SCHEMAS
@@ -28,13 +35,6 @@ from sample_ward.registry import (
     RESIDENT_REGISTRY_COLUMNS,
     registry_paths,
     write_registry,
-)
-from transforms.identifiers import (
-    corporate_number_is_valid,
-    is_valid_local_government_code,
-    is_valid_my_number,
-    local_government_code_is_valid,
-    my_number_is_valid,
 )
 
 FISCAL_YEAR = 2026

@@ -1,4 +1,4 @@
-"""Check digits of 個人番号, 法人番号 and 地方公共団体コード (transforms.identifiers).
+"""Check digits of 個人番号, 法人番号 and 地方公共団体コード (contracts.identifiers).
 
 Sources of the rules and golden vectors:
 * 個人番号: 平成26年総務省令第85号 第5条 (weights 6,5,4,3,2,7,6,5,4,3,2 from the left on the 11-digit
@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.identifiers import (
+from contracts.identifiers import (
     CORPORATE_NUMBER_WEIGHTS,
     MY_NUMBER_WEIGHTS,
     corporate_number_check_digit,

@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts.errors import ConfigError, PartitionError
 from pipelines import lake
-from pipelines.errors import ConfigError, PartitionError
 
 REPO = Path(__file__).resolve().parents[2]
 M, N = "131032", 2026

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts.errors import ConfigError, InputFileError
 from pipelines import ledger
-from pipelines.errors import ConfigError, InputFileError
 from pipelines.ledger import LedgerError, classify, mark_ingested, mark_pending, read_ledger, scan_landing
 
 M, N = "131032", 2026

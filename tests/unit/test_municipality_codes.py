@@ -10,8 +10,8 @@ import pandera.errors
 import polars as pl
 import pytest
 
+from contracts.identifiers import local_government_code_check_digit
 from contracts.local_government_codes import TABLE_FILE, LocalGovernmentCode, load_local_government_codes
-from transforms.identifiers import local_government_code_check_digit
 from transforms.municipality_codes import (
     address_keys,
     document_municipality_code,

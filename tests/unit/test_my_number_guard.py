@@ -8,9 +8,9 @@ import hashlib
 import polars as pl
 import pytest
 
+from contracts.identifiers import my_number_check_digit
 from pipelines import audit, lake
 from pipelines.lake import MyNumberLeakError
-from transforms.identifiers import my_number_check_digit
 
 M, N = "131032", 2026
 

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
-from transforms.identifiers import my_number_check_digit
+from contracts.identifiers import my_number_check_digit
 from transforms.parse_etax import AMOUNT_ITEMS, QUARANTINE_SCHEMA, REASON_CODES, parse_etax_returns
 
 NS = "http://xml.e-tax.nta.go.jp/XSD/shotoku"

@@ -15,10 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts.errors import ConfigError, ContractError, InputFileError
 from contracts.resident_snapshot import REASON_CODES, VaultEntry, load_layout
 from pipelines import audit, lake
 from pipelines.config import RUN_ID_RE, Settings, load_vault_key, new_run_id
-from pipelines.errors import ConfigError, ContractError, InputFileError
 from pipelines.reports import load_latest
 from pipelines.resident_snapshot import run, validate
 from transforms import resident_snapshot as t

@@ -7,10 +7,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from contracts.identifiers import my_number_check_digit
 from contracts.record_merge import BasisLineage, MergeFlag
 from contracts.review import DECISION_COLUMNS, OUTCOME_COLUMNS, ReviewDecision, ReviewOutcome
 from tests.unit.test_record_merge import FAMILY, _merge, _row, _use, _valid
-from transforms.identifiers import my_number_check_digit
 from transforms.record_merge import merge_records
 from transforms.review import item_id, latest_decisions, reason_problem
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pipelines.errors import ConfigError, JuminzeiError
+from contracts.errors import ConfigError, JuminzeiError
 from pipelines.runtime import (
     check_param_names,
     publish_skip_reason,
@@ -153,7 +153,7 @@ class _Outlet:
 
 
 def test_the_first_task_resolves_skips_late_schedules_and_follows_events():
-    from pipelines.errors import RunSkipped
+    from contracts.errors import RunSkipped
     from pipelines.runtime import resolve_dag_run
 
     form = {"fiscal_year": None, "municipality": "131032", "dry_run": False}
@@ -168,7 +168,7 @@ def test_the_first_task_resolves_skips_late_schedules_and_follows_events():
 
 
 def test_the_last_task_puts_the_partition_on_every_event_or_skips():
-    from pipelines.errors import RunSkipped
+    from contracts.errors import RunSkipped
     from pipelines.runtime import publish_asset_events
 
     summary = {"stage": "record_merge", "municipality": "131032", "fiscal_year": 2025, "run_id": "r",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from pipelines.errors import JuminzeiError
+from contracts.errors import JuminzeiError
 from transforms.safe_xml import UnsafeXmlError, parse_untrusted_xml, text_at
 
 NS = "http://xml.e-tax.nta.go.jp/XSD/shotoku"

@@ -268,7 +268,7 @@ def test_the_generator_builds_tiny_wards(residents):
 def test_a_landing_folder_without_the_files_already_ingested_is_refused(ward, lake, tmp_path):
     """Every run rebuilds staging from all ingested files: a run on another folder (`--landing`), or after a
     delivered file was removed, would silently drop their records. It is refused and nothing changes."""
-    from pipelines.errors import ConfigError
+    from contracts.errors import ConfigError
 
     _deliver(ward, lake, (*REGISTRY_SOURCES, "salary_report", "salary_summary"))
     _run("resident_snapshot")

@@ -8,9 +8,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from contracts.errors import ConfigError
 from contracts.taxation_basis import PERSON_AMOUNTS, PERSON_FLAGS, person_schema, relative_schema
 from pipelines.config import Settings
-from pipelines.errors import ConfigError
 from pipelines.tax_assessment import assess, run
 
 

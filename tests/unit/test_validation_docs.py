@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts.errors import ConfigError
 from pipelines import reports
 from pipelines.config import Settings
-from pipelines.errors import ConfigError
 from pipelines.validation_docs import _columns_needed, document_validation, render_run_page, write_offline_report
 
 RUN_PASS = "20260105T093000Z-record_merge-0a0a0a0a"

@@ -4,6 +4,13 @@ Every exception raised on purpose by juminzei derives from :class:`JuminzeiError
 sentence an operator can act on: which file, which record, which field, what was expected. The CLI
 and the DAG log print that sentence. Messages never carry personal data (names, My Numbers,
 addresses); a record is named by its file and line number.
+
+The family lives here, in the lowest layer, so that every layer (dags, pipelines, transforms,
+contracts, the CLI) may raise or catch it without an import running upward
+(tests/unit/test_import_layers.py); it imports only the standard library. An error that belongs to
+one module derives from these classes beside the code that raises it (``UnsafeXmlError`` in
+:mod:`transforms.safe_xml`, ``LedgerError`` in :mod:`pipelines.ledger`, ``ReviewError`` in
+:mod:`pipelines.review`, ``MyNumberLeakError`` in :mod:`pipelines.lake`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ All identifiers are *strings of ASCII digits*: leading zeros are significant (ab
 ten starts with ``0``), so they are never stored as integers.  Full-width digits, hyphens or spaces
 are rejected here; normalising them is the caller's decision (and must be recorded as such).
 
+The module sits with the contracts because the contracts validate these check digits (a staged
+地方公共団体コード, a review reason that must not hold a My Number, the vault); the parsers and the
+matcher in ``transforms/`` import it from here, never the other way round.
+
 Legal sources
 -------------
 * 個人番号: 平成26年総務省令第85号 第5条 (the ordinance made under the My Number Act that fixes how
