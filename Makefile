@@ -16,7 +16,7 @@ RESIDENTS ?= 2000
 SEED ?= 20260101
 FISCAL_YEAR ?= 2026
 
-.PHONY: venv demo test bench airflow lock clean
+.PHONY: venv demo samples test bench airflow lock clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: venv
 	$(PY) -m sample_ward.demo --residents $(RESIDENTS) --seed $(SEED) --fiscal-year $(FISCAL_YEAR)
+
+# data_samples/: one synthetic sample of every file that enters the ward and its bad sibling (fixed seed)
+samples: venv
+	$(PY) -m sample_ward.samples --out data_samples
 
 test: venv
 	$(PY) -m pytest -p no:cacheprovider

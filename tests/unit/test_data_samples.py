@@ -1,0 +1,191 @@
+"""data_samples/: the committed samples are what `make samples` writes, byte for byte; every good sample
+goes through its real stage with the counts its own structure implies and nothing quarantined; every bad
+sibling is quarantined with exactly the reason, record and field the index records."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "data_samples"
+INDEX = json.loads((SAMPLES / "samples.json").read_text(encoding="utf-8"))
+ENTRIES = INDEX["samples"]
+M, N = INDEX["ward"]["municipality_code"], INDEX["ward"]["fiscal_year"]
+REGISTRY_STAGE, DOCUMENT_STAGE = "resident_snapshot", "returns_ingest"
+HAND_WRITTEN = {"README.md", ".gitattributes"}  # not the maker's: it leaves them alone
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _landing_path(entry_file: str) -> str:
+    """``landing/<source>/...`` or ``bad/<source>/...`` → the path relative to a landing root."""
+    return entry_file.split("/", 1)[1]
+
+
+# ----------------------------------------------------------------------------------- reproducible
+def test_make_samples_reproduces_the_committed_files_byte_for_byte(tmp_path):
+    from sample_ward.samples import write_samples
+
+    (tmp_path / "README.md").write_text("left alone\n", encoding="utf-8")
+    write_samples(tmp_path)
+    made = _tree(tmp_path)
+    assert made.pop("README.md") == b"left alone\n"  # the maker never touches the hand-written page
+    committed = {rel: data for rel, data in _tree(SAMPLES).items() if rel not in HAND_WRITTEN}
+    assert sorted(made) == sorted(committed), "files missing from or extra in data_samples/: run `make samples`"
+    changed = [rel for rel in made if made[rel] != committed[rel]]
+    assert not changed, f"`make samples` writes other bytes for {changed}"
+
+
+# ----------------------------------------------------------------------------------- the index
+def test_the_index_covers_every_landing_source_once_and_names_existing_files():
+    from contracts.layouts import FORMATS
+    from contracts.resident_snapshot import SOURCES as REGISTRY_SOURCES
+
+    sources = [e["source"] for e in ENTRIES]
+    assert sorted(sources) == sorted(set(REGISTRY_SOURCES) | set(FORMATS)) and len(sources) == len(set(sources))
+    for entry in ENTRIES:
+        assert entry["stage"] == (REGISTRY_STAGE if entry["source"] in REGISTRY_SOURCES else DOCUMENT_STAGE)
+        for rel in (entry["file"], entry["bad"]["file"], entry["layout"], entry["doc"].split("#")[0]):
+            assert (SAMPLES / rel).is_file() or (REPO / rel).is_file(), rel
+        # the bad sibling has the good one's name, in the bad/ tree: it can replace it in a landing folder
+        assert _landing_path(entry["file"]) == _landing_path(entry["bad"]["file"])
+        assert entry["file"].startswith(f"landing/{entry['source']}/municipality={M}/fiscal_year={N}/")
+        assert entry["bad"]["file"].startswith("bad/")
+
+
+def test_the_readme_table_lists_every_sample():
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    for entry in ENTRIES:
+        name = entry["file"].rsplit("/", 1)[1]
+        assert name in readme and entry["bad"]["reason_code"] in readme, entry["source"]
+
+
+def test_the_wire_format_of_every_sample():
+    """Encoding, line ends and header as the layouts say: checked on the bytes, independently of the parsers."""
+    from contracts.resident_snapshot import load_layout as registry_layout
+
+    for entry in ENTRIES:
+        data = (SAMPLES / entry["file"]).read_bytes()
+        if entry["source"] == "etax_return":
+            assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n') and b"\r" not in data
+            data.decode("utf-8")
+            assert entry["records"] == 1
+            continue
+        if entry["stage"] == REGISTRY_STAGE:
+            text = data.decode("utf-8")
+            assert "\r" not in text and text.endswith("\n")
+            header, *rows = text[:-1].split("\n")
+            assert header.split(",") == registry_layout(entry["source"]).names  # a header row
+            assert entry["encoding"] == "UTF-8" and "LF" in entry["format"]
+        else:
+            text = data.decode("cp932")  # strict: every byte is CP932
+            assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
+            rows = text[:-2].split("\r\n")
+            assert entry["encoding"] == "CP932" and "CRLF, no header" in entry["format"]
+            from contracts.layouts import load_layout
+
+            count = load_layout(entry["source"])["wire"]["field_count"]
+            assert all(row.count(",") == count - 1 for row in rows if '"' not in row)  # no header, full width
+        assert len(rows) == entry["records"] >= 1
+
+
+def test_the_registry_extracts_carry_a_my_number_only_in_the_my_number_file():
+    """Of the registry extracts only kojin_bango holds 12-digit numbers (the 住民記録 itself has none)."""
+    for entry in ENTRIES:
+        if entry["stage"] == REGISTRY_STAGE and entry["source"] != "my_number":
+            text = (SAMPLES / entry["file"]).read_text(encoding="utf-8")
+            assert not re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", text), entry["source"]
+
+
+# ----------------------------------------------------------------------------------- the stages
+def _run_stages(tmp_path: Path, overlay: list[dict]) -> dict:
+    """Copy the good samples into a fresh lake's landing zone, replace the files of ``overlay`` by their bad
+    siblings, run resident_snapshot and returns_ingest; return both reports and quarantines."""
+    from pipelines.config import Settings
+    from pipelines.lake import read_partition
+    from pipelines.resident_snapshot import run as snapshot
+    from pipelines.returns_ingest import run as ingest
+
+    lake = tmp_path / "lake"
+    shutil.copytree(SAMPLES / "landing", lake / "landing")
+    for entry in overlay:
+        shutil.copyfile(SAMPLES / entry["bad"]["file"], lake / "landing" / _landing_path(entry["bad"]["file"]))
+    settings = Settings.from_env({
+        "JUMINZEI_HOME": str(tmp_path), "JUMINZEI_LAKE": str(lake), "JUMINZEI_ACTOR": "tester",
+        "JUMINZEI_VAULT_KEY_FILE": str(tmp_path / "keys" / "vault.key"),
+        "JUMINZEI_DATA_DOCS": str(tmp_path / "data_docs"),
+    })
+    reports = {REGISTRY_STAGE: snapshot(fiscal_year=N, municipality=M, settings=settings),
+               DOCUMENT_STAGE: ingest(fiscal_year=N, municipality=M, settings=settings)}
+    quarantine = {stage: read_partition(lake, "quarantine", stage, M, N) for stage in reports}
+    warnings = {stage: read_partition(lake, "quarantine", f"{stage}_warnings", M, N) for stage in reports}
+    return {"reports": reports, "quarantine": quarantine, "warnings": warnings}
+
+
+def _per_input(report: dict) -> dict[str, dict]:
+    return {row["path"].removeprefix("landing/"): row for row in report["per_input"]}
+
+
+def test_every_good_sample_goes_through_its_stage_with_nothing_quarantined(tmp_path):
+    result = _run_stages(tmp_path, overlay=[])
+    for stage, report in result["reports"].items():
+        assert report["status"] == "success" and report["reconciliation"]["ok"], stage
+        assert result["quarantine"][stage].height == 0, result["quarantine"][stage].select("file", "reason_code")
+        assert result["warnings"][stage].height == 0, result["warnings"][stage].select("file", "reason_code")
+    for entry in ENTRIES:
+        row = _per_input(result["reports"][entry["stage"]])[_landing_path(entry["file"])]
+        expected = entry["expected"]
+        assert (row["received"], row["staged"], row["quarantined"], row["forwarded"]) == (
+            entry["records"], expected["staged"], expected["quarantined"], expected["forwarded"]), entry["source"]
+
+
+def test_every_bad_sibling_is_quarantined_with_its_recorded_reason_record_and_field(tmp_path):
+    result = _run_stages(tmp_path, overlay=ENTRIES)  # every bad sibling at once: each fault stays on its own
+    for stage, report in result["reports"].items():
+        assert report["status"] == "success" and report["reconciliation"]["ok"], stage
+    found = {
+        (row["file"], row["record_no"], row["field"], row["reason_code"])
+        for stage in result["quarantine"]
+        for row in result["quarantine"][stage].iter_rows(named=True)
+    }
+    expected = {(_landing_path(e["bad"]["file"]), e["bad"]["record_no"], e["bad"]["field"], e["bad"]["reason_code"])
+                for e in ENTRIES}
+    assert found == expected
+    for entry in ENTRIES:
+        row = _per_input(result["reports"][entry["stage"]])[_landing_path(entry["bad"]["file"])]
+        bad = entry["bad"]["expected"]
+        assert (row["received"], row["quarantined"], row["staged"] + row["forwarded"]) == (
+            entry["records"], bad["quarantined"], bad["staged"] + bad["forwarded"]), entry["source"]
+
+
+def test_the_quarantine_messages_of_the_broken_my_numbers_never_echo_a_number(tmp_path):
+    broken = [e for e in ENTRIES if "check_digit" in e["bad"]["reason_code"]]
+    assert {e["source"] for e in broken} == {"my_number", "salary_report"}
+    result = _run_stages(tmp_path, overlay=broken)
+    messages = pl.concat([q.select("message") for q in result["quarantine"].values()])["message"].to_list()
+    assert len(messages) == len(broken)
+    numbers = {m.decode() for e in broken
+               for m in re.findall(rb"(?<![0-9])[0-9]{12}(?![0-9])", (SAMPLES / e["bad"]["file"]).read_bytes())}
+    assert numbers and not any(n in m for n in numbers for m in messages)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["source"] for e in ENTRIES])
+def test_the_bad_sibling_differs_from_its_good_sample_in_one_record_only(entry):
+    good = (SAMPLES / entry["file"]).read_bytes()
+    bad = (SAMPLES / entry["bad"]["file"]).read_bytes()
+    if entry["source"] == "etax_return":
+        assert good.startswith(bad) and len(bad) < len(good)
+        return
+    newline = b"\n" if entry["stage"] == REGISTRY_STAGE else b"\r\n"
+    good_lines, bad_lines = good.split(newline), bad.split(newline)
+    assert len(good_lines) == len(bad_lines)
+    differing = [no for no, (a, b) in enumerate(zip(good_lines, bad_lines, strict=True), start=1) if a != b]
+    assert differing == [entry["bad"]["record_no"]]
