@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.e2e.conftest import E2E_FISCAL_YEAR
+from tests.e2e.conftest import E2E_FISCAL_YEAR, assert_no_my_number
 from tests.e2e.test_returns_ingest_dag import _partition, _run, ingested  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def _report(lake: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_record_merge_builds_one_basis_per_resident(ingested: Path, sample_ward: Path):  # noqa: F811
+def test_record_merge_builds_one_basis_per_resident(ingested: Path, sample_ward: Path, capfd, caplog):  # noqa: F811
     lake = ingested
     _run("record_merge")
     report = _report(lake)
@@ -75,6 +75,9 @@ def test_record_merge_builds_one_basis_per_resident(ingested: Path, sample_ward:
     flags = _partition(lake, "curated", "merge_flags").filter(pl.col("flag") == "dependants_not_itemised")
     with_dependants = listed.filter(pl.col("relationship") == "dependant").get_column("doc_uid")
     assert flags.filter(pl.col("related").is_in(with_dependants.implode())).height == 0
+
+    # No My Number in clear in any output of the three stages so far, nor in their task logs.
+    assert_no_my_number(sample_ward, lake, logs="".join(capfd.readouterr()) + caplog.text)
 
     # A rerun on the same staging is byte-identical.
     files = lambda: {p: p.read_bytes() for d in OUTPUTS for p in sorted((lake / "curated" / d).rglob("*")) if p.is_file()}  # noqa: E731

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.e2e.conftest import E2E_FISCAL_YEAR
+from tests.e2e.conftest import E2E_FISCAL_YEAR, assert_no_my_number
 from tests.e2e.test_resident_snapshot_dag import _dag
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +42,7 @@ def ingested(airflow_db, lake: Path) -> Path:
     return lake
 
 
-def test_every_record_routed_as_truth_says(ingested: Path, sample_ward: Path):
+def test_every_record_routed_as_truth_says(ingested: Path, sample_ward: Path, capfd, caplog):
     lake = ingested
     report = _report(lake)
     assert report["status"] == "success" and report["reconciliation"]["ok"]
@@ -87,13 +87,8 @@ def test_every_record_routed_as_truth_says(ingested: Path, sample_ward: Path):
     handled = matchable.join(staged.filter(pl.col("match_decision").is_in(["auto", "review"])), on=["source", "file", "record_no"])
     assert handled.height / matchable.height >= 0.99
 
-    # The My Number rests only in the vault.
-    numbers = pl.read_parquet(sample_ward / "truth" / "persons.parquet").get_column("my_number").drop_nulls().head(300).to_list()
-    for zone in ("staging", "curated", "quarantine", "reports"):
-        for path in (lake / zone).rglob("*"):
-            if path.is_file():
-                data = path.read_bytes()
-                assert not any(n.encode() in data for n in numbers), f"My Number in clear in {path}"
+    # The My Number rests only in the vault: every number of the ward, every file of the lake, the task logs.
+    assert_no_my_number(sample_ward, lake, logs="".join(capfd.readouterr()) + caplog.text)
 
 
 def test_redelivered_and_hostile_files(ingested: Path, sample_ward: Path):

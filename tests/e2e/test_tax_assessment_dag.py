@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.e2e.conftest import E2E_FISCAL_YEAR
+from tests.e2e.conftest import E2E_FISCAL_YEAR, assert_no_my_number
 from tests.e2e.test_returns_ingest_dag import _partition, _run, ingested  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def _report(lake: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_every_resident_is_assessed_and_explainable(ingested: Path):  # noqa: F811
+def test_every_resident_is_assessed_and_explainable(ingested: Path, sample_ward: Path, capfd, caplog):  # noqa: F811
     lake = ingested
     _run("record_merge")
     _run("tax_assessment")
@@ -103,6 +103,9 @@ def test_every_resident_is_assessed_and_explainable(ingested: Path):  # noqa: F8
     missing = subprocess.run([sys.executable, "-m", "juminzei.cli", "explain", "--fiscal-year", str(E2E_FISCAL_YEAR),
                               "--atena-no", "9999999999"], env=env, capture_output=True, text=True, check=False)
     assert missing.returncode == 2 and "9999999999" in missing.stderr and "Traceback" not in missing.stderr
+
+    # No My Number in clear in any output of any stage of the cycle, in the explain output, nor in the task logs.
+    assert_no_my_number(sample_ward, lake, logs="".join(capfd.readouterr()) + caplog.text + shown.stdout + shown.stderr)
 
     # A rerun on the same basis is byte-identical.
     folder = lake / "curated" / "tax_assessment"

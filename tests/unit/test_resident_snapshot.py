@@ -221,14 +221,14 @@ def test_my_number_only_in_the_encrypted_vault(settings, caplog):
         assert not re.search(r"[0-9]{12}", text) and "港" not in text and "0000000001" not in text
     vault_file = lake.partition_path(settings.lake, "vault", "my_number", M, N) / lake.DATA_FILE
     assert stat.S_IMODE(vault_file.stat().st_mode) == 0o600
-    with pytest.raises(Exception):  # no key: the footer is encrypted
+    with pytest.raises(pl.exceptions.ComputeError, match="encrypted footer"):  # no key: the footer is encrypted
         pl.read_parquet(vault_file)
-    with pytest.raises(Exception):  # a wrong key
+    with pytest.raises(pl.exceptions.ComputeError, match="unable to decrypt"):  # a wrong key
         lake.read_partition(settings.lake, "vault", "my_number", M, N,
                             decryption=lake.vault_encryption(os.urandom(32)))
     footer_only = lake.vault_encryption(settings.vault_key()).decryption_properties(with_column_keys=False)
     assert pl.read_parquet(io.BytesIO(vault_file.read_bytes()), columns=["atena_no"], decryption=footer_only).height == 6
-    with pytest.raises(Exception):  # the my_number column has its own key
+    with pytest.raises(pl.exceptions.ComputeError, match="'my_number' is encrypted"):  # the column has its own key
         pl.read_parquet(io.BytesIO(vault_file.read_bytes()), columns=["my_number"], decryption=footer_only)
     vault = lake.read_vault(settings, M, N, reason="テスト", run_id=None)
     assert dict(vault.iter_rows()) == {
@@ -348,16 +348,41 @@ def test_split_fields_follows_rfc_4180():
 
 
 def test_assessment_day_boundary_in_isolation():
-    residents = pl.DataFrame(
-        {"removal_date": [date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 2), None],
-         "became": [date(2000, 1, 1), date(2000, 1, 1), date(2000, 1, 1), date(2026, 1, 1)]}
+    """residents_frame on registry rows written here, with the answers worked out from the law: resident on
+    1 January N (賦課期日, 地方税法第39条・第318条) = recorded in the 住民基本台帳 on that day (第24条第2項・第294条
+    第2項): became resident on or before 1 January and not removed on or before it (a removal dated 1 January
+    takes effect that day). Age on 1 January (年齢計算ニ関スル法律, 民法第143条): a birthday on 2 January is
+    reached at the end of 1 January; a person born after 1 January has no age yet."""
+    rows = [
+        # atena_no, became resident, removal reason, removal date, birth date → (resident on 1 Jan, age)
+        ("0000000001", "20000101", "転出", "20251231", "19800615"),  # left on 31 Dec → not resident
+        ("0000000002", "20000101", "転出", "20260101", "19800615"),  # left on 1 Jan → not resident
+        ("0000000003", "20000101", "死亡", "20260102", "19800615"),  # died 2 Jan → resident
+        ("0000000004", "20260101", None, None, "19800102"),          # moved in 1 Jan → resident; 46 (birthday 2 Jan)
+        ("0000000005", "20260102", None, None, "19800103"),          # moved in 2 Jan → not resident; 45
+        ("0000000006", "20260101", None, None, "20260101"),          # born 1 Jan → resident, age 0
+        ("0000000007", "20260105", None, None, "20260105"),          # born 5 Jan → not resident, no age
+        ("0000000008", "19991231", "死亡", "20260101", "19600229"),  # died 1 Jan → not resident; 65 (29 Feb)
+    ]
+    text = lambda: pl.String  # noqa: E731
+    registry = pl.DataFrame(
+        [{"atena_no": a, "household_no": "0000000101", "relationship": "世帯員", "name_kanji": "港　某",
+          "name_kana": "ミナト　ボウ", "alias_kanji": None, "alias_kana": None, "birth_date": birth, "sex": "1",
+          "postal_code": "1058511", "town_code": "001", "address": "東京都港区芝公園一丁目", "address_detail": None,
+          "resident_type": "1", "nationality": None, "became_resident_date": became, "removal_reason": reason,
+          "removal_date": removed, "destination_municipality_code": None, "destination_address": None,
+          "_reason": None}
+         for a, became, reason, removed, birth in rows],
+        schema_overrides={c: text() for c in ("alias_kanji", "alias_kana", "address_detail", "nationality",
+                                              "removal_reason", "removal_date", "destination_municipality_code",
+                                              "destination_address", "_reason")},
     )
-    day = t.assessment_date(2026)
-    flags = residents.select(
-        (pl.col("became") <= day) & (pl.col("removal_date").is_null() | (pl.col("removal_date") > day))
-    ).to_series().to_list()
-    assert flags == [False, False, True, True]
-    assert day == date(2026, 1, 1)
+    got = t.residents_frame(registry, 2026).select("atena_no", "resident_on_assessment_date", "age_on_assessment_date")
+    assert got.rows() == [
+        ("0000000001", False, 45), ("0000000002", False, 45), ("0000000003", True, 45), ("0000000004", True, 46),
+        ("0000000005", False, 45), ("0000000006", True, 0), ("0000000007", False, None), ("0000000008", False, 65),
+    ]
+    assert t.assessment_date(2026) == date(2026, 1, 1)
 
 
 # ------------------------------------------------------------------------------------------ config
