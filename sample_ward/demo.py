@@ -18,7 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-from juminzei.airflow_env import REPO, airflow_environment
+# The demo drives the installation from outside, as an operator does: through `bin/airflow`, which
+# takes its environment from juminzei/airflow_env.py. So this tool imports nothing of `juminzei`.
+REPO = Path(__file__).resolve().parents[1]
+AIRFLOW = REPO / "bin" / "airflow"
 
 
 def deliver(ward_landing: Path, lake_landing: Path) -> int:
@@ -57,7 +60,7 @@ def run_dag(dag_id: str, conf: dict, env: dict[str, str], log_dir: Path) -> tupl
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
         result = subprocess.run(
-            [str(REPO / ".venv" / "bin" / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(conf)],
+            [str(AIRFLOW), "dags", "test", dag_id, "--conf", json.dumps(conf)],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, check=False,
         )
     return result.returncode == 0, time.monotonic() - started, log_path
@@ -121,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fiscal-year", type=int, default=2026)
     args = parser.parse_args(argv)
 
-    env = {**os.environ, **airflow_environment()}
+    env = dict(os.environ)
     # The demo has its own lake, whatever JUMINZEI_LAKE says, so it can never touch a real one.
     env["JUMINZEI_LAKE"] = str(REPO / "var" / "lake")
+    env.setdefault("JUMINZEI_HOME", str(REPO))
     os.environ.update({k: env[k] for k in ("JUMINZEI_LAKE", "JUMINZEI_HOME")})
     lake = Path(env["JUMINZEI_LAKE"])
     ward = REPO / "var" / "sample_ward"
@@ -137,10 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     copied = deliver(ward / "landing", lake / "landing")
     print(f"2. delivered {copied} new or changed files to {lake / 'landing'}", flush=True)
 
-    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     for command in (["db", "migrate"], ["dags", "reserialize"]):
         step = subprocess.run(
-            [str(REPO / ".venv" / "bin" / "airflow"), *command], env=env, cwd=REPO,
+            [str(AIRFLOW), *command], env=env, cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
         )
         if step.returncode != 0:

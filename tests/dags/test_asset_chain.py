@@ -147,7 +147,7 @@ def test_schedules_and_outlets_match_what_the_stages_read_and_write(dagbag):
 def test_the_gate_task_fails_a_run_that_does_not_reconcile(dagbag, dag_id):
     """The DAG's check_reconciliation task (upstream of publish, the only task with outlets) raises on a
     summary whose counts do not reconcile, so publish never runs and no downstream stage starts."""
-    from pipelines.errors import JuminzeiError
+    from contracts.errors import JuminzeiError
 
     dag = dagbag.dags[dag_id]
     gate = dag.get_task("check_reconciliation")

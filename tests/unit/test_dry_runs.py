@@ -98,7 +98,7 @@ def test_a_dry_run_writes_only_its_report(stage, lake_before):
 
 @pytest.mark.parametrize("stage", CYCLE)
 def test_a_run_that_does_not_reconcile_writes_nothing(stage, lake_before, monkeypatch):
-    from pipelines.errors import ReconciliationError
+    from contracts.errors import ReconciliationError
     from pipelines.reports import RunReport, load_latest
     from pipelines.stages import stage_runner
 

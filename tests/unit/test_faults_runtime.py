@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from pipelines.errors import ConfigError, JuminzeiError, ReconciliationError
+from contracts.errors import ConfigError, JuminzeiError, ReconciliationError
 
 M = "131032"
 
