@@ -16,7 +16,7 @@ RESIDENTS ?= 2000
 SEED ?= 20260101
 FISCAL_YEAR ?= 2026
 
-.PHONY: venv demo samples test bench airflow lock clean
+.PHONY: venv demo samples test bench mutate airflow lock clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,12 @@ test: venv
 
 bench: venv
 	$(PY) -m tests.benchmarks.run
+
+# Mutation testing of the core with mutmut in a copy under var/mutate (docs/testing.md); not part of
+# `make test`. MUTATE="transforms/tax_engine.py ..." limits it to some modules.
+MUTATE ?=
+mutate: venv
+	$(PY) -m tests.mutation.run $(MUTATE)
 
 # Web UI and REST API on http://localhost:$(AIRFLOW_PORT) with the scheduler, DAG processor and triggerer;
 # Ctrl-C or SIGTERM stops every one of them (juminzei/airflow_serve.py). Admin password:

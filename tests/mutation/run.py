@@ -1,0 +1,288 @@
+"""`make mutate`: mutation testing of the core with mutmut, and a report of the killed share per module.
+
+A mutant is a small change to one function (``<`` for ``<=``, ``+ 1`` for ``+ 0``, a constant, a dropped
+argument...). The unit tests that run that function are run against it; they must fail ("killed").
+A mutant that passes ("survived") is a change to the code the tests would not notice. Issue 12 asks for
+≥ 90 % killed in ``transforms/tax_engine.py`` and ``transforms/record_merge.py``, ≥ 80 % elsewhere
+(``tests/mutation/targets.toml``), and every survivor either killed by a new test or listed in
+``docs/testing.md`` with the reason it is equivalent or accepted.
+
+How it runs: the tracked and untracked-but-not-ignored files of the checkout are mirrored into
+``var/mutate/tree`` (only changed files are rewritten, so mutmut's cache of results stays valid for
+unchanged functions), mutmut runs there with the configuration in ``pyproject.toml`` ``[tool.mutmut]``,
+and its verdicts are gathered into ``var/mutate/report.json`` and ``var/mutate/report.md``. The checkout
+itself is never written to.
+
+    make mutate                                   # every target (hours on 2 cores the first time)
+    make mutate MUTATE=transforms/tax_engine.py   # one module or a glob of modules (space separated)
+
+Exit status 0 when every module run meets its threshold with no unexplained survivor, 1 otherwise,
+2 when mutmut itself fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TARGETS_FILE = Path(__file__).resolve().parent / "targets.toml"
+TESTING_DOC = REPO / "docs" / "testing.md"
+ACCEPTED_HEADING = "## Accepted surviving mutants"
+
+#: mutmut's verdicts (``mutmut results --all true``) grouped as the report counts them.
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+SURVIVED = {"survived", "suspicious"}
+NO_TESTS = {"no tests"}
+NOT_CHECKED = {"not checked", "skipped", "check was interrupted by user"}
+
+# transforms.tax_engine.x_compute__mutmut_12 or transforms.lake.xǁLakeǁwrite__mutmut_3
+_MUTANT_NAME = re.compile(r"^(?P<module>[A-Za-z_][\w.]*?)\.x(?:_|ǁ)")
+
+
+# ----------------------------------------------------------------------------------- pure functions
+
+
+def module_of(mutant: str) -> str:
+    """The module path (``transforms/tax_engine.py``) a mutant name belongs to."""
+    match = _MUTANT_NAME.match(mutant)
+    if not match:
+        raise ValueError(f"not a mutmut mutant name: {mutant!r}")
+    return match["module"].replace(".", "/") + ".py"
+
+
+def parse_results(text: str) -> dict[str, str]:
+    """``mutmut results --all true`` output (``    name: verdict`` per line) → {name: verdict}."""
+    verdicts: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, verdict = line.strip().partition(": ")
+        if sep and _MUTANT_NAME.match(name):
+            verdicts[name] = verdict.strip()
+    return verdicts
+
+
+def parse_accepted(markdown: str) -> dict[str, str]:
+    """The accepted survivors listed in docs/testing.md: {mutant name: reason}.
+
+    The section under ``## Accepted surviving mutants`` holds a table whose first column is the mutant
+    name in backticks and whose second column is the reason (equivalent, or why it is accepted).
+    """
+    accepted: dict[str, str] = {}
+    inside = False
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            inside = line.strip() == ACCEPTED_HEADING
+            continue
+        if not inside or not line.startswith("|"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`") and cells[0].endswith("`"):
+            reason = cells[1]
+            if not reason:
+                raise ValueError(f"{TESTING_DOC.name}: accepted mutant {cells[0]} has no reason")
+            accepted[cells[0].strip("`")] = reason
+    return accepted
+
+
+def threshold_for(module: str, targets: dict) -> int:
+    return int(targets.get("min_killed_percent", {}).get(module, targets["default_min_killed_percent"]))
+
+
+@dataclass
+class ModuleResult:
+    """The verdicts of one module's mutants and whether the module meets its threshold."""
+
+    module: str
+    threshold: int
+    total: int = 0
+    killed: int = 0
+    survived: int = 0
+    no_tests: int = 0
+    not_checked: int = 0
+    accepted: int = 0
+    unexplained: list[str] = field(default_factory=list)  # survived or untested, not accepted
+
+    @property
+    def killed_percent(self) -> float | None:
+        """killed / (checked − accepted); None when nothing was checked."""
+        denominator = self.total - self.not_checked - self.accepted
+        return None if denominator <= 0 else 100 * self.killed / denominator
+
+    @property
+    def ok(self) -> bool:
+        share = self.killed_percent
+        return self.not_checked == 0 and share is not None and share >= self.threshold and not self.unexplained
+
+
+def summarise(verdicts: dict[str, str], accepted: dict[str, str], targets: dict) -> list[ModuleResult]:
+    """Per-module counts. An accepted mutant that is killed today is simply killed (the list is stale
+    there, and the report says so); an unknown verdict counts as a survivor, never as a kill."""
+    results: dict[str, ModuleResult] = {}
+    for name in sorted(verdicts):
+        verdict = verdicts[name]
+        module = module_of(name)
+        result = results.setdefault(module, ModuleResult(module, threshold_for(module, targets)))
+        result.total += 1
+        if verdict in KILLED:
+            result.killed += 1
+        elif verdict in NOT_CHECKED:
+            result.not_checked += 1
+        elif name in accepted:
+            result.accepted += 1
+        elif verdict in NO_TESTS:
+            result.no_tests += 1
+            result.unexplained.append(name)
+        else:  # survived, suspicious, or anything mutmut may add later
+            result.survived += 1
+            result.unexplained.append(name)
+    return [results[m] for m in sorted(results)]
+
+
+def stale_acceptances(verdicts: dict[str, str], accepted: dict[str, str], modules: list[str]) -> list[str]:
+    """Accepted names (of the modules run) that no longer exist or are now killed: to remove from the doc."""
+    return sorted(
+        name for name in accepted
+        if module_of(name) in modules and verdicts.get(name) not in (SURVIVED | NO_TESTS)
+    )
+
+
+def render_markdown(results: list[ModuleResult], stale: list[str]) -> str:
+    lines = [
+        "# Mutation testing report (make mutate)",
+        "",
+        "| module | mutants | killed | survived | no tests | accepted | not checked | killed % | needs | ok |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        share = "–" if r.killed_percent is None else f"{r.killed_percent:.1f}"
+        lines.append(
+            f"| {r.module} | {r.total} | {r.killed} | {r.survived} | {r.no_tests} | {r.accepted} | "
+            f"{r.not_checked} | {share} | {r.threshold} | {'yes' if r.ok else 'NO'} |"
+        )
+    for r in results:
+        if r.unexplained:
+            lines += ["", f"## {r.module}: survivors to kill with a test or accept in docs/testing.md", ""]
+            lines += [f"- `{name}`" for name in r.unexplained]
+    if stale:
+        lines += ["", "## Listed as accepted in docs/testing.md but no longer surviving (remove them)", ""]
+        lines += [f"- `{name}`" for name in stale]
+    lines += ["", "See one mutant's diff: `cd var/mutate/tree && ../../../.venv/bin/mutmut show <name>`", ""]
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------------------------------- the run
+
+
+def source_files(repo: Path) -> list[str]:
+    """Tracked and untracked-but-not-ignored files (what a commit of the working tree would hold)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=repo, capture_output=True, check=True,
+    ).stdout.decode("utf-8").split("\0")
+    return sorted(name for name in listed if name and (repo / name).is_file())
+
+
+def mirror(repo: Path, tree: Path) -> int:
+    """Make ``tree`` hold exactly the checkout's source files (mutmut's ``mutants/`` aside); return how
+    many were written. Unchanged files are left alone so mutmut keeps its results for them."""
+    wanted = source_files(repo)
+    written = 0
+    for name in wanted:
+        source, target = repo / name, tree / name
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        written += 1
+    keep = set(wanted)
+    for path in sorted(tree.rglob("*"), reverse=True):
+        relative = path.relative_to(tree).as_posix()
+        if relative in {"mutants", "shared"} or relative.startswith(("mutants/", "shared/")) or "__pycache__" in relative:
+            continue
+        if path.is_file() and relative not in keep:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return written
+
+
+def mutmut_names(patterns: list[str]) -> list[str]:
+    """``transforms/tax_engine.py`` or ``transforms/*.py`` → mutmut's name globs (``transforms.tax_engine.*``)."""
+    names = []
+    for pattern in patterns:
+        if not pattern.endswith(".py"):
+            raise ValueError(f"MUTATE takes module paths ending in .py (got {pattern!r})")
+        names.append(pattern[:-3].replace("/", ".") + ".*")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="module paths or globs (default: every target)")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--report-only", action="store_true", help="gather the last run's verdicts, run nothing")
+    args = parser.parse_args(argv)
+
+    targets = tomllib.loads(TARGETS_FILE.read_text(encoding="utf-8"))
+    work = REPO / "var" / "mutate"
+    tree = work / "tree"
+    tree.mkdir(parents=True, exist_ok=True)
+    mutmut = Path(sys.executable).parent / "mutmut"
+    if not mutmut.exists():
+        print(f"mutate: mutmut is not installed in {Path(sys.executable).parent} (run `make venv`)", file=sys.stderr)
+        return 2
+    # JUMINZEI_HOME points at the copy, so nothing a test leaves behind can land in the checkout.
+    env = {**os.environ, "PYTHONHASHSEED": "0", "TZ": "UTC", "JUMINZEI_HOME": str(tree / "mutants")}
+
+    # The tests read other implementations' files from ../shared/peer-files beside the checkout.
+    shared, link = REPO.parent / "shared", tree / "shared"
+    if shared.is_dir() and not link.exists():
+        link.symlink_to(shared, target_is_directory=True)
+
+    if not args.report_only:
+        written = mirror(REPO, tree)
+        print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({written} files written)", flush=True)
+        command = [str(mutmut), "run", "--max-children", str(args.max_children), *mutmut_names(args.modules)]
+        if subprocess.run(command, cwd=tree, env=env, check=False).returncode != 0:
+            print("mutate: mutmut run failed (output above)", file=sys.stderr)
+            return 2
+
+    listed = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], cwd=tree, env=env, capture_output=True, text=True, check=False,
+    )
+    if listed.returncode != 0:
+        print(listed.stderr[-4000:], file=sys.stderr)
+        print("mutate: `mutmut results` failed (output above)", file=sys.stderr)
+        return 2
+    verdicts = parse_results(listed.stdout)
+    if args.modules:
+        verdicts = {n: v for n, v in verdicts.items() if any(fnmatch.fnmatch(module_of(n), p) for p in args.modules)}
+    accepted = parse_accepted(TESTING_DOC.read_text(encoding="utf-8"))
+    results = summarise(verdicts, accepted, targets)
+    stale = stale_acceptances(verdicts, accepted, [r.module for r in results])
+
+    report = {
+        "modules": [{**asdict(r), "killed_percent": r.killed_percent, "ok": r.ok} for r in results],
+        "verdicts": dict(Counter(verdicts.values())),
+        "stale_acceptances": stale,
+    }
+    (work / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    markdown = render_markdown(results, stale)
+    (work / "report.md").write_text(markdown, encoding="utf-8")
+    print(markdown.split("\n\n## ", 1)[0])
+    print(f"\nfull report: {(work / 'report.md').relative_to(REPO)} and report.json")
+    return 0 if results and all(r.ok for r in results) and not stale else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

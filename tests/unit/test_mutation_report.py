@@ -1,0 +1,131 @@
+"""The `make mutate` report (tests/mutation/run.py): how mutmut's verdicts become a killed share per
+module, and when a module fails (issue 12 item 4; docs/testing.md "Mutation testing").
+
+The verdict lines below are written the way ``mutmut results --all true`` prints them (mutmut 3.8:
+``    <module>.x_<function>__mutmut_<n>: <verdict>``, methods as ``x<U+01C1><Class><U+01C1><method>``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from tests.mutation import run
+
+TARGETS = {"default_min_killed_percent": 80, "min_killed_percent": {"transforms/tax_engine.py": 90}}
+
+
+def test_module_of_functions_and_methods():
+    assert run.module_of("transforms.tax_engine.x_income_levy__mutmut_12") == "transforms/tax_engine.py"
+    assert run.module_of("pipelines.lake.xǁLakeǁwrite_partition__mutmut_3") == "pipelines/lake.py"
+    with pytest.raises(ValueError, match="not a mutmut mutant name"):
+        run.module_of("transforms/tax_engine.py")
+
+
+def test_parse_results_reads_every_verdict_and_ignores_other_lines():
+    text = (
+        "some warning from a library\n"
+        "    transforms.corrections.x_history__mutmut_1: killed\n"
+        "    transforms.corrections.x_history__mutmut_2: survived\n"
+        "    transforms.corrections.xǁHistoryǁlatest__mutmut_1: no tests\n"
+        "    transforms.corrections.x_history__mutmut_3: not checked\n"
+    )
+    assert run.parse_results(text) == {
+        "transforms.corrections.x_history__mutmut_1": "killed",
+        "transforms.corrections.x_history__mutmut_2": "survived",
+        "transforms.corrections.xǁHistoryǁlatest__mutmut_1": "no tests",
+        "transforms.corrections.x_history__mutmut_3": "not checked",
+    }
+
+
+def test_parse_accepted_reads_only_its_section_and_demands_a_reason():
+    doc = (
+        "# Testing\n\n## Other\n\n| `transforms.a.x_f__mutmut_1` | not this one |\n\n"
+        f"{run.ACCEPTED_HEADING}\n\n| mutant | reason |\n|---|---|\n"
+        "| `transforms.a.x_f__mutmut_2` | equivalent: the bound is never reached |\n"
+        "\n## After\n| `transforms.a.x_f__mutmut_3` | nor this |\n"
+    )
+    assert run.parse_accepted(doc) == {"transforms.a.x_f__mutmut_2": "equivalent: the bound is never reached"}
+    with pytest.raises(ValueError, match="has no reason"):
+        run.parse_accepted(f"{run.ACCEPTED_HEADING}\n| `transforms.a.x_f__mutmut_2` |  |\n")
+
+
+def _verdicts(module: str, **counts: int) -> dict[str, str]:
+    names, n = {}, 0
+    for verdict, count in counts.items():
+        for _ in range(count):
+            n += 1
+            names[f"{module}.x_f__mutmut_{n}"] = verdict.replace("_", " ")
+    return names
+
+
+def test_killed_share_counts_timeouts_as_kills_and_excludes_accepted_equivalents():
+    # 20 mutants: 16 killed, 2 timeout, 2 survived of which 1 accepted as equivalent.
+    # killed share = 18 / (20 − 1) = 94.7 % ≥ 90, but one survivor is unexplained → not ok.
+    verdicts = _verdicts("transforms.tax_engine", killed=16, timeout=2, survived=2)
+    accepted = {"transforms.tax_engine.x_f__mutmut_19": "equivalent"}
+    [result] = run.summarise(verdicts, accepted, TARGETS)
+    assert (result.total, result.killed, result.survived, result.accepted) == (20, 18, 1, 1)
+    assert result.killed_percent == pytest.approx(100 * 18 / 19)
+    assert result.unexplained == ["transforms.tax_engine.x_f__mutmut_20"]
+    assert not result.ok
+    accepted["transforms.tax_engine.x_f__mutmut_20"] = "accepted: logging only"
+    [result] = run.summarise(verdicts, accepted, TARGETS)
+    assert result.ok and result.killed_percent == pytest.approx(100.0)
+
+
+def test_threshold_per_module_and_untested_mutants_count_against_it():
+    # normalize: 8 killed, 2 without any test → 80 % meets the default 80 but the two are unexplained;
+    # tax_engine: 17 of 20 = 85 % misses its 90.
+    verdicts = {
+        **_verdicts("transforms.normalize", killed=8, no_tests=2),
+        **_verdicts("transforms.tax_engine", killed=17, survived=3),
+    }
+    normalize, tax_engine = run.summarise(verdicts, {}, TARGETS)
+    assert (normalize.module, normalize.threshold, normalize.killed_percent) == ("transforms/normalize.py", 80, 80.0)
+    assert normalize.no_tests == 2 and not normalize.ok
+    assert (tax_engine.threshold, tax_engine.killed_percent, tax_engine.ok) == (90, 85.0, False)
+    accepted = {name: "accepted" for name in normalize.unexplained}
+    assert run.summarise(verdicts, accepted, TARGETS)[0].ok
+
+
+def test_an_unfinished_run_or_an_unknown_verdict_is_never_ok():
+    [partial] = run.summarise(_verdicts("transforms.a", killed=9, not_checked=1), {}, TARGETS)
+    assert partial.killed_percent == 100.0 and not partial.ok
+    [odd] = run.summarise({"transforms.a.x_f__mutmut_1": "something new"}, {}, TARGETS)
+    assert odd.survived == 1 and not odd.ok
+
+
+def test_stale_acceptances_are_reported():
+    verdicts = {"transforms.a.x_f__mutmut_1": "killed", "transforms.a.x_f__mutmut_2": "survived"}
+    accepted = {
+        "transforms.a.x_f__mutmut_1": "was equivalent",
+        "transforms.a.x_f__mutmut_2": "equivalent",
+        "transforms.a.x_f__mutmut_9": "gone",
+        "transforms.b.x_g__mutmut_1": "other module, not run",
+    }
+    assert run.stale_acceptances(verdicts, accepted, ["transforms/a.py"]) == [
+        "transforms.a.x_f__mutmut_1", "transforms.a.x_f__mutmut_9",
+    ]
+
+
+def test_module_paths_become_mutmut_name_globs():
+    assert run.mutmut_names(["transforms/tax_engine.py", "contracts/*.py"]) == [
+        "transforms.tax_engine.*", "contracts.*.*",
+    ]
+    with pytest.raises(ValueError, match="ending in .py"):
+        run.mutmut_names(["transforms"])
+
+
+def test_the_committed_configuration_names_the_issues_targets():
+    """pyproject's [tool.mutmut] mutates the core of issue 12 and targets.toml holds its thresholds."""
+    pyproject = tomllib.loads((run.REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
+    assert set(pyproject["only_mutate"]) == {
+        "transforms/*.py", "contracts/*.py", "pipelines/stage.py", "pipelines/lake.py", "pipelines/ledger.py",
+    }
+    targets = tomllib.loads(run.TARGETS_FILE.read_text(encoding="utf-8"))
+    assert run.threshold_for("transforms/tax_engine.py", targets) == 90
+    assert run.threshold_for("transforms/record_merge.py", targets) == 90
+    assert run.threshold_for("pipelines/lake.py", targets) == 80
+    assert run.parse_accepted((run.REPO / "docs" / "testing.md").read_text(encoding="utf-8")) is not None
