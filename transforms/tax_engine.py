@@ -785,17 +785,8 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     return lf
 
 
-def empty_persons() -> pl.DataFrame:
-    schema = {**person_schema(), **{name: pl.Int64() for name in PROFILE_COLUMNS}}
-    return pl.DataFrame(schema=schema)
-
-
-def empty_relatives() -> pl.DataFrame:
-    return pl.DataFrame(schema=relative_schema())
-
-
 __all__ = [
     "OUTPUT_COLUMNS", "PROFILE_COLUMNS", "RELATIVE_AMOUNTS", "SCALE", "age_at_year_end", "compute",
-    "compute_year", "computation", "empty_persons", "empty_relatives", "floor_to_unit", "profile_columns",
+    "compute_year", "computation", "floor_to_unit", "profile_columns",
     "public_pension_income", "salary_income_before_adjustment", "salary_table", "scaled",
 ]

@@ -464,3 +464,35 @@ def test_housing_loan_cap_base_adds_back_the_income_tax_basic_deduction_increase
     assert (result["housing_loan_credit_municipal"], result["housing_loan_credit_prefectural"]) == (42_000, 28_000)
     before = one({**person(2025, salary=3_000_000, social=450_000), "credits": credits}, detail=True)
     assert before["housing_loan_credit_total"] == 50_000  # 令和6年分: 基礎控除 48万, nothing to add back
+
+
+# ---------------------------------------------------------------- exact rates (found by make mutate)
+
+
+def test_rates_become_exact_integers_over_the_engine_scale():
+    """Rates are exact (no float, STYLE "money is integers"): a rate becomes an integer over SCALE = 100,000
+    (100 % = 100,000, so 1,000 per percent point and up to 3 decimals of a percent).
+
+    Worked by hand: the rule files' percent strings (tax_rules.to_fraction) "84.895" → 84.895 × 1,000 =
+    84,895 and "6" → 6,000; a Fraction is a share of 1: 4/100 (4 %) → 4,000.
+    """
+    from fractions import Fraction
+
+    from transforms.tax_engine import SCALE, scaled
+
+    assert SCALE == 100_000
+    assert scaled("84.895") == 84_895
+    assert scaled("6") == 6_000
+    assert scaled(Fraction(4, 100)) == 4_000
+
+
+def test_a_rate_finer_than_the_scale_is_refused_not_rounded():
+    """84.8951 % (= 848,951/1,000,000) is finer than 1/100,000: refuse, never round."""
+    from fractions import Fraction
+
+    from transforms.tax_engine import scaled
+
+    with pytest.raises(ValueError, match=r"^rate 848951/1000000 has more precision than the engine's scale 1/100000$"):
+        scaled("84.8951")
+    with pytest.raises(ValueError, match=r"^調整控除 1/3000 has more precision"):
+        scaled(Fraction(1, 3000), what="調整控除")
