@@ -149,10 +149,11 @@ def summarise(verdicts: dict[str, str], accepted: dict[str, str], targets: dict)
 
 
 def stale_acceptances(verdicts: dict[str, str], accepted: dict[str, str], modules: list[str]) -> list[str]:
-    """Accepted names (of the modules run) that no longer exist or are now killed: to remove from the doc."""
+    """Accepted names (of the modules run) that no longer exist or are now killed: to remove from the doc.
+    A mutant not checked yet (an interrupted run) is not stale: nothing is known of it."""
     return sorted(
         name for name in accepted
-        if module_of(name) in modules and verdicts.get(name) not in (SURVIVED | NO_TESTS)
+        if module_of(name) in modules and (name not in verdicts or verdicts[name] in KILLED)
     )
 
 

@@ -98,8 +98,12 @@ def test_an_unfinished_run_or_an_unknown_verdict_is_never_ok():
 
 
 def test_stale_acceptances_are_reported():
-    verdicts = {"transforms.a.x_f__mutmut_1": "killed", "transforms.a.x_f__mutmut_2": "survived"}
+    verdicts = {
+        "transforms.a.x_f__mutmut_1": "killed", "transforms.a.x_f__mutmut_2": "survived",
+        "transforms.a.x_f__mutmut_3": "not checked",
+    }
     accepted = {
+        "transforms.a.x_f__mutmut_3": "equivalent, not re-checked by an interrupted run",
         "transforms.a.x_f__mutmut_1": "was equivalent",
         "transforms.a.x_f__mutmut_2": "equivalent",
         "transforms.a.x_f__mutmut_9": "gone",
