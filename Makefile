@@ -46,7 +46,7 @@ bench: venv
 # `make test`. MUTATE="transforms/tax_engine.py ..." limits it to some modules.
 MUTATE ?=
 mutate: venv
-	$(PY) -m tests.mutation.run $(MUTATE)
+	$(PY) -m tests.mutation.run $(if $(RECHECK),--recheck) $(if $(RERUN),--rerun-all) $(MUTATE)
 
 # Web UI and REST API on http://localhost:$(AIRFLOW_PORT) with the scheduler, DAG processor and triggerer;
 # Ctrl-C or SIGTERM stops every one of them (juminzei/airflow_serve.py). Admin password:

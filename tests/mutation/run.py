@@ -9,12 +9,15 @@ A mutant that passes ("survived") is a change to the code the tests would not no
 
 How it runs: the tracked and untracked-but-not-ignored files of the checkout are mirrored into
 ``var/mutate/tree`` (only changed files are rewritten, so mutmut's cache of results stays valid for
-unchanged functions), mutmut runs there with the configuration in ``pyproject.toml`` ``[tool.mutmut]``,
+unchanged functions; with modules named, the copy's ``only_mutate`` is narrowed to them, so a run checks
+only their mutants not checked yet), mutmut runs there with the configuration in ``pyproject.toml`` ``[tool.mutmut]``,
 and its verdicts are gathered into ``var/mutate/report.json`` and ``var/mutate/report.md``. The checkout
 itself is never written to.
 
     make mutate                                   # every target (hours on 2 cores the first time)
     make mutate MUTATE=transforms/tax_engine.py   # one module or a glob of modules (space separated)
+    make mutate MUTATE=transforms/tax_engine.py RECHECK=1   # only the last run's survivors again
+    make mutate MUTATE=transforms/tax_engine.py RERUN=1     # every mutant of the module again
 
 Exit status 0 when every module run meets its threshold with no unexplained survivor, 1 otherwise,
 2 when mutmut itself fails.
@@ -193,18 +196,18 @@ def source_files(repo: Path) -> list[str]:
     return sorted(name for name in listed if name and (repo / name).is_file())
 
 
-def mirror(repo: Path, tree: Path) -> int:
-    """Make ``tree`` hold exactly the checkout's source files (mutmut's ``mutants/`` aside); return how
-    many were written. Unchanged files are left alone so mutmut keeps its results for them."""
+def mirror(repo: Path, tree: Path) -> list[str]:
+    """Make ``tree`` hold exactly the checkout's source files (mutmut's ``mutants/`` aside); return the
+    files written. Unchanged files are left alone so mutmut keeps its results for them."""
     wanted = source_files(repo)
-    written = 0
+    written = []
     for name in wanted:
         source, target = repo / name, tree / name
         if target.is_file() and target.read_bytes() == source.read_bytes():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-        written += 1
+        written.append(name)
     keep = set(wanted)
     for path in sorted(tree.rglob("*"), reverse=True):
         relative = path.relative_to(tree).as_posix()
@@ -217,6 +220,27 @@ def mirror(repo: Path, tree: Path) -> int:
     return written
 
 
+def scoped_config(pyproject: str, modules: list[str]) -> str:
+    """The ``pyproject.toml`` of the copy with ``only_mutate`` narrowed to ``modules`` (each a path or glob
+    within the configured scope), so that ``mutmut run`` without names checks only what is not checked
+    yet there: results of unchanged functions are kept, run after run."""
+    line = re.compile(r"^only_mutate = \[.*\]$", re.MULTILINE)
+    found = line.search(pyproject)
+    if not found:
+        raise ValueError("pyproject.toml [tool.mutmut] has no one-line only_mutate = [...]")
+    scope = tomllib.loads(found.group(0))["only_mutate"]
+    outside = [m for m in modules if not any(fnmatch.fnmatch(m, pattern) or m == pattern for pattern in scope)]
+    if outside:
+        raise ValueError(f"not in the mutation scope {scope}: {', '.join(outside)}")
+    return line.sub("only_mutate = " + json.dumps(modules, ensure_ascii=False), pyproject, count=1)
+
+
+def sources_changed(written: list[str], pyproject: str) -> bool:
+    """Whether any written file is Python under one of mutmut's ``source_paths``."""
+    roots = tomllib.loads(pyproject)["tool"]["mutmut"]["source_paths"]
+    return any(name.endswith(".py") and name.split("/", 1)[0] in roots for name in written)
+
+
 def mutmut_names(patterns: list[str]) -> list[str]:
     """``transforms/tax_engine.py`` or ``transforms/*.py`` → mutmut's name globs (``transforms.tax_engine.*``)."""
     names = []
@@ -227,11 +251,35 @@ def mutmut_names(patterns: list[str]) -> list[str]:
     return names
 
 
+def recheck_names(verdicts: dict[str, str], modules: list[str]) -> list[str]:
+    """The survivors (and mutants without tests) of the last run, in the modules given (all when none)."""
+    return sorted(
+        name for name, verdict in verdicts.items()
+        if verdict not in KILLED | NOT_CHECKED
+        and (not modules or any(fnmatch.fnmatch(module_of(name), pattern) for pattern in modules))
+    )
+
+
+def _verdicts(mutmut: Path, tree: Path, env: dict[str, str]) -> dict[str, str] | None:
+    listed = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], cwd=tree, env=env, capture_output=True, text=True, check=False,
+    )
+    if listed.returncode != 0:
+        print(listed.stderr[-4000:], file=sys.stderr)
+        print("mutate: `mutmut results` failed (output above)", file=sys.stderr)
+        return None
+    return parse_results(listed.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", help="module paths or globs (default: every target)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--report-only", action="store_true", help="gather the last run's verdicts, run nothing")
+    parser.add_argument("--rerun-all", action="store_true",
+                        help="check every mutant of the modules again, not only those not checked yet")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run again only the last run's survivors (after writing the tests that should kill them)")
     args = parser.parse_args(argv)
 
     targets = tomllib.loads(TARGETS_FILE.read_text(encoding="utf-8"))
@@ -244,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # JUMINZEI_HOME points at the copy, so nothing a test leaves behind can land in the checkout.
     env = {**os.environ, "PYTHONHASHSEED": "0", "TZ": "UTC", "JUMINZEI_HOME": str(tree / "mutants")}
+    # Every worker imports the mutated modules (each holds all its mutants, so they are large): without
+    # cached bytecode each worker compiled them again, 20-40 s a mutant. The cache lives in the copy.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     # The tests read other implementations' files from ../shared/peer-files beside the checkout.
     shared, link = REPO.parent / "shared", tree / "shared"
@@ -252,20 +303,32 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.report_only:
         written = mirror(REPO, tree)
-        print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({written} files written)", flush=True)
-        command = [str(mutmut), "run", "--max-children", str(args.max_children), *mutmut_names(args.modules)]
+        print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({len(written)} files written)", flush=True)
+        stats = tree / "mutants" / "mutmut-stats.json"
+        if stats.exists() and sources_changed(written, (REPO / "pyproject.toml").read_text(encoding="utf-8")):
+            # mutmut traces only *new* tests after a change, so a new or moved function would be mapped to
+            # them alone and its mutants would "survive" the tests that do run it: trace every test again.
+            stats.unlink()
+            print("mutate: the mutated sources changed; every test is traced again", flush=True)
+        if args.modules:
+            config = tree / "pyproject.toml"
+            config.write_text(scoped_config((REPO / "pyproject.toml").read_text(encoding="utf-8"), args.modules),
+                              encoding="utf-8")
+        names = mutmut_names(args.modules) if args.rerun_all else []
+        if args.recheck:
+            last = _verdicts(mutmut, tree, env)
+            if last is None:
+                return 2
+            names = recheck_names(last, args.modules)
+            print(f"mutate: re-checking {len(names)} survivors of the last run", flush=True)
+        command = [str(mutmut), "run", "--max-children", str(args.max_children), *names]
         if subprocess.run(command, cwd=tree, env=env, check=False).returncode != 0:
             print("mutate: mutmut run failed (output above)", file=sys.stderr)
             return 2
 
-    listed = subprocess.run(
-        [str(mutmut), "results", "--all", "true"], cwd=tree, env=env, capture_output=True, text=True, check=False,
-    )
-    if listed.returncode != 0:
-        print(listed.stderr[-4000:], file=sys.stderr)
-        print("mutate: `mutmut results` failed (output above)", file=sys.stderr)
+    verdicts = _verdicts(mutmut, tree, env)
+    if verdicts is None:
         return 2
-    verdicts = parse_results(listed.stdout)
     if args.modules:
         verdicts = {n: v for n, v in verdicts.items() if any(fnmatch.fnmatch(module_of(n), p) for p in args.modules)}
     accepted = parse_accepted(TESTING_DOC.read_text(encoding="utf-8"))

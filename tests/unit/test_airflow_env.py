@@ -74,6 +74,7 @@ def test_environment_names_the_files_not_the_values(tmp_path):
     assert f"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE={folder / ADMIN_PASSWORD_FILE}" in shell
 
 
+@pytest.mark.slow
 def test_airflow_reads_the_shared_secrets(tmp_path):
     """Airflow itself resolves each option from its file: every component gets the same value."""
     env = {**os.environ, **airflow_environment(REPO, tmp_path / "home")}
@@ -155,6 +156,7 @@ FAKE_STANDALONE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_supervisor_stops_every_process_on_sigterm(tmp_path):
     pids_file = tmp_path / "pids"
     runner = textwrap.dedent(f"""

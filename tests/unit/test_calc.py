@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from juminzei.calc import calculate, run_calculator
 from transforms.tax_engine import OUTPUT_COLUMNS
 from transforms.tax_explain import format_sheet, sheet_lines
@@ -54,6 +56,7 @@ def test_stream_interface_and_exit_status():
     assert rows[0] == rows[2]
 
 
+@pytest.mark.slow
 def test_command_line():
     done = subprocess.run([sys.executable, "-m", "juminzei.cli", "calc"], input=json.dumps(GOOD) + "\n",
                           capture_output=True, text=True, check=False)

@@ -211,6 +211,7 @@ def ward(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_scored_on_the_generated_ward(ward):
     landing = ward / "landing"
     truth = pl.read_parquet(ward / "truth" / "documents.parquet").select(

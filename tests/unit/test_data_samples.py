@@ -134,6 +134,7 @@ def _per_input(report: dict) -> dict[str, dict]:
     return {row["path"].removeprefix("landing/"): row for row in report["per_input"]}
 
 
+@pytest.mark.slow
 def test_every_good_sample_goes_through_its_stage_with_nothing_quarantined(tmp_path):
     result = _run_stages(tmp_path, overlay=[])
     for stage, report in result["reports"].items():
@@ -147,6 +148,7 @@ def test_every_good_sample_goes_through_its_stage_with_nothing_quarantined(tmp_p
             entry["records"], expected["staged"], expected["quarantined"], expected["forwarded"]), entry["source"]
 
 
+@pytest.mark.slow
 def test_every_bad_sibling_is_quarantined_with_its_recorded_reason_record_and_field(tmp_path):
     result = _run_stages(tmp_path, overlay=ENTRIES)  # every bad sibling at once: each fault stays on its own
     for stage, report in result["reports"].items():
@@ -166,6 +168,7 @@ def test_every_bad_sibling_is_quarantined_with_its_recorded_reason_record_and_fi
             entry["records"], bad["quarantined"], bad["staged"] + bad["forwarded"]), entry["source"]
 
 
+@pytest.mark.slow
 def test_the_quarantine_messages_of_the_broken_my_numbers_never_echo_a_number(tmp_path):
     broken = [e for e in ENTRIES if "check_digit" in e["bad"]["reason_code"]]
     assert {e["source"] for e in broken} == {"my_number", "salary_report"}

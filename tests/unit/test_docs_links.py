@@ -206,6 +206,7 @@ def test_readme_layout_lists_every_top_level_folder():
     assert not unlisted, f"README.md's Layout table does not list {unlisted}"
 
 
+@pytest.mark.slow
 def test_no_citation_of_documents_outside_the_repository():
     problems = []
     for path in _walk(TEXT_SUFFIXES):

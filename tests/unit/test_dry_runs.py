@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+#: Builds a generated ward or runs whole stages: left out of mutation runs (docs/testing.md).
+pytestmark = pytest.mark.slow
+
 M, N = "131032", 2026
 CYCLE = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
 # What a run may add or change besides the lake's data: its report, the audit trail (resident_snapshot records

@@ -377,6 +377,7 @@ def test_furusato_notices_of_filers_are_marked_void_in_truth(ward):
     assert _record(landing, file, record_no)[flag_col] == "0"  # the void is marked in truth, not in the file
 
 
+@pytest.mark.slow
 def test_same_population_and_seed_give_identical_bytes(tmp_path):
     pop = build_fixture_population(300, seed=5)
     first = write_documents(pop, tmp_path / "a", seed=7)

@@ -74,6 +74,7 @@ def _residents(pop) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # Determinism and the output folder
 # --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_same_arguments_give_identical_bytes(wards):
     a, b = _files(wards["a"]), _files(wards["b"])
     assert sorted(a) == sorted(b)

@@ -24,6 +24,11 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+#: Reads every module of the tree: left out of mutation runs (docs/testing.md).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 #: The product's layers, lowest first: each may import itself and the layers before it.

@@ -262,6 +262,7 @@ def test_writer_killed_at_each_step_leaves_a_whole_version(tmp_path, stop_at, ex
     ]
 
 
+@pytest.mark.slow
 def test_writer_killed_at_random_moments_of_a_big_write(tmp_path):
     lake.write_partition(tmp_path, "staging", "big", M, N, old_frame(), sort_by=["atena_no"], run_id="run-old")
     rows = 400_000

@@ -16,6 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+#: Builds a generated ward or runs whole stages: left out of mutation runs (docs/testing.md).
+pytestmark = pytest.mark.slow
+
 M, N = "131032", 2026
 FIFTH_PLUS_COLUMNS = {"dependants_5th_plus": 132, "young_dependants_5th_plus": 133}  # 統一CSV positions
 

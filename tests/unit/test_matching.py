@@ -214,6 +214,7 @@ def ward_match(tmp_path_factory):
     return documents, result, truth
 
 
+@pytest.mark.slow
 def test_scored_on_a_generated_ward(ward_match):
     documents, result, truth = ward_match
     assert result.matches.height == documents.height

@@ -237,6 +237,7 @@ def test_forwarding_contract_needs_basis_with_destination():
             Forwarding.validate(bad, lazy=True)
 
 
+@pytest.mark.slow
 def test_sample_ward_forwarding_has_every_destination(tmp_path, monkeypatch):
     """A generated ward through resident_snapshot and returns_ingest (no Airflow): every forwarded
     document gets the destination the generator's truth knows, and its basis."""

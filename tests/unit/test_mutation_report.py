@@ -7,11 +7,16 @@ The verdict lines below are written the way ``mutmut results --all true`` prints
 
 from __future__ import annotations
 
+import os
 import tomllib
 
 import pytest
 
 from tests.mutation import run
+
+# These test tests/mutation/run.py, which is not mutated, and read the checkout's configuration, which a
+# `make mutate MUTATE=…` run narrows in its copy: inside a mutation run they have nothing to say.
+pytestmark = pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ, reason="inside a mutation run")
 
 TARGETS = {"default_min_killed_percent": 80, "min_killed_percent": {"transforms/tax_engine.py": 90}}
 
@@ -113,6 +118,47 @@ def test_stale_acceptances_are_reported():
         "transforms.a.x_f__mutmut_1", "transforms.a.x_f__mutmut_9",
     ]
 
+
+
+def test_recheck_takes_the_survivors_and_untested_of_the_modules_named():
+    verdicts = {
+        "transforms.a.x_f__mutmut_1": "killed", "transforms.a.x_f__mutmut_2": "survived",
+        "transforms.a.x_f__mutmut_3": "no tests", "transforms.a.x_f__mutmut_4": "not checked",
+        "transforms.a.x_f__mutmut_5": "timeout", "transforms.a.x_f__mutmut_6": "suspicious",
+        "transforms.b.x_g__mutmut_1": "survived",
+    }
+    assert run.recheck_names(verdicts, ["transforms/a.py"]) == [
+        "transforms.a.x_f__mutmut_2", "transforms.a.x_f__mutmut_3", "transforms.a.x_f__mutmut_6",
+    ]
+    assert run.recheck_names(verdicts, []) == [
+        "transforms.a.x_f__mutmut_2", "transforms.a.x_f__mutmut_3", "transforms.a.x_f__mutmut_6",
+        "transforms.b.x_g__mutmut_1",
+    ]
+    assert run.recheck_names(verdicts, ["transforms/*.py"]) == run.recheck_names(verdicts, [])
+
+
+def test_a_named_module_narrows_only_mutate_in_the_copy_and_nothing_else():
+    pyproject = (
+        '[tool.pytest.ini_options]\nmarkers = ["slow: x"]\n\n[tool.mutmut]\nsource_paths = ["transforms", "pipelines"]\n'
+        'only_mutate = ["transforms/*.py", "pipelines/lake.py"]\ndo_not_mutate = ["*/__init__.py"]\n'
+        'pytest_add_cli_args = ["-m", "not slow"]\n'
+    )
+    scoped = run.scoped_config(pyproject, ["transforms/tax_engine.py", "pipelines/lake.py"])
+    assert tomllib.loads(scoped)["tool"]["mutmut"]["only_mutate"] == ["transforms/tax_engine.py", "pipelines/lake.py"]
+    # every other setting is the checkout's
+    before, after = tomllib.loads(pyproject), tomllib.loads(scoped)
+    before["tool"]["mutmut"].pop("only_mutate"), after["tool"]["mutmut"].pop("only_mutate")
+    assert before == after
+    with pytest.raises(ValueError, match="not in the mutation scope"):
+        run.scoped_config(pyproject, ["juminzei/cli.py"])
+
+
+def test_a_changed_source_module_means_tracing_every_test_again():
+    pyproject = '[tool.mutmut]\nsource_paths = ["transforms", "contracts", "pipelines"]\n'
+    assert run.sources_changed(["docs/testing.md", "transforms/tax_engine.py"], pyproject)
+    assert run.sources_changed(["pipelines/runtime.py"], pyproject)
+    assert not run.sources_changed(["tests/unit/test_tax_engine.py", "docs/testing.md", "juminzei/cli.py"], pyproject)
+    assert not run.sources_changed(["transforms/data/codes.csv"], pyproject)
 
 def test_module_paths_become_mutmut_name_globs():
     assert run.mutmut_names(["transforms/tax_engine.py", "contracts/*.py"]) == [

@@ -225,6 +225,7 @@ def ward(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_scored_on_the_generated_ward(ward):
     landing = ward / "landing"
     records, quarantine = [], []

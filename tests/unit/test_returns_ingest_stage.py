@@ -42,6 +42,7 @@ def _staged(settings) -> dict[Path, bytes]:
     return {p: p.read_bytes() for zone in ("staging", "curated") for p in sorted((settings.lake / zone).rglob("*.parquet"))}
 
 
+@pytest.mark.slow
 def test_changed_file_under_known_name_is_a_new_version(settings):
     from pipelines.returns_ingest import run
 
@@ -60,6 +61,7 @@ def test_changed_file_under_known_name_is_a_new_version(settings):
     assert rows.height == 2 and rows.get_column("review_required").any()
 
 
+@pytest.mark.slow
 def test_crash_between_staging_and_ledger_is_repaired_by_the_next_run(settings, monkeypatch):
     import pipelines.ledger as ledger_module
     from pipelines.returns_ingest import run
@@ -105,6 +107,7 @@ def _plant_relative_with_taxpayers_number(settings) -> str:
     raise AssertionError("the generated ward has no e-Tax return listing a relative with a My Number")
 
 
+@pytest.mark.slow
 def test_etax_dependants_are_staged_by_my_number_and_without_it(settings, ward):
     from contracts.returns_ingest import EtaxDependant
     from pipelines.lake import read_partition

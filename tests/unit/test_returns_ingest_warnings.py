@@ -64,6 +64,7 @@ def lake_with_peer_file(tmp_path_factory):
     return settings
 
 
+@pytest.mark.slow
 def test_the_peer_file_stages_its_employees_with_one_warning_each(lake_with_peer_file):
     from contracts.returns_ingest import IngestWarning
     from pipelines.lake import read_partition

@@ -15,6 +15,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+#: Builds a generated ward or runs whole stages: left out of mutation runs (docs/testing.md).
+pytestmark = pytest.mark.slow
+
 M, N = "131032", 2026
 CYCLE = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
 REGISTRY_SOURCES = ("resident_registry", "my_number", "livelihood_assistance", "disability")
