@@ -195,7 +195,18 @@ def salary_income_before_adjustment(revenue: pl.Expr, rules: Rules) -> pl.Expr:
         return times_fraction(floored, keep) - int(row["add"])
 
     income = _banded(revenue, salary_table(rules), band).otherwise(0)
-    return pl.max_horizontal(income, pl.lit(0, I64))
+    return pl.max_horizontal(income, 0)
+
+
+def salary_pension_adjustment(salary_income: pl.Expr, pension_income: pl.Expr, rules: Rules) -> pl.Expr:
+    """所得金額調整控除 (給与と年金): with both 給与所得 and 公的年金等に係る雑所得,
+    min(給与所得, limit) + min(年金雑所得, limit) − limit, never below 0, taken from the 給与所得 (租税特別措置法
+    第41条の3の11第2項, applied through 地方税法第32条第2項・第313条第2項). It is part of every person's
+    合計所得金額: the taxpayer's and a relative's alike."""
+    limit = rules.amount("income_adjustment_salary_pension.limit")
+    # with either income 0 the formula is min(other, limit) − limit ≤ 0, so "both" needs no test of its own
+    both = pl.min_horizontal(salary_income, limit) + pl.min_horizontal(pension_income, limit) - limit
+    return pl.max_horizontal(both, 0).cast(I64)
 
 
 def public_pension_income(revenue: pl.Expr, age: pl.Expr, other_income: pl.Expr, rules: Rules) -> pl.Expr:
@@ -215,7 +226,7 @@ def public_pension_income(revenue: pl.Expr, age: pl.Expr, other_income: pl.Expr,
     under = _banded(revenue, rules.table(f"{p}.table_under_age"), band).otherwise(0)
     over = _banded(revenue, rules.table(f"{p}.table_at_or_over_age"), band).otherwise(0)
     income = pl.when(older).then(over).otherwise(under) + column_reduction
-    return pl.when(revenue > 0).then(pl.max_horizontal(income, pl.lit(0, I64))).otherwise(0)
+    return pl.when(revenue > 0).then(pl.max_horizontal(income, 0)).otherwise(0)
 
 
 def _relatives_frame(relatives: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
@@ -230,7 +241,9 @@ def _relatives_frame(relatives: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     spouse = pl.col("role") == "spouse"
     frame = relatives.with_columns(
         rel_age=age,
-        rel_total_income=(salary + pension + pl.col("other_income")).cast(I64),
+        rel_total_income=(
+            salary - salary_pension_adjustment(salary, pension, rules) + pension + pl.col("other_income")
+        ).cast(I64),
     ).with_columns(
         rel_within_limit=pl.col("rel_total_income") <= limit,
     )
@@ -350,12 +363,12 @@ def _life_insurance(rules: Rules) -> pl.Expr:
     new_rows, old_rows = rules.table(f"{p}.new_contract"), rules.table(f"{p}.old_contract")
     combined_cap = rules.amount(f"{p}.combined_cap")
 
-    def klass(new: str | None, old: str | None) -> pl.Expr:
-        new_amount = premium_deduction(pl.col(new), new_rows, rounding) if new else pl.lit(0, I64)
+    def klass(new: str, old: str | None) -> pl.Expr:
+        new_amount = premium_deduction(pl.col(new), new_rows, rounding)
         if old is None:
             return new_amount
         old_amount = premium_deduction(pl.col(old), old_rows, rounding)
-        both = pl.min_horizontal(new_amount + old_amount, pl.lit(combined_cap, I64))
+        both = pl.min_horizontal(new_amount + old_amount, combined_cap)
         return pl.max_horizontal(new_amount, old_amount, both)
 
     total = (
@@ -363,7 +376,7 @@ def _life_insurance(rules: Rules) -> pl.Expr:
         + klass("life_new_pension", "life_old_pension")
         + klass("life_care_medical", None)
     )
-    return pl.min_horizontal(total, pl.lit(rules.amount(f"{p}.total_cap"), I64))
+    return pl.min_horizontal(total, rules.amount(f"{p}.total_cap"))
 
 
 def _earthquake(rules: Rules) -> pl.Expr:
@@ -373,23 +386,23 @@ def _earthquake(rules: Rules) -> pl.Expr:
         premium_deduction(pl.col("earthquake_insurance"), rules.table(f"{p}.earthquake"), rounding)
         + premium_deduction(pl.col("old_long_term_casualty_insurance"), rules.table(f"{p}.old_long_term"), rounding)
     )
-    return pl.min_horizontal(amount, pl.lit(rules.amount(f"{p}.total_cap"), I64))
+    return pl.min_horizontal(amount, rules.amount(f"{p}.total_cap"))
 
 
 def _tier(total_income: pl.Expr, limits: list[int]) -> pl.Expr:
     """Column index of the taxpayer's 合計所得 (0, 1, 2) in the spouse tables; null above the last."""
-    expr = None
-    for index, limit in enumerate(limits):
-        condition = total_income <= int(limit)
-        expr = pl.when(condition).then(pl.lit(index, pl.Int8)) if expr is None else expr.when(condition).then(pl.lit(index, pl.Int8))
-    return expr.otherwise(pl.lit(None, pl.Int8))
+    expr = pl.when(total_income <= int(limits[0])).then(0)
+    for index, limit in enumerate(limits[1:], start=1):
+        expr = expr.when(total_income <= int(limit)).then(index)
+    return expr.otherwise(None)
 
 
 def _pick(tier: pl.Expr, values: list[int]) -> pl.Expr:
-    expr = pl.lit(0, I64)
+    """``values[tier]`` in yen; 0 when the tier is null (a taxpayer above the table's last column gets none)."""
+    expr = pl.lit(0)
     for index, value in enumerate(values):
-        expr = pl.when(tier == index).then(pl.lit(int(value), I64)).otherwise(expr)
-    return expr
+        expr = pl.when(tier == index).then(int(value)).otherwise(expr)
+    return expr.cast(I64)
 
 
 # ------------------------------------------------------------------------------------ engine
@@ -402,17 +415,14 @@ def compute(persons: pl.LazyFrame | pl.DataFrame, relatives: pl.LazyFrame | pl.D
     persons = persons.lazy()
     relatives = relatives.lazy()
     years = persons.select(pl.col("fiscal_year").unique()).collect()["fiscal_year"].to_list()
+    if not years:  # nobody: any year's rules give the empty result its columns
+        return compute_year(persons, relatives, load_rules(2026))
     parts = []
     for year in sorted(years):
-        rules = load_rules(int(year))
-        if len(years) == 1:  # the usual case (a stage run): no need to split the relatives
-            parts.append(compute_year(persons, relatives, rules))
-            continue
         ids = persons.filter(pl.col("fiscal_year") == year)
-        parts.append(compute_year(ids, relatives.join(ids.select("person_id"), on="person_id", how="semi"), rules))
-    if not parts:
-        return compute_year(persons, relatives, load_rules(2026)).clear()
-    return parts[0] if len(parts) == 1 else pl.concat(parts)
+        parts.append(compute_year(ids, relatives.join(ids.select("person_id"), on="person_id", how="semi"),
+                                  load_rules(int(year))))
+    return pl.concat(parts)
 
 
 def compute_year(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) -> pl.DataFrame:
@@ -426,7 +436,8 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     fy = rules.fiscal_year
     # Join relatives on an integer key: person ids are digit strings (宛名番号, the calculator's line
     # numbers), and an integer hash join is several times faster than a string one at 1M rows.
-    key = pl.col("person_id").str.to_integer(base=10, strict=False).cast(pl.UInt64).alias("_key")
+    # (strict: an id that is not all digits stops the run instead of silently losing its relatives)
+    key = pl.col("person_id").str.to_integer(strict=True).cast(pl.UInt64).alias("_key")
     rel = _relative_totals(_relatives_frame(relatives.select(list(relative_schema())).with_columns(key), rules))
     lf = persons.with_columns(key).join(rel, on="_key", how="left", validate="1:1").drop("_key").with_columns(
         [pl.col(name).fill_null(value) for name, value in _RELATIVE_DEFAULTS.items()]
@@ -442,19 +453,21 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
             Fraction(rules.amount("occasional_income_share.numerator"), rules.amount("occasional_income_share.denominator")),
         ),
     ).with_columns(
+        # (min(収入, cap) − threshold) × percent, 0 at or below the threshold
         income_adjustment_children=pl.when(
-            (pl.col("salary_revenue") > rules.amount(f"{ia}.threshold"))
-            & ((pl.col("disability") == "special") | pl.col("has_under_23_dependant") | pl.col("has_special_disabled_relative"))
+            (pl.col("disability") == "special") | pl.col("has_under_23_dependant") | pl.col("has_special_disabled_relative")
         ).then(
             times_fraction(
-                pl.min_horizontal(pl.col("salary_revenue"), pl.lit(rules.amount(f"{ia}.cap"), I64)) - rules.amount(f"{ia}.threshold"),
+                pl.max_horizontal(
+                    pl.min_horizontal(pl.col("salary_revenue"), rules.amount(f"{ia}.cap")) - rules.amount(f"{ia}.threshold"),
+                    0,
+                ),
                 rules.percent(f"{ia}.percent"), "ceil",
             )
         ).otherwise(0).cast(I64),
     ).with_columns(
-        salary_income_after_children=pl.max_horizontal(
-            pl.col("salary_income_table") - pl.col("income_adjustment_children"), pl.lit(0, I64)
-        ),
+        # never below 0: above the threshold the 給与所得 is at least 収入 − 195万 > 650万, the adjustment ≤ 15万
+        salary_income_after_children=pl.col("salary_income_table") - pl.col("income_adjustment_children"),
     ).with_columns(
         other_income_for_pension=pl.col("salary_income_after_children") + pl.col("business_income")
         + pl.col("real_estate_income") + pl.col("dividend_income") + pl.col("misc_income")
@@ -464,17 +477,10 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
             pl.col("public_pension_revenue"), pl.col("age"), pl.col("other_income_for_pension"), rules
         ),
     )
-    limit = rules.amount("income_adjustment_salary_pension.limit")
     lf = lf.with_columns(
-        income_adjustment_salary_pension=pl.when(
-            (pl.col("salary_income_after_children") > 0) & (pl.col("public_pension_income") > 0)
-        ).then(
-            pl.max_horizontal(
-                pl.min_horizontal(pl.col("salary_income_after_children"), pl.lit(limit, I64))
-                + pl.min_horizontal(pl.col("public_pension_income"), pl.lit(limit, I64)) - limit,
-                pl.lit(0, I64),
-            )
-        ).otherwise(0).cast(I64),
+        income_adjustment_salary_pension=salary_pension_adjustment(
+            pl.col("salary_income_after_children"), pl.col("public_pension_income"), rules
+        ),
     ).with_columns(
         salary_income=pl.col("salary_income_after_children") - pl.col("income_adjustment_salary_pension"),
     ).with_columns(
@@ -510,7 +516,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
         is_working_student=pl.col("working_student") & (total <= rules.amount(f"{ws}.income_limit")),
         medical_threshold=pl.min_horizontal(
             times_fraction(pl.col("gross_income"), rules.percent(f"{med}.threshold_percent")),
-            pl.lit(rules.amount(f"{med}.threshold_cap"), I64),
+            rules.amount(f"{med}.threshold_cap"),
         ),
     ).with_columns(
         deduction_social_insurance=pl.col("social_insurance"),
@@ -519,9 +525,9 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
         deduction_earthquake=_earthquake(rules),
         deduction_medical=pl.min_horizontal(
             pl.max_horizontal(
-                pl.col("medical_expenses") - pl.col("medical_reimbursed") - pl.col("medical_threshold"), pl.lit(0, I64)
+                pl.col("medical_expenses") - pl.col("medical_reimbursed") - pl.col("medical_threshold"), 0
             ),
-            pl.lit(rules.amount(f"{med}.cap"), I64),
+            rules.amount(f"{med}.cap"),
         ),
         deduction_disability=(
             pl.when(pl.col("disability") == "special").then(rules.amount(f"{dis}.special"))
@@ -531,12 +537,12 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
         deduction_widow=pl.when(pl.col("is_widow")).then(rules.amount(f"{wd}.amount")).otherwise(0).cast(I64),
         deduction_single_parent=pl.when(pl.col("is_single_parent")).then(rules.amount(f"{sp}.amount")).otherwise(0).cast(I64),
         deduction_working_student=pl.when(pl.col("is_working_student")).then(rules.amount(f"{ws}.amount")).otherwise(0).cast(I64),
-        deduction_spouse=pl.when(pl.col("spouse_qualifies") & pl.col("spouse_tier").is_not_null()).then(
+        deduction_spouse=pl.when(pl.col("spouse_qualifies")).then(
             pl.when(pl.col("spouse_aged")).then(_pick(pl.col("spouse_tier"), [r["aged"] for r in rules.table("spouse_deduction.table")]))
             .otherwise(_pick(pl.col("spouse_tier"), [r["general"] for r in rules.table("spouse_deduction.table")]))
         ).otherwise(0).cast(I64),
         deduction_spouse_special=pl.when(
-            pl.col("spouse_present") & ~pl.col("spouse_qualifies") & pl.col("special_tier").is_not_null()
+            pl.col("spouse_present") & ~pl.col("spouse_qualifies")
         ).then(spouse_special_amount).otherwise(0).cast(I64),
         deduction_dependants=pl.col("dependants_deduction"),
         deduction_specific_relatives=pl.col("specific_relative_deduction"),
@@ -551,16 +557,15 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     unit = rules.amount("rounding.taxable_income_unit")
     lf = lf.with_columns(income_deductions=pl.sum_horizontal(deduction_columns).cast(I64)).with_columns(
         taxable_income=floor_to_unit(
-            pl.max_horizontal(pl.col("gross_income") - pl.col("income_deductions"), pl.lit(0, I64)), unit
+            pl.max_horizontal(pl.col("gross_income") - pl.col("income_deductions"), 0), unit
         ),
     )
 
     # ---- 4. 非課税
     ex = "exemption"
     grade_pct = rules.get("grade_factor.percent")
-    grade_factor = pl.lit(SCALE, I64)
-    for grade, percent in grade_pct.items():
-        grade_factor = pl.when(pl.col("grade") == int(grade)).then(pl.lit(scaled(to_fraction(percent)), I64)).otherwise(grade_factor)
+    # a 級地 the rule file does not know stops the run (replace_strict) instead of getting a default
+    grade_factor = pl.col("grade").replace_strict({int(g): scaled(to_fraction(p)) for g, p in grade_pct.items()})
     n = pl.col("household_count").cast(I64)
     family = n >= 1
     per_capita_limit = (
@@ -587,7 +592,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
             .when(low_income_category & (total <= rules.amount(f"{ex}.low_income_limit"))).then(pl.lit("low_income_category"))
             .when(total <= pl.col("per_capita_exemption_limit")).then(pl.lit("per_capita_limit"))
             .when(pl.col("gross_income") <= pl.col("income_levy_exemption_limit")).then(pl.lit("income_levy_limit"))
-            .otherwise(pl.lit(None, pl.String))
+            .otherwise(None)
         ),
     ).with_columns(
         exemption=pl.when(pl.col("exemption_reason") == "income_levy_limit").then(pl.lit("income_levy_exempt"))
@@ -597,8 +602,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
 
     # ---- 5. 所得割 and credits
     diff = "personal_deduction_differences"
-    sd_rows = rules.table("spouse_deduction.table")
-    spouse_diff = pl.when(pl.col("deduction_spouse") > 0).then(
+    spouse_diff = pl.when(pl.col("spouse_qualifies")).then(
         pl.when(pl.col("spouse_aged")).then(_pick(pl.col("spouse_tier"), rules.get(f"{diff}.spouse_aged")))
         .otherwise(_pick(pl.col("spouse_tier"), rules.get(f"{diff}.spouse_general")))
     ).otherwise(0)
@@ -633,7 +637,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
         adjustment_credit_base=pl.when(total > rules.amount(f"{ac}.total_income_limit")).then(0).when(taxable <= small).then(
             pl.min_horizontal(pl.col("personal_deduction_difference"), taxable)
         ).otherwise(
-            pl.max_horizontal(pl.col("personal_deduction_difference") - (taxable - small), pl.lit(rules.amount(f"{ac}.minimum_base"), I64))
+            pl.max_horizontal(pl.col("personal_deduction_difference") - (taxable - small), rules.amount(f"{ac}.minimum_base"))
         ).cast(I64),
     )
     # per levy: gross levy, 調整控除
@@ -652,7 +656,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     bracket = rules.amount("dividend_credit.bracket_limit")
     dividend = pl.col("dividend_income")
     lower_part = pl.when(taxable <= bracket).then(dividend).otherwise(
-        pl.max_horizontal(pl.min_horizontal(dividend, bracket - (taxable - dividend)), pl.lit(0, I64))
+        pl.max_horizontal(pl.min_horizontal(dividend, bracket - (taxable - dividend)), 0)
     )
     lf = lf.with_columns(dividend_lower_part=lower_part).with_columns(
         dividend_upper_part=dividend - pl.col("dividend_lower_part")
@@ -677,7 +681,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     in_add_back_range = (moved_in >= pl.lit(add_back_range["from"])) & (moved_in <= pl.lit(add_back_range["to"]))
     lf = lf.with_columns(
         income_tax_basic_add_back=pl.max_horizontal(
-            it_basic - rules.amount("income_tax_basic_deduction.offset"), pl.lit(0, I64)
+            it_basic - rules.amount("income_tax_basic_deduction.offset"), 0
         ).cast(I64),
     ).with_columns(
         housing_loan_cap_base=pl.col("housing_loan_taxable_income_for_income_tax")
@@ -712,7 +716,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
     )
     cap_fraction = rules.percent(f"{dc}.special_cap_percent")
     share_den = pl.col("credit_share_den")
-    furusato_over = pl.max_horizontal(pl.col("furusato_donations") - d_floor, pl.lit(0, I64))
+    furusato_over = pl.max_horizontal(pl.col("furusato_donations") - d_floor, 0)
     round_div = (lambda a, b: _divide(a, b, d_round))
     dividend_rounding = rules.get("dividend_credit.rounding")
     housing_rounding = rules.get("housing_loan_credit.rounding")
@@ -727,7 +731,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
             _divide(pl.col("housing_loan_credit_total") * share, share_den, housing_rounding)
             .alias(f"housing_loan_credit_calc_{levy}"),
             round_div(
-                pl.max_horizontal(pl.min_horizontal(pl.col("furusato_donations") + other, pl.col("donation_base_limit")) - d_floor, pl.lit(0, I64))
+                pl.max_horizontal(pl.min_horizontal(pl.col("furusato_donations") + other, pl.col("donation_base_limit")) - d_floor, 0)
                 * pl.col(f"donation_basic_rate_{levy}"), SCALE,
             ).alias(f"donation_basic_credit_{levy}"),
             pl.min_horizontal(
@@ -758,7 +762,7 @@ def computation(persons: pl.LazyFrame, relatives: pl.LazyFrame, rules: Rules) ->
         near_limit_reduction=pl.when(pl.col("exemption") == "none").then(
             pl.max_horizontal(
                 pl.min_horizontal(pl.col("income_levy_exemption_limit") - (pl.col("gross_income") - both), both),
-                pl.lit(0, I64),
+                0,
             )
         ).otherwise(0).cast(I64),
     ).with_columns(

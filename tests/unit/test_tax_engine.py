@@ -15,13 +15,17 @@ import pytest
 from juminzei.calc import calculate
 from transforms.tax_engine import OUTPUT_COLUMNS
 
+OTHER_INCOMES = ("business_income", "real_estate_income", "dividend_income", "misc_income", "occasional_income")
+
 
 def person(year: int = 2026, *, birth: str = "1980-06-15", salary: int = 0, pension: int = 0, business: int = 0,
            social: int = 0, spouse: dict | None = None, dependants: list | None = None, **taxpayer) -> dict:
+    other_incomes = {name: taxpayer.pop(name) for name in OTHER_INCOMES if name in taxpayer}
     data = {
         "fiscal_year": year,
         "taxpayer": {"birth_date": birth, "sex": taxpayer.pop("sex", "male"), **taxpayer},
-        "income": {"salary_revenue": salary, "public_pension_revenue": pension, "business_income": business},
+        "income": {"salary_revenue": salary, "public_pension_revenue": pension, "business_income": business,
+                   **other_incomes},
         "paid": {"social_insurance": social},
         "spouse": spouse,
         "dependants": dependants or [],
@@ -103,6 +107,23 @@ def test_income_adjustment_for_salary_and_pension():
     assert result["salary_income"] == 1_320_000 - 100_000
 
 
+
+@pytest.mark.parametrize(("salary", "pension", "salary_income", "pension_income", "adjustment"), [
+    # taxpayer aged 67: 給与所得 by 別表第五 (令和7年分), 年金 (65+, other income ≤ 1,000万) revenue − 110万
+    (2_000_000, 1_100_001, 1_320_000, 1, 1),            # 10万 + 1 − 10万 = 1円
+    (2_000_000, 1_150_000, 1_320_000, 50_000, 50_000),  # 10万 + 5万 − 10万
+    (700_000, 2_000_000, 50_000, 900_000, 50_000),      # 5万 + 10万 − 10万: the salary side below 10万
+    (2_000_000, 1_100_000, 1_320_000, 0, 0),            # no 年金所得: nothing
+    (650_000, 2_000_000, 0, 900_000, 0),                # no 給与所得: nothing
+])
+def test_income_adjustment_for_salary_and_pension_at_its_edges(salary, pension, salary_income, pension_income,
+                                                               adjustment):
+    """措法第41条の3の11第2項: min(給与所得, 10万) + min(年金雑所得, 10万) − 10万, not below 0."""
+    detail = one(person(2026, birth="1958-06-01", salary=salary, pension=pension), detail=True)
+    assert detail["public_pension_income"] == pension_income
+    assert detail["income_adjustment_salary_pension"] == adjustment
+    assert detail["salary_income"] == salary_income - adjustment
+
 def test_income_adjustment_for_children_rounds_up():
     """第1項: (min(収入, 1,000万) − 850万) × 10%, 1円未満切上げ; 23歳未満の扶養親族."""
     child = [{"birth_date": "2010-06-01"}]
@@ -110,6 +131,58 @@ def test_income_adjustment_for_children_rounds_up():
     without = one(person(2026, salary=9_000_005))
     assert without["salary_income"] == 9_000_005 - 1_950_000
     assert with_child["salary_income"] == 9_000_005 - 1_950_000 - 50_001  # 50,000.5 → 50,001
+
+
+@pytest.mark.parametrize(("salary", "taxpayer", "dependants", "adjustment"), [
+    (12_000_000, {}, [{"birth_date": "2010-06-01"}], 150_000),   # 収入 capped at 1,000万: (1,000万 − 850万) × 10%
+    (8_500_000, {}, [{"birth_date": "2010-06-01"}], 0),          # at the threshold: nothing
+    (5_000_000, {}, [{"birth_date": "2010-06-01"}], 0),          # below it: nothing (never negative)
+    (9_000_000, {"disability": "special"}, [], 50_000),          # the taxpayer a 特別障害者
+    (9_000_000, {"disability": "ordinary"}, [], 0),              # an ordinary 障害者 does not qualify
+    (9_000_000, {}, [{"birth_date": "2003-01-02"}], 50_000),     # a dependant of 22: under 23
+    (9_000_000, {}, [{"birth_date": "2003-01-01"}], 0),          # 23 on 31 December (born 1 January)
+])
+def test_income_adjustment_for_children_and_special_disability(salary, taxpayer, dependants, adjustment):
+    """措法第41条の3の11第1項: 給与収入 > 850万 and (本人が特別障害者 or 23歳未満の扶養親族 or 特別障害者である
+    同一生計配偶者・扶養親族): (min(収入, 1,000万) − 850万) × 10%."""
+    detail = one(person(2026, salary=salary, dependants=dependants, **taxpayer), detail=True)
+    assert detail["income_adjustment_children"] == adjustment
+    assert detail["salary_income"] == detail["salary_income_table"] - adjustment
+
+
+@pytest.mark.parametrize(("disability", "deduction"), [("none", 0), ("ordinary", 260_000), ("special", 300_000)])
+def test_the_taxpayers_own_disability_deduction(disability, deduction):
+    """障害者控除 26万, 特別障害者控除 30万 (地方税法第314条の2第1項第6号)."""
+    detail = one(person(2026, business=5_000_000, disability=disability), detail=True)
+    assert detail["deduction_disability"] == deduction
+
+
+def test_small_enterprise_mutual_aid_is_deducted_in_full():
+    """小規模企業共済等掛金控除 = the contributions paid, no limit (第314条の2第1項第4号)."""
+    data = {**person(2026, business=5_000_000), "paid": {"small_enterprise_mutual_aid": 840_000}}
+    detail = one(data, detail=True)
+    assert detail["deduction_small_enterprise"] == 840_000
+    assert detail["income_deductions"] - one(person(2026, business=5_000_000), detail=True)["income_deductions"] == 840_000
+
+
+def test_every_kind_of_income_adds_to_the_total_income():
+    """合計所得金額 = 給与 + 公的年金等 + 事業 + 不動産 + 配当 + 雑 + 一時所得 × ½ (所得税法第22条第2項第2号)."""
+    data = person(2026, business=1_000_000, real_estate_income=2_000_000, dividend_income=300_000,
+                  misc_income=400_000, occasional_income=1_000_000)
+    assert one(data, detail=True)["total_income"] == 1_000_000 + 2_000_000 + 300_000 + 400_000 + 500_000
+
+
+@pytest.mark.parametrize("other", [
+    {"real_estate_income": 10_000_001}, {"dividend_income": 10_000_001}, {"misc_income": 10_000_001},
+    {"occasional_income": 20_000_002}, {"business_income": 10_000_001},
+])
+def test_pension_deduction_column_by_every_other_income(other):
+    """公的年金等控除 (65歳以上, 収入 330万以下): 110万 while the other 合計所得 is ≤ 1,000万, 100万 above
+    (所得税法第35条第4項); every other income counts, 一時所得 at one half."""
+    base = one(person(2026, birth="1955-06-01", pension=3_000_000), detail=True)
+    above = one(person(2026, birth="1955-06-01", pension=3_000_000, **other), detail=True)
+    assert base["public_pension_income"] == 3_000_000 - 1_100_000
+    assert above["public_pension_income"] == 3_000_000 - 1_000_000
 
 
 # ---------------------------------------------------------------------- 所得控除 thresholds
@@ -121,6 +194,98 @@ def test_dependant_income_limit(year, limit):
     above = one(person(year, business=5_000_000, dependants=[{"birth_date": "1990-01-10", "other_income": limit + 1}]), detail=True)
     assert inside["income_deductions"] - base["income_deductions"] == 330_000
     assert above["income_deductions"] == base["income_deductions"]
+
+
+
+@pytest.mark.parametrize(("salary", "pension", "total_income", "dependant"), [
+    # 令和7年分, a relative aged 72 on 31 December (老人扶養親族, 38万円 when counted):
+    # 給与所得 1,000,000 − 650,000 (所得税法第28条第3項, 190万円以下) = 350,000;
+    # 公的年金等に係る雑所得 (65歳以上, other income ≤ 1,000万): revenue − 1,100,000;
+    # both present → 所得金額調整控除 min(350,000, 10万) + min(年金雑所得, 10万) − 10万 (措法第41条の3の11第2項).
+    (1_000_000, 1_400_000, 350_000 - 100_000 + 300_000, True),    # 550,000: only the adjustment brings it under
+    (1_000_000, 1_430_000, 350_000 - 100_000 + 330_000, True),    # 580,000: the limit itself (以下)
+    (1_000_000, 1_430_001, 350_000 - 100_000 + 330_001, False),   # 580,001
+    (0, 2_000_000, 900_000, False),                                # pension alone, far above the limit
+    (0, 1_680_000, 580_000, True),                                 # pension alone at the limit: no adjustment
+])
+def test_a_relatives_total_income_takes_the_salary_and_pension_adjustment(salary, pension, total_income, dependant):
+    """A relative's 合計所得金額 is computed like anyone's, 所得金額調整控除 included; 58万円以下 makes an
+    扶養親族 (令和8年度以後: 地方税法第292条第1項第9号 as rules/fiscal_year_2026.yaml ``dependants`` cites it)."""
+    assert total_income <= 580_000 if dependant else total_income > 580_000  # the case says what it tests
+    base = one(person(2026, business=5_000_000), detail=True)
+    relative = {"birth_date": "1953-05-01", "salary_revenue": salary, "public_pension_revenue": pension}
+    with_relative = one(person(2026, business=5_000_000, dependants=[relative]), detail=True)
+    assert with_relative["income_deductions"] - base["income_deductions"] == (380_000 if dependant else 0)
+
+
+
+@pytest.mark.parametrize(("birth", "parent", "cohabiting", "category", "deduction", "difference"), [
+    # Age on 31 December of the income year (2025); by 年齢計算ニ関スル法律 a person reaches an age the day
+    # before the birthday, so one born on 1 January is already a year older on 31 December.
+    # 扶養控除 (地方税法第314条の2第1項第11号・第4項): 一般 33万, 特定 (19–22) 45万, 老人 (70+) 38万,
+    # 同居老親等 (老人 and 直系尊属 and 同居) 45万; 年少 (under 16) none. The 人的控除額の差 (第314条の6第1号イ)
+    # is 所得税's amount minus it: 38−33 = 5万, 63−45 = 18万, 48−38 = 10万, 58−45 = 13万.
+    ("2010-01-02", False, False, "under_16", 0, 0),            # 15
+    ("2010-01-01", False, False, "general", 330_000, 50_000),  # 16 (born on 1 January)
+    ("2007-06-01", False, False, "general", 330_000, 50_000),  # 18
+    ("2007-01-01", False, False, "specific", 450_000, 180_000),  # 19
+    ("2003-01-02", False, False, "specific", 450_000, 180_000),  # 22
+    ("2003-01-01", False, False, "general", 330_000, 50_000),  # 23
+    ("1956-01-02", False, False, "general", 330_000, 50_000),  # 69
+    ("1956-01-01", False, False, "aged", 380_000, 100_000),    # 70
+    ("1956-01-01", True, True, "aged_parent", 450_000, 130_000),
+    ("1956-01-01", True, False, "aged", 380_000, 100_000),     # a parent living apart
+    ("1956-01-01", False, True, "aged", 380_000, 100_000),     # living together, not a 直系尊属
+    ("1956-01-02", True, True, "general", 330_000, 50_000),    # a cohabiting parent of 69: not yet 老人
+])
+def test_dependant_category_by_age_on_31_december(birth, parent, cohabiting, category, deduction, difference):
+    relative = {"birth_date": birth, "lineal_ascendant": parent, "cohabiting": cohabiting}
+    detail = one(person(2026, business=5_000_000, dependants=[relative]), detail=True)
+    counts = {name: detail[f"dependants_{name}"] for name in ("under_16", "general", "specific", "aged", "aged_parent")}
+    assert counts == {name: int(name == category) for name in counts}
+    assert detail["dependants_count"] == 1  # every category counts for the 非課税 headcount
+    assert detail["deduction_dependants"] == deduction
+    assert detail["dependants_difference"] == difference
+
+
+
+def test_a_relative_above_the_income_limit_is_in_no_category_and_not_counted():
+    """A relative whose 合計所得金額 exceeds 58万円 is no 扶養親族: no deduction, not in the 非課税 headcount
+    (地方税法第295条第1項 counts 同一生計配偶者 and 扶養親族 only)."""
+    relative = {"birth_date": "1985-06-01", "other_income": 580_001}
+    detail = one(person(2026, business=5_000_000, dependants=[relative]), detail=True)
+    assert detail["dependants_count"] == 0 and detail["household_count"] == 0
+    assert detail["deduction_dependants"] == 0 and detail["dependants_difference"] == 0
+    for name in ("under_16", "general", "specific", "aged", "aged_parent"):
+        assert detail[f"dependants_{name}"] == 0, name
+
+
+@pytest.mark.parametrize(("disability", "cohabiting", "deduction", "difference"), [
+    # 障害者控除 for a 同一生計配偶者 or 扶養親族 (地方税法第314条の2第1項第6号): 26万, 特別障害者 30万,
+    # 同居特別障害者 53万; 人的控除額の差 against 所得税's 27万 / 40万 / 75万: 1万, 10万, 22万.
+    ("ordinary", False, 260_000, 10_000),
+    ("ordinary", True, 260_000, 10_000),
+    ("special", False, 300_000, 100_000),
+    ("special", True, 530_000, 220_000),
+])
+def test_disability_deduction_for_a_counted_relative(disability, cohabiting, deduction, difference):
+    dependant = {"birth_date": "1985-06-01", "disability": disability, "cohabiting": cohabiting}
+    detail = one(person(2026, business=5_000_000, dependants=[dependant]), detail=True)
+    assert detail["deduction_disability"] == deduction
+    assert detail["relatives_disability_difference"] == difference
+    # a 特別障害者 among the counted relatives opens the 所得金額調整控除 for a salary over 850万円
+    # (措法第41条の3の11第1項): (min(900万, 1,000万) − 850万) × 10% = 5万
+    with_salary = one(person(2026, salary=9_000_000, dependants=[dependant]), detail=True)
+    assert with_salary["income_adjustment_children"] == (50_000 if disability == "special" else 0)
+    # the same for a 同一生計配偶者 (合計所得 ≤ 58万) ...
+    spouse = {"birth_date": "1980-01-10", "other_income": 580_000, "disability": disability, "cohabiting": cohabiting}
+    assert one(person(2026, business=5_000_000, spouse=spouse), detail=True)["deduction_disability"] == deduction
+    # ... and nothing for a spouse or relative above the limit: they are neither
+    spouse["other_income"] = 580_001
+    over = one(person(2026, business=5_000_000, spouse=spouse), detail=True)
+    assert over["deduction_disability"] == 0 and over["household_count"] == 0
+    dependant["other_income"] = 580_001
+    assert one(person(2026, business=5_000_000, dependants=[dependant]), detail=True)["deduction_disability"] == 0
 
 
 def test_specific_relative_deduction_from_2026():
@@ -138,6 +303,17 @@ def test_specific_relative_deduction_from_2026():
     assert deduction(2025, 580_001) == 0  # did not exist before 年度2026
 
 
+@pytest.mark.parametrize(("birth", "age", "amount"), [
+    ("2007-01-02", 18, 0), ("2007-01-01", 19, 450_000), ("2003-01-02", 22, 450_000), ("2003-01-01", 23, 0),
+])
+def test_specific_relative_deduction_ages_19_to_22_on_31_december(birth, age, amount):
+    """特定親族 is aged 19 to 22 on 31 December (born on 1 January: a year older, 年齢計算ニ関スル法律)."""
+    data = person(2026, business=5_000_000, dependants=[{"birth_date": birth, "other_income": 580_001}])
+    detail = one(data, detail=True)
+    assert detail["deduction_specific_relatives"] == amount, age
+    assert detail["specific_relatives"] == (1 if amount else 0)  # the count the computation sheet prints
+
+
 def test_specific_relative_is_not_counted_for_exemption():
     data = person(2026, salary=1_100_000, dependants=[{"birth_date": "2005-06-01", "other_income": 700_000}])
     detail = one(data, detail=True)
@@ -151,6 +327,34 @@ def test_spouse_special_deduction_rows(spouse_income, amount):
     data = person(2026, business=5_000_000, spouse={"birth_date": "1980-01-10", "other_income": spouse_income})
     assert one(data, detail=True)["deduction_spouse_special"] == amount
 
+
+
+@pytest.mark.parametrize(("taxpayer_total", "amount"), [
+    (9_000_000, 330_000), (9_000_001, 220_000), (9_500_000, 220_000), (9_500_001, 110_000),
+    (10_000_000, 110_000), (10_000_001, 0),
+])
+def test_spouse_special_deduction_by_taxpayer_income(taxpayer_total, amount):
+    """配偶者特別控除 (第314条の2第1項第10号の2) for a spouse of 合計所得 100万: 33万 / 22万 / 11万 by the
+    taxpayer's 合計所得 (900万以下 / 950万以下 / 1,000万以下); none above 1,000万."""
+    data = person(2026, business=taxpayer_total, spouse={"birth_date": "1980-01-10", "other_income": 1_000_000})
+    detail = one(data, detail=True)
+    assert detail["deduction_spouse_special"] == amount
+    assert detail["deduction_spouse"] == 0
+
+
+@pytest.mark.parametrize(("taxpayer_total", "spouse_income", "difference"), [
+    (5_000_000, 490_000, 50_000), (9_200_000, 490_000, 40_000), (9_700_000, 490_000, 20_000),
+    (5_000_000, 520_000, 30_000), (9_200_000, 520_000, 20_000), (9_700_000, 520_000, 10_000),
+    (5_000_000, 550_000, 0),
+])
+def test_spouse_special_personal_difference_in_fiscal_2025(taxpayer_total, spouse_income, difference):
+    """令和7年度: 人的控除額の差 for 配偶者特別控除 (地方税法第314条の6第1号イ): spouse 48万超50万未満 5万 / 4万 / 2万,
+    50万以上55万未満 3万 / 2万 / 1万 by the taxpayer's 合計所得 (900万以下 / 950万以下 / 1,000万以下); none from 55万."""
+    without = one(person(2025, business=taxpayer_total), detail=True)
+    data = person(2025, business=taxpayer_total, spouse={"birth_date": "1980-01-10", "other_income": spouse_income})
+    with_spouse = one(data, detail=True)
+    assert with_spouse["deduction_spouse_special"] > 0
+    assert with_spouse["personal_deduction_difference"] - without["personal_deduction_difference"] == difference
 
 @pytest.mark.parametrize("total,amount", [(9_000_000, 330_000), (9_000_001, 220_000), (10_000_000, 110_000),
                                           (10_000_001, 0)])
@@ -185,6 +389,13 @@ def test_life_insurance_bands_round_up_and_cap():
     assert life(new_general=56_001) == 28_000
     assert life(old_general=70_001) == 35_000
     assert life(new_general=100_000, old_general=100_000) == 35_000  # old alone is larger
+    # old contracts: 15,000 以下 全額; ÷2 + 7,500 up to 40,000 (15,001 → 7,500.5 → 7,501 + 7,500)
+    assert life(old_general=15_000) == 15_000
+    assert life(old_general=15_001) == 15_001
+    # both kinds in one class: new 20,000 → 16,000 and old 20,000 → 17,500 together, capped at 28,000,
+    # beat either alone
+    assert life(new_general=20_000, old_general=20_000) == 28_000
+    assert life(new_general=10_000, old_general=10_000) == 20_000  # 10,000 + 10,000 under the cap
     assert life(new_general=100_000, new_pension=100_000, care_medical=100_000) == 70_000
 
 
@@ -224,6 +435,25 @@ def test_minor_on_1_january():
     """未成年者: under 18 on 1 January of the 年度; born 2008-01-03 or later for 年度2026."""
     assert one(person(2026, birth="2008-01-03", business=1_000_000))["exemption"] == "fully_exempt"
     assert one(person(2026, birth="2008-01-02", business=1_000_000))["exemption"] == "none"
+    assert one(person(2026, birth="2008-01-03", business=1_000_000), detail=True)["is_minor"] is True
+    assert one(person(2026, birth="2008-01-02", business=1_000_000), detail=True)["is_minor"] is False
+
+
+@pytest.mark.parametrize(("data", "reason", "exemption"), [
+    # 地方税法第295条第1項第1号: 生活保護の生活扶助
+    (person(2026, business=5_000_000, livelihood_assistance=True), "livelihood_assistance", "fully_exempt"),
+    # 第295条第1項第2号: 障害者・未成年者・寡婦・ひとり親 with 合計所得 ≤ 135万
+    (person(2026, business=1_350_000, disability="ordinary"), "low_income_category", "fully_exempt"),
+    # 第295条第3項 and the ward's 条例 (1級地): 35万 × 1 + 10万 = 45万, one person
+    (person(2026, business=450_000), "per_capita_limit", "fully_exempt"),
+    # 附則第3条の3: 所得割 only, 35万 × 2 + 10万 + 32万 = 112万 with one dependant
+    (person(2026, business=1_120_000, dependants=[{"birth_date": "2015-06-01"}]), "income_levy_limit",
+     "income_levy_exempt"),
+    (person(2026, business=1_120_001, dependants=[{"birth_date": "2015-06-01"}]), None, "none"),
+])
+def test_the_exemption_says_which_rule_made_it(data, reason, exemption):
+    result = one(data, detail=True)
+    assert (result["exemption_reason"], result["exemption"]) == (reason, exemption)
 
 
 def test_livelihood_assistance_is_fully_exempt():
@@ -301,6 +531,32 @@ def test_dividend_credit_within_10_million():
     data["income"]["dividend_income"] = 1_000_000
     result = one(data, detail=True)
     assert (result["dividend_credit_municipal"], result["dividend_credit_prefectural"]) == (16_000, 12_000)
+
+
+@pytest.mark.parametrize(("business", "credit"), [
+    # 課税総所得金額 = 事業 + 配当 1,000,000 − 基礎控除 43万 (1,000円未満切捨て).
+    # 11,000,000 − 430,000 = 10,570,000 > 1,000万: the 配当 within 1,000万 is
+    # max(min(1,000,000, 10,000,000 − (10,570,000 − 1,000,000)), 0) = 430,000, the rest 570,000:
+    # 区 430,000 × 1.6% + 570,000 × 0.8% = 6,880 + 4,560; 都 × 1.2% / 0.6% = 5,160 + 3,420
+    (10_000_000, (11_440, 8_580)),
+    # 13,000,000 − 430,000 = 12,570,000: all of the 配当 above 1,000万: 0.8% / 0.6%
+    (12_000_000, (8_000, 6_000)),
+])
+def test_dividend_credit_above_10_million_splits_the_dividend_at_the_bracket(business, credit):
+    """附則第5条第1項・第3項: the part of 配当所得 above 1,000万 of 課税総所得金額等 at half the rate."""
+    data = person(2026, business=business)
+    data["income"]["dividend_income"] = 1_000_000
+    result = one(data, detail=True)
+    assert (result["dividend_credit_municipal"], result["dividend_credit_prefectural"]) == credit
+
+
+def test_dividend_credit_wholly_above_the_bracket_rounds_down_once():
+    """All of a 999,999円 配当 above 1,000万: 999,999 × 0.8% = 7,999.992 → 7,999 and × 0.6% = 5,999.994 →
+    5,999 (1円未満切捨て of the whole credit, rules/fiscal_year_2026.yaml dividend_credit.rounding)."""
+    data = person(2026, business=12_000_000)
+    data["income"]["dividend_income"] = 999_999
+    result = one(data, detail=True)
+    assert (result["dividend_credit_municipal"], result["dividend_credit_prefectural"]) == (7_999, 5_999)
 
 
 # --------------------------------------------------------------------------- properties
@@ -421,6 +677,29 @@ def test_single_parent_adjustment_difference_depends_on_sex():
     assert father["personal_deduction_difference"] == 50_000 + 10_000
 
 
+@pytest.mark.parametrize(("data", "difference"), [
+    # 人的控除額の差 (地方税法第314条の6第1号イ): 所得税's deduction minus 住民税's, plus 基礎 5万
+    (person(2026, business=3_000_000), 50_000),
+    (person(2026, business=3_000_000, disability="ordinary"), 50_000 + 10_000),   # 障害者 27万 − 26万
+    (person(2026, business=3_000_000, disability="special"), 50_000 + 100_000),   # 特別障害者 40万 − 30万
+    (person(2026, business=3_000_000, widow=True, sex="female"), 50_000 + 10_000),  # 寡婦 27万 − 26万
+    (person(2026, salary=1_400_000, working_student=True), 50_000 + 10_000),     # 勤労学生 27万 − 26万
+    (person(2026, business=25_000_001), 0),  # 合計所得 2,500万超: no 基礎控除, so no difference for it
+])
+def test_personal_deduction_difference_of_the_taxpayers_own_deductions(data, difference):
+    assert one(data, detail=True)["personal_deduction_difference"] == difference
+
+
+@pytest.mark.parametrize(("total", "credit"), [
+    # 調整控除 (第314条の6): 合計所得 2,500万以下 only; above 200万 of 課税標準 the base is
+    # max(人的控除差 5万 − (課税標準 − 200万), 5万) = 5万 → 市 3% = 1,500, 都 2% = 1,000
+    (25_000_000, 2_500), (25_000_001, 0),
+])
+def test_adjustment_credit_ends_above_25_million(total, credit):
+    detail = one(person(2026, business=total), detail=True)
+    assert detail["adjustment_credit_municipal"] + detail["adjustment_credit_prefectural"] == credit
+
+
 def test_second_grade_per_capita_limit():
     """2級地: 31.5万 + 10万 = 41.5万 for a single person (施行令第47条の3); the 所得割 limit stays 45万."""
     data = lambda total: {**person(2026, business=total), "municipality": {"kind": "city", "grade": 2}}  # noqa: E731
@@ -465,6 +744,41 @@ def test_housing_loan_cap_base_adds_back_the_income_tax_basic_deduction_increase
     before = one({**person(2025, salary=3_000_000, social=450_000), "credits": credits}, detail=True)
     assert before["housing_loan_credit_total"] == 50_000  # 令和6年分: 基礎控除 48万, nothing to add back
 
+
+
+@pytest.mark.parametrize(("moved_in", "credit"), [
+    # rules/fiscal_year_2026.yaml housing_loan_credit (附則第5条の4の2), rows by 居住開始日 (from inclusive):
+    # 2009-01-01 5% / 97,500; 2014-04-01 7% / 136,500 (特定取得); 2022-01-01 5% / 97,500; none after 2030-12-31.
+    # Cap base: 所得税の課税総所得金額等 1,000,000, plus for 居住 2016-01-01…2025-12-31 the 所得税 基礎控除's
+    # excess over 48万 (合計所得 2,020,000 → 88万 → +40万). 所得税で控除しきれなかった額 1,000,000 never binds.
+    ("2008-12-31", 0),
+    ("2009-01-01", 50_000), ("2014-03-31", 50_000),
+    ("2014-04-01", 70_000), ("2015-12-31", 70_000),
+    ("2016-01-01", 98_000), ("2021-12-31", 98_000),    # 1,400,000 × 7%
+    ("2022-01-01", 70_000), ("2025-12-31", 70_000),    # 1,400,000 × 5%
+    ("2026-01-01", 50_000), ("2030-12-31", 50_000),
+    ("2031-01-01", 0),
+])
+def test_housing_loan_credit_by_move_in_date_at_every_row_edge(moved_in, credit):
+    credits = {"housing_loan_unused_income_tax_credit": 1_000_000,
+               "housing_loan_taxable_income_for_income_tax": 1_000_000, "housing_moved_in": moved_in}
+    result = one({**person(2026, business=2_020_000), "credits": credits}, detail=True)
+    assert result["housing_loan_credit_total"] == credit
+    added_back = "2016-01-01" <= moved_in <= "2025-12-31"
+    assert result["housing_loan_cap_base"] == 1_000_000 + (400_000 if added_back else 0)
+
+
+def test_housing_loan_credit_is_at_most_what_income_tax_could_not_use():
+    """min(所得税で控除しきれなかった額, cap base × rate, cap): 30,000 left over → 30,000, under 50,000."""
+    credits = {"housing_loan_unused_income_tax_credit": 30_000,
+               "housing_loan_taxable_income_for_income_tax": 1_000_000, "housing_moved_in": "2009-01-01"}
+    result = one({**person(2026, business=2_020_000), "credits": credits}, detail=True)
+    assert (result["housing_loan_limit"], result["housing_loan_credit_total"]) == (50_000, 30_000)
+
+
+def test_without_a_housing_loan_there_is_no_cap_base_and_no_credit():
+    result = one(person(2026, business=2_020_000), detail=True)
+    assert (result["housing_loan_cap_base"], result["housing_loan_limit"], result["housing_loan_credit_total"]) == (0, 0, 0)
 
 # ---------------------------------------------------------------- exact rates (found by make mutate)
 
