@@ -229,7 +229,7 @@ def scoped_config(pyproject: str, modules: list[str]) -> str:
     if not found:
         raise ValueError("pyproject.toml [tool.mutmut] has no one-line only_mutate = [...]")
     scope = tomllib.loads(found.group(0))["only_mutate"]
-    outside = [m for m in modules if not any(fnmatch.fnmatch(m, pattern) or m == pattern for pattern in scope)]
+    outside = [m for m in modules if not any(fnmatch.fnmatch(m, pattern) for pattern in scope)]
     if outside:
         raise ValueError(f"not in the mutation scope {scope}: {', '.join(outside)}")
     return line.sub("only_mutate = " + json.dumps(modules, ensure_ascii=False), pyproject, count=1)
@@ -314,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             config = tree / "pyproject.toml"
             config.write_text(scoped_config((REPO / "pyproject.toml").read_text(encoding="utf-8"), args.modules),
                               encoding="utf-8")
+        if args.rerun_all and not args.modules:
+            print("mutate: RERUN=1 needs MUTATE=<modules> (a whole rerun is `rm -rf var/mutate`)", file=sys.stderr)
+            return 2
         names = mutmut_names(args.modules) if args.rerun_all else []
         if args.recheck:
             last = _verdicts(mutmut, tree, env)
@@ -321,8 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             names = recheck_names(last, args.modules)
             print(f"mutate: re-checking {len(names)} survivors of the last run", flush=True)
+        # with RECHECK and no survivor there is nothing to run (no names would mean "all not checked")
         command = [str(mutmut), "run", "--max-children", str(args.max_children), *names]
-        if subprocess.run(command, cwd=tree, env=env, check=False).returncode != 0:
+        if (names or not args.recheck) and subprocess.run(command, cwd=tree, env=env, check=False).returncode != 0:
             print("mutate: mutmut run failed (output above)", file=sys.stderr)
             return 2
 
