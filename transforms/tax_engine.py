@@ -119,15 +119,14 @@ def times_fraction(amount: pl.Expr, fraction: Fraction, rounding: str = "floor")
     """amount × fraction with an explicit rounding to 1円 (floor or ceil)."""
     if fraction.denominator == 1:
         return amount * fraction.numerator
-    product = amount * fraction.numerator
-    return ceil_div(product, fraction.denominator) if rounding == "ceil" else product // fraction.denominator
+    return _divide(amount * fraction.numerator, fraction.denominator, rounding)
 
 
 def age_at_year_end(birth: pl.Expr, year: int) -> pl.Expr:
     """Age at 31 December of ``year`` (年齢計算ニ関スル法律: a person born on 1 January reaches the age on
     31 December of the previous year, so they count one year older)."""
     born_jan1 = ((birth.dt.month() == 1) & (birth.dt.day() == 1)).cast(pl.Int32)
-    return (pl.lit(year, pl.Int32) - birth.dt.year().cast(pl.Int32) + born_jan1).cast(pl.Int32)
+    return (year - birth.dt.year().cast(pl.Int32) + born_jan1).cast(pl.Int32)
 
 
 def _banded(value: pl.Expr, rows: list[dict], make) -> pl.Expr:
@@ -189,8 +188,7 @@ def salary_income_before_adjustment(revenue: pl.Expr, rules: Rules) -> pl.Expr:
     def band(row: dict) -> pl.Expr:
         if "fixed" in row:
             return pl.lit(int(row["fixed"]), I64)
-        unit = int(row["floor_unit"])
-        floored = floor_to_unit(revenue, unit) if unit > 1 else revenue
+        floored = floor_to_unit(revenue, int(row["floor_unit"]))  # a unit of 1 leaves the revenue as it is
         keep = 1 - to_fraction(row["percent"])
         return times_fraction(floored, keep) - int(row["add"])
 
@@ -222,11 +220,13 @@ def public_pension_income(revenue: pl.Expr, age: pl.Expr, other_income: pl.Expr,
         keep = 1 - to_fraction(row["percent"])
         return times_fraction(revenue, keep) - int(row["add"])
 
-    older = age.fill_null(0) >= rules.amount(f"{p}.age_threshold")
+    older = age >= rules.amount(f"{p}.age_threshold")  # an unknown age (null) takes the under-age table
     under = _banded(revenue, rules.table(f"{p}.table_under_age"), band).otherwise(0)
     over = _banded(revenue, rules.table(f"{p}.table_at_or_over_age"), band).otherwise(0)
     income = pl.when(older).then(over).otherwise(under) + column_reduction
-    return pl.when(revenue > 0).then(pl.max_horizontal(income, 0)).otherwise(0)
+    # 0 for a revenue at or below the minimum deduction (a revenue of 0 included): the statute's minimum
+    # deduction is above every column's reduction, so the formula is negative there
+    return pl.max_horizontal(income, 0)
 
 
 def _relatives_frame(relatives: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:

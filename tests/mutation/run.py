@@ -235,6 +235,30 @@ def scoped_config(pyproject: str, modules: list[str]) -> str:
     return line.sub("only_mutate = " + json.dumps(modules, ensure_ascii=False), pyproject, count=1)
 
 
+def plain_copies(tree: Path, patterns: list[str]) -> list[Path]:
+    """The files under ``tree/mutants`` of the modules matching ``patterns`` that hold no mutants: a run
+    scoped to other modules copies these plain, and mutmut 3.8 then takes a copy newer than its source for
+    an up-to-date mutant file, so a later run scoped to the module would find nothing to mutate ("Unable
+    to force test failures"). Removing the plain copy makes mutmut write the mutants again; its verdicts
+    of unchanged functions are kept (they live in the ``.meta`` file beside it)."""
+    plain = []
+    for pattern in patterns:
+        for source in sorted(tree.glob(pattern)):
+            copy = tree / "mutants" / source.relative_to(tree)
+            if copy.is_file() and copy.read_bytes() == source.read_bytes():
+                plain.append(copy)
+    return plain
+
+
+def traced_anything(stats: Path) -> bool:
+    """Whether mutmut's trace maps any function to a test. A trace taken while the mutant files were plain
+    copies maps none, and mutmut would then find no test for any mutant run after run."""
+    try:
+        return bool(json.loads(stats.read_text(encoding="utf-8")).get("tests_by_mangled_function_name"))
+    except (OSError, ValueError):
+        return False
+
+
 def sources_changed(written: list[str], pyproject: str) -> bool:
     """Whether any written file is Python under one of mutmut's ``source_paths``."""
     roots = tomllib.loads(pyproject)["tool"]["mutmut"]["source_paths"]
@@ -305,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         written = mirror(REPO, tree)
         print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({len(written)} files written)", flush=True)
         stats = tree / "mutants" / "mutmut-stats.json"
-        if stats.exists() and sources_changed(written, (REPO / "pyproject.toml").read_text(encoding="utf-8")):
+        if stats.exists() and (sources_changed(written, (REPO / "pyproject.toml").read_text(encoding="utf-8"))
+                               or not traced_anything(stats)):
             # mutmut traces only *new* tests after a change, so a new or moved function would be mapped to
             # them alone and its mutants would "survive" the tests that do run it: trace every test again.
             stats.unlink()
@@ -314,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
             config = tree / "pyproject.toml"
             config.write_text(scoped_config((REPO / "pyproject.toml").read_text(encoding="utf-8"), args.modules),
                               encoding="utf-8")
+        scope = args.modules or tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]["only_mutate"]
+        for copy in plain_copies(tree, scope):
+            copy.unlink()
         if args.rerun_all and not args.modules:
             print("mutate: RERUN=1 needs MUTATE=<modules> (a whole rerun is `rm -rf var/mutate`)", file=sys.stderr)
             return 2

@@ -160,6 +160,31 @@ def test_a_changed_source_module_means_tracing_every_test_again():
     assert not run.sources_changed(["tests/unit/test_tax_engine.py", "docs/testing.md", "juminzei/cli.py"], pyproject)
     assert not run.sources_changed(["transforms/data/codes.csv"], pyproject)
 
+def test_a_plain_copy_left_by_a_run_scoped_elsewhere_is_removed_so_its_mutants_are_written_again(tmp_path):
+    # a run scoped to safe_xml copies tax_engine plain into mutants/; mutmut 3.8 would then take that copy,
+    # newer than its source, for an up-to-date mutant file and mutate nothing in a later tax_engine run
+    (tmp_path / "transforms").mkdir()
+    (tmp_path / "mutants" / "transforms").mkdir(parents=True)
+    (tmp_path / "transforms" / "tax_engine.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "transforms" / "safe_xml.py").write_text("def g():\n    return 2\n")
+    (tmp_path / "transforms" / "new.py").write_text("def h():\n    return 3\n")  # no copy yet
+    (tmp_path / "mutants" / "transforms" / "tax_engine.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "mutants" / "transforms" / "safe_xml.py").write_text("def g():\n    return 2  # mutmut_1\n")
+    plain = tmp_path / "mutants" / "transforms" / "tax_engine.py"
+    assert run.plain_copies(tmp_path, ["transforms/*.py"]) == [plain]
+    assert run.plain_copies(tmp_path, ["transforms/safe_xml.py"]) == []
+
+
+def test_a_trace_that_maps_no_function_to_a_test_is_taken_again(tmp_path):
+    stats = tmp_path / "mutmut-stats.json"
+    stats.write_text('{"tests_by_mangled_function_name": {}, "duration_by_test": {"t": 0.1}}')
+    assert not run.traced_anything(stats)
+    stats.write_text('{"tests_by_mangled_function_name": {"transforms.tax_engine.x_f": ["t"]}}')
+    assert run.traced_anything(stats)
+    stats.write_text("{not json")
+    assert not run.traced_anything(stats)
+
+
 def test_module_paths_become_mutmut_name_globs():
     assert run.mutmut_names(["transforms/tax_engine.py", "contracts/*.py"]) == [
         "transforms.tax_engine.*", "contracts.*.*",

@@ -84,6 +84,8 @@ def test_salary_income_at_band_edges(year, revenue, income):
         ("1965-06-01", 12_000_000, 10_045_000),  # 195.5万 (上限)
         ("1961-01-01", 1_100_000, 0),  # born 1 January 1961: 65 on 31 December 2025 (年齢計算ニ関スル法律)
         ("1961-01-02", 1_100_000, 500_000),  # 64 on 31 December 2025: 60万
+        # a revenue below the minimum deduction is 0, not negative (所得 never below 0)
+        ("1955-06-01", 500_000, 0), ("1965-06-01", 1, 0), ("1955-06-01", 0, 0),
     ],
 )
 def test_public_pension_income_by_age(birth, revenue, income):
@@ -810,3 +812,103 @@ def test_a_rate_finer_than_the_scale_is_refused_not_rounded():
         scaled("84.8951")
     with pytest.raises(ValueError, match=r"^調整控除 1/3000 has more precision"):
         scaled(Fraction(1, 3000), what="調整控除")
+
+
+# ------------------------------------------------------ rules found untested by make mutate (second run)
+
+
+def test_the_donation_basic_credit_counts_donations_up_to_30_percent_of_total_income():
+    """寄附金税額控除の基本控除 (地方税法第314条の7第1項, 第37条の2第1項): (寄附金 − 2,000) × 10%, the 寄附金
+    counted up to 総所得金額等の100分の30. 事業所得 3,000,000 → limit 900,000; a 1,500,000 ふるさと納税 counts
+    900,000: 区 (900,000 − 2,000) × 6% = 53,880, 都 × 4% = 35,920."""
+    result = one({**person(2026, business=3_000_000), "credits": {"furusato_donations": 1_500_000}}, detail=True)
+    assert result["donation_base_limit"] == 900_000
+    assert (result["donation_basic_credit_municipal"], result["donation_basic_credit_prefectural"]) == (53_880, 35_920)
+    # under the limit the whole donation counts: (600,000 − 2,000) × 6% / 4%
+    result = one({**person(2026, business=3_000_000), "credits": {"furusato_donations": 600_000}}, detail=True)
+    assert (result["donation_basic_credit_municipal"], result["donation_basic_credit_prefectural"]) == (35_880, 23_920)
+
+
+def test_a_donation_the_ward_designated_by_ordinance_adds_to_the_ward_levy_only():
+    """条例で定める寄附金 (地方税法第314条の7第1項第4号) counts for the 区民税 basic credit only: 区 (50,000 +
+    10,000 − 2,000) × 6% = 3,480; 都 (50,000 − 2,000) × 4% = 1,920 (the 2,000 is taken per levy)."""
+    credits = {"furusato_donations": 50_000, "other_donations_municipal": 10_000}
+    result = one({**person(2026, business=3_000_000), "credits": credits}, detail=True)
+    assert (result["donation_basic_credit_municipal"], result["donation_basic_credit_prefectural"]) == (3_480, 1_920)
+
+
+def test_the_special_credit_rate_is_90_percent_when_the_band_income_is_below_zero():
+    """特例控除額の割合 (地方税法第314条の7第11項, rules ``donation_credit.special_rate`` ``from: null``): 90 % when
+    課税総所得金額 − 人的控除額の差の合計額 is below 0. 事業所得 700,000: 課税総所得金額 270,000, and the
+    人的控除差調整額 (5万 plus the 所得税 基礎控除 above 48万, at least 40万 in 令和7年分) exceeds it.
+    Special credit (5,000 − 2,000) × 90 % = 2,700 → 区 3/5 = 1,620, 都 2/5 = 1,080; the cap, 20 % of the 所得割
+    after 調整控除 (270,000 × 6 % − 1,500 = 14,700 → 2,940; × 4 % − 1,000 = 9,800 → 1,960), does not bind."""
+    result = one({**person(2026, business=700_000), "credits": {"furusato_donations": 5_000}}, detail=True)
+    assert result["special_band_income"] < 0
+    assert result["special_rate"] == 90_000  # 90 % over the engine's scale of 100,000
+    assert (result["donation_special_credit_municipal"], result["donation_special_credit_prefectural"]) == (1_620, 1_080)
+
+
+@pytest.mark.parametrize(("revenue", "amount"), [
+    # a spouse of 75 with only a pension: 公的年金等に係る雑所得 = revenue − 1,100,000 (65歳以上), no
+    # 所得金額調整控除 without a 給与所得 (措法第41条の3の11第2項 needs both); 配偶者特別控除 rows as above
+    (2_100_000, 330_000),  # 合計所得 1,000,000
+    (2_100_001, 310_000),  # 1,000,001: the next row
+])
+def test_a_spouse_with_only_a_pension_takes_no_salary_and_pension_adjustment(revenue, amount):
+    data = person(2026, business=5_000_000, spouse={"birth_date": "1950-05-01", "public_pension_revenue": revenue})
+    assert one(data, detail=True)["deduction_spouse_special"] == amount
+
+
+def test_an_exempt_person_shows_no_near_limit_reduction():
+    """附則第3条の3's reduction applies to a person who is levied; one below the limit (合計所得 350,000 ≤
+    45万) is exempt and the explanation must not show a reduction that did not happen."""
+    result = one(person(2026, business=350_000), detail=True)
+    assert result["exemption"] == "fully_exempt"
+    assert (result["near_limit_reduction"], result["near_limit_reduction_municipal"],
+            result["near_limit_reduction_prefectural"]) == (0, 0, 0)
+
+
+def test_a_rule_table_is_read_by_its_from_column_in_any_row_order():
+    """Rule tables are data: the band holding a value is the row with the greatest ``from`` at or below it,
+    ``from: null`` being the band below 0 (rules/README.md), whatever order the file lists them in."""
+    from transforms.tax_engine import _banded
+
+    rows = [{"from": 100, "v": 3}, {"from": None, "v": 1}, {"from": 0, "v": 2}]
+    frame = pl.DataFrame({"x": [-5, 0, 99, 100, 1_000]})
+    got = frame.select(_banded(pl.col("x"), rows, lambda row: pl.lit(row["v"])).otherwise(-1).alias("band"))
+    assert got["band"].to_list() == [1, 2, 2, 3, 3]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([{"from": 0, "fixed": 0}, {"from": True, "fixed": 5}], r"\[1\]: 'from' must be an integer above the previous"),
+    ([{"from": 0, "fixed": 0}, {"from": "9", "fixed": 5}], r"\[1\]: 'from' must be an integer above the previous"),
+    ([{"from": 0, "fixed": 0}, {"from": 10, "fixed": 5}, {"from": 10, "fixed": 6}],
+     r"\[2\]: 'from' must be an integer above the previous row's, got 10"),
+    ([{"from": 0, "fixed": 0}, {"from": 10, "fixed": 5}, {"from": 9, "fixed": 6}], r"\[2\]: 'from' must be"),
+    ([{"from": 0, "fixed": True}], r"\[0\]: a fixed row has only 'from' and an integer 'fixed'"),
+    ([{"from": 0, "fixed": "0"}], r"\[0\]: a fixed row has only"),
+    ([{"from": 0, "fixed": 0, "add": 1}], r"\[0\]: a fixed row has only"),
+    ([{"from": 0, "floor_unit": 1, "percent": "0"}], r"\[0\]: a row is either 'fixed' or has floor_unit, percent and add"),
+])
+def test_a_malformed_salary_table_is_refused_naming_the_file_and_row(rows, message):
+    """所得税法別表第五 as data must be a table the engine can read unambiguously; each fault names the row."""
+    from transforms.tax_engine import salary_table
+    from transforms.tax_rules import RuleError, Rules
+
+    rules = Rules(file="fiscal_year_2099.yaml", header={}, parameters={"salary_income": {"table": rows}})
+    with pytest.raises(RuleError, match=r"^fiscal_year_2099\.yaml: salary_income\.table" + message):
+        salary_table(rules)
+
+
+def test_a_rounding_other_than_floor_or_ceil_is_refused():
+    """Every rounding step is explicit (STYLE): a rule file naming another rounding stops the engine."""
+    from fractions import Fraction
+
+    from transforms.tax_engine import times_fraction
+
+    frame = pl.DataFrame({"yen": [1_001]})
+    assert frame.select(times_fraction(pl.col("yen"), Fraction(1, 10)))["yen"].to_list() == [100]
+    assert frame.select(times_fraction(pl.col("yen"), Fraction(1, 10), "ceil"))["yen"].to_list() == [101]
+    with pytest.raises(ValueError, match="unknown rounding 'half_up'"):
+        times_fraction(pl.col("yen"), Fraction(1, 10), "half_up")
