@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     calc.add_argument("--explain", action="store_true",
                       help="print the computation sheet of each line instead of JSON")
 
+    installments = commands.add_parser(
+        "installments", help="期割 calculator: JSON Lines on stdin, one installment list per line (docs/installments.md)"
+    )
+    installments.add_argument("--municipality", default="131032",
+                              help="profile whose 普通徴収 納期 and rounding unit a line without them takes (default 131032 港区)")
+
     explain = commands.add_parser("explain", help="print one person's stored computation sheet (税額計算明細)")
     explain.add_argument("--fiscal-year", type=int, required=True, help="年度")
     explain.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
@@ -194,6 +200,13 @@ def cmd_calc(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_installments(args: argparse.Namespace) -> int:
+    from juminzei.installments import run_installments
+
+    errors = run_installments(sys.stdin, sys.stdout, municipality=args.municipality)
+    return 1 if errors else 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     import re
 
@@ -290,7 +303,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
-    "calc": cmd_calc, "explain": cmd_explain, "review": cmd_review, "quarantine": cmd_quarantine,
+    "calc": cmd_calc, "installments": cmd_installments, "explain": cmd_explain, "review": cmd_review, "quarantine": cmd_quarantine,
 }
 
 

@@ -235,19 +235,23 @@ def scoped_config(pyproject: str, modules: list[str]) -> str:
     return line.sub("only_mutate = " + json.dumps(modules, ensure_ascii=False), pyproject, count=1)
 
 
-def plain_copies(tree: Path, patterns: list[str]) -> list[Path]:
-    """The files under ``tree/mutants`` of the modules matching ``patterns`` that hold no mutants: a run
-    scoped to other modules copies these plain, and mutmut 3.8 then takes a copy newer than its source for
-    an up-to-date mutant file, so a later run scoped to the module would find nothing to mutate ("Unable
-    to force test failures"). Removing the plain copy makes mutmut write the mutants again; its verdicts
-    of unchanged functions are kept (they live in the ``.meta`` file beside it)."""
-    plain = []
+def unmutated_copies(tree: Path, patterns: list[str]) -> list[Path]:
+    """The files under ``tree/mutants`` of the modules matching ``patterns`` that hold no mutants: missing,
+    or a plain copy. A run scoped to other modules copies a module plain, and mutmut 3.8 then takes a copy
+    newer than its source for an up-to-date mutant file, so a later run scoped to the module would find
+    nothing to mutate ("Unable to force test failures"). Removing the plain copy makes mutmut write the
+    mutants again (its verdicts of unchanged functions are kept in the ``.meta`` file beside it); and as
+    the last trace of the tests ran the module unmutated, it mapped none of its functions to a test, so
+    the tests must be traced again, or every mutant would be "no tests"."""
+    found = []
     for pattern in patterns:
         for source in sorted(tree.glob(pattern)):
+            if source.name == "__init__.py":
+                continue
             copy = tree / "mutants" / source.relative_to(tree)
-            if copy.is_file() and copy.read_bytes() == source.read_bytes():
-                plain.append(copy)
-    return plain
+            if not copy.is_file() or copy.read_bytes() == source.read_bytes():
+                found.append(copy)
+    return found
 
 
 def traced_anything(stats: Path) -> bool:
@@ -340,8 +344,13 @@ def main(argv: list[str] | None = None) -> int:
             config.write_text(scoped_config((REPO / "pyproject.toml").read_text(encoding="utf-8"), args.modules),
                               encoding="utf-8")
         scope = args.modules or tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]["only_mutate"]
-        for copy in plain_copies(tree, scope):
-            copy.unlink()
+        unmutated = unmutated_copies(tree, scope)
+        for copy in unmutated:
+            copy.unlink(missing_ok=True)
+        if unmutated and stats.exists():
+            stats.unlink()
+            print(f"mutate: {len(unmutated)} module(s) were not mutated when the tests were last traced; "
+                  "every test is traced again", flush=True)
         if args.rerun_all and not args.modules:
             print("mutate: RERUN=1 needs MUTATE=<modules> (a whole rerun is `rm -rf var/mutate`)", file=sys.stderr)
             return 2

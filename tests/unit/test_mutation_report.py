@@ -160,19 +160,21 @@ def test_a_changed_source_module_means_tracing_every_test_again():
     assert not run.sources_changed(["tests/unit/test_tax_engine.py", "docs/testing.md", "juminzei/cli.py"], pyproject)
     assert not run.sources_changed(["transforms/data/codes.csv"], pyproject)
 
-def test_a_plain_copy_left_by_a_run_scoped_elsewhere_is_removed_so_its_mutants_are_written_again(tmp_path):
+def test_a_module_left_unmutated_by_a_run_scoped_elsewhere_is_found(tmp_path):
     # a run scoped to safe_xml copies tax_engine plain into mutants/; mutmut 3.8 would then take that copy,
-    # newer than its source, for an up-to-date mutant file and mutate nothing in a later tax_engine run
+    # newer than its source, for an up-to-date mutant file and mutate nothing in a later tax_engine run;
+    # a module never mutated has no copy at all. Both must be written again, and the tests traced again.
     (tmp_path / "transforms").mkdir()
     (tmp_path / "mutants" / "transforms").mkdir(parents=True)
+    (tmp_path / "transforms" / "__init__.py").write_text("")
     (tmp_path / "transforms" / "tax_engine.py").write_text("def f():\n    return 1\n")
     (tmp_path / "transforms" / "safe_xml.py").write_text("def g():\n    return 2\n")
     (tmp_path / "transforms" / "new.py").write_text("def h():\n    return 3\n")  # no copy yet
     (tmp_path / "mutants" / "transforms" / "tax_engine.py").write_text("def f():\n    return 1\n")
     (tmp_path / "mutants" / "transforms" / "safe_xml.py").write_text("def g():\n    return 2  # mutmut_1\n")
-    plain = tmp_path / "mutants" / "transforms" / "tax_engine.py"
-    assert run.plain_copies(tmp_path, ["transforms/*.py"]) == [plain]
-    assert run.plain_copies(tmp_path, ["transforms/safe_xml.py"]) == []
+    copies = tmp_path / "mutants" / "transforms"
+    assert run.unmutated_copies(tmp_path, ["transforms/*.py"]) == [copies / "new.py", copies / "tax_engine.py"]
+    assert run.unmutated_copies(tmp_path, ["transforms/safe_xml.py"]) == []
 
 
 def test_a_trace_that_maps_no_function_to_a_test_is_taken_again(tmp_path):
