@@ -130,7 +130,8 @@ def _disability_code(expr: pl.Expr) -> pl.Expr:
 
 
 def _disability_max(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    rank = lambda e: e.replace_strict(_DISABILITY_RANK, default=0, return_dtype=pl.Int8)  # noqa: E731
+    """The graver of two 障害者区分 (none < ordinary < special); a value outside them is an error, not 0."""
+    rank = lambda e: e.replace_strict(_DISABILITY_RANK, return_dtype=pl.Int8)  # noqa: E731
     return pl.when(rank(a) >= rank(b)).then(a).otherwise(b)
 
 
@@ -229,9 +230,7 @@ def _etax_basis(etax: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         pl.col("working_student").fill_null(False).alias("working_student"),
         _disability_code(pl.col("self_disability").cast(pl.String)).alias("declared_disability"),
         income_total.alias("estimated_total_income"),
-        _i("deduction_spouse").alias("_deduction_spouse"),
-        _nn(_i("spouse_total_income")).alias("_spouse_total_income"),
-        _i("deduction_dependants").alias("_deduction_dependants"),
+        _i("deduction_dependants").alias("_deduction_dependants"),  # for the dependants_not_itemised flag
         ((_i("income_business") < 0) | (_i("income_real_estate") < 0) | (_i("income_misc_other") < 0)).alias("_loss"),
     )
 
