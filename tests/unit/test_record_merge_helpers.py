@@ -91,3 +91,123 @@ def test_the_lineage_of_a_source_without_versions_or_decisions():
     with_both = frame.with_columns(pl.lit(3, pl.Int32).alias("version"), pl.lit("D1").alias("review_decision_id"))
     row = rm._lineage_base(with_both, "furusato_notice").collect().row(0, named=True)
     assert (row["version"], row["decision_id"]) == (3, "D1")
+
+
+# ------------------------------------------------------------------ what a 確定申告書 states (e-Tax)
+ETAX_ZERO = {name: 0 for name in (
+    "revenue_salary", "revenue_pension", "income_business", "income_real_estate", "income_dividend",
+    "income_misc_other", "income_transfer_occasional", "deduction_social_insurance", "deduction_small_enterprise",
+    "premium_new_life", "premium_old_life", "premium_new_pension", "premium_old_pension", "premium_care_medical",
+    "premium_earthquake", "resident_tax_furusato", "income_total", "deduction_medical", "deduction_dependants")}
+
+
+def etax_basis(**fields) -> dict:
+    from transforms.tax_rules import load_rules
+
+    row = {"doc_uid": "e1", "atena_no": "1", "widow": None, "single_parent": None, "working_student": None,
+           "self_disability": None, **ETAX_ZERO, **fields}
+    frame = pl.DataFrame([row], schema_overrides={"widow": pl.Boolean, "single_parent": pl.Boolean,
+                                                  "working_student": pl.Boolean, "self_disability": pl.String})
+    return rm._etax_basis(frame.lazy(), load_rules(2026)).collect().row(0, named=True)
+
+
+@pytest.mark.parametrize(("deduction", "income_total", "paid"), [
+    # 医療費控除 = 支払 − 補填 − min(10万円, 総所得金額等 × 5%) (所得税法第73条第1項): the basis holds the
+    # payment net of reimbursement, so that the engine's formula gives the return's deduction back
+    (150_000, 3_000_000, 250_000),   # min(100,000, 150,000) = 100,000
+    (20_000, 1_000_000, 70_000),     # min(100,000, 50,000) = 50,000
+    (1, 1_000_000, 50_001),
+    (0, 1_000_000, 0),               # no deduction claimed: nothing paid is known
+])
+def test_the_medical_expenses_behind_the_deduction_of_a_return(deduction, income_total, paid):
+    assert etax_basis(deduction_medical=deduction, income_total=income_total)["medical_expenses"] == paid
+
+
+def test_an_absent_status_on_a_return_is_no_and_the_disability_code_is_read():
+    row = etax_basis()
+    assert (row["widow"], row["single_parent"], row["working_student"]) == (False, False, False)
+    assert row["declared_disability"] == "none"
+    assert etax_basis(self_disability="1")["declared_disability"] == "ordinary"
+    assert etax_basis(self_disability="2")["declared_disability"] == "special"
+    row = etax_basis(widow=True, single_parent=True, working_student=True)
+    assert (row["widow"], row["single_parent"], row["working_student"]) == (True, True, True)
+
+
+RESIDENT_RETURN_FIELDS = {
+    # 住民税申告書 field → taxation-basis column (each a different amount, so a swap shows)
+    "salary_revenue_yen": "salary_revenue", "pension_revenue_yen": "public_pension_revenue",
+    "business_income_yen": "business_income", "real_estate_income_yen": "real_estate_income",
+    "dividend_income_yen": "dividend_income", "misc_income_yen": "misc_income",
+    "occasional_income_yen": "occasional_income", "social_insurance_yen": "social_insurance",
+    "small_enterprise_mutual_aid_yen": "small_enterprise_mutual_aid",
+    "life_insurance_new_general_yen": "life_new_general", "life_insurance_old_general_yen": "life_old_general",
+    "life_insurance_new_pension_yen": "life_new_pension", "life_insurance_old_pension_yen": "life_old_pension",
+    "life_insurance_care_medical_yen": "life_care_medical", "earthquake_insurance_yen": "earthquake_insurance",
+    "medical_expenses_yen": "medical_expenses", "donation_furusato_yen": "furusato_donations",
+    "total_income_yen": "estimated_total_income",
+}
+
+
+def test_every_amount_of_a_resident_return_goes_to_its_own_basis_column():
+    row = {field: 1_000 * (i + 1) for i, field in enumerate(RESIDENT_RETURN_FIELDS)}
+    row.update(doc_uid="r1", atena_no="7", widow="1", single_parent="", working_student=None, self_disability=" 2 ")
+    frame = pl.DataFrame([row], schema_overrides={"working_student": pl.String})
+    got = rm._resident_return_basis(frame.lazy()).collect().row(0, named=True)
+    for field, column in RESIDENT_RETURN_FIELDS.items():
+        assert got[column] == row[field], (field, column)
+    assert (got["person_id"], got["widow"], got["single_parent"], got["working_student"]) == ("7", True, False, False)
+    assert got["declared_disability"] == "special"
+    # a negative or empty amount is 0 (a 住民税申告書 carries no 損失)
+    frame = frame.with_columns(pl.lit(-5, pl.Int64).alias("business_income_yen"),
+                               pl.lit(None, pl.Int64).alias("misc_income_yen"))
+    got = rm._resident_return_basis(frame.lazy()).collect().row(0, named=True)
+    assert (got["business_income"], got["misc_income"]) == (0, 0)
+
+
+ETAX_FIELDS = {
+    "revenue_salary": "salary_revenue", "revenue_pension": "public_pension_revenue",
+    "income_business": "business_income", "income_real_estate": "real_estate_income",
+    "income_dividend": "dividend_income", "income_misc_other": "misc_income",
+    "deduction_social_insurance": "social_insurance", "deduction_small_enterprise": "small_enterprise_mutual_aid",
+    "premium_new_life": "life_new_general", "premium_old_life": "life_old_general",
+    "premium_new_pension": "life_new_pension", "premium_old_pension": "life_old_pension",
+    "premium_care_medical": "life_care_medical", "premium_earthquake": "earthquake_insurance",
+    "resident_tax_furusato": "furusato_donations", "income_total": "estimated_total_income",
+}
+
+
+def test_every_amount_of_a_return_goes_to_its_own_basis_column():
+    """確定申告書 (e-Tax) items → basis; 総合譲渡・一時 is stated after halving (所得税法第22条第2項第2号), the
+    basis holds 一時所得 before it: × 2."""
+    fields = {field: 1_000 * (i + 1) for i, field in enumerate(ETAX_FIELDS)}
+    got = etax_basis(**fields, income_transfer_occasional=2_500)
+    for field, column in ETAX_FIELDS.items():
+        assert got[column] == fields[field], (field, column)
+    assert got["occasional_income"] == 5_000 and got["person_id"] == "1"
+    assert etax_basis(income_business=-300_000)["business_income"] == 0
+    assert etax_basis(income_business=-300_000)["_loss"] is True and etax_basis()["_loss"] is False
+
+
+def test_a_pension_report_supplies_its_payments_social_insurance_and_status():
+    """公的年金等支払報告書: 支払金額 of 所得税法第203条の3 第1号〜第3号 summed; 社会保険料; 寡婦 (寡婦 or 特別寡婦),
+    ひとり親 and 障害者 of the recipient; nothing else (every other basis amount 0)."""
+    row = {"doc_uid": "p1", "atena_no": "9", "art203_3_1_payment_yen": 1_000_000, "art203_3_2_payment_yen": 200_000,
+           "art203_3_3_payment_yen": None, "social_insurance_yen": 70_000, "self_widow": "", "self_special_widow": "1",
+           "single_parent": "1", "self_special_disabled": "", "self_other_disabled": "1"}
+    got = rm._pension_contributions(pl.DataFrame([row]).lazy()).collect().row(0, named=True)
+    assert (got["person_id"], got["source"], got["is_primary"]) == ("9", "pension_report", False)
+    assert (got["public_pension_revenue"], got["social_insurance"], got["salary_revenue"]) == (1_200_000, 70_000, 0)
+    assert all(got[c] == 0 for c in rm.INFO_COLUMNS[3:]), got
+    assert (got["widow"], got["single_parent"], got["working_student"]) == (True, True, False)
+    assert got["declared_disability"] == "ordinary" and got["housing_moved_in"] is None
+    row.update(self_special_widow="", self_special_disabled="1", single_parent="")
+    got = rm._pension_contributions(pl.DataFrame([row]).lazy()).collect().row(0, named=True)
+    assert (got["widow"], got["single_parent"], got["declared_disability"]) == (False, False, "special")
+
+
+def test_a_one_stop_notice_supplies_only_its_donation():
+    row = {"doc_uid": "f1", "atena_no": "9", "donation_amount_yen": 30_000}
+    got = rm._furusato_contributions(pl.DataFrame([row]).lazy()).collect().row(0, named=True)
+    assert (got["person_id"], got["source"], got["furusato_donations"]) == ("9", "furusato_notice", 30_000)
+    assert all(got[c] == 0 for c in rm.INFO_COLUMNS[:-1]) and got["declared_disability"] == "none"
+    assert (got["widow"], got["single_parent"], got["working_student"], got["is_primary"]) == (False,) * 4
