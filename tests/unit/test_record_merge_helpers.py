@@ -211,3 +211,64 @@ def test_a_one_stop_notice_supplies_only_its_donation():
     assert (got["person_id"], got["source"], got["furusato_donations"]) == ("9", "furusato_notice", 30_000)
     assert all(got[c] == 0 for c in rm.INFO_COLUMNS[:-1]) and got["declared_disability"] == "none"
     assert (got["widow"], got["single_parent"], got["working_student"], got["is_primary"]) == (False,) * 4
+
+
+SALARY_ROW = {
+    "doc_uid": "s1", "atena_no": "5", "payment_amount_yen": 1_000_000, "salary_income_yen": 0,
+    "total_income_deductions_yen": 0, "social_insurance_yen": 0, "small_enterprise_mutual_aid_yen": 0,
+    "new_life_premium_yen": 0, "old_life_premium_yen": 0, "care_medical_premium_yen": 0,
+    "new_private_pension_premium_yen": 0, "old_private_pension_premium_yen": 0,
+    "earthquake_insurance_deduction_yen": 0, "old_long_term_casualty_premium_yen": 0,
+    "housing_loan_credit_possible_yen": 0, "housing_loan_credit_yen": 0, "housing_move_in_year_1": "",
+    "housing_move_in_month_1": "", "housing_move_in_day_1": "", "otsu_column": None, "widow": "",
+    "single_parent": "", "working_student": "", "self_special_disabled": "", "self_other_disabled": "",
+}
+
+
+def salary_rows(*rows: dict, income_year: int = 2025) -> list[dict]:
+    frame = pl.DataFrame([{**SALARY_ROW, **r} for r in rows], schema_overrides={"otsu_column": pl.String})
+    return rm._salary_contributions(frame.lazy(), income_year).collect().sort("doc_uid").to_dicts()
+
+
+def test_a_salary_report_without_a_loan_or_status_supplies_zeros_and_none():
+    (got,) = salary_rows({})
+    assert got["is_primary"] is True and got["salary_revenue"] == 1_000_000
+    for column in ("public_pension_revenue", "housing_loan_unused_income_tax_credit",
+                   "housing_loan_taxable_income_for_income_tax", "furusato_donations"):
+        assert got[column] == 0, column
+    assert got["declared_disability"] == "none" and got["housing_moved_in"] is None
+
+
+@pytest.mark.parametrize(("income_year", "reported", "estimate"), [
+    # a report without 年末調整 states no 給与所得: the estimate is 別表第五 of the revenue's 年度
+    (2025, 0, 1_000_000 - 650_000),   # 令和7年分: 最低保障 65万
+    (2026, 0, 1_000_000 - 740_000),   # 令和8年分: 74万 (rules/fiscal_year_2027.yaml)
+    (2025, 1, 1),                     # a stated 給与所得 is taken as it is
+    (2025, 420_000, 420_000),
+])
+def test_the_salary_income_estimate_for_the_dependant_limit(income_year, reported, estimate):
+    (got,) = salary_rows({"salary_income_yen": reported}, income_year=income_year)
+    assert got["_salary_income_estimate"] == estimate
+
+
+def test_an_otsu_report_is_not_the_primary_one_and_an_empty_otsu_mark_is_not_otsu():
+    rows = salary_rows({"doc_uid": "a", "payment_amount_yen": 5_000_000, "otsu_column": "1"},
+                       {"doc_uid": "b", "payment_amount_yen": 1_000_000, "otsu_column": None})
+    assert [r["is_primary"] for r in rows] == [False, True]
+
+
+def test_a_housing_loan_needs_a_possible_credit_of_at_least_1_yen():
+    (got,) = salary_rows({"housing_loan_credit_possible_yen": 1, "housing_loan_credit_yen": 0,
+                          "salary_income_yen": 2_000_000, "total_income_deductions_yen": 500_000})
+    assert got["housing_loan_unused_income_tax_credit"] == 1
+    assert got["housing_loan_taxable_income_for_income_tax"] == 1_500_000
+
+
+def test_the_old_long_term_part_is_taken_out_of_the_earthquake_deduction_with_the_years_rules():
+    # 所得税 地震保険料控除 stated 15,000 with a 旧長期 premium of 10,000; the 所得税 旧長期 deduction of a
+    # premium up to 10,000 is the premium itself (所得税法第77条第1項第2号), so the 地震保険料 part is 5,000.
+    # Both years' rule files hold the table (2026 income → 年度2027); a wrong year has no rules at all.
+    for income_year in (2025, 2026):
+        (got,) = salary_rows({"earthquake_insurance_deduction_yen": 15_000, "old_long_term_casualty_premium_yen": 10_000},
+                             income_year=income_year)
+        assert (got["earthquake_insurance"], got["old_long_term_casualty_insurance"]) == (5_000, 10_000)
