@@ -467,12 +467,14 @@ def merge_records(
         rr_basis.with_columns(pl.lit("resident_return").alias("basis_source")),
     ], how="vertical").rename({"doc_uid": "basis_doc_uid"})
 
-    # Registry attributes (障害者 from 障害者手帳 records, 生活扶助 on 1 January).
-    disability = lazy(disability_status).select(
+    # Registry attributes (障害者 from 障害者手帳 records, 生活扶助 on 1 January). A person with several
+    # 手帳 (身体 and 精神, say) is a 特別障害者 when any of them makes one.
+    disability = lazy(disability_status).group_by("atena_no").agg(
+        pl.col("special_disability").fill_null(False).any().alias("_special"),
+    ).select(
         "atena_no",
-        pl.when(pl.col("special_disability").fill_null(False)).then(pl.lit("special")).otherwise(pl.lit("ordinary"))
-        .alias("registry_disability"),
-    ).unique("atena_no", keep="first").collect()
+        pl.when(pl.col("_special")).then(pl.lit("special")).otherwise(pl.lit("ordinary")).alias("registry_disability"),
+    ).collect()
     welfare = lazy(welfare_status).filter(pl.col("assisted_on_assessment_date").fill_null(False)).select(
         "atena_no").unique().collect()
 

@@ -505,3 +505,34 @@ def test_resident_return_fifth_dependant_and_a_number_of_a_non_resident_is_not_k
     assert deps.height == 5
     assert deps.row(4, named=True)["relative_atena_no"] is None and deps.row(4, named=True)["resolution"] == "unresolved"
     _valid(result)
+
+
+def test_registry_statuses_with_missing_values():
+    """A 障害者手帳 record without the 特別障害者 mark is 障害者 (ordinary); a 生活保護 record not marked as
+    assisted on 1 January, or with the mark missing, gives no 生活扶助; a resident row without the 1 January
+    residence mark is not a resident (nobody is assessed on a guess)."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"},
+         {"atena_no": "C", "household_no": "H3"}, {"atena_no": "D", "household_no": "H4",
+                                                   "resident_on_assessment_date": None}],
+        disability=pl.DataFrame({"atena_no": ["A", "B"], "special_disability": [None, False]},
+                                schema_overrides={"special_disability": pl.Boolean}),
+        welfare=pl.DataFrame({"atena_no": ["A", "C"], "assisted_on_assessment_date": [None, False]},
+                             schema_overrides={"assisted_on_assessment_date": pl.Boolean}),
+    )
+    assert _row(result.basis, "A")["disability"] == "ordinary" and _row(result.basis, "B")["disability"] == "ordinary"
+    assert _row(result.basis, "C")["disability"] == "none"
+    assert not any(_row(result.basis, p)["livelihood_assistance"] for p in ("A", "B", "C"))
+    assert "D" not in result.basis["person_id"].to_list()
+
+
+@pytest.mark.parametrize("marks", [[True, False], [False, True], [False, None]])
+def test_a_person_with_two_disability_records_is_counted_once_with_the_graver(marks):
+    """Two 手帳 (e.g. 精神 2級 and 身体 1級): 特別障害者 when either makes one (地方税法第314条の2第1項第6号・
+    第3項), in whatever order the frame lists them (staging/disability_status holds one row a person; the
+    merge does not rely on it)."""
+    result = _merge([{"atena_no": "A", "household_no": "H1"}],
+                    disability=pl.DataFrame({"atena_no": ["A", "A"], "special_disability": marks},
+                                            schema_overrides={"special_disability": pl.Boolean}))
+    assert result.basis.height == 1
+    assert _row(result.basis, "A")["disability"] == ("special" if True in marks else "ordinary")

@@ -272,3 +272,26 @@ def test_the_old_long_term_part_is_taken_out_of_the_earthquake_deduction_with_th
         (got,) = salary_rows({"earthquake_insurance_deduction_yen": 15_000, "old_long_term_casualty_premium_yen": 10_000},
                              income_year=income_year)
         assert (got["earthquake_insurance"], got["old_long_term_casualty_insurance"]) == (5_000, 10_000)
+
+
+def test_the_main_salary_report_is_the_one_not_in_otsu_then_the_largest_then_the_first_id():
+    """主たる給与 (the report with 年末調整): not 乙欄, then the largest payment, then the smallest doc_uid."""
+    frame = pl.DataFrame({
+        "atena_no": ["1", "1", "1", "2", "2", "3", "3"],
+        "doc_uid": ["a", "b", "c", "d", "e", "f", "g"],
+        "_otsu": [True, False, False, False, False, False, False],
+        "_payment": [9_000_000, 2_000_000, 3_000_000, 1_000_000, 1_000_000, 5, 4],
+    })
+    got = frame.select("doc_uid", rm._primary_salary().alias("p")).filter("p")["doc_uid"].to_list()
+    assert got == ["c", "d", "f"]
+
+
+def test_the_latest_return_is_the_one_received_last_then_the_largest_id():
+    frame = pl.DataFrame({
+        "atena_no": ["1", "1", "2", "2", "3", "3"],
+        "doc_uid": ["a", "b", "c", "d", "e", "f"],
+        "received_on": [date(2026, 3, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 3, 1), None,
+                        date(1950, 1, 1)],
+    })
+    got = rm._pick_one(frame.lazy()).filter("chosen").collect()["doc_uid"].to_list()
+    assert got == ["a", "d", "f"]  # a return with no date is older than any dated one
