@@ -536,3 +536,37 @@ def test_a_person_with_two_disability_records_is_counted_once_with_the_graver(ma
                                             schema_overrides={"special_disability": pl.Boolean}))
     assert result.basis.height == 1
     assert _row(result.basis, "A")["disability"] == ("special" if True in marks else "ordinary")
+
+
+def test_the_total_income_estimate_counts_every_kind_of_income():
+    """合計所得金額 estimate (for the 扶養否認 flag): 事業 + 不動産 + 配当 + 雑 + 一時 × 1/2 (所得税法第22条第2項
+    第2号); a 住民税申告書 stating a smaller total is raised to it. 100,000 + 200,000 + 300,000 + 400,000 +
+    1,000,000 / 2 = 1,500,000."""
+    result = _merge([{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+                    rr=[{"doc_uid": "r", "atena_no": "A", "business_income_yen": 100_000,
+                         "real_estate_income_yen": 200_000, "dividend_income_yen": 300_000, "misc_income_yen": 400_000,
+                         "occasional_income_yen": 1_000_000, "total_income_yen": 0}])
+    assert _row(result.basis, "A")["estimated_total_income"] == 1_500_000
+    row = _row(result.basis, "B")  # no document at all
+    assert row["estimated_total_income"] == 0
+    assert all(row[f"n_{s}"] == 0 for s in ("etax_return", "resident_return", "salary_report", "pension_report",
+                                           "furusato_notice"))
+
+
+def test_a_salary_report_alone_is_not_a_one_stop_case_and_homes_are_specified_acquisitions():
+    result = _merge([{"atena_no": "A", "household_no": "H1"}],
+                    salary=[{"doc_uid": "s", "atena_no": "A", "payment_amount_yen": 3_000_000}])
+    row = _row(result.basis, "A")
+    assert row["one_stop"] is False and row["housing_not_specified_acquisition"] is False
+
+
+def test_an_etax_filer_takes_no_move_in_date_from_a_salary_report():
+    """The 確定申告書 claims the 住宅借入金等特別控除 itself; the salary report's 居住開始年月日 belongs to a
+    year-end adjustment the return replaces."""
+    salary = {"doc_uid": "s", "atena_no": "A", "payment_amount_yen": 5_000_000, "housing_loan_credit_possible_yen": 100_000,
+              "housing_move_in_year_1": "3", "housing_move_in_month_1": "4", "housing_move_in_day_1": "1"}
+    with_return = _merge([{"atena_no": "A", "household_no": "H1"}], salary=[salary],
+                         etax=[{"doc_uid": "e", "atena_no": "A", "revenue_salary": 5_000_000}])
+    assert _row(with_return.basis, "A")["housing_moved_in"] is None
+    alone = _merge([{"atena_no": "A", "household_no": "H1"}], salary=[salary])
+    assert _row(alone.basis, "A")["housing_moved_in"] == date(2021, 4, 1)
