@@ -570,3 +570,29 @@ def test_an_etax_filer_takes_no_move_in_date_from_a_salary_report():
     assert _row(with_return.basis, "A")["housing_moved_in"] is None
     alone = _merge([{"atena_no": "A", "household_no": "H1"}], salary=[salary])
     assert _row(alone.basis, "A")["housing_moved_in"] == date(2021, 4, 1)
+
+
+def test_a_resident_return_that_states_no_donation_voids_the_one_stop_notice():
+    """A 住民税申告書 voids the 申告特例 (地方税法附則第7条, 申告特例: the special rule ends when a return is
+    filed); its own 寄附金 (none here) is the basis, not the notice's."""
+    result = _merge([{"atena_no": "A", "household_no": "H1"}],
+                    rr=[{"doc_uid": "r", "atena_no": "A", "business_income_yen": 800_000, "total_income_yen": 800_000}],
+                    furusato=[{"doc_uid": "f", "atena_no": "A", "donation_amount_yen": 30_000}])
+    row = _row(result.basis, "A")
+    assert (row["furusato_donations"], row["one_stop"]) == (0, False) and _use(result, "f") == "voided_one_stop"
+
+
+def test_a_declared_amount_of_1_yen_is_the_declaration():
+    result = _merge([{"atena_no": "A", "household_no": "H1"}],
+                    salary=[{"doc_uid": "s", "atena_no": "A", "payment_amount_yen": 3_000_000}],
+                    rr=[{"doc_uid": "r", "atena_no": "A", "salary_revenue_yen": 1}])
+    assert _row(result.basis, "A")["salary_revenue"] == 1
+
+
+def test_an_etax_filer_takes_the_statuses_of_the_return_not_of_the_salary_report():
+    result = _merge([{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+                    salary=[{"doc_uid": "sA", "atena_no": "A", "payment_amount_yen": 3_000_000},
+                            {"doc_uid": "sB", "atena_no": "B", "payment_amount_yen": 3_000_000, "widow": "1"}],
+                    etax=[{"doc_uid": "eA", "atena_no": "A", "revenue_salary": 3_000_000, "widow": True},
+                          {"doc_uid": "eB", "atena_no": "B", "revenue_salary": 3_000_000, "widow": False}])
+    assert _row(result.basis, "A")["widow"] is True and _row(result.basis, "B")["widow"] is False
