@@ -438,7 +438,6 @@ def merge_records(
     rr = _pick_one(current["resident_return"]).collect()
     rr_used = rr.filter(pl.col("chosen") & ~pl.col("atena_no").is_in(has_etax.implode()))
     etax_used = etax.filter("chosen")
-    has_return = pl.concat([etax_used.get_column("atena_no"), rr_used.get_column("atena_no")])
 
     contributions = pl.concat([
         _salary_contributions(current["salary_report"], income_year),
@@ -578,7 +577,7 @@ def merge_records(
     etax_relatives = _etax_dependants_used(etax_dependants, etax_used, resident_ids)
     relatives, relative_flags = _relatives(
         fiscal_year, people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
-        current["salary_report"], has_return, dependant_income_limit, etax_relatives,
+        current["salary_report"], dependant_income_limit, etax_relatives,
         _document_relatives_read(document_relatives, resident_ids))
     relatives, flag_decisions, flag_outcomes = _apply_relative_decisions(relatives, relative_flags, decisions)
 
@@ -910,8 +909,7 @@ def _unique_match(claims: pl.LazyFrame, candidates: pl.LazyFrame, on_left: list[
 
 
 def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_income: pl.DataFrame,
-               etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, has_return: pl.Series,
-               dependant_income_limit: int, etax_relatives: pl.DataFrame,
+               etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, dependant_income_limit: int, etax_relatives: pl.DataFrame,
                document_relatives: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     info_persons = basis.filter(pl.col("basis_source") == "information_returns").get_column("person_id")
     claims = pl.concat([
