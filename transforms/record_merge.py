@@ -576,7 +576,7 @@ def merge_records(
 
     etax_relatives = _etax_dependants_used(etax_dependants, etax_used, resident_ids)
     relatives, relative_flags = _relatives(
-        fiscal_year, people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
+        people, basis, base.select("atena_no", "_other_income"), etax_used, rr_used,
         current["salary_report"], dependant_income_limit, etax_relatives,
         _document_relatives_read(document_relatives, resident_ids))
     relatives, flag_decisions, flag_outcomes = _apply_relative_decisions(relatives, relative_flags, decisions)
@@ -908,8 +908,9 @@ def _unique_match(claims: pl.LazyFrame, candidates: pl.LazyFrame, on_left: list[
             .select("claim_id", pl.col("_c").list.first().alias(f"match_{label}")))
 
 
-def _relatives(fiscal_year, people: pl.DataFrame, basis: pl.DataFrame, other_income: pl.DataFrame,
-               etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, dependant_income_limit: int, etax_relatives: pl.DataFrame,
+def _relatives(people: pl.DataFrame, basis: pl.DataFrame, other_income: pl.DataFrame,
+               etax_used: pl.DataFrame, rr_used: pl.DataFrame, salary: pl.LazyFrame, dependant_income_limit: int,
+               etax_relatives: pl.DataFrame,
                document_relatives: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     info_persons = basis.filter(pl.col("basis_source") == "information_returns").get_column("person_id")
     claims = pl.concat([

@@ -596,3 +596,31 @@ def test_an_etax_filer_takes_the_statuses_of_the_return_not_of_the_salary_report
                     etax=[{"doc_uid": "eA", "atena_no": "A", "revenue_salary": 3_000_000, "widow": True},
                           {"doc_uid": "eB", "atena_no": "B", "revenue_salary": 3_000_000, "widow": False}])
     assert _row(result.basis, "A")["widow"] is True and _row(result.basis, "B")["widow"] is False
+
+
+def test_the_counts_of_a_merge_say_what_the_run_report_shows():
+    """MergeResult.counts feed the run report of the stage: rows, relatives, lineage, flags, non-filers and
+    the persons by basis source, each counted here by hand."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1", "sex": 1}, {"atena_no": "B", "household_no": "H2", "sex": 2},
+         {"atena_no": "C", "household_no": "H3"}],
+        salary=[{"doc_uid": "sA", "atena_no": "A", "payment_amount_yen": 3_000_000, "spouse_kana": "ヤマダ ハナコ"}],
+        rr=[{"doc_uid": "rB", "atena_no": "B", "business_income_yen": 1_000_000, "total_income_yen": 1_000_000}],
+    )
+    counts = result.counts
+    assert (counts["basis_rows"], counts["lineage_rows"], counts["non_filers"]) == (3, 2, 1)
+    assert (counts["relatives"], counts["relatives_resolved"]) == (1, 0)  # A's spouse named, not a resident
+    assert counts["flags"] == result.flags.height
+    assert (counts["basis_source_information_returns"], counts["basis_source_resident_return"],
+            counts["basis_source_etax_return"], counts["basis_source_none"]) == (1, 1, 0, 1)
+    assert _row(result.basis, "A")["sex"] == "male" and _row(result.basis, "B")["sex"] == "female"
+    assert (_row(result.basis, "A")["salary_payers"], _row(result.basis, "C")["salary_payers"]) == (1, 0)
+
+
+def test_the_total_income_estimate_of_a_filer_adds_the_pension_of_the_reports_to_the_declared_incomes():
+    """A 住民税申告書 with 事業 1,000,000 and no stated total, and a 公的年金等支払報告書 of 2,000,000 for a person
+    of 75 (65歳以上: 2,000,000 − 1,100,000 = 900,000): 1,900,000."""
+    result = _merge([{"atena_no": "A", "household_no": "H1", "birth_date": date(1950, 6, 1)}],
+                    pension=[{"doc_uid": "p", "atena_no": "A", "art203_3_1_payment_yen": 2_000_000}],
+                    rr=[{"doc_uid": "r", "atena_no": "A", "business_income_yen": 1_000_000, "total_income_yen": 0}])
+    assert _row(result.basis, "A")["estimated_total_income"] == 1_900_000

@@ -240,3 +240,39 @@ def test_the_outcome_contract_refuses_an_unknown_outcome():
     ReviewOutcome.validate(good, lazy=True)
     with pytest.raises((SchemaError, SchemaErrors)):
         ReviewOutcome.validate(good.with_columns(pl.lit("guessed").alias("outcome")), lazy=True)
+
+
+def test_each_document_outcome_tells_the_operator_what_happened_and_outcomes_are_ordered():
+    """The review outcomes are what `juminzei review` shows: each says why, in the operator's words."""
+    decisions = _decisions([
+        {"item_kind": "document", "item_key": "s1", "decision": "forward", "target": "131041"},
+        {"item_kind": "document", "item_key": "s2", "decision": "person", "target": "D"},  # not resident on 1 Jan
+        {"item_kind": "document", "item_key": "gone", "decision": "person", "target": "A"},  # left the queue
+    ])
+    result = _merge_with(decisions, PEOPLE, salary=_queued_salaries(), review=QUEUE)
+    detail = dict(result.review_outcomes.select("item_key", "detail").iter_rows())
+    assert detail == {
+        "s1": "to be forwarded (回送) to 131041; not merged",
+        "s2": "the chosen person is not resident on 1 January in the current resident snapshot; not merged",
+        "gone": "the document is no longer in the review queue (matched anew, or its file was replaced); "
+                "decide again if it comes back",
+    }
+    decisions = _decisions([
+        {"item_kind": "document", "item_key": "s1", "decision": "person", "target": "B"},
+        {"item_kind": "document", "item_key": "s2", "decision": "none"},
+    ])
+    result = _merge_with(decisions, PEOPLE, salary=_queued_salaries(), review=QUEUE)
+    detail = dict(result.review_outcomes.select("item_key", "detail").iter_rows())
+    assert detail == {
+        "s1": "merged into the chosen person's basis (basis_lineage.decision_id)",
+        "s2": "no resident of the ward: not merged; a 住登外 candidate if the taxpayer lived in the ward on "
+              "1 January, else a document to return",
+    }
+    assert result.review_outcomes.select("item_kind", "item_key").rows() == [("document", "s1"), ("document", "s2")]
+
+
+def test_a_decided_document_with_several_candidates_is_merged_once():
+    decisions = _decisions([{"item_kind": "document", "item_key": "s1", "decision": "person", "target": "A"}])
+    result = _merge_with(decisions, PEOPLE, salary=_queued_salaries(), review=QUEUE)  # s1 has candidates A and B
+    assert result.lineage.filter(pl.col("doc_uid") == "s1").height == 1
+    assert _row(result.basis, "A")["salary_revenue"] == 3_000_000
