@@ -276,3 +276,31 @@ def test_a_decided_document_with_several_candidates_is_merged_once():
     result = _merge_with(decisions, PEOPLE, salary=_queued_salaries(), review=QUEUE)  # s1 has candidates A and B
     assert result.lineage.filter(pl.col("doc_uid") == "s1").height == 1
     assert _row(result.basis, "A")["salary_revenue"] == 3_000_000
+
+
+def test_each_flag_outcome_tells_the_operator_what_happened():
+    """扶養 decisions' outcomes, in the words `juminzei review` shows, with the taxpayer they concern."""
+    decisions = _decisions([
+        {"item_kind": "dependant_income_over_limit", "item_key": "T/M", "decision": "deny"},
+        {"item_kind": "dependant_income_over_limit", "item_key": "W/M", "decision": "pending"},
+    ])
+    rows = _merge_with(decisions, FAMILY, **CLAIMS).review_outcomes.select("item_key", "person_id", "detail").rows()
+    assert rows == [("T/M", "T", "the dependant is dropped from this taxpayer (扶養否認)"),
+                    ("W/M", "W", "the taxpayer is asked; the claim stays as declared meanwhile")]
+    decisions = _decisions([{"item_kind": "dependant_income_over_limit", "item_key": "T/M", "decision": "keep"}])
+    rows = _merge_with(decisions, FAMILY, **CLAIMS).review_outcomes.select("item_key", "person_id", "detail").rows()
+    assert rows == [("T/M", "T", "the dependant claim is accepted as declared")]
+    for decision, detail in [("keep", "the relative stays with the chosen taxpayer and is dropped from the others"),
+                             ("deny", "the relative is dropped from every claiming taxpayer")]:
+        target = "W" if decision == "keep" else None
+        decisions = _decisions([{"item_kind": "dependant_claimed_twice", "item_key": "M", "decision": decision,
+                                 "target": target}])
+        (row,) = _merge_with(decisions, FAMILY, **CLAIMS).review_outcomes.select("item_key", "detail").rows()
+        assert row == ("M", detail)
+    decisions = _decisions([
+        {"item_kind": "dependant_claimed_twice", "item_key": "M", "decision": "keep", "target": "X"},
+        {"item_kind": "dependant_claimed_twice", "item_key": "C", "decision": "deny"},
+    ])
+    rows = _merge_with(decisions, FAMILY, **CLAIMS).review_outcomes.select("item_key", "person_id", "detail").rows()
+    assert rows == [("C", None, "the flag is no longer raised (the claims changed)"),
+                    ("M", None, "the taxpayer chosen to keep the relative no longer claims them")]
