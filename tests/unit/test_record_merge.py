@@ -624,3 +624,37 @@ def test_the_total_income_estimate_of_a_filer_adds_the_pension_of_the_reports_to
                     pension=[{"doc_uid": "p", "atena_no": "A", "art203_3_1_payment_yen": 2_000_000}],
                     rr=[{"doc_uid": "r", "atena_no": "A", "business_income_yen": 1_000_000, "total_income_yen": 0}])
     assert _row(result.basis, "A")["estimated_total_income"] == 1_900_000
+
+
+def test_what_a_resident_return_says_of_relatives_nobody_in_the_ward_matches():
+    """Relatives not found among the residents keep what the 住民税申告書 states: the spouse (named, or only
+    by an income) lives with the taxpayer; a dependant marked 別居 ("0") does not, others do; 障害者区分
+    1 → 障害者; a dependant's income is not stated on the form (0)."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+        rr=[{"doc_uid": "rA", "atena_no": "A", "business_income_yen": 3_000_000, "total_income_yen": 3_000_000,
+             "spouse_kana": "ソト ハナコ", "spouse_total_income_yen": 500_000,
+             "dependant_1_kana": "ソト イチロウ", "dependant_1_cohabiting": "0", "dependant_1_disability": "1",
+             "dependant_2_kana": "ソト ジロウ", "dependant_2_cohabiting": "", "dependant_2_disability": ""},
+            {"doc_uid": "rB", "atena_no": "B", "business_income_yen": 3_000_000, "total_income_yen": 3_000_000,
+             "spouse_total_income_yen": 1}],
+    )
+    rows = result.relatives.filter(pl.col("person_id") == "A").sort("role", "seq").select(
+        "role", "seq", "cohabiting", "disability", "other_income").rows()
+    assert rows == [("dependant", 1, False, "ordinary", 0), ("dependant", 2, True, "none", 0),
+                    ("spouse", 1, True, "none", 500_000)]
+    assert result.relatives.filter(pl.col("person_id") == "B").select("role", "other_income").rows() == [("spouse", 1)]
+
+
+def test_what_a_salary_report_says_of_relatives_nobody_in_the_ward_matches():
+    """The 主たる給与 report (not 乙欄) names the spouse and dependants of an information-returns person; it
+    does not say who lives together: the spouse is taken as living with the taxpayer, a dependant not."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[{"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 4_000_000, "spouse_kana": "ソト ハナコ",
+                 "spouse_total_income_yen": 300_000, "dependant_1_kana": "ソト イチロウ"},
+                {"doc_uid": "s2", "atena_no": "A", "payment_amount_yen": 9_000_000, "otsu_column": "1",
+                 "dependant_1_kana": "ベツ サブロウ"}],
+    )
+    rows = result.relatives.sort("role", "seq").select("role", "seq", "cohabiting", "disability", "other_income").rows()
+    assert rows == [("dependant", 1, False, "none", 0), ("spouse", 1, True, "none", 300_000)]
