@@ -658,3 +658,28 @@ def test_what_a_salary_report_says_of_relatives_nobody_in_the_ward_matches():
     )
     rows = result.relatives.sort("role", "seq").select("role", "seq", "cohabiting", "disability", "other_income").rows()
     assert rows == [("dependant", 1, False, "none", 0), ("spouse", 1, True, "none", 300_000)]
+
+
+def test_what_an_etax_return_says_of_relatives_nobody_in_the_ward_matches():
+    """e-Tax: an itemised relative without a 区分 is a 扶養親族; one without 同居 stated lives with the
+    taxpayer when a spouse, not when a dependant; the list is in the return's own order. A return claiming
+    配偶者控除 of 1 yen or more without itemising the spouse still has a spouse (unnamed, living with
+    the taxpayer)."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+        etax=[{"doc_uid": "eA", "atena_no": "A", "deduction_dependants": 760_000},
+              {"doc_uid": "eB", "atena_no": "B", "deduction_spouse": 1}],
+        etax_dependants=[
+            {"doc_uid": "eA", "dependant_no": 2, "relationship": None, "cohabiting": None, "birth_date": date(2000, 2, 2)},
+            {"doc_uid": "eA", "dependant_no": 1, "relationship": "dependant", "cohabiting": True,
+             "birth_date": date(2001, 1, 1)},
+            {"doc_uid": "eA", "dependant_no": 3, "relationship": "spouse", "cohabiting": None,
+             "birth_date": date(1980, 3, 3)},
+        ],
+    )
+    a = result.relatives.filter(pl.col("person_id") == "A").sort("role", "seq")
+    assert a.select("role", "seq", "birth_date", "cohabiting", "disability").rows() == [
+        ("dependant", 1, date(2001, 1, 1), True, "none"), ("dependant", 2, date(2000, 2, 2), False, "none"),
+        ("spouse", 1, date(1980, 3, 3), True, "none")]
+    b = result.relatives.filter(pl.col("person_id") == "B")
+    assert b.select("role", "seq", "cohabiting", "disability").rows() == [("spouse", 1, True, "none")]
