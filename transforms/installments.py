@@ -30,9 +30,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-import yaml
 
-from transforms.tax_rules import RULES_DIR, RuleError, RuleSet
+from transforms.tax_rules import RULES_DIR, RuleError, RuleSet, _load_yaml
 
 I64 = pl.Int64
 ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
@@ -114,9 +113,9 @@ def load_installment_rules(fiscal_year: int) -> InstallmentRules:
         raise RuleError(f"there are no installment rules for fiscal year {fiscal_year} (rules/installments/ starts "
                         f"at {first})")
     path = INSTALLMENT_RULES_DIR / f"fiscal_year_{years[-1]}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _load_yaml(path)  # a mapping, with no float anywhere (money is integers)
     file = f"installments/{path.name}"
-    if not isinstance(data, dict) or int(data.get("from_fiscal_year", -1)) != years[-1]:
+    if int(data.get("from_fiscal_year", -1)) != years[-1]:
         raise RuleError(f"{file}: from_fiscal_year must be {years[-1]}, as the file name says")
     rules = InstallmentRules(file, {k: v for k, v in data.items() if k != "parameters"}, data.get("parameters") or {})
     rules.refuse_undocumented()
