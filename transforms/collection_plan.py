@@ -25,8 +25,9 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from transforms.tax_engine import floor_to_unit
+
 I64 = pl.Int64
-UNIT = 100  # 特別徴収税額 are 確定金額: 100円未満切捨て (地方税法第20条の4の2第3項)
 ORDINARY_REASONS = ("普A", "普B", "普C", "普D", "普E", "普F")
 #: 普通徴収切替理由 of the 統一様式 (摘要 of the 給与支払報告書): why an employer does not withhold
 ORDINARY_REASON_MEANING = {
@@ -47,9 +48,7 @@ PLAN_COLUMNS = (
 
 def reason_code(remarks: pl.Expr) -> pl.Expr:
     """The 普通徴収切替理由 (普A〜普F) written in the 摘要, or null (full-width or half-width 普 + A–F)."""
-    text = remarks.cast(pl.String).str.replace_all("Ａ", "A").str.replace_all("Ｂ", "B").str.replace_all("Ｃ", "C") \
-        .str.replace_all("Ｄ", "D").str.replace_all("Ｅ", "E").str.replace_all("Ｆ", "F")
-    return text.str.extract(r"(普[A-F])", 1)
+    return remarks.cast(pl.String).str.normalize("NFKC").str.extract(r"(普[A-F])", 1)
 
 
 def age_on(birth: pl.Expr, day: date) -> pl.Expr:
@@ -61,9 +60,9 @@ def age_on(birth: pl.Expr, day: date) -> pl.Expr:
     return (next_day.year - birth.dt.year().cast(pl.Int32) - not_yet.cast(pl.Int32)).cast(pl.Int32)
 
 
-def _share(levy: pl.Expr, income: pl.Expr, base: pl.Expr) -> pl.Expr:
-    """levy × income / base, rounded down to 100円 (0 when the base is 0)."""
-    return pl.when(base > 0).then(levy * income // base // UNIT * UNIT).otherwise(0).cast(I64)
+def _share(levy: pl.Expr, income: pl.Expr, base: pl.Expr, unit: int) -> pl.Expr:
+    """levy × income / base, rounded down to ``unit`` (0 when the base is 0)."""
+    return pl.when(base > 0).then(floor_to_unit(levy * income // base, unit)).otherwise(0).cast(I64)
 
 
 def main_salary_reports(reports: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -109,7 +108,13 @@ def collection_plan(
     対象者 list). ``choices``: person_id, other_income_collection (``"withhold"`` or ``"self"``, from the
     return's 住民税に関する事項).
     """
+    from transforms.installments import load_installment_rules
+    from transforms.tax_rules import load_rules
+
     april_first = date(fiscal_year, 4, 1)
+    # a 特別徴収税額 is a 確定金額: 100円未満切捨て (地方税法第20条の4の2第3項, rules `rounding.levy_unit`)
+    unit = load_rules(fiscal_year).amount("rounding.levy_unit")
+    pension_age = load_installment_rules(fiscal_year).amount("pension_special_collection.age_on_april_1")
     main = main_salary_reports(salary_reports)
     reasons = first_ordinary_reason(salary_reports)
     targets = pension_targets.lazy().select(
@@ -132,12 +137,12 @@ def collection_plan(
     lf = lf.with_columns(
         levy.cast(I64).alias("income_levy"),
         per_capita.cast(I64).alias("per_capita_total"),
-        _share(levy, salary, base).alias("salary_income_levy"),
-        _share(levy, pension, base).alias("pension_income_levy"),
+        _share(levy, salary, base, unit).alias("salary_income_levy"),
+        _share(levy, pension, base, unit).alias("pension_income_levy"),
         pl.col("other_income_collection").fill_null("withhold"),
         pl.col("salary_payer").is_not_null().alias("_salary_route"),
-        (pl.col("pension_payer").is_not_null() & (age >= 65)).alias("_pension_route"),
-        (age < 65).alias("_under_65"),
+        (pl.col("pension_payer").is_not_null() & (age >= pension_age)).alias("_pension_route"),
+        (age < pension_age).alias("_under_65"),
     ).with_columns(
         (pl.col("income_levy") - pl.col("salary_income_levy") - pl.col("pension_income_levy")).alias("other_income_levy"),
     )

@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from transforms.tax_engine import floor_to_unit, times_fraction
 from transforms.tax_rules import RULES_DIR, RuleError, RuleSet, _load_yaml
 
 I64 = pl.Int64
@@ -165,7 +166,7 @@ def equal_shares(total: pl.Expr, count: int, unit: int) -> list[pl.Expr]:
     1,000円 or the ordinance's unit; 第321条の5第1項 with 100円). The shares sum to the total exactly."""
     if count < 1 or unit < 1:
         raise ValueError(f"count and unit must be positive, got {count} and {unit}")
-    share = total // (count * unit) * unit
+    share = floor_to_unit(total // count, unit)
     return [total - share * (count - 1), *([share] * (count - 1))]
 
 
@@ -188,11 +189,11 @@ def pension_amounts(annual: pl.Expr, previous: pl.Expr, first_year: pl.Expr, rul
     # first year: the withheld half, rounded down to 100円 (100円 when that is less, never more than the
     # annual amount); the rest by 普通徴収 in two 納期
     withheld_first = pl.min_horizontal(
-        pl.max_horizontal(annual * half.numerator // (half.denominator * unit) * unit, minimum), annual
+        pl.max_horizontal(floor_to_unit(times_fraction(annual, half), unit), minimum), annual
     )
     ordinary_first = annual - withheld_first
     # continuing: 仮徴収 total = ½ of the previous 年度's pension-route tax, rounded down to 100円
-    provisional_total = previous * half.numerator // (half.denominator * unit) * unit
+    provisional_total = floor_to_unit(times_fraction(previous, half), unit)
     provisional = [pl.when(first_year).then(0).otherwise(a) for a in equal_shares(provisional_total, provisional_count, unit)]
     main_total = pl.when(first_year).then(withheld_first).otherwise(pl.max_horizontal(annual - provisional_total, 0))
     ordinary = [pl.when(first_year).then(a).otherwise(0) for a in equal_shares(ordinary_first, first_count, ordinary_unit)]
