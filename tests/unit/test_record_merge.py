@@ -683,3 +683,120 @@ def test_what_an_etax_return_says_of_relatives_nobody_in_the_ward_matches():
         ("spouse", 1, date(1980, 3, 3), True, "none")]
     b = result.relatives.filter(pl.col("person_id") == "B")
     assert b.select("role", "seq", "cohabiting", "disability").rows() == [("spouse", 1, True, "none")]
+
+
+# ------------------------------------------------------------------- lineage: which fields a document gave
+#: The amounts of the basis a 確定申告書 or a 住民税申告書 declares (basis columns, in their order): all of
+#: them but the two 住宅借入金等特別控除 figures of the 源泉徴収票 (住宅借入金等特別控除可能額 and the
+#: 所得税の課税総所得金額 it is capped by come only from the salary report), the 寄附金 to the ward and to
+#: 都 other than ふるさと納税 (条例指定寄附金: no field on our return layouts), the 旧長期損害保険料 (a salary
+#: report field) and the 医療費を補填する金額 (netted into the declared 医療費控除).
+DECLARED_BY_A_RETURN = [
+    "salary_revenue", "public_pension_revenue", "business_income", "real_estate_income", "dividend_income",
+    "misc_income", "occasional_income", "social_insurance", "small_enterprise_mutual_aid", "life_new_general",
+    "life_old_general", "life_new_pension", "life_old_pension", "life_care_medical", "earthquake_insurance",
+    "medical_expenses", "furusato_donations",
+]
+
+
+def _fields(result, doc_uid: str) -> list[str]:
+    return result.lineage.filter(pl.col("doc_uid") == doc_uid).get_column("fields").item().to_list()
+
+
+def test_the_lineage_of_a_return_that_is_the_basis_lists_every_amount_it_declares():
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}, {"atena_no": "B", "household_no": "H2"}],
+        etax=[{"doc_uid": "e1", "atena_no": "A", "revenue_salary": 5_000_000, "income_total": 3_560_000}],
+        rr=[{"doc_uid": "r1", "atena_no": "B", "business_income_yen": 800_000, "total_income_yen": 800_000}],
+    )
+    assert (_use(result, "e1"), _use(result, "r1")) == ("basis", "basis")
+    assert _fields(result, "e1") == DECLARED_BY_A_RETURN
+    assert _fields(result, "r1") == DECLARED_BY_A_RETURN
+
+
+def test_the_lineage_of_summed_reports_lists_the_amounts_each_gave():
+    """Only the amounts a report actually carries (> 0 yen, 1 yen included) are listed for it."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[{"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 3_000_000, "social_insurance_yen": 1},
+                {"doc_uid": "s2", "atena_no": "A", "payment_amount_yen": 400_000}],
+        pension=[{"doc_uid": "p1", "atena_no": "A", "art203_3_1_payment_yen": 700_000}],
+    )
+    assert _fields(result, "s1") == ["salary_revenue", "social_insurance"]
+    assert _fields(result, "s2") == ["salary_revenue"]
+    assert _fields(result, "p1") == ["public_pension_revenue"]
+
+
+def test_a_report_that_adds_a_single_amount_to_a_resident_return_is_added():
+    """The 住民税申告書 leaves 社会保険料 at 0; the salary report gives it and nothing else the return lacks."""
+    result = _merge(
+        [{"atena_no": "A", "household_no": "H1"}],
+        salary=[{"doc_uid": "s1", "atena_no": "A", "payment_amount_yen": 2_000_000, "social_insurance_yen": 280_000}],
+        rr=[{"doc_uid": "r1", "atena_no": "A", "salary_revenue_yen": 2_000_000, "total_income_yen": 1_320_000}],
+    )
+    assert _use(result, "s1") == "added" and _fields(result, "s1") == ["social_insurance"]
+    assert _row(result.basis, "A")["social_insurance"] == 280_000
+
+
+def test_every_output_comes_sorted_by_its_key():
+    """merge_records returns each frame in the order of its key, whatever order the documents came in (the
+    stage writes them so; a reader of the function gets the same order)."""
+    result = _merge(
+        [{"atena_no": "C", "household_no": "H3"}, {"atena_no": "A", "household_no": "H1"},
+         {"atena_no": "B", "household_no": "H2", "relationship": "妻", "birth_date": date(1982, 3, 3)}],
+        salary=[{"doc_uid": "s9", "atena_no": "A", "payment_amount_yen": 3_000_000},
+                {"doc_uid": "s1", "atena_no": "C", "payment_amount_yen": 2_000_000},
+                {"doc_uid": "s5", "atena_no": "A", "payment_amount_yen": 100_000, "otsu_column": "1"}],
+        etax=[{"doc_uid": "e2", "atena_no": "C", "revenue_salary": 2_000_000, "income_total": 1_320_000},
+              {"doc_uid": "e1", "atena_no": "C", "revenue_salary": 2_000_000, "income_total": 1_320_000,
+               "version": 1, "received_on": date(2026, 1, 15)}],
+        rr=[{"doc_uid": "r7", "atena_no": "C", "salary_revenue_yen": 2_000_000},
+            {"doc_uid": "r3", "atena_no": "A", "salary_revenue_yen": 3_300_000}],
+    )
+    assert result.flags.height >= 3
+    for frame, key in ((result.basis, ["atena_no"]), (result.lineage, ["person_id", "doc_uid", "version"]),
+                       (result.flags, ["flag", "person_id", "related"]), (result.non_filers, ["atena_no"])):
+        assert frame.height > 1 or frame is result.non_filers
+        assert frame.select(key).rows() == frame.select(key).sort(key, nulls_last=True).rows(), key
+
+
+def test_each_flag_tells_the_operator_what_was_found():
+    """Every flag of the merge, with the sentence the operator reads in the review list, and the bounds of
+    the 申告給与 check: a declared salary and a reported one, both above 0 and different (1 yen counts)."""
+    result = _merge(
+        [{"atena_no": a, "household_no": f"H{a}"} for a in "ABCDEFGH"],
+        salary=[{"doc_uid": "sD", "atena_no": "D", "payment_amount_yen": 2},
+                {"doc_uid": "sE", "atena_no": "E", "payment_amount_yen": 1},
+                {"doc_uid": "sF", "atena_no": "F", "payment_amount_yen": 1_000_000},
+                {"doc_uid": "sH", "atena_no": "H", "payment_amount_yen": 1_000_000, "route": "review",
+                 "match_decision": "review"}],
+        etax=[{"doc_uid": "e1", "atena_no": "A", "income_total": 1_000_000, "received_on": date(2026, 3, 1)},
+              {"doc_uid": "e2", "atena_no": "A", "income_total": 1_000_000, "received_on": date(2026, 2, 1)},
+              {"doc_uid": "e3", "atena_no": "B", "income_total": 1_000_000, "income_business": -200_000}],
+        rr=[{"doc_uid": "r3", "atena_no": "B", "business_income_yen": 100_000},
+            {"doc_uid": "r4", "atena_no": "C", "business_income_yen": 100_000, "received_on": date(2026, 3, 1)},
+            {"doc_uid": "r5", "atena_no": "C", "business_income_yen": 100_000, "received_on": date(2026, 2, 1)},
+            {"doc_uid": "rD", "atena_no": "D", "salary_revenue_yen": 1},    # declared 1, reported 2: differs
+            {"doc_uid": "rE", "atena_no": "E", "salary_revenue_yen": 2},    # declared 2, reported 1: differs
+            {"doc_uid": "rF", "atena_no": "F", "business_income_yen": 1},   # no salary declared: no check
+            {"doc_uid": "rG", "atena_no": "G", "salary_revenue_yen": 900_000}],  # nothing reported: no check
+        review=pl.DataFrame({"doc_uid": ["sH"], "source": ["salary_report"], "candidate_atena_no": ["H"]}),
+    )
+    assert result.flags.select("flag", "person_id", "related", "detail").rows() == [
+        ("conflicting_declarations", "A", "e2", "a second current 確定申告書"),
+        ("conflicting_declarations", "B", "r3", "a current 住民税申告書 beside a 確定申告書: the 確定申告書 is the basis"),
+        ("conflicting_declarations", "C", "r5", "a second current 住民税申告書: the latest received is the basis"),
+        ("declared_salary_differs", "D", "rD",
+         "salary on the 住民税申告書 differs from the sum of 給与支払報告書; the declared amount is used"),
+        ("declared_salary_differs", "E", "rE",
+         "salary on the 住民税申告書 differs from the sum of 給与支払報告書; the declared amount is used"),
+        ("document_in_review", "H", "sH", "a salary_report awaits 宛名付設 review with this person as a candidate"),
+        ("loss_not_offset", "B", "e3", "a negative 所得 on the 確定申告書 was set to 0 (損益通算 is not applied by record_merge)"),
+    ]
+
+
+def test_a_return_claiming_dependants_it_does_not_list_tells_the_operator_to_enter_them():
+    result = _merge([{"atena_no": "A", "household_no": "H1"}],
+                    etax=[{"doc_uid": "e1", "atena_no": "A", "income_total": 3_000_000, "deduction_dependants": 380_000}])
+    assert result.flags.select("flag", "related", "detail").rows() == [
+        ("dependants_not_itemised", "e1", "the 確定申告書 claims 扶養控除 but the e-Tax data lists no dependant; enter them")]
