@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
     run.add_argument("--dry-run", action="store_true", help="validate and count only; write only the run report")
     run.add_argument("--landing", default=None, help="landing folder (returns_ingest; default: the lake's landing zone)")
+    run.add_argument("--notice-date", default=None,
+                     help="notice date YYYY-MM-DD (notice_export; default: today in Asia/Tokyo)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
     status = commands.add_parser(
@@ -145,6 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = {"fiscal_year": args.fiscal_year, "municipality": args.municipality, "dry_run": args.dry_run}
     if args.landing is not None:  # a stage that takes no landing folder refuses the option by name
         params["landing"] = args.landing
+    if args.notice_date is not None:
+        params["notice_date"] = args.notice_date
     run = resolve_run_config(args.stage, params, now=datetime.now(timezone.utc))
     summary = run_stage(run)
     if args.json:

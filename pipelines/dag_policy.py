@@ -37,12 +37,14 @@ DEFAULT_ARGS: dict = {
 }
 
 # The cycle order `make demo` runs the DAGs in (docs/architecture.md §4). Later issues append their DAG ids.
-CYCLE_ORDER: tuple[str, ...] = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
+CYCLE_ORDER: tuple[str, ...] = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment", "notice_export")
 
 
-def run_params(dry_run_description: str, **extra: dict) -> dict[str, dict]:
+def run_params(dry_run_description: str, *, dry_run_default: bool = False, **extra: dict) -> dict[str, dict]:
     """The operator form every stage DAG shares (STYLE rule 4), as ``Param`` keyword arguments:
-    fiscal year, municipality, dry run, plus stage-specific fields. DAG files wrap each in ``Param``."""
+    fiscal year, municipality, dry run, plus stage-specific fields. DAG files wrap each in ``Param``.
+    ``dry_run_default``: true for a stage whose output leaves the building (notice_export), so that
+    only an operator's explicit choice sends anything."""
     return {
         "fiscal_year": {
             "default": None,
@@ -61,7 +63,7 @@ def run_params(dry_run_description: str, **extra: dict) -> dict[str, dict]:
         },
         **extra,
         "dry_run": {
-            "default": False,
+            "default": dry_run_default,
             "type": "boolean",
             "title": "Dry run",
             "description": dry_run_description,

@@ -96,8 +96,6 @@ def _landing_name(settings: Settings, path: Path) -> str:
 def _read_source(
     settings: Settings, layout: Layout, municipality: str, fiscal_year: int, report: RunReport
 ) -> pl.DataFrame:
-    from transforms.resident_snapshot import decode_lines, parse_header
-
     directory = source_dir(settings, layout.source, municipality, fiscal_year)
     files = (
         sorted(p for p in directory.glob("*.csv") if p.is_file() and not p.name.startswith("."))
@@ -113,31 +111,38 @@ def _read_source(
         )
     if len(files) > 1:
         report.message(f"{layout.source}: {len(files)} files found in {directory}; all were read as one source.")
-    frames = []
-    for path in files:
-        data = path.read_bytes()
-        name = _landing_name(settings, path)
-        decoded = decode_lines(data, name)
-        if decoded.empty:
-            raise InputFileError(path, None, None, f"a header line ({','.join(layout.names)}) and records",
-                                 "the file is empty")
-        if decoded.header is None:
-            raise InputFileError(path, 1, None, "a UTF-8 header line", "the header line is not valid UTF-8")
-        if decoded.header.endswith("\r"):
-            raise InputFileError(path, 1, None, "LF line ends (the layout's dialect)",
-                                 "the file uses CR LF line ends")
-        _check_header(path, decoded.header, layout, parse_header)
-        if decoded.had_bom:
-            report.message(f"{name}: starts with a UTF-8 byte order mark; it was ignored.")
-        rows = decoded.lines.height
-        report.add_input(
-            f"landing/{name}", sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), rows=rows, source=layout.source
-        )
-        if rows == 0:
-            report.message(f"{name}: has a header but no records.")
-        frames.append(decoded.lines)
+    frames = [read_registry_file(settings, path, layout, report) for path in files]
     advance()
     return pl.concat(frames, how="vertical")
+
+
+def read_registry_file(settings: Settings, path: Path, layout: Layout, report: RunReport) -> pl.DataFrame:
+    """One file of the registry dialect (UTF-8, header, LF) as lines (``file, record_no, line``), recorded as
+    an input of the run; an empty file, a header that is not the layout's or CR LF line ends stop the run
+    with an :class:`InputFileError` naming the file (the notice inputs are read with it too)."""
+    from transforms.resident_snapshot import decode_lines, parse_header
+
+    data = path.read_bytes()
+    name = _landing_name(settings, path)
+    decoded = decode_lines(data, name)
+    if decoded.empty:
+        raise InputFileError(path, None, None, f"a header line ({','.join(layout.names)}) and records",
+                             "the file is empty")
+    if decoded.header is None:
+        raise InputFileError(path, 1, None, "a UTF-8 header line", "the header line is not valid UTF-8")
+    if decoded.header.endswith("\r"):
+        raise InputFileError(path, 1, None, "LF line ends (the layout's dialect)",
+                             "the file uses CR LF line ends")
+    _check_header(path, decoded.header, layout, parse_header)
+    if decoded.had_bom:
+        report.message(f"{name}: starts with a UTF-8 byte order mark; it was ignored.")
+    rows = decoded.lines.height
+    report.add_input(
+        f"landing/{name}", sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), rows=rows, source=layout.source
+    )
+    if rows == 0:
+        report.message(f"{name}: has a header but no records.")
+    return decoded.lines
 
 
 def _check_header(path: Path, header: str, layout: Layout, parse_header) -> None:

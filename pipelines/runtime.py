@@ -180,7 +180,8 @@ def check_param_names(stage: str, params: Mapping[str, Any]) -> None:
 
 
 def resolve_options(params: Mapping[str, Any]) -> dict:
-    """Stage-specific options: ``landing`` (an existing folder) when the operator names one."""
+    """Stage-specific options: ``landing`` (an existing folder) and ``notice_date`` (an ISO date) when the
+    operator names them."""
     from contracts.errors import ConfigError
 
     options: dict[str, Any] = {}
@@ -191,6 +192,14 @@ def resolve_options(params: Mapping[str, Any]) -> dict:
         if not Path(str(landing)).is_dir():
             raise ConfigError(f"landing folder {landing} does not exist or is not a folder")
         options["landing"] = str(landing)
+    notice_date = params.get("notice_date")
+    if notice_date not in (None, ""):
+        from datetime import date
+
+        try:
+            options["notice_date"] = date.fromisoformat(str(notice_date)).isoformat()
+        except ValueError:
+            raise ConfigError(f"notice_date must be a date written YYYY-MM-DD, got {notice_date!r}") from None
     return options
 
 

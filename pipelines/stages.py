@@ -15,6 +15,7 @@ STAGES: dict[str, str] = {
     "returns_ingest": "pipelines.returns_ingest:run",
     "record_merge": "pipelines.record_merge:run",
     "tax_assessment": "pipelines.tax_assessment:run",
+    "notice_export": "pipelines.notice_export:run",
 }
 
 
@@ -23,6 +24,7 @@ COMMON_PARAMS: tuple[str, ...] = ("fiscal_year", "municipality", "dry_run")
 #: What a stage takes beyond :data:`COMMON_PARAMS` (its ``run`` function's keyword arguments of the same names).
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "returns_ingest": ("landing",),
+    "notice_export": ("notice_date",),
 }
 
 

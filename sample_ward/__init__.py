@@ -28,7 +28,7 @@ from typing import Any
 __all__ = ["GENERATOR_VERSION", "generate_ward", "build_manifest"]
 
 # Bump when the bytes written for the same arguments change on purpose (new fields, new distributions).
-GENERATOR_VERSION = "1.0.1"  # 1.0.1: planted over-width fields always exceed their layout width
+GENERATOR_VERSION = "1.1.0"  # 1.1.0: the notice inputs (年金特徴対象者, 送付先, DV等支援措置); 1.0.1: planted over-width fields always exceed their layout width
 
 REGISTRY_SOURCES = ("resident_registry", "my_number", "livelihood_assistance", "disability")
 PARQUET_COMPRESSION = "zstd"
@@ -47,6 +47,7 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
     import polars as pl
 
     from .documents import write_documents
+    from .notice_inputs import write_notice_inputs
     from .population import build_population
     from .registry import DEFECTS_SCHEMA, write_registry
 
@@ -72,6 +73,10 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
         started = time.perf_counter()
         documents = write_documents(pop, landing, seed)
         seconds["documents"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        notice_inputs = write_notice_inputs(pop, landing, seed)
+        seconds["notice_inputs"] = time.perf_counter() - started
 
         started = time.perf_counter()
         truth = tmp / "truth"
@@ -111,6 +116,7 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
         "persons": pop.persons.height,
         "persons_by_status": dict(zip(statuses["registry_status"].to_list(), statuses["len"].to_list(), strict=True)),
         "registry_rows": registry.rows,
+        "notice_input_rows": notice_inputs.rows,
         "documents": documents.documents.height,
         "defects": defects.height,
         "files": len(manifest["files"]),

@@ -157,11 +157,14 @@ def collection_plan(
     ).otherwise(0)
     lf = lf.with_columns(salary_amount.cast(I64).alias("salary_amount"), pension_amount.cast(I64).alias("pension_amount")) \
         .with_columns((pl.col("total_tax") - pl.col("salary_amount") - pl.col("pension_amount")).alias("ordinary_amount"))
+    # a route that carries nothing is no route: no 特別徴収義務者 is notified of a 0円 tax (e.g. a pension
+    # too small for a 所得割 of its own while the 均等割 goes with the salary)
+    salary_used, pension_used = pl.col("salary_amount") > 0, pl.col("pension_amount") > 0
     lf = lf.with_columns(
-        pl.when(pl.col("_salary_route")).then(pl.col("salary_payer")).alias("salary_payer"),
-        pl.when(pl.col("_salary_route")).then(pl.col("salary_doc_uid")).alias("salary_doc_uid"),
-        pl.when(pl.col("_pension_route")).then(pl.col("pension_payer")).alias("pension_payer"),
-        pl.when(pl.col("_pension_route")).then(pl.col("pension_first_year")).alias("pension_first_year"),
+        pl.when(salary_used).then(pl.col("salary_payer")).alias("salary_payer"),
+        pl.when(salary_used).then(pl.col("salary_doc_uid")).alias("salary_doc_uid"),
+        pl.when(pension_used).then(pl.col("pension_payer")).alias("pension_payer"),
+        pl.when(pension_used).then(pl.col("pension_first_year")).alias("pension_first_year"),
         pl.lit(fiscal_year, pl.Int32).alias("fiscal_year"),
     )
     return lf.select(PLAN_COLUMNS).sort("person_id").collect()

@@ -31,11 +31,11 @@ from typing import Any
 
 import polars as pl
 
+from contracts.notice_export import ROUTES
 from transforms.tax_engine import floor_to_unit, times_fraction
 from transforms.tax_rules import RULES_DIR, RuleError, RuleSet, _load_yaml
 
 I64 = pl.Int64
-ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
 METHODS = ("ordinary", "salary", "pension")
 INSTALLMENT_RULES_DIR = RULES_DIR / "installments"
 

@@ -548,6 +548,14 @@ def registry_records(lines: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     return _reject_duplicates(frame, ["atena_no"], "duplicate_atena_no", "atena_no")
 
 
+def keyed_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Parse and check a file of the registry dialect keyed by 宛名番号 (the notice inputs of
+    ``transforms.notice_inputs`` too): fields, duplicate keys (all held) and, when ``state``
+    (:func:`registry_state`) is given, 宛名番号 not staged from the registry."""
+    frame = _reject_duplicates(_records(lines, layout), list(layout.key), "duplicate_atena_no", "atena_no")
+    return frame if state is None else _reject_unknown_atena(frame, state)
+
+
 def registry_state(registry: pl.DataFrame) -> pl.DataFrame:
     """``atena_no → staged | held`` over registry records with a usable 宛名番号."""
     usable = registry.filter(pl.col("_ok_atena_no"))

@@ -41,7 +41,9 @@ EXPECTED_CONSUMERS: dict[str, set[str]] = {
     asset_uri("curated", "merge_flags"): set(),
     asset_uri("curated", "non_filers"): set(),
     asset_uri("curated", "review_outcomes"): set(),
-    asset_uri("curated", "tax_assessment"): set(),           # the end of today's cycle
+    asset_uri("curated", "tax_assessment"): {"notice_export"},  # a preview (dry run by default) of the notices
+    asset_uri("curated", "collection_plan"): set(),          # the end of today's cycle
+    asset_uri("curated", "installment_schedule"): set(),
 }
 
 
@@ -117,10 +119,11 @@ def test_an_update_starts_exactly_the_stages_that_read_it(dagbag):
 
 def test_each_stage_run_starts_the_next_stage_of_the_cycle(dagbag):
     """All the events of one successful run of each DAG (every outlet of its publish task) start exactly the
-    next stage that depends on it: resident_snapshot and returns_ingest → record_merge → tax_assessment → none.
+    next stage that depends on it: resident_snapshot and returns_ingest → record_merge → tax_assessment →
+    notice_export → none.
     returns_ingest is not started by the snapshot: it runs on its own schedule (the delivery window)."""
     expected = {"resident_snapshot": {"record_merge"}, "returns_ingest": {"record_merge"},
-                "record_merge": {"tax_assessment"}, "tax_assessment": set()}
+                "record_merge": {"tax_assessment"}, "tax_assessment": {"notice_export"}, "notice_export": set()}
     for producer, consumers in expected.items():
         events = _outlets(dagbag.dags[producer])
         started = {dag_id for dag_id, dag in dagbag.dags.items() if _fires(_condition(dag), events)}
@@ -131,7 +134,7 @@ def test_each_stage_run_starts_the_next_stage_of_the_cycle(dagbag):
 def test_schedules_and_outlets_match_what_the_stages_read_and_write(dagbag):
     """The DAG files repeat dataset names that the stage modules own: they must agree, or a stage would read a
     dataset whose update does not start it (or announce one it does not write)."""
-    from pipelines import record_merge, tax_assessment
+    from pipelines import notice_export, record_merge, tax_assessment
 
     merge = dagbag.dags["record_merge"]
     assert _uris(_condition(merge)) == {asset_uri("staging", d) for d in record_merge.INPUT_DATASETS} | {
@@ -141,6 +144,9 @@ def test_schedules_and_outlets_match_what_the_stages_read_and_write(dagbag):
     assert _uris(_condition(assess)) == {asset_uri("curated", tax_assessment.BASIS),
                                          asset_uri("curated", tax_assessment.RELATIVES)}
     assert _outlets(assess) == {asset_uri("curated", tax_assessment.OUTPUT)}
+    notices = dagbag.dags["notice_export"]
+    assert _uris(_condition(notices)) == {asset_uri("curated", tax_assessment.OUTPUT)}
+    assert _outlets(notices) == {asset_uri("curated", notice_export.PLAN), asset_uri("curated", notice_export.SCHEDULE)}
 
 
 @pytest.mark.parametrize("dag_id", CYCLE_ORDER)

@@ -104,6 +104,14 @@ def test_params_are_an_operator_form(dagbag):
         assert len(first) == 1, f"DAG {dag_id}: one first task validates the whole run configuration"
 
 
+def test_only_the_dags_that_send_files_out_default_to_a_dry_run(dagbag):
+    """Issue 13 item 4: the notices leave the building, so a run of notice_export sends nothing unless an
+    operator unticks the dry run; every other stage writes only the lake and runs for real by default."""
+    sending = {"notice_export"}
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.params["dry_run"] is (dag_id in sending), f"DAG {dag_id}: dry_run default"
+
+
 def test_params_are_exactly_what_the_stage_accepts(dagbag):
     """The form and `pipelines.runtime.check_param_names` agree: every field of the form is accepted, and
     nothing else is (a misspelled key in a trigger's configuration is refused by the first task)."""

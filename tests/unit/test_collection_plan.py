@@ -174,3 +174,15 @@ def test_reason_codes_are_read_in_full_or_half_width():
 def test_the_main_report_ignores_people_without_a_withholding_report():
     reports = pl.DataFrame([report("1", "a", ordinary=True), report("2", "b")], schema=REPORT_SCHEMA)
     assert main_salary_reports(reports).collect()["person_id"].to_list() == ["2"]
+
+
+def test_a_route_that_carries_nothing_names_no_withholder():
+    """A pensioner of 66 on the insurer's list who also earns a salary: a pension of 10,000 yen against a
+    salary of 4,990,000 yen leaves the pension part of a 所得割 of 30,000 at 30,000 × 10,000 ÷ 5,000,000 = 60
+    yen, 0 after the 100円 floor; the 均等割 goes with the salary (第321条の7の2第1項). Nothing is withheld
+    from the pension, so no insurer is named (a 0円 notice would go to it otherwise)."""
+    rows = plan([person("1", levy=30_000, salary=4_990_000, pension=10_000, birth=date(1960, 1, 10))],
+                [report("1", "s1")], [{"person_id": "1", "payer_code": "999", "first_year": True}])
+    assert routes(rows["1"]) == (35_000, 0, 0)
+    assert (rows["1"]["salary_payer"], rows["1"]["pension_payer"], rows["1"]["pension_first_year"]) == (
+        "000012345678", None, None)

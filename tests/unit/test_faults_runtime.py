@@ -98,7 +98,7 @@ def test_first_task_refuses_an_unknown_stage():
     from pipelines.runtime import resolve_dag_run
 
     with pytest.raises(ConfigError):
-        resolve_dag_run("notice_export", _context(FORM, logical_date=datetime(2026, 5, 20, 3, tzinfo=UTC)))
+        resolve_dag_run("tax_refund", _context(FORM, logical_date=datetime(2026, 5, 20, 3, tzinfo=UTC)))
 
 
 # -------------------------------------------------------------------------- the reconciliation gate

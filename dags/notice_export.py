@@ -1,0 +1,94 @@
+"""notice_export — 徴収方法, 期割 and the notices (当初賦課 dispatch in June, previews on every assessment).
+
+Wiring only: the work is in `pipelines.notice_export` and `pipelines.runtime`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, Param, dag, task
+
+from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
+
+DOC = """
+### 徴収方法・期割・通知書 (notice export)
+
+Decides for every person with tax how it is collected — 給与特別徴収 by the employer of the main salary
+report (its 指定番号), 年金特別徴収 by the pension insurer for those on the 特別徴収対象者 list, 普通徴収
+for the rest — and splits each route into its installments (普通徴収 4 期, 給与 12 months, 年金 仮徴収・
+本徴収), with the rules of `rules/installments/` and the municipality's profile.
+
+**Dry run is the default.** A run started by a new assessment, or by hand without unticking *Dry run*,
+computes and checks everything and writes only its report. Sending needs an operator to untick it; the
+report records that choice. Dispatch stops (fail-closed) when the DV等支援措置 list is missing, empty
+where last year's was not, older than the profile allows on the notice date, or has a record that
+cannot be read. Report: `juminzei status`; docs/notice-export.md.
+"""
+
+
+@dag(
+    dag_id="notice_export",
+    # A new assessment gives a preview (dry run by default); the dispatch itself is an operator's manual run.
+    schedule=Asset(asset_uri("curated", "tax_assessment")),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["juminzei", "cycle:notice", "pii"],
+    doc_md=DOC,
+    params={
+        name: Param(**spec)
+        for name, spec in run_params(
+            "Compute and check the plan and the installments; write nothing but the run report. Untick to dispatch.",
+            dry_run_default=True,
+            notice_date={
+                "default": "",
+                "type": "string",
+                "pattern": "^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                "title": "Notice date (通知日)",
+                "description": "The day the notices go out (YYYY-MM-DD); the DV等支援措置 list must be fresh "
+                "on that day. Empty: today (Asia/Tokyo).",
+            },
+        ).items()
+    },
+)
+def notice_export():
+    @task
+    def resolve_run(**context) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from contracts.errors import RunSkipped
+        from pipelines.runtime import resolve_dag_run
+
+        try:  # late scheduled runs skip; Asset-started runs take the partition of their events
+            return resolve_dag_run("notice_export", context)
+        except RunSkipped as skipped:
+            raise AirflowSkipException(str(skipped)) from None
+
+    @task
+    def export(run: dict) -> dict:
+        from pipelines.runtime import run_stage
+
+        return run_stage(run)
+
+    @task
+    def check_reconciliation(summary: dict) -> dict:
+        from pipelines.runtime import require_reconciled
+
+        return require_reconciled(summary)
+
+    @task(outlets=[Asset(asset_uri("curated", "collection_plan")), Asset(asset_uri("curated", "installment_schedule"))])
+    def publish(summary: dict, **context) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from contracts.errors import RunSkipped
+        from pipelines.runtime import publish_asset_events
+
+        try:  # no events (nothing starts downstream) for a dry run or a run that changed nothing
+            return publish_asset_events(summary, context["task"].outlets, context["outlet_events"])
+        except RunSkipped as skipped:
+            raise AirflowSkipException(str(skipped)) from None
+
+    publish(check_reconciliation(export(resolve_run())))
+
+
+notice_export()

@@ -1,0 +1,322 @@
+"""Stage `notice_export` (徴収方法・期割・通知書): from the assessment to what leaves the building.
+
+Reads ``curated/tax_assessment`` and the documents behind it (``curated/basis_lineage``,
+``staging/salary_reports``, ``staging/etax_returns``, ``staging/residents``) and three files of the
+landing zone (:mod:`transforms.notice_inputs`): the 年金特別徴収対象者, the 送付先 and the DV等支援措置
+list. It decides the 徴収方法 of every person with tax (:mod:`transforms.collection_plan`), splits each
+route into its installments (:mod:`transforms.installments`) and writes ``curated/collection_plan``,
+``curated/installment_schedule`` and the quarantined input records (``quarantine/notice_export``).
+
+Dispatch is fail-closed: without a trustworthy DV等支援措置 list (missing, empty where last year's was
+not, older than the profile allows, or with a record that cannot be read) a dispatch run stops before
+anything is written, with the reasons; a dry run reports what would stop it and writes nothing but its
+report (docs/notice-export.md).
+
+Counts: one input per landing file (received = staged + quarantined) and the assessment (received =
+assessed persons = persons with a plan + persons with no tax).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from contracts.errors import ConfigError, JuminzeiError
+from pipelines.config import Settings
+from pipelines.lake import partition_exists, read_partition, write_partition
+from pipelines.progress import step
+from pipelines.reports import RunReport
+from pipelines.stage import execute, require_reconciled, validate
+
+log = logging.getLogger("juminzei.notice_export")
+
+STAGE = "notice_export"
+QUARANTINE_DATASET = STAGE
+PLAN = "collection_plan"
+SCHEDULE = "installment_schedule"
+#: the lake datasets the stage reads, all of the same municipality and fiscal year
+INPUTS = (("curated", "tax_assessment"), ("curated", "basis_lineage"), ("staging", "residents"),
+          ("staging", "salary_reports"), ("staging", "etax_returns"))
+STEPS = ("reading the assessment and the notice inputs", "checking the DV等支援措置 list",
+         "deciding the collection method", "splitting into installments", "checking the contracts", "writing")
+
+
+class DispatchStopped(JuminzeiError):
+    """A safety interlock refused the dispatch; the sentence lists every reason."""
+
+
+def run(
+    *,
+    fiscal_year: int,
+    municipality: str = "131032",
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    notice_date: str | date | None = None,
+) -> dict:
+    """Plan, schedule and (unless ``dry_run``) write the notices of one municipality and fiscal year.
+
+    ``notice_date`` (通知日, ISO date): the day the notices go out; the DV等支援措置 list must be fresh on
+    that day. Empty: today in Asia/Tokyo."""
+    day = resolve_notice_date(notice_date)
+
+    def body(settings: Settings, report: RunReport) -> None:
+        _run(settings, municipality, fiscal_year, report.run_id, dry_run, day, report)
+
+    return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
+
+
+def resolve_notice_date(value: str | date | None, today: date | None = None) -> date:
+    """The notice date of a run: the operator's ISO date, else today's date in Asia/Tokyo."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if value in (None, ""):
+        return today or datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"notice_date must be a date written YYYY-MM-DD, got {value!r}") from None
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+
+def landing_files(settings: Settings, source: str, municipality: str, fiscal_year: int) -> list[Path]:
+    directory = settings.landing / source / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+
+
+def _read_required(settings: Settings, source: str, municipality: str, fiscal_year: int,
+                   report: RunReport) -> pl.DataFrame:
+    """Every file of a required notice input; none → an error naming the file expected."""
+    from contracts.errors import InputFileError
+    from contracts.resident_snapshot import load_layout
+    from pipelines.resident_snapshot import read_registry_file
+
+    layout = load_layout(source)
+    files = landing_files(settings, source, municipality, fiscal_year)
+    if not files:
+        expected = (settings.landing / source / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+                    / layout.expected_file(municipality, fiscal_year))
+        raise InputFileError(expected, None, None,
+                             f"the {layout.title} ({source}) as a UTF-8 CSV file with a header (it may hold no "
+                             "records, but it must be delivered)", "no such file (no *.csv in that folder)")
+    return pl.concat([read_registry_file(settings, p, layout, report) for p in files], how="vertical")
+
+
+def _support_list(settings: Settings, municipality: str, fiscal_year: int, report: RunReport,
+                  residents: pl.DataFrame | None):
+    """The newest DV等支援措置 extract of a fiscal year (by the date in its name), or None."""
+    from contracts.errors import InputFileError
+    from contracts.resident_snapshot import load_layout
+    from pipelines.resident_snapshot import read_registry_file
+    from transforms.notice_inputs import SupportList, check_records, support_file_date
+
+    dated = []
+    for path in landing_files(settings, "support_measures", municipality, fiscal_year):
+        as_of = support_file_date(path.name, municipality)
+        if as_of is None:
+            raise InputFileError(path, None, None, f"a name shien_sochi_{municipality}_<YYYYMMDD>.csv (the extract date)",
+                                 "the file name does not carry the extract date of the list")
+        dated.append((as_of, path))
+    if not dated:
+        return None
+    as_of, path = max(dated)
+    lines = read_registry_file(settings, path, load_layout("support_measures"), report)
+    name = path.resolve().relative_to(settings.landing.resolve()).as_posix()
+    return SupportList(file=name, as_of=as_of, records=check_records(lines, "support_measures", residents))
+
+
+def _salary_reports(lineage: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
+    """The current salary reports of each person's basis, in the columns the plan reads."""
+    used = lineage.filter(pl.col("is_current") & (pl.col("source") == "salary_report")).select("person_id", "doc_uid")
+    return used.join(reports.filter(pl.col("is_current")), on="doc_uid", how="inner").select(
+        "person_id", "doc_uid", "designation_no",
+        (pl.col("otsu_column").fill_null("").str.strip_chars() == "1").alias("otsu"),
+        pl.col("payment_amount_yen").fill_null(0).alias("payment"),
+        (pl.col("ordinary_collection").fill_null("").str.strip_chars() == "1").alias("ordinary"),
+        "remarks",
+    )
+
+
+def _choices(lineage: pl.DataFrame, returns: pl.DataFrame) -> pl.DataFrame:
+    """住民税に関する事項 of the current e-Tax return: 給与から差引き (1) or 自分で納付 (2)."""
+    used = lineage.filter(pl.col("is_current") & (pl.col("source") == "etax_return")).select("person_id", "doc_uid")
+    return used.join(returns.filter(pl.col("is_current")), on="doc_uid", how="inner").select(
+        "person_id",
+        pl.col("resident_tax_collection").replace_strict({"1": "withhold", "2": "self"}, default=None,
+                                                         return_dtype=pl.String).alias("other_income_collection"),
+    ).filter(pl.col("other_income_collection").is_not_null()).sort("person_id")
+
+
+# -------------------------------------------------------------------------------------------- the run
+
+
+def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, dry_run: bool, notice_date: date,
+         report: RunReport) -> None:
+    from contracts.notice_export import CollectionPlan, InstallmentSchedule
+    from contracts.resident_snapshot import QuarantineRecord, load_layout
+    from contracts.tax_assessment import TaxAssessment
+    from transforms.notice_inputs import check_records, pension_targets, suppression_problems
+    from transforms.resident_snapshot import quarantine_frame
+    from transforms.tax_rules import RuleError, load_municipality_profile
+
+    lake = settings.lake
+    for zone, dataset in INPUTS:
+        if not partition_exists(lake, zone, dataset, municipality, fiscal_year):
+            raise ConfigError(f"{zone}/{dataset} for {municipality}/{fiscal_year} does not exist: run the cycle up to "
+                              "tax_assessment for this municipality and fiscal year first")
+    try:
+        profile = load_municipality_profile(municipality)
+        max_age = profile.amount("notice_dispatch.support_list_max_age_days")
+    except RuleError as error:
+        raise ConfigError(str(error)) from None
+
+    step(STEPS[0])
+    assessment = validate(TaxAssessment, read_partition(lake, "curated", "tax_assessment", municipality, fiscal_year),
+                          "curated/tax_assessment", run_id)
+    lineage = read_partition(lake, "curated", "basis_lineage", municipality, fiscal_year)
+    residents = read_partition(lake, "staging", "residents", municipality, fiscal_year).select("atena_no")
+    checked = {
+        source: check_records(_read_required(settings, source, municipality, fiscal_year, report), source, residents)
+        for source in ("pension_withholding_target", "mailing_address")
+    }
+
+    step(STEPS[1])
+    current = _support_list(settings, municipality, fiscal_year, report, residents)
+    previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
+    problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
+    if problems:
+        sentence = ("Dispatch stopped by the DV等支援措置 interlock (docs/notice-export.md): " + "; ".join(problems)
+                    + ". Nothing was written.")
+        if not dry_run:
+            raise DispatchStopped(sentence)
+        report.message("Dry run: a dispatch now would stop. " + sentence)
+
+    step(STEPS[2])
+    from transforms.collection_plan import collection_plan
+
+    reports = _salary_reports(lineage, read_partition(lake, "staging", "salary_reports", municipality, fiscal_year))
+    choices = _choices(lineage, read_partition(lake, "staging", "etax_returns", municipality, fiscal_year))
+    targets = pension_targets(checked["pension_withholding_target"])
+    plan = collection_plan(assessment, reports, targets, choices, fiscal_year=fiscal_year)
+
+    step(STEPS[3])
+    schedule = installment_schedule(plan, targets, profile, fiscal_year)
+
+    step(STEPS[4])
+    plan = validate(CollectionPlan, plan, f"curated/{PLAN}", run_id)
+    schedule = validate(InstallmentSchedule, schedule, f"curated/{SCHEDULE}", run_id)
+    layouts = {source: load_layout(source) for source in checked}
+    if current is not None:
+        checked["support_measures"], layouts["support_measures"] = current.records, load_layout("support_measures")
+    quarantine = validate(QuarantineRecord, quarantine_frame({s: (checked[s], layouts[s]) for s in checked}, run_id),
+                          f"quarantine/{QUARANTINE_DATASET}", run_id)
+    _account(report, assessment, plan, schedule, checked, quarantine)
+    require_reconciled(report)
+    if dry_run:
+        report.message("Dry run: the plan and the installments were computed and checked; nothing was written.")
+        return
+
+    step(STEPS[5])
+    for zone, dataset, frame, key in (
+        ("curated", PLAN, plan, ["person_id"]),
+        ("curated", SCHEDULE, schedule, ["person_id", "method", "sequence"]),
+        ("quarantine", QUARANTINE_DATASET, quarantine, ["source", "file", "record_no"]),
+    ):
+        written = write_partition(lake, zone, dataset, municipality, fiscal_year, frame, sort_by=key, run_id=run_id,
+                                  compare_ignoring=["run_id"] if zone == "quarantine" else ())
+        report.add_output(written)
+    if all(o.get("unchanged") for o in report.outputs):
+        report.message("Inputs unchanged since the last run: every output partition was left as it was.")
+
+
+def installment_schedule(plan: pl.DataFrame, targets: pl.DataFrame, profile, fiscal_year: int) -> pl.DataFrame:
+    """The installments of every route of every plan: one row per person, method and installment."""
+    from transforms.installments import installments_frame, profile_schedule
+
+    schedule = profile_schedule(profile)
+    common = [pl.lit(fiscal_year, pl.Int64).alias("fiscal_year"),
+              pl.lit(schedule["rounding_unit"], pl.Int64).alias("rounding_unit"),
+              pl.lit(schedule["due_months"], pl.List(pl.Int64)).alias("due_months"),
+              pl.lit(str(schedule["due_day"]), pl.String).alias("due_day")]
+    previous = targets.select("person_id", pl.col("previous_year_tax").alias("previous_year_annual_tax"))
+    rows = pl.concat([
+        plan.filter(pl.col("ordinary_amount") > 0).select(
+            "person_id", pl.lit("ordinary").alias("method"), pl.col("ordinary_amount").alias("annual_tax"),
+            pl.lit(None, pl.String).alias("payer"), pl.lit(None, pl.Boolean).alias("first_year")),
+        plan.filter(pl.col("salary_amount") > 0).select(
+            "person_id", pl.lit("salary").alias("method"), pl.col("salary_amount").alias("annual_tax"),
+            pl.col("salary_payer").alias("payer"), pl.lit(None, pl.Boolean).alias("first_year")),
+        plan.filter(pl.col("pension_amount") > 0).select(
+            "person_id", pl.lit("pension").alias("method"), pl.col("pension_amount").alias("annual_tax"),
+            pl.col("pension_payer").alias("payer"), pl.col("pension_first_year").alias("first_year")),
+    ]).join(previous, on="person_id", how="left").with_columns(common).with_columns(
+        pl.concat_str("person_id", pl.lit("|"), "method").alias("key"),
+    )
+    if schedule["due_day"] != "last":
+        rows = rows.with_columns(pl.col("due_day").cast(pl.Int64))
+    long = installments_frame(rows.select("key", "fiscal_year", "method", "annual_tax", "rounding_unit", "due_months",
+                                          "due_day", "first_year", "previous_year_annual_tax"), key="key")
+    payers = rows.select("key", "person_id", "method", "payer")
+    return long.join(payers, on="key", how="left").select(
+        "person_id", "method", "sequence", "period", "due_date", "amount", "route",
+        pl.when(pl.col("route") == "ordinary").then(pl.lit(None, pl.String)).otherwise(pl.col("payer")).alias("payer"),
+    ).sort("person_id", "method", "sequence")
+
+
+def _account(report: RunReport, assessment: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataFrame,
+             checked: dict[str, pl.DataFrame], quarantine: pl.DataFrame) -> None:
+    for source, frame in checked.items():
+        by_file = frame.group_by("file").agg(pl.len().alias("received"), pl.col("_reason").is_null().sum().alias("staged"))
+        for file, received, staged in by_file.sort("file").iter_rows():
+            report.add_input_counts(f"landing/{file}", received=received, staged=staged, quarantined=received - staged,
+                                    source=source)
+    report.add_quarantine_reasons(dict(quarantine.group_by("reason_code").len().sort("reason_code").iter_rows()))
+    assessed, with_tax = assessment.height, plan.height
+    zero = assessment.filter(pl.col("total_tax") == 0).height
+    report.add_input_counts("curated/tax_assessment", received=assessed, staged=assessed, quarantined=0,
+                            source="tax_assessment")
+    report.set_count("persons_with_plan", with_tax)
+    report.set_count("persons_zero_tax", zero)
+    report.add_check("assessed persons = persons with a plan + persons with no tax", assessed == with_tax + zero,
+                     expected=assessed, actual=with_tax + zero)
+    assessed_tax = int(assessment["total_tax"].sum() or 0)
+    routes = {name: int(plan[name].sum() or 0) for name in ("salary_amount", "pension_amount", "ordinary_amount")}
+    for name, value in routes.items():
+        report.set_count(f"sum_{name}", value)
+    report.set_count("sum_total_tax", assessed_tax)
+    report.add_check("the routes sum to the assessed tax", sum(routes.values()) == assessed_tax,
+                     expected=assessed_tax, actual=sum(routes.values()))
+    # 仮徴収 (April, June, August) follows last year's tax; when it exceeds this year's pension amount the
+    # 本徴収 is 0 and the excess is an overpayment (過誤納) to refund: a route's installments sum to
+    # max(its amount, its 仮徴収)
+    per_route = schedule.group_by("person_id", "method").agg(
+        pl.col("amount").sum(),
+        pl.col("amount").filter(pl.col("route") == "pension_provisional").sum().alias("provisional"))
+    expected = pl.concat([
+        plan.select("person_id", pl.lit("ordinary").alias("method"), pl.col("ordinary_amount").alias("due")),
+        plan.select("person_id", pl.lit("salary").alias("method"), pl.col("salary_amount").alias("due")),
+        plan.select("person_id", pl.lit("pension").alias("method"), pl.col("pension_amount").alias("due")),
+    ]).filter(pl.col("due") > 0)
+    joined = expected.join(per_route, on=["person_id", "method"], how="full", coalesce=True).with_columns(
+        pl.col("due").fill_null(0), pl.col("amount").fill_null(0), pl.col("provisional").fill_null(0))
+    mismatched = joined.filter(pl.col("amount") != pl.max_horizontal("due", "provisional")).height
+    report.add_check("the installments of every route sum to the route's amount (or its 仮徴収 when larger)",
+                     mismatched == 0, expected=0, actual=mismatched,
+                     detail="person and method pairs whose installments differ")
+    excess = joined.filter(pl.col("provisional") > pl.col("due"))
+    report.set_count("persons_provisional_over_annual", excess.height)
+    report.set_count("sum_provisional_over_annual", int((excess["provisional"] - excess["due"]).sum() or 0))
+    report.set_count("installments", schedule.height)
+    for route, count in schedule.group_by("route").len().sort("route").iter_rows():
+        report.set_count(f"installments_{route}", count)

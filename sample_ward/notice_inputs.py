@@ -1,0 +1,204 @@
+"""Write the three files the ``notice_export`` stage reads besides the lake: who is withheld from a
+pension (年金特別徴収対象者), the registered mailing addresses (送付先) and the DV等支援措置 list.
+
+Layouts: ``contracts/layouts/{pension_withholding_target,mailing_address,support_measures}.yaml``,
+described in ``docs/sample-ward.md`` ("Notice inputs"). Same dialect as the registry files (UTF-8,
+header row, comma, ``"`` quoting where needed, LF), rows sorted by 宛名番号.
+
+* ``pension_withholding_target``: residents of 65 or more on 1 April Y (年齢計算ニ関スル法律: the age is
+  reached the day before the birthday) with 公的年金等 of at least 180,000 yen from one payer, less a
+  few the insurer does not list (介護保険料 not withheld); the pension of the largest payment is the
+  one withheld. About one in eight is a 新規者 (first year, previous tax 0); a 前年度継続者 carries
+  an estimate of last year's pension-route tax (synthetic: the generator does not compute tax).
+* ``mailing_address``: about 1 % of residents with an income document registered a 送付先: the home
+  of someone living elsewhere (c/o, 様方).
+* ``support_measures``: about 0.3 % of residents (at least three), half of them employees so that the
+  employer notices meet them; the previous fiscal year's list is written too (fiscal_year=Y-1), as the
+  stage compares the two. The extract date is in the file name.
+
+Deterministic: one NumPy stream derived from ``seed``; no clock, no hash order.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .model import Population
+
+_STREAM = 0x4E4F5449  # "NOTI": this module's own random stream
+
+PENSION_TARGET_COLUMNS = ("atena_no", "basic_pension_no", "pension_code", "payer_code", "category", "previous_year_tax")
+MAILING_ADDRESS_COLUMNS = ("atena_no", "addressee", "postal_code", "address", "address_detail", "registered_on")
+SUPPORT_MEASURE_COLUMNS = ("atena_no", "measure", "start_date", "end_date")
+
+#: 年金特別徴収: only a pension of 180,000 yen or more a year is used (地方税法施行令第48条の9の11; docs/sources.md T9)
+MIN_PENSION_YEN = 180_000
+PENSION_AGE = 65
+NEW_SHARE = 0.125           # 新規者 among the listed
+UNLISTED_SHARE = 0.05       # eligible by age and amount but not on the insurer's list
+MAILING_SHARE = 0.01
+SUPPORT_SHARE = 0.003
+SUPPORT_MINIMUM = 3
+
+
+@dataclass(frozen=True)
+class NoticeInputsResult:
+    """Where the files went (relative to ``landing/``) and their data-row counts."""
+
+    files: dict[str, str]
+    rows: dict[str, int]
+
+
+def support_list_date(fiscal_year: int) -> date:
+    """The day of the year's DV等支援措置 extract: 1 June, a few days before the 納税通知書 go out."""
+    return date(fiscal_year, 6, 1)
+
+
+def notice_input_paths(municipality_code: str, fiscal_year: int) -> dict[str, str]:
+    """Source → file path relative to ``landing/`` (``support_measures_previous``: last year's list)."""
+    def part(year: int) -> str:
+        return f"municipality={municipality_code}/fiscal_year={year}"
+
+    def support(year: int) -> str:
+        stamp = support_list_date(year).strftime("%Y%m%d")
+        return f"support_measures/{part(year)}/shien_sochi_{municipality_code}_{stamp}.csv"
+
+    return {
+        "pension_withholding_target":
+            f"pension_withholding_target/{part(fiscal_year)}/nenkin_tokucho_taisho_{municipality_code}_{fiscal_year}0501.csv",
+        "mailing_address": f"mailing_address/{part(fiscal_year)}/sofusaki_{municipality_code}_{fiscal_year}0501.csv",
+        "support_measures": support(fiscal_year),
+        "support_measures_previous": support(fiscal_year - 1),
+    }
+
+
+def write_notice_inputs(pop: Population, landing_dir: Path, seed: int) -> NoticeInputsResult:
+    """Write the notice inputs of ``pop`` under ``landing_dir``; return their paths and row counts."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, _STREAM])))
+    paths = notice_input_paths(pop.municipality_code, pop.fiscal_year)
+    residents = pop.persons.filter(pl.col("in_registry") & (pl.col("registry_status") == "resident")) \
+        .sort(pl.col("atena_no").cast(pl.Int64))
+    frames = {
+        "pension_withholding_target": pension_targets(pop, residents, rng),
+        "mailing_address": mailing_addresses(pop, residents, rng),
+    }
+    current, previous = support_measures(pop, residents, rng)
+    frames["support_measures"], frames["support_measures_previous"] = current, previous
+    rows = {}
+    for source, frame in frames.items():
+        rows[source] = _write(Path(landing_dir) / paths[source], frame)
+    return NoticeInputsResult(files=paths, rows=rows)
+
+
+def pension_targets(pop: Population, residents: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """One row per listed pensioner (see the module docstring)."""
+    year = pop.fiscal_year
+    # 65 on 1 April Y: born on or before 2 April (Y-65) (年齢計算ニ関スル法律, 民法第143条)
+    born_by = date(year - PENSION_AGE, 4, 2)
+    pensions = pop.pensions.sort(["person_id", "pension_revenue", "payer_code"], descending=[False, True, False]) \
+        .unique("person_id", keep="first", maintain_order=True)
+    eligible = residents.select("person_id", "atena_no", "birth_date").join(pensions, on="person_id") \
+        .filter((pl.col("birth_date") <= born_by) & (pl.col("pension_revenue") >= MIN_PENSION_YEN)) \
+        .sort(pl.col("atena_no").cast(pl.Int64))
+    n = eligible.height
+    draws = rng.random(n)
+    listed = draws >= UNLISTED_SHARE
+    new = rng.random(n) < NEW_SHARE
+    factor = rng.uniform(0.85, 1.15, n)
+    # last year's pension-route tax, a synthetic estimate: (公的年金等控除後 − 基礎控除 43万) × 10 % + 5,000
+    income = (eligible["pension_revenue"].to_numpy() - 1_100_000).clip(0, None)
+    estimate = ((income - 430_000).clip(0, None) * 0.10 + np.where(income > 450_000, 5_000, 0)) * factor
+    previous = np.where(new, 0, (estimate // 100).astype(np.int64) * 100)
+    return eligible.with_columns(
+        pl.Series("category", np.where(new, "01", "02")),
+        pl.Series("previous_year_tax", previous.astype(np.int64)).cast(pl.String),
+    ).filter(pl.Series(listed)).select(PENSION_TARGET_COLUMNS)
+
+
+def mailing_addresses(pop: Population, residents: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """About 1 % of residents with an income document: c/o someone living outside the ward."""
+    with_income = residents.join(
+        pl.concat([pop.employments["person_id"], pop.pensions["person_id"]]).unique().to_frame(), on="person_id",
+    ).sort(pl.col("atena_no").cast(pl.Int64))
+    hosts = pop.persons.filter(
+        (pl.col("jan1_municipality_code") != pop.municipality_code) & pl.col("jan1_address").is_not_null()
+        & pl.col("jan1_postal_code").is_not_null()
+    ).sort("person_id")
+    k = min(max(SUPPORT_MINIMUM, round(MAILING_SHARE * residents.height)), with_income.height)
+    if k == 0 or hosts.height == 0:
+        return pl.DataFrame({c: [] for c in MAILING_ADDRESS_COLUMNS}, schema={c: pl.String for c in MAILING_ADDRESS_COLUMNS})
+    chosen = np.sort(rng.choice(with_income.height, size=k, replace=False))
+    host_rows = rng.integers(0, hosts.height, size=k)
+    days = rng.integers(0, 3 * 365, size=k)
+    people = with_income[chosen.tolist()]
+    host = hosts[host_rows.tolist()]
+    registered = [date.fromordinal(date(pop.fiscal_year, 3, 31).toordinal() - int(d)).strftime("%Y%m%d") for d in days]
+    return pl.DataFrame({
+        "atena_no": people["atena_no"],
+        "addressee": (host["family_name_kanji"] + "\u3000" + host["given_name_kanji"] + "様方").alias("addressee"),
+        "postal_code": host["jan1_postal_code"],
+        "address": host["jan1_address"],
+        "address_detail": pl.Series([None] * k, dtype=pl.String),
+        "registered_on": pl.Series(registered, dtype=pl.String),
+    }).select(MAILING_ADDRESS_COLUMNS)
+
+
+def support_measures(pop: Population, residents: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """This year's and last year's DV等支援措置 lists (see the module docstring)."""
+    employed = residents.join(pop.employments.select("person_id").unique(), on="person_id") \
+        .sort(pl.col("atena_no").cast(pl.Int64))
+    k = min(max(SUPPORT_MINIMUM, round(SUPPORT_SHARE * residents.height)), residents.height)
+    half = min(k // 2 + k % 2, employed.height)
+    from_employed = employed["atena_no"].to_numpy()[np.sort(rng.choice(employed.height, size=half, replace=False))] \
+        if half else np.array([], dtype=object)
+    rest = residents.filter(~pl.col("atena_no").is_in(list(from_employed)))["atena_no"].to_numpy()
+    from_rest = rest[np.sort(rng.choice(rest.size, size=min(k - half, rest.size), replace=False))]
+    atena = sorted(set(from_employed.tolist()) | set(from_rest.tolist()), key=int)
+    n = len(atena)
+    measures = rng.choice(np.array(["1", "1", "1", "2", "3"]), size=n)
+    today = support_list_date(pop.fiscal_year)
+    started = [date.fromordinal(today.toordinal() - int(d)) for d in rng.integers(30, 2 * 365, size=n)]
+    # 支援措置 runs for a year and is extended on request (住民基本台帳事務処理要領); the end is a year after
+    # the start or its last extension
+    ends = [date(today.year + (1 if (s.month, s.day) <= (today.month, today.day) else 0), s.month, min(s.day, 28))
+            for s in started]
+    current = pl.DataFrame({
+        "atena_no": atena,
+        "measure": measures.tolist(),
+        "start_date": [s.strftime("%Y%m%d") for s in started],
+        "end_date": [e.strftime("%Y%m%d") for e in ends],
+    }, schema={c: pl.String for c in SUPPORT_MEASURE_COLUMNS})
+    # last year's list: the persons whose measure had already started a year ago (their first year then
+    # running), plus one whose measure ended since (so the lists differ as real ones do)
+    year_ago = date(today.year - 1, today.month, today.day)
+    earlier = [(a, m, s) for a, m, s in zip(atena, measures.tolist(), started, strict=True) if s <= year_ago]
+    previous = pl.DataFrame({
+        "atena_no": [a for a, _, _ in earlier],
+        "measure": [m for _, m, _ in earlier],
+        "start_date": [s.strftime("%Y%m%d") for _, _, s in earlier],
+        "end_date": [date(s.year + 1, s.month, min(s.day, 28)).strftime("%Y%m%d") for _, _, s in earlier],
+    }, schema={c: pl.String for c in SUPPORT_MEASURE_COLUMNS})
+    others = residents.filter(~pl.col("atena_no").is_in(atena))["atena_no"]
+    if others.len():
+        ended = others[int(rng.integers(0, others.len()))]
+        previous = pl.concat([previous, pl.DataFrame({
+            "atena_no": [ended], "measure": ["1"],
+            "start_date": [date(year_ago.year - 1, 9, 1).strftime("%Y%m%d")],
+            "end_date": [date(year_ago.year, 9, 1).strftime("%Y%m%d")],
+        })]).sort(pl.col("atena_no").cast(pl.Int64))
+    return current, previous
+
+
+def _write(path: Path, frame: pl.DataFrame) -> int:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=True, separator=",", line_terminator="\n", quote_char='"',
+                    quote_style="necessary", null_value="")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return frame.height
