@@ -49,6 +49,10 @@ class InputFileError(JuminzeiError):
         self.message = message
         super().__init__(self.__str__())
 
+    def __reduce__(self):
+        # rebuilt from its parts, so that the error crosses a process boundary (pickle) with its sentence
+        return (type(self), (self.file, self.record_no, self.field, self.expected, self.message))
+
     def __str__(self) -> str:
         where = f"Input file {self.file}"
         if self.record_no is not None:

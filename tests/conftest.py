@@ -32,3 +32,29 @@ def pytest_collection_modifyitems(config, items):
 
     duration = json.loads(stats.read_text(encoding="utf-8")).get("duration_by_test", {})
     items.sort(key=lambda item: duration.get(item.nodeid, float("inf")))
+
+
+def _clear_project_caches() -> None:
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".", 1)[0] in ("contracts", "transforms", "pipelines"):
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear):
+                    clear()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _trace_through_cached_loaders():
+    """Under `make mutate`'s tracing run (mutmut sets MUTANT_UNDER_TEST to ``stats`` while it records which
+    tests call which function), empty the project's ``functools.cache``s before each test. Otherwise only
+    the first test that loads a layout or a rule file is recorded as calling the loader's helpers, every
+    later one gets the cached result, and the mutants of those helpers are run against that one test only:
+    they "survive" the dozens of tests that would kill them (docs/testing.md)."""
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _clear_project_caches()
+    yield

@@ -148,3 +148,12 @@ def test_an_unreadable_record_stops_dispatch_naming_file_line_and_field():
     (problem,) = suppression_problems(current, None, notice_date=NOTICE, max_age_days=14)
     assert "shien_sochi_131032_20260601.csv line 3" in problem and "atena_no" in problem
     assert "bad_format" in problem
+
+
+def test_an_empty_required_field_holds_the_record_and_an_empty_optional_one_does_not():
+    checked = check_records(_lines(
+        "0100000001,,1600023,東京都新宿区西新宿七丁目２２番９号,,20250101",      # 送付先氏名 empty: required
+        "0100000002,佐藤　次郎様方,1500013,東京都渋谷区恵比寿三丁目１番１９号,,20250301",  # 方書 empty: optional
+    ), "mailing_address", RESIDENTS)
+    assert checked.select("record_no", "_reason", "_field").rows() == [(2, "missing_required", "addressee"),
+                                                                       (3, None, None)]
