@@ -4,6 +4,8 @@
   which part is collected by 給与特別徴収, 年金特別徴収 and 普通徴収 (transforms.collection_plan)
 * :class:`InstallmentSchedule` curated/installment_schedule  one row per person, route and period:
   the 期割 of every route (transforms.installments)
+* :class:`NoticeInputQuarantine` quarantine/notice_export   held records of the notice inputs (the
+  registry's quarantine contract, for the notice inputs' sources)
 
 The checks are the invariants the law and the hand-offs rely on whatever the rules of the year: the
 three routes sum to the assessment, each 特別徴収 amount names its 特別徴収義務者, and the installments
@@ -16,6 +18,11 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
+
+from contracts.resident_snapshot import QuarantineRecord
+
+#: the landing files notice_export reads (contracts/layouts/; transforms.notice_inputs.SOURCES)
+NOTICE_INPUT_SOURCES = ("pension_withholding_target", "mailing_address", "support_measures")
 
 #: the routes of an installment (transforms.installments): 普通徴収, 給与特別徴収, 年金 仮徴収, 年金 本徴収
 ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
@@ -94,3 +101,13 @@ class InstallmentSchedule(pa.DataFrameModel):
     def _payer(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             (pl.col("route") == "ordinary") == pl.col("payer").is_null())
+
+
+class NoticeInputQuarantine(QuarantineRecord):
+    """quarantine/notice_export: one row per held record of a notice input; the same columns, reasons and
+    checks as the registry's quarantine (the inputs share its dialect and parser)."""
+
+    source: pl.String = pa.Field(isin=list(NOTICE_INPUT_SOURCES))
+
+    class Config:
+        name = "NoticeInputQuarantine"

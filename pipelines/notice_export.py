@@ -163,8 +163,8 @@ def _choices(lineage: pl.DataFrame, returns: pl.DataFrame) -> pl.DataFrame:
 
 def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, dry_run: bool, notice_date: date,
          report: RunReport) -> None:
-    from contracts.notice_export import CollectionPlan, InstallmentSchedule
-    from contracts.resident_snapshot import QuarantineRecord, load_layout
+    from contracts.notice_export import CollectionPlan, InstallmentSchedule, NoticeInputQuarantine
+    from contracts.resident_snapshot import load_layout
     from contracts.tax_assessment import TaxAssessment
     from transforms.notice_inputs import check_records, pension_targets, suppression_problems
     from transforms.resident_snapshot import quarantine_frame
@@ -219,7 +219,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     layouts = {source: load_layout(source) for source in checked}
     if current is not None:
         checked["support_measures"], layouts["support_measures"] = current.records, load_layout("support_measures")
-    quarantine = validate(QuarantineRecord, quarantine_frame({s: (checked[s], layouts[s]) for s in checked}, run_id),
+    quarantine = validate(NoticeInputQuarantine, quarantine_frame({s: (checked[s], layouts[s]) for s in checked}, run_id),
                           f"quarantine/{QUARANTINE_DATASET}", run_id)
     _account(report, assessment, plan, schedule, checked, quarantine)
     require_reconciled(report)

@@ -21,7 +21,6 @@ Deterministic: one NumPy stream derived from ``seed``; no clock, no hash order.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -196,9 +195,8 @@ def support_measures(pop: Population, residents: pl.DataFrame, rng: np.random.Ge
 
 
 def _write(path: Path, frame: pl.DataFrame) -> int:
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=True, separator=",", line_terminator="\n", quote_char='"',
-                    quote_style="necessary", null_value="")
+    from .registry import _csv_bytes  # the registry files' dialect, written the same way
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(_csv_bytes(frame))
     return frame.height

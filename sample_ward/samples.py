@@ -56,6 +56,9 @@ INDEX = "samples.json"
 GOOD_ROOT = "landing"
 BAD_ROOT = "bad"
 REGISTRY_DOC = "docs/sample-ward.md#registry-files-own-layouts-utf-8-header-row-comma--quoting-lf"
+NOTICE_DOC = "docs/sample-ward.md#notice-inputs-own-layouts-the-registry-dialect"
+#: the stages that read files of the registry dialect (UTF-8, header row, LF)
+REGISTRY_DIALECT_STAGES = ("resident_snapshot", "notice_export")
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,16 @@ KINDS: tuple[Kind, ...] = (
          Fault("寄附金額（合計） (donation_amount) of record 1 with the letter O for every 0", 1, "donation_amount",
                "non_numeric_amount",
                _document_fault("furusato_notice", "donation_amount", lambda old: old.replace(b"0", b"O")))),
+    Kind("pension_withholding_target", "年金特別徴収対象者ファイル", "notice_export", NOTICE_DOC, 0,
+         Fault("各種区分 (category) of the first line set to 03 (only 01 新規者 and 02 前年度継続者 exist)", 1,
+               "category", "bad_code", _registry_fault("category", lambda _old: b"03", "pension_withholding_target"))),
+    Kind("mailing_address", "送付先ファイル", "notice_export", NOTICE_DOC, 0,
+         Fault("送付先郵便番号 (postal_code) of the first line cut to 6 digits", 1, "postal_code", "bad_format",
+               _registry_fault("postal_code", lambda old: old[:6], "mailing_address"))),
+    Kind("support_measures", "DV等支援措置 対象者ファイル", "notice_export", NOTICE_DOC, 0,
+         Fault("支援措置の終了予定年月日 (end_date) of the first line set to month 13: the person it protects cannot "
+               "be known, so dispatch stops (fail-closed) instead of a quarantine", 1, "end_date", "bad_date",
+               _registry_fault("end_date", _month_13, "support_measures"))),
 )
 
 
@@ -364,7 +377,7 @@ def _records(data: bytes, source: str) -> int:
 
 
 def _is_registry(source: str) -> bool:
-    return any(k.source == source and k.stage == "resident_snapshot" for k in KINDS)
+    return any(k.source == source and k.stage in REGISTRY_DIALECT_STAGES for k in KINDS)
 
 
 def build_samples() -> dict[str, bytes]:
@@ -372,7 +385,9 @@ def build_samples() -> dict[str, bytes]:
     import polars as pl
 
     from sample_ward import generate_ward
+    from sample_ward.notice_inputs import notice_input_paths
     from sample_ward.registry import registry_paths
+    from transforms.notice_inputs import SOURCES as NOTICE_SOURCES
 
     municipality, fiscal_year = WARD["municipality_code"], WARD["fiscal_year"]
     with tempfile.TemporaryDirectory(prefix="juminzei-samples-") as tmp:
@@ -389,6 +404,15 @@ def build_samples() -> dict[str, bytes]:
         docs_people = set(docs.filter(pl.col("file").is_in(list(picked.values())))["true_atena_no"].drop_nulls())
         roles, _clean = _registry_roles(landing, defects, paths, docs_people)
         people = docs_people | set(roles.values())
+        # the notice inputs: one line each, of a person the sample's registry holds (taken from the
+        # sample's people when one of them is listed, else the first clean registry person listed)
+        notice_paths = notice_input_paths(municipality, fiscal_year)
+        notice_people: dict[str, str] = {}
+        for source in NOTICE_SOURCES:
+            listed = [a for _no, a, _line in _registry_lines((landing / notice_paths[source]).read_bytes())]
+            mine = sorted(a for a in listed if a in people)
+            notice_people[source] = mine[0] if mine else sorted(a for a in listed if a in clean)[0]
+        people |= set(notice_people.values())
 
         good: dict[str, tuple[str, bytes]] = {}
         registry = _registry_samples(landing, defects, people, paths)
@@ -396,6 +420,9 @@ def build_samples() -> dict[str, bytes]:
             good[source] = (rel, registry[source])
         for source, rel in picked.items():
             good[source] = (rel, (landing / rel).read_bytes())
+        for source, atena in notice_people.items():
+            rel = notice_paths[source]
+            good[source] = (rel, _registry_samples(landing, defects, {atena}, {source: rel})[source])
 
     files: dict[str, bytes] = {}
     entries = []
@@ -428,10 +455,12 @@ def build_samples() -> dict[str, bytes]:
                 "field": kind.fault.field,
                 "reason_code": kind.fault.reason_code,
                 "expected": {"staged": records - 1, "quarantined": 1, "forwarded": 0},
+                **({"dispatch": "stopped"} if kind.source == "support_measures" else {}),
             },
         })
     index = {
-        "about": ("Synthetic samples of every file that enters the ward, cut from a generated sample ward "
+        "about": ("Synthetic samples of every file that enters the ward (the exports of notice_export will follow), "
+                  "cut from a generated sample ward "
                   "(sample_ward.samples); see README.md. Record numbers are those the reading stage gives: "
                   "the line number (registry files: the header is line 1), 1 for an XML file."),
         "ward": dict(sorted(WARD.items())),

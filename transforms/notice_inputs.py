@@ -19,7 +19,7 @@ from datetime import date
 
 import polars as pl
 
-SOURCES: tuple[str, ...] = ("pension_withholding_target", "mailing_address", "support_measures")
+from contracts.notice_export import NOTICE_INPUT_SOURCES as SOURCES
 
 #: shien_sochi_<団体コード>_<YYYYMMDD>.csv: the date of the extract is in the name, so that an empty
 #: list still says when it was taken
