@@ -4,6 +4,7 @@
   which part is collected by 給与特別徴収, 年金特別徴収 and 普通徴収 (transforms.collection_plan)
 * :class:`InstallmentSchedule` curated/installment_schedule  one row per person, route and period:
   the 期割 of every route (transforms.installments)
+* :class:`NoticeHold`          curated/notice_hold           one row per held notice (the hold queue)
 * :class:`NoticeInputQuarantine` quarantine/notice_export   held records of the notice inputs (the
   registry's quarantine contract, for the notice inputs' sources)
 
@@ -27,6 +28,10 @@ NOTICE_INPUT_SOURCES = ("pension_withholding_target", "mailing_address", "suppor
 #: the routes of an installment (transforms.installments): 普通徴収, 給与特別徴収, 年金 仮徴収, 年金 本徴収
 ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
 ROUTE_AMOUNTS = ("salary_amount", "pension_amount", "ordinary_amount")
+#: the notices of a person: 納税通知書 (普通徴収 and 年金特別徴収) and 特別徴収税額決定通知書 (給与)
+NOTICE_KINDS = ("tax_notice", "special_collection")
+#: why a notice is held instead of exported
+HOLD_REASONS = ("support_measures", "no_address")
 _ATENA = r"^[0-9]{10}$"
 _PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -101,6 +106,32 @@ class InstallmentSchedule(pa.DataFrameModel):
     def _payer(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(
             (pl.col("route") == "ordinary") == pl.col("payer").is_null())
+
+
+class NoticeHold(pa.DataFrameModel):
+    """curated/notice_hold: the notices held back instead of exported (保留): every notice of a person on
+    the DV等支援措置 list, and a 納税通知書 with no address to send it to. No address is kept here: an
+    operator handles each one by hand (docs/notice-export.md)."""
+
+    person_id: pl.String = pa.Field(str_matches=_ATENA)
+    notice_no: pl.String = pa.Field(unique=True, str_matches=r"^[0-9]{4}[12][0-9]{10}$")
+    notice_kind: pl.String = pa.Field(isin=list(NOTICE_KINDS))
+    designation_no: pl.String = pa.Field(nullable=True)
+    reason: pl.String = pa.Field(isin=list(HOLD_REASONS))
+    amount: pl.Int64 = pa.Field(ge=0)
+    fiscal_year: pl.Int32
+
+    class Config:
+        name = "NoticeHold"
+        strict = True
+        ordered = True
+        coerce = False
+        unique = ["person_id", "notice_kind"]
+
+    @pa.dataframe_check(name="a held 特別徴収 notice names its 特別徴収義務者; a 納税通知書 none")
+    def _designation(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("notice_kind") == "special_collection") == pl.col("designation_no").is_not_null())
 
 
 class NoticeInputQuarantine(QuarantineRecord):

@@ -18,8 +18,10 @@ for the rest — and splits each route into its installments (普通徴収 4 期
 本徴収), with the rules of `rules/installments/` and the municipality's profile.
 
 **Dry run is the default.** A run started by a new assessment, or by hand without unticking *Dry run*,
-computes and checks everything and writes only its report. Sending needs an operator to untick it; the
-report records that choice. Dispatch stops (fail-closed) when the DV等支援措置 list is missing, empty
+computes and checks everything and renders the notice files under `preview/` only (with a sample of 20
+notices as PDF to look at). Sending needs an operator to untick it: the hand-off folders (print vendor,
+eLTAX, other municipalities) are then written under `exports/` with their manifests; the report records
+who chose it. Dispatch stops (fail-closed) when the DV等支援措置 list is missing, empty
 where last year's was not, older than the profile allows on the notice date, or has a record that
 cannot be read. Report: `juminzei status`; docs/notice-export.md.
 """
@@ -38,7 +40,7 @@ cannot be read. Report: `juminzei status`; docs/notice-export.md.
     params={
         name: Param(**spec)
         for name, spec in run_params(
-            "Compute and check the plan and the installments; write nothing but the run report. Untick to dispatch.",
+            "Compute and check everything and render the notices under preview/ only. Untick to dispatch (hand off).",
             dry_run_default=True,
             notice_date={
                 "default": "",
@@ -66,9 +68,15 @@ def notice_export():
 
     @task
     def export(run: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from contracts.errors import JuminzeiError
         from pipelines.runtime import run_stage
 
-        return run_stage(run)
+        try:
+            return run_stage(run)
+        except JuminzeiError as error:  # bad input or configuration: a retry would stop the same way
+            raise AirflowFailException(str(error)) from None
 
     @task
     def check_reconciliation(summary: dict) -> dict:

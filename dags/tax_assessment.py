@@ -54,9 +54,15 @@ def tax_assessment():
 
     @task
     def assess(run: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from contracts.errors import JuminzeiError
         from pipelines.runtime import run_stage
 
-        return run_stage(run)
+        try:
+            return run_stage(run)
+        except JuminzeiError as error:  # bad input or configuration: a retry would stop the same way
+            raise AirflowFailException(str(error)) from None
 
     @task
     def check_reconciliation(summary: dict) -> dict:

@@ -75,7 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--no-sources", action="store_true", help="omit the legal source under each line")
     _add_review_parser(commands)
     _add_quarantine_parser(commands)
+    _add_handoff_parser(commands)
+    preview = commands.add_parser("preview", help="render one person's notices to PDF (from the newest print data)")
+    preview.add_argument("--fiscal-year", type=int, required=True, help="年度")
+    preview.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
+    preview.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
+    preview.add_argument("--out", default=None,
+                         help="folder for the PDF files (default: var/preview-pdf under the lake's parent)")
     return parser
+
+
+def _add_handoff_parser(commands) -> None:
+    """`juminzei handoff list|verify|ack` (docs/notice-export.md, "Hand-offs")."""
+    handoff = commands.add_parser("handoff", help="the hand-off folders of notice_export: list, verify, acknowledge")
+    actions = handoff.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every hand-off folder with its records, control totals and state")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    verify = actions.add_parser("verify", help="check a run's folders against their manifests (sha256, sizes)")
+    verify.add_argument("run_id")
+    ack = actions.add_parser(
+        "ack", help="the recipient confirmed receipt: erase the run's temporary print files (the manifest stays)")
+    ack.add_argument("run_id")
+    ack.add_argument("--recipient", default=None, help="only this recipient's folder (print_vendor, eltax, municipalities)")
+    ack.add_argument("--confirmation", required=True,
+                     help="the recipient's confirmation, e.g. the vendor's receipt number (recorded; never personal data)")
 
 
 def _add_review_parser(commands) -> None:
@@ -305,9 +328,89 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from pipelines import handoff
+    from pipelines.config import Settings
+
+    settings = Settings.from_env()
+    if args.action == "ack":
+        results = handoff.acknowledge(settings.lake, args.run_id, recipient=args.recipient, by=settings.actor,
+                                      reason=args.confirmation)
+        for result in results:
+            if result["already"]:
+                print(f"{result['path']}: already acknowledged at {result['at']} by {result['by']}")
+            else:
+                print(f"{result['path']}: acknowledged; erased {len(result['deleted'])} files "
+                      f"({', '.join(result['deleted'])}); the manifest stays")
+        return 0
+    if args.action == "verify":
+        folders = handoff.handoff_folders(settings.lake, args.run_id)
+        if not folders:
+            from contracts.errors import ConfigError
+
+            raise ConfigError(f"no hand-off of run {args.run_id} under {settings.lake / 'exports'}")
+        bad = 0
+        for folder in folders:
+            problems = handoff.verify_handoff(folder)
+            bad += len(problems)
+            print(f"{folder.relative_to(settings.lake)}: " + ("as its manifest says" if not problems else "; ".join(problems)))
+        return 1 if bad else 0
+    rows = handoff.list_handoffs(settings.lake)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        state = f"acknowledged {row['acknowledged']}" if row["acknowledged"] else "awaiting acknowledgement"
+        print(f"{row['path']}  {row['files']} files, {row['rows']} records, {state}"
+              + (f", supersedes {row['supersedes']}" if row.get("supersedes") else ""))
+    if not rows:
+        print(f"no hand-off under {settings.lake / 'exports'}")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    import re
+
+    import polars as pl
+
+    from contracts.errors import ConfigError
+    from pipelines.audit import append_audit
+    from pipelines.config import Settings
+    from pipelines.lake import partition_exists, read_partition
+    from pipelines.notice_pdf import person_notices, render
+
+    settings = Settings.from_env()
+    municipality = args.municipality or settings.municipality
+    if not re.fullmatch(r"[0-9]{10}", args.atena_no):
+        raise ConfigError(f"--atena-no must be a 10-digit 宛名番号, got {args.atena_no!r}")
+    folder, found = person_notices(settings.lake, municipality, args.fiscal_year, args.atena_no)
+    if not found:
+        held = None
+        if partition_exists(settings.lake, "curated", "notice_hold", municipality, args.fiscal_year):
+            hold = read_partition(settings.lake, "curated", "notice_hold", municipality, args.fiscal_year)
+            held = hold.filter(pl.col("person_id") == args.atena_no)
+        if held is not None and held.height:
+            raise ConfigError(f"宛名番号 {args.atena_no}: every notice is held ({', '.join(held['reason'].unique().sort())}), "
+                              "so none is in the print data; the hold queue is curated/notice_hold")
+        raise ConfigError(f"宛名番号 {args.atena_no} has no notice in {folder} (no tax, or not a resident of "
+                          f"{municipality} on 1 January {args.fiscal_year})")
+    out = Path(args.out) if args.out else settings.lake.parent / "preview-pdf"
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    append_audit(settings.lake, operation="notice_previewed", reason="通知書のプレビュー (juminzei preview)",
+                 run_id=None, dataset=folder, atena_nos=[args.atena_no], actor=settings.actor,
+                 department=settings.department, host=settings.host, details={"fiscal_year": args.fiscal_year})
+    for kind, record in found:
+        path = out / f"{args.fiscal_year}_{args.atena_no}_{kind}.pdf"
+        path.write_bytes(render(kind, record))
+        path.chmod(0o600)
+        print(f"{path}  ({kind}, 通知書番号 {record['notice_no']}, from {folder})")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
-    "calc": cmd_calc, "installments": cmd_installments, "explain": cmd_explain, "review": cmd_review, "quarantine": cmd_quarantine,
+    "calc": cmd_calc, "installments": cmd_installments, "explain": cmd_explain, "review": cmd_review,
+    "quarantine": cmd_quarantine, "handoff": cmd_handoff, "preview": cmd_preview,
 }
 
 

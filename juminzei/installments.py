@@ -7,6 +7,7 @@ Reads JSON Lines, one object a line::
     {"fiscal_year": 2026, "method": "pension", "annual_tax": 36000, "first_year": true}
     {"fiscal_year": 2026, "method": "pension", "annual_tax": 57000, "first_year": false,
      "previous_year_annual_tax": 36000}
+    {"fiscal_year": 2026, "method": "ordinary", "annual_tax": 172500, "notice_date": "2026-08-20"}
 
 and writes one line for each: ``{"installments": [{"period": "YYYY-MM", "due_date": "YYYY-MM-DD",
 "amount": int, "route": ...}]}``, or ``{"error": ..., "field": ..., "line": n}`` for a line that cannot be
@@ -24,7 +25,7 @@ import polars as pl
 from juminzei.calc import MAX_AMOUNT, InputError, read_lines
 
 _KEYS = {"fiscal_year", "method", "annual_tax", "rounding_unit", "due_months", "first_year",
-         "previous_year_annual_tax"}
+         "previous_year_annual_tax", "notice_date"}
 
 
 def _int(item: dict, field: str, *, minimum: int = 0, maximum: int = MAX_AMOUNT) -> int:
@@ -64,7 +65,18 @@ def parse_line(item: Any, defaults: dict[str, Any]) -> dict[str, Any]:
                                    f"{json.dumps(method, ensure_ascii=False)}")
     row = {"fiscal_year": fiscal_year, "method": method, "annual_tax": _int(item, "annual_tax"),
            "rounding_unit": defaults["rounding_unit"], "due_months": defaults["due_months"],
-           "due_day": defaults["due_day"], "first_year": False, "previous_year_annual_tax": None}
+           "due_day": defaults["due_day"], "first_year": False, "previous_year_annual_tax": None,
+           "notice_date": None}
+    if item.get("notice_date") is not None:
+        from datetime import date
+
+        try:
+            row["notice_date"] = date.fromisoformat(str(item["notice_date"]))
+        except ValueError:
+            raise InputError("notice_date", "notice_date must be a date written YYYY-MM-DD (通知日), got "
+                                            f"{json.dumps(item['notice_date'], ensure_ascii=False)}") from None
+        if row["notice_date"].year not in (fiscal_year, fiscal_year + 1):
+            raise InputError("notice_date", f"notice_date {row['notice_date'].isoformat()} is not in 年度 {fiscal_year}")
     if item.get("rounding_unit") is not None:
         unit = item["rounding_unit"]
         if unit not in (100, 1000) or isinstance(unit, bool):
@@ -116,7 +128,7 @@ def answer(items: list[tuple[int, Any]], municipality: str = "131032") -> list[d
         frame = pl.DataFrame(rows, schema={
             "key": pl.Int64, "fiscal_year": pl.Int32, "method": pl.String, "annual_tax": pl.Int64,
             "rounding_unit": pl.Int64, "due_months": pl.List(pl.Int32), "due_day": pl.String,
-            "first_year": pl.Boolean, "previous_year_annual_tax": pl.Int64,
+            "first_year": pl.Boolean, "previous_year_annual_tax": pl.Int64, "notice_date": pl.Date,
         })
         try:
             result = installments_frame(frame)

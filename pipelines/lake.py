@@ -81,6 +81,7 @@ ZONES: tuple[str, ...] = (
     "quarantine",  # rejected rows with reason code, file, record number, field
     "curated",     # tax basis, assessments, installments, notices
     "exports",     # hand-off files + manifest
+    "preview",     # dry-run renderings of the hand-offs and the operator's sample PDFs; never handed off
     "reports",     # run reports (JSON)
     "audit",       # append-only, hash-chained access and operation log
 )

@@ -7,10 +7,16 @@ list. It decides the 徴収方法 of every person with tax (:mod:`transforms.col
 route into its installments (:mod:`transforms.installments`) and writes ``curated/collection_plan``,
 ``curated/installment_schedule`` and the quarantined input records (``quarantine/notice_export``).
 
+A dispatch also writes ``curated/notice_hold`` (the notices held back) and one hand-off folder per
+recipient under ``exports/`` (:mod:`pipelines.notice_files`, :mod:`pipelines.handoff`): the print
+vendor's 納税通知書 and 特別徴収税額決定通知書, the eLTAX data of electronic employers, the 回送 lists; and
+a sample of 20 notices as PDF for the operator (:mod:`pipelines.notice_pdf`). A dry run writes the same
+print and 回送 files under ``preview/`` only, and no dataset.
+
 Dispatch is fail-closed: without a trustworthy DV等支援措置 list (missing, empty where last year's was
 not, older than the profile allows, or with a record that cannot be read) a dispatch run stops before
-anything is written, with the reasons; a dry run reports what would stop it and writes nothing but its
-report (docs/notice-export.md).
+anything is written, with the reasons; a dry run reports what would stop it and renders nothing
+(docs/notice-export.md).
 
 Counts: one input per landing file (received = staged + quarantined) and the assessment (received =
 assessed persons = persons with a plan + persons with no tax).
@@ -26,6 +32,7 @@ import polars as pl
 
 from contracts.errors import ConfigError, JuminzeiError
 from pipelines.config import Settings
+from pipelines.handoff import write_handoff
 from pipelines.lake import partition_exists, read_partition, write_partition
 from pipelines.progress import step
 from pipelines.reports import RunReport
@@ -37,11 +44,13 @@ STAGE = "notice_export"
 QUARANTINE_DATASET = STAGE
 PLAN = "collection_plan"
 SCHEDULE = "installment_schedule"
+HOLD = "notice_hold"
 #: the lake datasets the stage reads, all of the same municipality and fiscal year
 INPUTS = (("curated", "tax_assessment"), ("curated", "basis_lineage"), ("staging", "residents"),
           ("staging", "salary_reports"), ("staging", "etax_returns"))
 STEPS = ("reading the assessment and the notice inputs", "checking the DV等支援措置 list",
-         "deciding the collection method", "splitting into installments", "checking the contracts", "writing")
+         "deciding the collection method", "splitting into installments", "building the notices",
+         "checking the contracts", "writing", "writing the hand-off files")
 
 
 class DispatchStopped(JuminzeiError):
@@ -56,14 +65,23 @@ def run(
     run_id: str | None = None,
     dry_run: bool = False,
     notice_date: str | date | None = None,
+    requested_by: str | None = None,
 ) -> dict:
-    """Plan, schedule and (unless ``dry_run``) write the notices of one municipality and fiscal year.
+    """Plan, schedule and write the notices of one municipality and fiscal year: a dispatch writes the
+    hand-off folders (``exports/``), a dry run the same files under ``preview/`` only.
 
     ``notice_date`` (通知日, ISO date): the day the notices go out; the DV等支援措置 list must be fresh on
-    that day. Empty: today in Asia/Tokyo."""
+    that day. Empty: today in Asia/Tokyo. ``requested_by``: who chose this run (the Airflow user who
+    triggered it, or the CLI's user); recorded in the run report with the choice."""
     day = resolve_notice_date(notice_date)
 
     def body(settings: Settings, report: RunReport) -> None:
+        report.dispatch = {
+            "mode": "preview" if dry_run else "dispatch",
+            "chosen_by": requested_by or f"{settings.actor} (command line)",
+            "notice_date": day.isoformat(),
+            "explicit": not dry_run,
+        }
         _run(settings, municipality, fiscal_year, report.run_id, dry_run, day, report)
 
     return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
@@ -185,7 +203,8 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     assessment = validate(TaxAssessment, read_partition(lake, "curated", "tax_assessment", municipality, fiscal_year),
                           "curated/tax_assessment", run_id)
     lineage = read_partition(lake, "curated", "basis_lineage", municipality, fiscal_year)
-    residents = read_partition(lake, "staging", "residents", municipality, fiscal_year).select("atena_no")
+    residents_full = read_partition(lake, "staging", "residents", municipality, fiscal_year)
+    residents = residents_full.select("atena_no")
     checked = {
         source: check_records(_read_required(settings, source, municipality, fiscal_year, report), source, residents)
         for source in ("pension_withholding_target", "mailing_address")
@@ -195,60 +214,150 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     current = _support_list(settings, municipality, fiscal_year, report, residents)
     previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
     problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
+    report.dispatch["interlock"] = "stopped" if problems else "passed"
     if problems:
         sentence = ("Dispatch stopped by the DV等支援措置 interlock (docs/notice-export.md): " + "; ".join(problems)
                     + ". Nothing was written.")
         if not dry_run:
             raise DispatchStopped(sentence)
-        report.message("Dry run: a dispatch now would stop. " + sentence)
+        report.message("Dry run: a dispatch now would stop. " + sentence
+                       + " No preview files were rendered either (a protected address could be among them).")
 
     step(STEPS[2])
     from transforms.collection_plan import collection_plan
 
-    reports = _salary_reports(lineage, read_partition(lake, "staging", "salary_reports", municipality, fiscal_year))
+    salary_reports = read_partition(lake, "staging", "salary_reports", municipality, fiscal_year)
+    reports = _salary_reports(lineage, salary_reports)
     choices = _choices(lineage, read_partition(lake, "staging", "etax_returns", municipality, fiscal_year))
     targets = pension_targets(checked["pension_withholding_target"])
     plan = collection_plan(assessment, reports, targets, choices, fiscal_year=fiscal_year)
 
     step(STEPS[3])
-    schedule = installment_schedule(plan, targets, profile, fiscal_year)
+    schedule = installment_schedule(plan, targets, profile, fiscal_year, notice_date)
 
     step(STEPS[4])
+    from pipelines import notice_files
+    from transforms.notice_inputs import mailing_addresses
+
+    protected = current.persons(notice_date) if current is not None else pl.Series("atena_no", [], pl.String)
+    vault_reader = None
+    if not dry_run:
+        def vault_reader(persons: pl.Series) -> pl.DataFrame:
+            from pipelines.lake import read_vault
+
+            return read_vault(settings, municipality, fiscal_year, reason=notice_files.ELTAX_VAULT_REASON,
+                              run_id=run_id, atena_nos=persons.to_list())
+    notices = notice_files.build(
+        assessment=assessment, plan=plan, schedule=schedule, residents=residents_full,
+        mailing=mailing_addresses(checked["mailing_address"]), protected=protected, reports=salary_reports,
+        summaries=_optional(lake, "staging", "salary_summaries", municipality, fiscal_year),
+        forwarding=read_partition(lake, "curated", "forwarding", municipality, fiscal_year),
+        fiscal_year=fiscal_year, municipality=municipality, notice_date=notice_date, profile=profile,
+        my_numbers=vault_reader)
+
+    step(STEPS[5])
+    from contracts.notice_export import NoticeHold
+
     plan = validate(CollectionPlan, plan, f"curated/{PLAN}", run_id)
     schedule = validate(InstallmentSchedule, schedule, f"curated/{SCHEDULE}", run_id)
+    held = validate(NoticeHold, notices.held, f"curated/{HOLD}", run_id)
     layouts = {source: load_layout(source) for source in checked}
     if current is not None:
         checked["support_measures"], layouts["support_measures"] = current.records, load_layout("support_measures")
     quarantine = validate(NoticeInputQuarantine, quarantine_frame({s: (checked[s], layouts[s]) for s in checked}, run_id),
                           f"quarantine/{QUARANTINE_DATASET}", run_id)
     _account(report, assessment, plan, schedule, checked, quarantine)
+    notice_files.check(report, plan, notices)
+    notice_files.check_files(report, notices)
     require_reconciled(report)
+    source = {"tax_assessment": _provenance(lake, "curated", "tax_assessment", municipality, fiscal_year),
+              "notice_date": notice_date.isoformat(), "stage_run_id": run_id}
     if dry_run:
-        report.message("Dry run: the plan and the installments were computed and checked; nothing was written.")
+        if not problems:
+            step(STEPS[7])
+            for recipient in ("print_vendor", "municipalities"):
+                written = write_handoff(lake, recipient=recipient, municipality=municipality, fiscal_year=fiscal_year,
+                                        run_id=run_id, files=notices.files[recipient], source=source, preview=True)
+                report.handoffs.append(written)
+            _samples(lake, municipality, fiscal_year, run_id, notices, report)
+        report.message("Dry run: the plan, the installments and the notices were computed and checked; the notice "
+                       "files were rendered under preview/ only (no eLTAX file: it would read the vault); nothing "
+                       "was handed off and no dataset was written.")
         return
 
-    step(STEPS[5])
+    step(STEPS[6])
     for zone, dataset, frame, key in (
         ("curated", PLAN, plan, ["person_id"]),
         ("curated", SCHEDULE, schedule, ["person_id", "method", "sequence"]),
+        ("curated", HOLD, held, ["person_id", "notice_kind"]),
         ("quarantine", QUARANTINE_DATASET, quarantine, ["source", "file", "record_no"]),
     ):
         written = write_partition(lake, zone, dataset, municipality, fiscal_year, frame, sort_by=key, run_id=run_id,
                                   compare_ignoring=["run_id"] if zone == "quarantine" else ())
         report.add_output(written)
-    if all(o.get("unchanged") for o in report.outputs):
-        report.message("Inputs unchanged since the last run: every output partition was left as it was.")
+
+    step(STEPS[7])
+    for recipient in ("print_vendor", "eltax", "municipalities"):
+        if not notices.files[recipient]:
+            continue
+        written = write_handoff(lake, recipient=recipient, municipality=municipality, fiscal_year=fiscal_year,
+                                run_id=run_id, files=notices.files[recipient], source=source)
+        report.handoffs.append(written)
+        if written.get("supersedes"):
+            report.message(f"The {recipient} hand-off {written['run_id']} supersedes {written['supersedes']} (its "
+                           "content differs): tell the recipient to use the new folder and discard the old one if "
+                           "it was not yet printed or loaded; notices already mailed are changed by a 賦課更正, "
+                           "not by a second dispatch.")
+    _samples(lake, municipality, fiscal_year, run_id, notices, report)
+    if all(o.get("unchanged") for o in report.outputs) and all(h["unchanged"] for h in report.handoffs):
+        report.message("Inputs unchanged since the last run: every output partition and hand-off was left as it "
+                       "was; nothing was sent again.")
 
 
-def installment_schedule(plan: pl.DataFrame, targets: pl.DataFrame, profile, fiscal_year: int) -> pl.DataFrame:
-    """The installments of every route of every plan: one row per person, method and installment."""
+def _samples(lake: Path, municipality: str, fiscal_year: int, run_id: str, notices, report: RunReport) -> None:
+    """The operator's sample of 20 notices as PDF, when the print file was written anew (an unchanged
+    rerun keeps the earlier sample)."""
+    from pipelines.notice_pdf import write_samples
+
+    vendor = [h for h in report.handoffs if h["recipient"] == "print_vendor"]
+    if not vendor or vendor[0]["unchanged"]:
+        return
+    written = write_samples(lake, municipality, fiscal_year, run_id, notices.sent_tax, notices.sent_special)
+    report.message(f"A sample of {written['files']} notices was rendered for you to look at before the vendor prints: "
+                   f"{written['path']}/ (juminzei preview renders any one notice).")
+
+
+def _optional(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> pl.DataFrame:
+    """A partition that may be absent (no 総括表 was received): an empty frame then."""
+    if partition_exists(lake, zone, dataset, municipality, fiscal_year):
+        return read_partition(lake, zone, dataset, municipality, fiscal_year)
+    return pl.DataFrame(schema={"designation_no": pl.String, "is_current": pl.Boolean, "received_on": pl.Date,
+                                "file": pl.String, "record_no": pl.Int64, "payer_name": pl.String,
+                                "payer_postal_code": pl.String, "payer_address": pl.String,
+                                "notice_method_employer": pl.String, "notice_method_employee": pl.String})
+
+
+def _provenance(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> dict:
+    """Which version of a dataset the hand-offs come from: its run id and content digest."""
+    from pipelines.lake import read_manifest
+
+    manifest = read_manifest(lake, zone, dataset, municipality, fiscal_year)
+    return {"dataset": f"{zone}/{dataset}", "run_id": manifest.get("run_id"),
+            "content_sha256": manifest.get("content_sha256"), "rows": manifest.get("rows")}
+
+
+def installment_schedule(plan: pl.DataFrame, targets: pl.DataFrame, profile, fiscal_year: int,
+                         notice_date: date | None = None) -> pl.DataFrame:
+    """The installments of every route of every plan: one row per person, method and installment. A
+    ``notice_date`` after a 納期 leaves the 普通徴収 to the 納期 still ahead (rules ``late_notice``)."""
     from transforms.installments import installments_frame, profile_schedule
 
     schedule = profile_schedule(profile)
     common = [pl.lit(fiscal_year, pl.Int64).alias("fiscal_year"),
               pl.lit(schedule["rounding_unit"], pl.Int64).alias("rounding_unit"),
               pl.lit(schedule["due_months"], pl.List(pl.Int64)).alias("due_months"),
-              pl.lit(str(schedule["due_day"]), pl.String).alias("due_day")]
+              pl.lit(str(schedule["due_day"]), pl.String).alias("due_day"),
+              pl.lit(notice_date, pl.Date).alias("notice_date")]
     previous = targets.select("person_id", pl.col("previous_year_tax").alias("previous_year_annual_tax"))
     rows = pl.concat([
         plan.filter(pl.col("ordinary_amount") > 0).select(
@@ -266,7 +375,7 @@ def installment_schedule(plan: pl.DataFrame, targets: pl.DataFrame, profile, fis
     if schedule["due_day"] != "last":
         rows = rows.with_columns(pl.col("due_day").cast(pl.Int64))
     long = installments_frame(rows.select("key", "fiscal_year", "method", "annual_tax", "rounding_unit", "due_months",
-                                          "due_day", "first_year", "previous_year_annual_tax"), key="key")
+                                          "due_day", "first_year", "previous_year_annual_tax", "notice_date"), key="key")
     payers = rows.select("key", "person_id", "method", "payer")
     return long.join(payers, on="key", how="left").select(
         "person_id", "method", "sequence", "period", "due_date", "amount", "route",

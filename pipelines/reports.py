@@ -50,6 +50,9 @@ class RunReport:
     checks: list[dict] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     validation: dict | None = None
+    #: notice_export: the operator's dispatch choice and the hand-off folders written (docs/notice-export.md)
+    dispatch: dict | None = None
+    handoffs: list[dict] = field(default_factory=list)
 
     # ------------------------------------------------------------------ inputs and where they went
     def add_input(self, path: str, *, sha256: str, bytes: int, rows: int, source: str | None = None) -> None:
@@ -184,6 +187,9 @@ class RunReport:
             "messages": list(self.messages),
             # added in report_version 1: present only when the run produced a validation report
             **({"validation": self.validation} if self.validation is not None else {}),
+            # notice_export only (report_version 1, added keys): the dispatch choice and the hand-offs
+            **({"dispatch": self.dispatch} if self.dispatch is not None else {}),
+            **({"handoffs": sorted(self.handoffs, key=lambda h: (h["recipient"], h["path"]))} if self.handoffs else {}),
         }
 
 

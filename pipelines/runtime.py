@@ -115,7 +115,14 @@ def resolve_dag_run(stage: str, context: Mapping[str, Any]) -> dict:
         raise RunSkipped(reason)
     events = context.get("triggering_asset_events") or {}
     scope = scope_from_asset_events(getattr(e, "extra", None) for batch in events.values() for e in batch)
-    return resolve_run_config(stage, {**context["params"], **scope}, logical_date)
+    config = resolve_run_config(stage, {**context["params"], **scope}, logical_date)
+    from pipelines.stages import RECORDS_REQUESTER
+
+    if stage in RECORDS_REQUESTER:  # who chose a dispatch goes into its run report (never a password or key)
+        user = getattr(dag_run, "triggering_user_name", None) or "no user (started by the scheduler or an Asset)"
+        run_type = getattr(dag_run, "run_type", None)
+        config["options"]["requested_by"] = f"{user} (Airflow, {getattr(run_type, 'value', run_type)} run)"
+    return config
 
 
 def publish_asset_events(summary: Mapping[str, Any], outlets, outlet_events) -> dict:

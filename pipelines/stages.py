@@ -22,6 +22,9 @@ STAGES: dict[str, str] = {
 #: The run configuration every stage takes (the DAGs' operator form, ``pipelines.dag_policy.run_params``).
 COMMON_PARAMS: tuple[str, ...] = ("fiscal_year", "municipality", "dry_run")
 #: What a stage takes beyond :data:`COMMON_PARAMS` (its ``run`` function's keyword arguments of the same names).
+#: stages whose run report records who requested the run (the dispatch of notices is an operator's choice)
+RECORDS_REQUESTER = frozenset({"notice_export"})
+
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "returns_ingest": ("landing",),
     "notice_export": ("notice_date",),

@@ -22,6 +22,9 @@ from pathlib import Path
 # takes its environment from juminzei/airflow_env.py. So this tool imports nothing of `juminzei`.
 REPO = Path(__file__).resolve().parents[1]
 AIRFLOW = REPO / "bin" / "airflow"
+#: the control totals the summary prints per hand-off file (the manifest holds them all)
+CONTROL_TOTALS_SHOWN = ("sum_total_tax", "sum_ordinary_installments_total", "sum_pension_amount", "sum_salary_amount")
+
 #: configuration a DAG of the cycle takes besides the fiscal year and dry_run (filled in by main)
 DAG_CONF: dict[str, dict] = {}
 
@@ -124,8 +127,21 @@ def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], 
             f"{counts.get('persons_with_plan', 0)} persons with tax; 給与特別徴収 {counts.get('sum_salary_amount', 0):,}, "
             f"年金特別徴収 {counts.get('sum_pension_amount', 0):,}, 普通徴収 {counts.get('sum_ordinary_amount', 0):,} yen "
             f"= {counts.get('sum_total_tax', 0):,} assessed; {counts.get('installments', 0)} installments.",
-            "The notice files themselves are not written yet (issue 13): nothing has left the building.",
+            f"Notices: {counts.get('tax_notices', 0)} 納税通知書, {counts.get('special_collection_notices', 0)} "
+            f"特別徴収税額決定通知書, {counts.get('notices_held', 0)} held (DV等支援措置 or no address: "
+            f"{counts.get('sum_held_amount', 0):,} yen), {counts.get('forwarded_documents', 0)} documents on the 回送 lists.",
         ]
+        for handoff in notices.get("handoffs", []):
+            state = f"unchanged, as in run {handoff['run_id']}" if handoff.get("unchanged") else "written"
+            lines.append(f"  {handoff['recipient']:<15} {handoff['files']:>3} files {handoff['rows']:>6} records  "
+                         f"{handoff['path']}/ ({state})")
+            for name, totals in sorted(handoff.get("control_totals", {}).items()):
+                sums = {k: v for k, v in totals.items() if k in CONTROL_TOTALS_SHOWN}
+                if sums:
+                    shown = ", ".join(f"{k.removeprefix('sum_')} {v:,}" for k, v in sums.items())
+                    lines.append(f"      {name}: {totals['rows']} rows; {shown}")
+        lines.append("Each folder's manifest.json holds every control total; `juminzei handoff ack <run_id>` erases the "
+                     "files once the recipient confirms receipt.")
     lines += ["", "See `.venv/bin/juminzei status` for every stage and year; `make airflow` for the web UI."]
     return "\n".join(lines)
 

@@ -11,7 +11,9 @@ header row, comma, ``"`` quoting where needed, LF), rows sorted by 宛名番号.
   one withheld. About one in eight is a 新規者 (first year, previous tax 0); a 前年度継続者 carries
   an estimate of last year's pension-route tax (synthetic: the generator does not compute tax).
 * ``mailing_address``: about 1 % of residents with an income document registered a 送付先: the home
-  of someone living elsewhere (c/o, 様方).
+  of someone living elsewhere (c/o, 様方). Up to three of them are pensioners with a pension of at
+  least :data:`GAIJI_PENSION_YEN` whose host carries a surname outside CP932 (:data:`GAIJI_SURNAMES`,
+  外字), so that their 納税通知書 puts a 外字 in the print file and the encoding report lists it.
 * ``support_measures``: about 0.3 % of residents (at least three), half of them employees so that the
   employer notices meet them; the previous fiscal year's list is written too (fiscal_year=Y-1), as the
   stage compares the two. The extract date is in the file name.
@@ -44,6 +46,10 @@ UNLISTED_SHARE = 0.05       # eligible by age and amount but not on the insurer'
 MAILING_SHARE = 0.01
 SUPPORT_SHARE = 0.003
 SUPPORT_MINIMUM = 3
+#: surnames with a character CP932 cannot hold (𠮷 U+20BB7, 𡈽 U+2123D): the 外字 of the print files
+GAIJI_SURNAMES = ("𠮷田", "𡈽屋", "𠮷川")
+#: the pension from which a 送付先 person is taken for a 外字 host (large enough to be taxed)
+GAIJI_PENSION_YEN = 2_500_000
 
 
 @dataclass(frozen=True)
@@ -132,15 +138,29 @@ def mailing_addresses(pop: Population, residents: pl.DataFrame, rng: np.random.G
     k = min(max(SUPPORT_MINIMUM, round(MAILING_SHARE * residents.height)), with_income.height)
     if k == 0 or hosts.height == 0:
         return pl.DataFrame({c: [] for c in MAILING_ADDRESS_COLUMNS}, schema={c: pl.String for c in MAILING_ADDRESS_COLUMNS})
-    chosen = np.sort(rng.choice(with_income.height, size=k, replace=False))
+    # the 外字 hosts go to pensioners with a pension large enough to be taxed: their 納税通知書 (年金特別徴収
+    # part) is printed, so the 外字 reaches the print file
+    pensioners = pop.pensions.filter(pl.col("pension_revenue") >= GAIJI_PENSION_YEN)["person_id"].unique().implode()
+    is_pensioner = with_income["person_id"].is_in(pensioners).to_numpy()
+    pool = np.flatnonzero(is_pensioner)
+    planted_rows = np.sort(rng.choice(pool, size=min(len(GAIJI_SURNAMES), pool.size, k), replace=False)) \
+        if pool.size else np.array([], dtype=np.int64)
+    rest = np.setdiff1d(np.arange(with_income.height), planted_rows)
+    others = rng.choice(rest, size=k - planted_rows.size, replace=False)
+    chosen = np.sort(np.concatenate([planted_rows, others]))
     host_rows = rng.integers(0, hosts.height, size=k)
     days = rng.integers(0, 3 * 365, size=k)
     people = with_income[chosen.tolist()]
     host = hosts[host_rows.tolist()]
     registered = [date.fromordinal(date(pop.fiscal_year, 3, 31).toordinal() - int(d)).strftime("%Y%m%d") for d in days]
+    surnames = host["family_name_kanji"].to_list()
+    planted = set(planted_rows.tolist())
+    for i, row in enumerate(chosen.tolist()):  # a handful of rows of a 1 % sample, not a loop over people
+        if row in planted:
+            surnames[i] = GAIJI_SURNAMES[sorted(planted).index(row)]
     return pl.DataFrame({
         "atena_no": people["atena_no"],
-        "addressee": (host["family_name_kanji"] + "\u3000" + host["given_name_kanji"] + "様方").alias("addressee"),
+        "addressee": (pl.Series(surnames, dtype=pl.String) + "\u3000" + host["given_name_kanji"] + "様方").alias("addressee"),
         "postal_code": host["jan1_postal_code"],
         "address": host["jan1_address"],
         "address_detail": pl.Series([None] * k, dtype=pl.String),

@@ -53,6 +53,7 @@ __all__ = ["WARD", "KINDS", "Kind", "Fault", "build_samples", "write_samples", "
 WARD: dict[str, Any] = {"residents": 300, "seed": 20260101, "fiscal_year": 2026, "municipality_code": "131032"}
 
 INDEX = "samples.json"
+EXPORTS_ROOT = "exports"
 GOOD_ROOT = "landing"
 BAD_ROOT = "bad"
 REGISTRY_DOC = "docs/sample-ward.md#registry-files-own-layouts-utf-8-header-row-comma--quoting-lf"
@@ -423,6 +424,9 @@ def build_samples() -> dict[str, bytes]:
         for source, atena in notice_people.items():
             rel = notice_paths[source]
             good[source] = (rel, _registry_samples(landing, defects, {atena}, {source: rel})[source])
+        from sample_ward.export_samples import export_samples
+
+        exports = export_samples(ward, Path(tmp) / "exports_work", municipality, fiscal_year)
 
     files: dict[str, bytes] = {}
     entries = []
@@ -458,17 +462,47 @@ def build_samples() -> dict[str, bytes]:
                 **({"dispatch": "stopped"} if kind.source == "support_measures" else {}),
             },
         })
+    files.update(exports)
+    export_entries = _export_entries(exports)
     index = {
-        "about": ("Synthetic samples of every file that enters the ward (the exports of notice_export will follow), "
+        "about": ("Synthetic samples of every file that enters the ward and of every hand-off that leaves it, "
                   "cut from a generated sample ward "
                   "(sample_ward.samples); see README.md. Record numbers are those the reading stage gives: "
                   "the line number (registry files: the header is line 1), 1 for an XML file."),
         "ward": dict(sorted(WARD.items())),
         "people": len(people),
         "samples": entries,
+        "exports": export_entries,
     }
     files[INDEX] = (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     return dict(sorted(files.items()))
+
+
+def _export_entries(exports: dict[str, bytes]) -> list[dict]:
+    """One index entry per sample hand-off file (the manifests list them too, with their control totals)."""
+    from contracts.handoff_layouts import load_handoff_layout
+
+    manifests = {rel.rsplit("/", 1)[0]: json.loads(data) for rel, data in exports.items() if rel.endswith("/manifest.json")}
+    entries = []
+    for folder, manifest in sorted(manifests.items()):
+        for entry in manifest["files"]:
+            layout = load_handoff_layout(entry["export"])
+            entries.append({
+                "recipient": manifest["recipient"],
+                "export": entry["export"],
+                "title": layout.data["title_ja"],
+                "file": f"{folder}/{entry['name']}",
+                "format": entry["format"],
+                "encoding": entry["encoding"],
+                "paper": entry["paper"],
+                "carries_my_number": entry["carries_my_number"],
+                "records": entry["rows"],
+                "sha256": entry["sha256"],
+                "layout": f"contracts/handoff/{entry['export']}.yaml",
+                "doc": f"docs/layouts/{entry['export']}.md",
+                "manifest": f"{folder}/manifest.json",
+            })
+    return entries
 
 
 def _record_of(data: bytes, atena_no: str) -> int:
@@ -484,7 +518,7 @@ def write_samples(out: Path) -> dict[str, bytes]:
     anything else in ``out`` (README.md) is left alone. Built in memory first: a failing build writes nothing."""
     files = build_samples()
     out.mkdir(parents=True, exist_ok=True)
-    for owned in (GOOD_ROOT, BAD_ROOT):
+    for owned in (GOOD_ROOT, BAD_ROOT, EXPORTS_ROOT):
         if (out / owned).exists():
             shutil.rmtree(out / owned)
     for rel, data in files.items():

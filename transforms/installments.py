@@ -139,6 +139,17 @@ def ordinary_slots(fiscal_year: int, due_months: list[int], due_day: int | str =
             for year, m in months_in_order(fiscal_year, due_months)]
 
 
+def remaining_slots(slots: list[Slot], notice_date: date, lead_days: int) -> list[Slot]:
+    """The 普通徴収 納期 of a notice issued on ``notice_date``: those whose 納期限 is at least ``lead_days``
+    after it (地方税法第319条の2第3項: the notice reaches the taxpayer 10 days before the 納期限); when
+    none is left, one 随時 納期 at the end of the month after the notice (rules ``late_notice``)."""
+    ahead = [s for s in slots if s.due_date >= notice_date + timedelta(days=lead_days)]
+    if ahead:
+        return ahead
+    year, month = (notice_date.year + 1, 1) if notice_date.month == 12 else (notice_date.year, notice_date.month + 1)
+    return [Slot(f"{year:04d}-{month:02d}", next_open_day(_day_in(year, month, "last")), "ordinary")]
+
+
 def _pay_in_slots(fiscal_year: int, months: list[int], pay_in_day: int, route: str) -> list[Slot]:
     """Months of 特別徴収: withheld in each month, paid in by ``pay_in_day`` of the next month."""
     slots = []
@@ -171,16 +182,18 @@ def equal_shares(total: pl.Expr, count: int, unit: int) -> list[pl.Expr]:
 
 
 def pension_amounts(annual: pl.Expr, previous: pl.Expr, first_year: pl.Expr, rules: InstallmentRules,
-                    ordinary_unit: int) -> dict[str, list[pl.Expr]]:
+                    ordinary_unit: int, first_count: int | None = None) -> dict[str, list[pl.Expr]]:
     """The amounts of the pension route for one 年度, as expressions per slot:
 
     ``ordinary`` (first year only: the half not withheld, in the first two 普通徴収 納期),
     ``pension_provisional`` (continuing persons: 仮徴収 April/June/August) and ``pension_main`` (本徴収
-    October/December/February). The 本徴収 takes what the others leave, never below 0.
+    October/December/February). The 本徴収 takes what the others leave, never below 0. ``first_count``: the
+    number of 普通徴収 納期 the first-year half is paid in (those of the rules, fewer after a late notice).
     """
     p = "pension_special_collection"
     unit = rules.amount(f"{p}.unit")
-    first_count = len(rules.months(f"{p}.first_year_ordinary_months"))
+    if first_count is None:
+        first_count = len(rules.months(f"{p}.first_year_ordinary_months"))
     provisional_count = len(rules.months(f"{p}.provisional_months"))
     main_count = len(rules.months(f"{p}.main_months"))
     half = rules.percent(f"{p}.share_of_annual")  # ½ (地方税法第321条の7の2第1項, 第321条の7の8第1項)
@@ -206,15 +219,22 @@ def pension_amounts(annual: pl.Expr, previous: pl.Expr, first_year: pl.Expr, rul
 
 def installments_frame(frame: pl.DataFrame, *, key: str = "key") -> pl.DataFrame:
     """Installments of every row of ``frame`` (columns ``key``, ``fiscal_year``, ``method``, ``annual_tax``,
-    ``rounding_unit``, ``due_months`` (list), ``due_day``, ``first_year``, ``previous_year_annual_tax``) as
-    a long frame: ``key``, ``sequence``, ``period``, ``due_date``, ``amount``, ``route``; installments of 0円
-    are left out (a tax smaller than the unit is paid once). Rows are grouped by their schedule (year,
-    method, months, unit): a loop over a handful of schedules, never over people."""
+    ``rounding_unit``, ``due_months`` (list), ``due_day``, ``first_year``, ``previous_year_annual_tax``, and
+    optionally ``notice_date``: a notice issued after a 納期 pays in the 納期 still ahead, rules
+    ``late_notice``) as a long frame: ``key``, ``sequence``, ``period``, ``due_date``, ``amount``, ``route``;
+    installments of 0円 are left out (a tax smaller than the unit is paid once). Rows are grouped by their
+    schedule (year, method, months, unit, notice date): a loop over a handful of schedules, never over people."""
     out = []
     schedule_keys = ["fiscal_year", "method", "due_months", "due_day", "rounding_unit"]
-    for (fiscal_year, method, due_months, due_day, unit), rows in frame.group_by(schedule_keys, maintain_order=True):
+    if "notice_date" in frame.columns:
+        schedule_keys.append("notice_date")
+    for keys, rows in frame.group_by(schedule_keys, maintain_order=True):
+        fiscal_year, method, due_months, due_day, unit = keys[:5]
+        notice_date = keys[5] if len(keys) > 5 else None
         rules = load_installment_rules(int(fiscal_year))
         ordinary = ordinary_slots(int(fiscal_year), list(due_months), due_day)
+        if notice_date is not None:
+            ordinary = remaining_slots(ordinary, notice_date, rules.amount("late_notice.lead_days"))
         annual = pl.col("annual_tax")
         pieces: list[tuple[Slot, pl.Expr]] = []
         if method == "ordinary":
@@ -223,12 +243,14 @@ def installments_frame(frame: pl.DataFrame, *, key: str = "key") -> pl.DataFrame
             slots = salary_slots(int(fiscal_year), rules)
             pieces = list(zip(slots, equal_shares(annual, len(slots), rules.amount("salary_special_collection.unit"))))
         elif method == "pension":
-            amounts = pension_amounts(annual, pl.col("previous_year_annual_tax").fill_null(0), pl.col("first_year"),
-                                      rules, int(unit))
             first_months = rules.months("pension_special_collection.first_year_ordinary_months")
             first_slots = [s for s in ordinary if int(s.period[5:]) in first_months]
-            if len(first_slots) != len(first_months):
+            if notice_date is None and len(first_slots) != len(first_months):
                 raise RuleError(f"the first-year 普通徴収 months {first_months} are not all 普通徴収 納期 {list(due_months)}")
+            if not first_slots:  # a late notice after the first-year months: the half in the next 納期 ahead
+                first_slots = ordinary[:1]
+            amounts = pension_amounts(annual, pl.col("previous_year_annual_tax").fill_null(0), pl.col("first_year"),
+                                      rules, int(unit), first_count=len(first_slots))
             slots = {
                 "ordinary": first_slots,
                 "pension_provisional": pension_slots(int(fiscal_year), rules, "pension_provisional"),
@@ -273,6 +295,6 @@ def profile_schedule(profile: RuleSet) -> dict[str, Any]:
 
 __all__ = [
     "ROUTES", "METHODS", "Slot", "months_in_order", "InstallmentRules", "load_installment_rules", "is_closed", "next_open_day",
-    "ordinary_slots", "salary_slots", "pension_slots", "equal_shares", "pension_amounts", "installments_frame",
+    "ordinary_slots", "remaining_slots", "salary_slots", "pension_slots", "equal_shares", "pension_amounts", "installments_frame",
     "profile_schedule",
 ]

@@ -130,3 +130,30 @@ def test_only_the_publish_task_emits_asset_events(dagbag):
         publish = dag.get_task("publish")
         assert not publish.downstream_task_ids, f"DAG {dag_id}: publish is the last task"
         assert "check_reconciliation" in publish.upstream_task_ids, f"DAG {dag_id}: publish only after the gate"
+
+
+def test_an_operator_error_fails_the_stage_task_at_once_without_retries(dagbag, monkeypatch):
+    """A bad input file, a bad configuration or a stopped dispatch (JuminzeiError) would fail the same way
+    five minutes later: the stage task fails for good (AirflowFailException), so the operator sees the
+    sentence at once instead of two retries; any other exception (a full disk, a lost worker) keeps the
+    DAG's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    import pipelines.runtime
+    from contracts.errors import ConfigError
+
+    def refuse(run):
+        raise ConfigError("landing folder /nowhere does not exist or is not a folder")
+
+    def crash(run):
+        raise OSError("No space left on device")
+
+    for dag_id, dag in dagbag.dags.items():
+        (stage_task,) = [t for t in dag.tasks if "resolve_run" in t.upstream_task_ids]
+        monkeypatch.setattr(pipelines.runtime, "run_stage", refuse)
+        with pytest.raises(AirflowFailException, match="does not exist"):
+            stage_task.python_callable(run={"stage": dag_id})
+        monkeypatch.setattr(pipelines.runtime, "run_stage", crash)
+        with pytest.raises(OSError):
+            stage_task.python_callable(run={"stage": dag_id})
+        assert stage_task.retries == 2, f"DAG {dag_id}: transient failures keep their retries"

@@ -221,3 +221,66 @@ def test_the_bad_sibling_differs_from_its_good_sample_in_one_record_only(entry):
     assert len(good_lines) == len(bad_lines)
     differing = [no for no, (a, b) in enumerate(zip(good_lines, bad_lines, strict=True), start=1) if a != b]
     assert differing == [entry["bad"]["record_no"]]
+
+
+# ----------------------------------------------------------------------------------- the hand-offs
+EXPORTS = INDEX["exports"]
+
+
+def test_the_index_has_a_sample_of_every_handoff_layout_and_the_readme_lists_them():
+    from contracts.handoff_layouts import handoff_exports
+
+    assert sorted({e["export"] for e in EXPORTS}) == handoff_exports()
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    for entry in EXPORTS:
+        assert (SAMPLES / entry["file"]).is_file() and (REPO / entry["doc"]).is_file(), entry["file"]
+        assert entry["export"] in readme, entry["export"]
+
+
+@pytest.mark.parametrize("manifest", sorted({e["manifest"] for e in EXPORTS}))
+def test_every_sample_handoff_is_as_its_manifest_says_and_its_totals_are_the_sums_of_its_records(manifest):
+    """The control totals, recomputed here from the files' bytes with the layout's amount fields."""
+    import io
+
+    from contracts.handoff_layouts import load_handoff_layout
+    from pipelines.handoff import verify_handoff
+
+    folder = (SAMPLES / manifest).parent
+    assert verify_handoff(folder) == []
+    data = json.loads((SAMPLES / manifest).read_text(encoding="utf-8"))
+    for entry in data["files"]:
+        raw = (folder / entry["name"]).read_bytes()
+        if entry["format"] == "parquet":
+            frame = pl.read_parquet(io.BytesIO(raw))
+        else:
+            assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
+            frame = pl.read_csv(io.BytesIO(raw.decode(entry["encoding"]).encode("utf-8")), infer_schema=False)
+        layout = load_handoff_layout(entry["export"])
+        totals = entry["control_totals"]
+        assert totals["rows"] == frame.height >= 1, entry["name"]
+        for column in [c for c in frame.columns if f"sum_{c}" in totals]:
+            assert totals[f"sum_{column}"] == sum(int(v) for v in frame[column].drop_nulls().to_list()), column
+        amounts = [f["id"] for f in layout.data["fields"] if f["type"] == "yen" and "repeat" not in f]
+        assert all(f"sum_{c}" in totals for c in amounts), entry["name"]
+
+
+def test_no_paper_sample_holds_a_twelve_digit_number_and_only_the_eltax_file_carries_my_numbers():
+    for entry in EXPORTS:
+        raw = (SAMPLES / entry["file"]).read_bytes()
+        text = raw.decode("utf-8", errors="replace") if entry["format"] == "parquet" else raw.decode(entry["encoding"])
+        runs = re.findall(r"(?<![0-9])[0-9]{12}(?![0-9])", text)
+        if entry["carries_my_number"]:
+            assert not entry["paper"] and runs, entry["file"]
+        else:
+            assert not runs, entry["file"]
+
+
+def test_the_print_samples_show_a_gaiji_as_geta_and_report_it():
+    (report,) = [e for e in EXPORTS if e["export"] == "encoding_report"]
+    rows = pl.read_csv(SAMPLES / report["file"], infer_schema=False)
+    assert rows.height >= 1
+    notice = [e for e in EXPORTS if e["export"] == "tax_notice" and e["format"] == "csv"][0]
+    text = (SAMPLES / notice["file"]).read_bytes().decode("cp932")
+    for row in rows.iter_rows(named=True):
+        assert row["notice_no"] in text and row["code_point"] == f"U+{ord(row['character']):04X}"
+    assert "〓" in text

@@ -219,3 +219,42 @@ def test_the_command_line_reads_stdin_and_exits_1_when_a_line_failed(monkeypatch
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert amounts(first) == [100] * 12
     assert second == {"error": "method is required", "field": "method", "line": 2}
+
+
+# ------------------------------------------------------------------------------ a notice issued late
+@pytest.mark.parametrize(("notice_date", "periods", "expected"), [
+    # 10 June: 30 June is 20 days ahead, every 納期 is used
+    ("2026-06-10", ["2026-06", "2026-08", "2026-10", "2027-01"], [43_500, 43_000, 43_000, 43_000]),
+    # 21 June: 30 June is 9 days ahead, less than the 10 days of 地方税法第319条の2第3項 → August, October,
+    # January; 172,500 ÷ 3 = 57,500 → 57,000 a 期, the first 172,500 − 2 × 57,000 = 58,500
+    ("2026-06-21", ["2026-08", "2026-10", "2027-01"], [58_500, 57_000, 57_000]),
+    # 20 June: exactly 10 days before 30 June: June still counts
+    ("2026-06-20", ["2026-06", "2026-08", "2026-10", "2027-01"], [43_500, 43_000, 43_000, 43_000]),
+    # 1 December: only January is ahead (its 納期限 moves to Monday 1 February 2027)
+    ("2026-12-01", ["2027-01"], [172_500]),
+    # 25 January 2027: no 納期 is 10 days ahead (1 February is 7 days away): one 随時 納期 at the end of
+    # February, the month after the notice (rules late_notice)
+    ("2027-01-25", ["2027-02"], [172_500]),
+])
+def test_a_notice_issued_after_a_period_is_paid_in_the_periods_still_ahead(notice_date, periods, expected):
+    (answer,) = calc({"fiscal_year": 2026, "method": "ordinary", "annual_tax": 172_500, "notice_date": notice_date})
+    assert [i["period"] for i in answer["installments"]] == periods
+    assert amounts(answer) == expected and sum(expected) == 172_500
+    assert all(date.fromisoformat(i["due_date"]) >= date.fromisoformat(notice_date) for i in answer["installments"])
+
+
+def test_a_late_first_year_pensioner_pays_the_ordinary_half_in_august_only():
+    """伊東市's first-year pattern (half by 普通徴収 in June and August) with a notice of 1 July: June is gone,
+    so the half, 30,000 of 60,000, is due in August; the 本徴収 is unchanged (10,000 × 3)."""
+    (answer,) = calc({"fiscal_year": 2026, "method": "pension", "annual_tax": 60_000, "first_year": True,
+                      "notice_date": "2026-07-01"})
+    assert [(i["period"], i["amount"], i["route"]) for i in answer["installments"]] == [
+        ("2026-08", 30_000, "ordinary"), ("2026-10", 10_000, "pension_main"), ("2026-12", 10_000, "pension_main"),
+        ("2027-02", 10_000, "pension_main")]
+
+
+def test_a_notice_date_that_is_not_a_date_of_the_year_is_one_error_line():
+    bad, other = calc({"fiscal_year": 2026, "method": "ordinary", "annual_tax": 1000, "notice_date": "2026-13-01"},
+                      {"fiscal_year": 2026, "method": "ordinary", "annual_tax": 1000, "notice_date": "2029-06-01"})
+    assert bad["field"] == other["field"] == "notice_date"
+    assert "YYYY-MM-DD" in bad["error"] and "not in 年度 2026" in other["error"]

@@ -127,6 +127,7 @@ def _assert_stopped(lake: Path, *fragments: str) -> None:
         assert fragment in str(stopped.value)
     assert not _exists(lake, "curated", "collection_plan")
     assert not _exists(lake, "curated", "installment_schedule")
+    assert not (lake / "exports").exists() and not (lake / "preview").exists()  # nothing left the building
 
 
 def test_a_missing_support_list_stops_dispatch_and_writes_nothing(lake):
@@ -150,6 +151,8 @@ def test_a_stale_support_list_stops_dispatch_but_a_dry_run_only_reports_it(lake)
     assert report["status"] == "success" and report["outputs"] == []
     assert any("a dispatch now would stop" in m for m in report["messages"])
     assert not _exists(lake, "curated", "collection_plan")
+    # with the interlock failing, not even a preview is rendered: a protected address could be in it
+    assert not (lake / "exports").exists() and not (lake / "preview").exists()
 
 
 def test_a_missing_pension_target_file_names_the_file_expected(lake):
@@ -158,3 +161,198 @@ def test_a_missing_pension_target_file_names_the_file_expected(lake):
     shutil.rmtree(lake / "landing" / "pension_withholding_target")
     with pytest.raises(InputFileError, match="nenkin_tokucho_taisho_131032_20260501.csv"):
         _run()
+
+
+# ------------------------------------------------------------------------------------------ hand-offs
+def _folder(lake: Path, recipient: str, report: dict, root: str = "exports") -> Path:
+    (handoff,) = [h for h in report["handoffs"] if h["recipient"] == recipient]
+    assert handoff["path"].startswith(f"{root}/{recipient}/municipality={M}/fiscal_year={N}/")
+    return lake / handoff["path"]
+
+
+def _manifest(folder: Path) -> dict:
+    import json
+
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _vault_numbers(lake: Path) -> set[str]:
+    from pipelines.config import Settings
+    from pipelines.lake import read_vault
+
+    vault = read_vault(Settings.from_env(), M, N, reason="test: the My Number scan of the exports", run_id=None)
+    return set(vault["my_number"].drop_nulls().to_list())
+
+
+def _twelve_digit_runs(folder: Path) -> set[str]:
+    """Every standalone run of 12 digits in every file of a folder (CSV decoded, Parquet text columns, PDF text)."""
+    import re
+
+    from pipelines.notice_pdf import pdf_text
+
+    runs: set[str] = set()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+            text = "\n".join(frame.select(pl.col(pl.String)).write_csv().splitlines())
+        elif path.suffix == ".pdf":
+            text = pdf_text(path.read_bytes())
+        else:
+            raw = path.read_bytes()
+            text = raw.decode("cp932") if path.suffix == ".csv" and b"\r\n" in raw and not raw.startswith(b"print_file") \
+                else raw.decode("utf-8")
+        runs |= set(re.findall(r"(?<![0-9])[0-9]{12}(?![0-9])", text))
+    return runs
+
+
+def test_a_dispatch_hands_off_print_data_eltax_and_forwarding_lists_that_reconcile_to_the_yen(lake):
+    report = _run()
+    assert report["status"] == "success" and report["reconciliation"]["ok"], report["reconciliation"]
+    assert report["dispatch"]["mode"] == "dispatch" and report["dispatch"]["explicit"] is True
+    plan = _read(lake, "curated", "collection_plan")
+    held = _read(lake, "curated", "notice_hold")
+    vendor = _manifest(_folder(lake, "print_vendor", report))
+    tax = vendor["control_totals"]["tax_notice.csv"]
+    employer = vendor["control_totals"]["special_collection_employer.csv"]
+    eltax = _manifest(_folder(lake, "eltax", report))
+    eltax_salary = sum(t["sum_salary_amount"] for t in eltax["control_totals"].values())
+    # 納税通知書: the 普通徴収 and 年金特別徴収 of the plan, less what is held, to the yen
+    held_tax = held.filter(pl.col("notice_kind") == "tax_notice")
+    assert tax["sum_ordinary_amount"] + tax["sum_pension_amount"] + int(held_tax["amount"].sum()) == \
+        int((plan["ordinary_amount"] + plan["pension_amount"]).sum())
+    # 特別徴収: paper employers + eLTAX employers + held = the plan's 給与特別徴収
+    held_special = held.filter(pl.col("notice_kind") == "special_collection")
+    assert employer["sum_salary_amount"] + eltax_salary + int(held_special["amount"].sum()) == \
+        int(plan["salary_amount"].sum())
+    # one notice per person and route: a notice number is never repeated across the files and the hold queue
+    frame = pl.read_parquet(_folder(lake, "print_vendor", report) / "tax_notice.parquet")
+    assert frame["notice_no"].is_unique().all() and not set(frame["notice_no"]) & set(held["notice_no"])
+    # the 発送連番 runs 1..n in postal-code order
+    assert frame["dispatch_seq"].to_list() == list(range(1, frame.height + 1))
+    codes = frame["addressee_postal_code"].to_list()
+    assert codes == sorted(codes)
+    # every file is as its manifest says
+    from pipelines.handoff import verify_handoff
+
+    for handoff in report["handoffs"]:
+        assert verify_handoff(lake / handoff["path"]) == []
+
+
+def test_no_my_number_of_the_ward_is_in_any_paper_export_preview_or_report(lake):
+    report = _run()
+    numbers = _vault_numbers(lake)
+    assert numbers
+    for handoff in report["handoffs"]:
+        if handoff["recipient"] != "eltax":
+            assert not _twelve_digit_runs(lake / handoff["path"]) & numbers, handoff["path"]
+    assert not _twelve_digit_runs(lake / "preview") & numbers   # the operator's sample PDFs
+    assert not _twelve_digit_runs(lake / "reports") & numbers
+
+
+def test_an_eltax_file_carries_its_own_employees_numbers_and_nobody_elses(lake):
+    report = _run()
+    from pipelines.config import Settings
+    from pipelines.lake import read_vault
+
+    vault = read_vault(Settings.from_env(), M, N, reason="test", run_id=None).select("atena_no", "my_number")
+    reports = _read(lake, "staging", "salary_reports").filter(pl.col("is_current")).select(
+        pl.col("atena_no").alias("person_id"), "designation_no")
+    folder = _folder(lake, "eltax", report)
+    files = sorted(folder.glob("eltax_*.csv"))
+    assert files
+    for path in files:
+        rows = pl.read_csv(path.read_bytes().decode("cp932").encode(), infer_schema=False)
+        (designation,) = rows["designation_no"].unique().to_list()
+        # each person has a salary report of this very employer, and the number is that person's own
+        assert rows.join(reports.filter(pl.col("designation_no") == designation), on="person_id", how="anti").height == 0
+        paired = rows.join(vault, left_on="person_id", right_on="atena_no", how="left")
+        assert (paired["my_number"] == paired["my_number_right"]).all()
+
+
+def test_every_employer_notice_lists_only_employees_of_that_employers_reports(lake):
+    report = _run()
+    frame = pl.read_parquet(_folder(lake, "print_vendor", report) / "special_collection_employer.parquet")
+    plan = _read(lake, "curated", "collection_plan").select("person_id", "salary_payer", "salary_doc_uid")
+    reports = _read(lake, "staging", "salary_reports").select(
+        pl.col("doc_uid").alias("salary_doc_uid"), pl.col("atena_no").alias("report_person"), "designation_no")
+    joined = frame.select("person_id", "designation_no").join(plan, on="person_id").join(
+        reports.rename({"designation_no": "report_designation"}), on="salary_doc_uid")
+    assert joined.height == frame.height > 0
+    assert (joined["designation_no"] == joined["report_designation"]).all()
+    assert (joined["person_id"] == joined["report_person"]).all()
+    # one envelope per employer: its records are consecutive and share the 発送連番
+    runs = frame.select((pl.col("designation_no") != pl.col("designation_no").shift()).cum_sum().alias("run"),
+                        "designation_no").unique()
+    assert runs["designation_no"].is_unique().all()
+
+
+def test_a_protected_persons_address_is_in_no_export_and_their_notices_are_held(lake):
+    report = _run()
+    support = pl.read_csv(next(_support_folder(lake).glob("*.csv")), infer_schema=False)
+    residents = _read(lake, "staging", "residents").filter(pl.col("atena_no").is_in(support["atena_no"].implode()))
+    plan = _read(lake, "curated", "collection_plan").filter(pl.col("person_id").is_in(support["atena_no"].implode()))
+    assert plan.height > 0  # the generated list protects persons with tax (half of them employees)
+    held = _read(lake, "curated", "notice_hold")
+    assert set(plan["person_id"]) <= set(held["person_id"])
+    assert set(held.filter(pl.col("reason") == "support_measures")["person_id"]) <= set(support["atena_no"])
+    protected = set(support["atena_no"])
+    assert residents.height > 0
+    for handoff in report["handoffs"]:
+        for path in (lake / handoff["path"]).glob("*.parquet"):
+            frame = pl.read_parquet(path)
+            assert not set(frame["person_id"]) & protected, path
+    # no record of theirs anywhere: neither their 宛名番号 nor their name (with their address) in any file
+    everyone = _read(lake, "staging", "residents").group_by("name_kanji").len()
+    unique = set(everyone.filter(pl.col("len") == 1)["name_kanji"])  # a namesake may get a notice of their own
+    names = [n for n in residents["name_kanji"].drop_nulls().to_list() if n in unique]
+    for path in (lake / "exports").rglob("*.csv"):
+        text = path.read_bytes().decode("cp932", errors="replace")
+        assert not any(atena in text for atena in protected), path
+        assert not any(name in text for name in names if len(name) >= 4), path
+
+
+def test_a_dry_run_renders_previews_only_and_a_dispatch_then_hands_off(lake):
+    report = _run(dry_run=True)
+    assert report["status"] == "success" and report["outputs"] == []
+    assert report["dispatch"]["mode"] == "preview" and report["dispatch"]["explicit"] is False
+    assert not (lake / "exports").exists()
+    assert {h["recipient"] for h in report["handoffs"]} == {"print_vendor", "municipalities"}
+    assert all(h["path"].startswith("preview/") for h in report["handoffs"])
+    samples = list((lake / "preview" / "samples").rglob("*.pdf"))
+    assert 0 < len(samples) <= 20
+    assert not _exists(lake, "curated", "collection_plan") and not _exists(lake, "curated", "notice_hold")
+    dispatched = _run()
+    assert {h["recipient"] for h in dispatched["handoffs"]} == {"print_vendor", "eltax", "municipalities"}
+    assert all(h["path"].startswith("exports/") for h in dispatched["handoffs"])
+
+
+def test_an_unchanged_rerun_hands_off_nothing_again(lake):
+    first = _run()
+    before = sorted(p.relative_to(lake) for p in (lake / "exports").rglob("*"))
+    second = _run()
+    assert all(h["unchanged"] for h in second["handoffs"])
+    assert {h["run_id"] for h in second["handoffs"]} == {first["run_id"]}
+    assert sorted(p.relative_to(lake) for p in (lake / "exports").rglob("*")) == before
+
+
+def test_an_acknowledged_handoff_keeps_only_its_manifest_and_records_the_deletion(lake):
+    import json
+
+    from pipelines.audit import read_audit, verify_chain
+    from pipelines.handoff import acknowledge
+
+    report = _run()
+    folder = _folder(lake, "print_vendor", report)
+    (result,) = acknowledge(lake, report["run_id"], recipient="print_vendor", by="vendor-desk",
+                            reason="受領書 2026-0001")
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+    assert sorted(result["deleted"]) == sorted(e["name"] for e in _manifest(folder)["files"])
+    assert _manifest(folder)["acknowledged"]["confirmation"] == "受領書 2026-0001"
+    record = [r for r in read_audit(lake) if r["operation"] == "handoff_acknowledged_files_deleted"][-1]
+    assert record["run_id"] == report["run_id"] and record["dataset"] == folder.relative_to(lake).as_posix()
+    assert verify_chain(lake).ok
+    stored = json.loads(Path(report["report_path"]).read_text(encoding="utf-8"))
+    assert stored["handoff_acknowledgements"][0]["deleted"] == result["deleted"]
+    # a second acknowledgement changes nothing
+    (again,) = acknowledge(lake, report["run_id"], recipient="print_vendor", by="vendor-desk", reason="again")
+    assert again["already"] is True
