@@ -61,19 +61,25 @@ class HandoffFile:
     slots: dict[str, list[int]] | None = None
     #: control totals beyond rows and sums: e.g. {"notices": 12}
     counts: dict[str, int] = field(default_factory=dict)
+    #: the ``sum_<column>`` totals when the producer computed them already (one group-by for many files)
+    sums: dict[str, int] | None = None
 
 
-def csv_bytes(frame: pl.DataFrame, encoding: str) -> bytes:
+def csv_bytes(frame: pl.DataFrame, encoding: str, chunk: int = 100_000) -> bytes:
     """The frame as CSV: a header of the field ids, CRLF line ends, minimal quoting, dates ISO, encoded
-    (``cp932`` refuses a character it cannot hold: the caller replaces 外字 with 〓 first)."""
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, line_terminator="\r\n", date_format="%Y-%m-%d", quote_style="necessary")
-    text = buffer.getvalue().decode("utf-8")
-    try:
-        return text.encode(encoding)
-    except UnicodeEncodeError as error:
-        raise HandoffError(f"a character of the export ({error.object[error.start]!r}) cannot be written in "
-                           f"{encoding}; the 外字 report should have replaced it (defect: report it)") from None
+    (``cp932`` refuses a character it cannot hold: the caller replaces 外字 with 〓 first). Encoded
+    ``chunk`` rows at a time, so a large print file is never held as text more than once."""
+    parts = []
+    for offset in range(0, max(frame.height, 1), chunk):
+        buffer = io.BytesIO()
+        frame.slice(offset, chunk).write_csv(buffer, include_header=offset == 0, line_terminator="\r\n",
+                                             date_format="%Y-%m-%d", quote_style="necessary")
+        try:
+            parts.append(buffer.getvalue().decode("utf-8").encode(encoding))
+        except UnicodeEncodeError as error:
+            raise HandoffError(f"a character of the export ({error.object[error.start]!r}) cannot be written in "
+                               f"{encoding}; the 外字 report should have replaced it (defect: report it)") from None
+    return b"".join(parts)
 
 
 def file_bytes(item: HandoffFile) -> bytes:
@@ -87,6 +93,8 @@ def file_bytes(item: HandoffFile) -> bytes:
 def control_totals(item: HandoffFile) -> dict[str, int]:
     """rows, the extra counts, and ``sum_<column>`` of every amount (``yen``) column of the layout."""
     totals = {"rows": item.frame.height, **item.counts}
+    if item.sums is not None:
+        return {**totals, **item.sums}
     for column in item.layout.amount_columns(item.slots):
         totals[f"sum_{column}"] = int(item.frame.get_column(column).sum() or 0)
     return totals
@@ -135,67 +143,68 @@ def write_handoff(
     when unchanged, the ``run_id`` of the folder that already holds the same content."""
     lake = Path(lake)
     parent = handoff_parent(lake, recipient, municipality, fiscal_year, preview=preview)
-    rendered = []
+    target = parent / run_id
+    if target.exists():
+        raise HandoffError(f"{target.relative_to(lake)} already exists: a run id is used once")
     for item in files:
         if item.layout.recipient != recipient:
             raise ConfigError(f"{item.name} is for {item.layout.recipient}, not {recipient}")
         if item.layout.paper:
             refuse_my_numbers(item.frame, lake=lake, municipality=municipality, fiscal_year=fiscal_year,
                               what=f"{recipient}/{item.name} (printed on paper)")
-        data = file_bytes(item)
-        rendered.append((item, data))
-    entries = [{
-        "name": item.name,
-        "export": item.layout.export,
-        "format": item.fmt,
-        "encoding": item.layout.encoding if item.fmt == "csv" else "parquet",
-        "paper": item.layout.paper,
-        "carries_my_number": item.layout.carries_my_number,
-        "rows": item.frame.height,
-        "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "control_totals": control_totals(item),
-    } for item, data in rendered]
-    content = _content_sha256(entries)
-    previous = _previous(parent)
-    summary = {
-        "recipient": recipient,
-        "preview": preview,
-        "files": len(entries),
-        "rows": sum(e["rows"] for e in entries),
-        "content_sha256": content,
-    }
-    if previous is not None and previous.get("content_sha256") == content:
-        folder = parent / previous["run_id"]
-        return {**summary, "unchanged": True, "run_id": previous["run_id"],
-                "path": folder.relative_to(lake).as_posix(), "control_totals": previous.get("control_totals", {})}
-    manifest = {
-        "manifest_version": MANIFEST_VERSION,
-        "recipient": recipient,
-        "municipality": municipality,
-        "fiscal_year": fiscal_year,
-        "run_id": run_id,
-        "preview": preview,
-        "source": source,
-        "files": entries,
-        "control_totals": {e["name"]: e["control_totals"] for e in entries},
-        "content_sha256": content,
-        # the newest earlier hand-off of this recipient, whose content differs: the recipient must use this
-        # folder instead of it (and discard it, if not yet printed or loaded)
-        "supersedes": previous.get("run_id") if previous is not None else None,
-        "acknowledged": None,
-    }
-    target = parent / run_id
-    if target.exists():
-        raise HandoffError(f"{target.relative_to(lake)} already exists: a run id is used once")
     parent.mkdir(parents=True, exist_ok=True, mode=0o750)
     for leftover in parent.glob(".*.tmp-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     tmp = parent / f".{run_id}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir(mode=0o750)
     try:
-        for (item, data), entry in zip(rendered, entries):
+        entries = []
+        for item in files:  # one file in memory at a time, written as soon as it is rendered
+            data = file_bytes(item)
             _write_new(tmp / item.name, data)
+            entries.append({
+                "name": item.name,
+                "export": item.layout.export,
+                "format": item.fmt,
+                "encoding": item.layout.encoding if item.fmt == "csv" else "parquet",
+                "paper": item.layout.paper,
+                "carries_my_number": item.layout.carries_my_number,
+                "rows": item.frame.height,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "control_totals": control_totals(item),
+            })
+            del data
+        content = _content_sha256(entries)
+        previous = _previous(parent)
+        summary = {
+            "recipient": recipient,
+            "preview": preview,
+            "files": len(entries),
+            "rows": sum(e["rows"] for e in entries),
+            "content_sha256": content,
+        }
+        if previous is not None and previous.get("content_sha256") == content:
+            shutil.rmtree(tmp)
+            folder = parent / previous["run_id"]
+            return {**summary, "unchanged": True, "run_id": previous["run_id"],
+                    "path": folder.relative_to(lake).as_posix(), "control_totals": previous.get("control_totals", {})}
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "recipient": recipient,
+            "municipality": municipality,
+            "fiscal_year": fiscal_year,
+            "run_id": run_id,
+            "preview": preview,
+            "source": source,
+            "files": entries,
+            "control_totals": {e["name"]: e["control_totals"] for e in entries},
+            "content_sha256": content,
+            # the newest earlier hand-off of this recipient, whose content differs: the recipient must use this
+            # folder instead of it (and discard it, if not yet printed or loaded)
+            "supersedes": previous.get("run_id") if previous is not None else None,
+            "acknowledged": None,
+        }
         _write_new(tmp / MANIFEST, _json(manifest))
         fsync_dir(tmp)
         os.rename(tmp, target)

@@ -53,6 +53,25 @@ STEPS = ("reading the assessment and the notice inputs", "checking the DV等支�
          "checking the contracts", "writing", "writing the hand-off files")
 
 
+#: the columns read (a 1,000,000-resident ward's assessment has 170 columns, its salary reports 200: reading
+#: only these keeps the stage within its memory target, docs/notice-export.md "Speed")
+ASSESSMENT_COLUMNS = [
+    "person_id", "fiscal_year", "birth_date", "exemption", "salary_revenue", "public_pension_revenue",
+    "salary_income", "public_pension_income", "total_income", "gross_income", "income_deductions", "taxable_income",
+    "income_levy_gross_municipal", "income_levy_gross_prefectural", "adjustment_credit_municipal",
+    "adjustment_credit_prefectural", "levy_after_adjustment_municipal", "levy_after_adjustment_prefectural",
+    "income_levy_municipal", "income_levy_prefectural", "per_capita_levy_municipal", "per_capita_levy_prefectural",
+    "forest_environment_tax", "total_tax",
+]
+RESIDENT_COLUMNS = ["atena_no", "name_kanji", "name_kana", "postal_code", "address", "address_detail", "birth_date",
+                    "removal_date", "destination_address"]
+SALARY_REPORT_COLUMNS = ["doc_uid", "file", "record_no", "received_on", "is_current", "designation_no", "employee_no",
+                         "payer_name", "payer_address", "otsu_column", "payment_amount_yen", "ordinary_collection",
+                         "remarks"]
+SUMMARY_COLUMNS = ["designation_no", "is_current", "received_on", "file", "record_no", "payer_name", "payer_postal_code",
+                   "payer_address", "notice_method_employer", "notice_method_employee"]
+
+
 class DispatchStopped(JuminzeiError):
     """A safety interlock refused the dispatch; the sentence lists every reason."""
 
@@ -200,10 +219,12 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
         raise ConfigError(str(error)) from None
 
     step(STEPS[0])
-    assessment = validate(TaxAssessment, read_partition(lake, "curated", "tax_assessment", municipality, fiscal_year),
+    assessment = validate(TaxAssessment, read_partition(lake, "curated", "tax_assessment", municipality, fiscal_year,
+                                                        columns=ASSESSMENT_COLUMNS),
                           "curated/tax_assessment", run_id)
-    lineage = read_partition(lake, "curated", "basis_lineage", municipality, fiscal_year)
-    residents_full = read_partition(lake, "staging", "residents", municipality, fiscal_year)
+    lineage = read_partition(lake, "curated", "basis_lineage", municipality, fiscal_year,
+                             columns=["person_id", "doc_uid", "source", "is_current"])
+    residents_full = read_partition(lake, "staging", "residents", municipality, fiscal_year, columns=RESIDENT_COLUMNS)
     residents = residents_full.select("atena_no")
     checked = {
         source: check_records(_read_required(settings, source, municipality, fiscal_year, report), source, residents)
@@ -226,9 +247,11 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     step(STEPS[2])
     from transforms.collection_plan import collection_plan
 
-    salary_reports = read_partition(lake, "staging", "salary_reports", municipality, fiscal_year)
+    salary_reports = read_partition(lake, "staging", "salary_reports", municipality, fiscal_year,
+                                    columns=SALARY_REPORT_COLUMNS)
     reports = _salary_reports(lineage, salary_reports)
-    choices = _choices(lineage, read_partition(lake, "staging", "etax_returns", municipality, fiscal_year))
+    choices = _choices(lineage, read_partition(lake, "staging", "etax_returns", municipality, fiscal_year,
+                                               columns=["doc_uid", "is_current", "resident_tax_collection"]))
     targets = pension_targets(checked["pension_withholding_target"])
     plan = collection_plan(assessment, reports, targets, choices, fiscal_year=fiscal_year)
 
@@ -330,7 +353,7 @@ def _samples(lake: Path, municipality: str, fiscal_year: int, run_id: str, notic
 def _optional(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> pl.DataFrame:
     """A partition that may be absent (no 総括表 was received): an empty frame then."""
     if partition_exists(lake, zone, dataset, municipality, fiscal_year):
-        return read_partition(lake, zone, dataset, municipality, fiscal_year)
+        return read_partition(lake, zone, dataset, municipality, fiscal_year, columns=SUMMARY_COLUMNS)
     return pl.DataFrame(schema={"designation_no": pl.String, "is_current": pl.Boolean, "received_on": pl.Date,
                                 "file": pl.String, "record_no": pl.Int64, "payer_name": pl.String,
                                 "payer_postal_code": pl.String, "payer_address": pl.String,

@@ -114,6 +114,22 @@ def _paper(layout_name: str, frame: pl.DataFrame, months: dict[str, list[int]], 
     return files, report.with_columns(pl.lit(f"{layout_name}.csv").alias("print_file"))
 
 
+def print_vendor_files(tax: pl.DataFrame, employer: pl.DataFrame, employee: pl.DataFrame,
+                       months: dict[str, list[int]]) -> list[HandoffFile]:
+    """The print vendor's files: the three print files (CSV and Parquet each) and the 外字 report of all."""
+    reports = []
+    vendor: list[HandoffFile] = []
+    for name, frame in (("tax_notice", tax), ("special_collection_employer", employer),
+                        ("special_collection_employee", employee)):
+        files, report = _paper(name, frame, months, counts={"notices": frame.height})
+        vendor += files
+        reports.append(report)
+    layout = load_handoff_layout("encoding_report")
+    gaiji = pl.concat(reports, how="vertical").sort("print_file", "notice_no", "field", "position")
+    vendor.append(HandoffFile("encoding_report.csv", to_export(gaiji, layout), layout, "csv"))
+    return vendor
+
+
 def _files(notices: NoticeFiles, months: dict[str, list[int]], my_numbers) -> dict[str, list[HandoffFile]]:
     from transforms.notices import cp932_form, dispatch_order, replace_unencodable, unencodable_characters
 
@@ -130,16 +146,7 @@ def _files(notices: NoticeFiles, months: dict[str, list[int]], my_numbers) -> di
     employer_paper = special.filter(pl.col("notice_method_employer") == "paper")
     employee_paper = special.filter(pl.col("notice_method_employee") == "paper")
 
-    reports = []
-    vendor: list[HandoffFile] = []
-    for name, frame in (("tax_notice", tax), ("special_collection_employer", employer_paper),
-                        ("special_collection_employee", employee_paper)):
-        files, report = _paper(name, frame, months, counts={"notices": frame.height})
-        vendor += files
-        reports.append(report)
-    layout = load_handoff_layout("encoding_report")
-    gaiji = pl.concat(reports, how="vertical").sort("print_file", "notice_no", "field", "position")
-    vendor.append(HandoffFile("encoding_report.csv", to_export(gaiji, layout), layout, "csv"))
+    vendor = print_vendor_files(tax, employer_paper, employee_paper, months)
 
     eltax: list[HandoffFile] = []
     electronic = special.filter((pl.col("notice_method_employer") == "eltax") | (pl.col("notice_method_employee") == "eltax"))
@@ -152,9 +159,10 @@ def _files(notices: NoticeFiles, months: dict[str, list[int]], my_numbers) -> di
             pl.col("notice_method_employee").alias("employee_copy")).sort("designation_no", "person_id")
         shaped = cp932_form(to_export(rows, layout, months))
         shaped = replace_unencodable(shaped, unencodable_characters(shaped, layout.key))
+        sums = _sums_by(shaped, "designation_no", layout.amount_columns(months))
         for (designation,), part in shaped.group_by("designation_no", maintain_order=True):
             eltax.append(HandoffFile(f"eltax_{_safe(designation)}.csv", part, layout, "csv", months,
-                                     {"notices": part.height}))
+                                     {"notices": part.height}, sums[designation]))
 
     layout = load_handoff_layout("forwarding_list")
     sendable = notices.forwarding.filter(pl.col("destination_municipality_code").is_not_null())
@@ -163,6 +171,12 @@ def _files(notices: NoticeFiles, months: dict[str, list[int]], my_numbers) -> di
     kaiso = [HandoffFile(f"kaiso_{code}.csv", part, layout, "csv", None, {"documents": part.height})
              for (code,), part in shaped.group_by("destination_municipality_code", maintain_order=True)]
     return {"print_vendor": vendor, "eltax": eltax, "municipalities": kaiso}
+
+
+def _sums_by(frame: pl.DataFrame, key: str, columns: list[str]) -> dict[str, dict[str, int]]:
+    """``sum_<column>`` of every amount column per value of ``key``, in one group-by (many small files)."""
+    totals = frame.group_by(key).agg([pl.col(c).sum().cast(pl.Int64).alias(f"sum_{c}") for c in columns])
+    return {row.pop(key): row for row in totals.iter_rows(named=True)}
 
 
 def _safe(designation: str) -> str:
@@ -257,4 +271,4 @@ def check_files(report: RunReport, notices: NoticeFiles) -> None:
                      expected=0, actual=wrong)
 
 
-__all__ = ["NoticeFiles", "build", "check", "check_files", "slots", "ELTAX_VAULT_REASON"]
+__all__ = ["NoticeFiles", "build", "check", "check_files", "slots", "print_vendor_files", "ELTAX_VAULT_REASON"]

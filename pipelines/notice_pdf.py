@@ -122,16 +122,27 @@ class _Page:
         return top
 
 
-def render_tax_notice(record: dict[str, Any], *, municipality_name: str = "港区") -> bytes:
-    """One 納税通知書兼税額決定通知書 (普通徴収 and the 年金特別徴収 part) as a one-page PDF."""
+def _a4(title: str) -> tuple[io.BytesIO, Any, _Page]:
+    """A one-page A4 document in invariant mode (the same content gives the same bytes)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen.canvas import Canvas
 
     _font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
-    canvas.setTitle(f"納税通知書 {record['notice_no']}")
-    page = _Page(canvas, *A4)
+    canvas.setTitle(title)
+    return buffer, canvas, _Page(canvas, *A4)
+
+
+def _finish(buffer: io.BytesIO, canvas) -> bytes:
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def render_tax_notice(record: dict[str, Any], *, municipality_name: str = "港区") -> bytes:
+    """One 納税通知書兼税額決定通知書 (普通徴収 and the 年金特別徴収 part) as a one-page PDF."""
+    buffer, canvas, page = _a4(f"納税通知書 {record['notice_no']}")
     year = era_year(int(record["fiscal_year"]))
     page.text(15, 14, f"〒{record.get('addressee_postal_code') or ''}", 10)
     page.text(15, 20, record.get("addressee_address"), 10)
@@ -189,21 +200,12 @@ def render_tax_notice(record: dict[str, Any], *, municipality_name: str = "港�
     page.text(15, 270, "納期限までに納付がない場合は督促状が送付され、延滞金がかかることがあります（地方税法第329条、第326条）。", 7)
     page.text(15, 275, "この処分に不服がある場合は、通知を受けた日の翌日から3か月以内に区長に審査請求ができます（行政不服審査法）。", 7)
     page.text(15, 282, "プレビュー（印刷業者の帳票ではありません）", 7)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+    return _finish(buffer, canvas)
 
 
 def render_special_collection_notice(record: dict[str, Any], *, municipality_name: str = "港区") -> bytes:
     """One 特別徴収税額決定通知書（納税義務者用） as a one-page PDF."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
-
-    _font()
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
-    canvas.setTitle(f"特別徴収税額決定通知書 {record['notice_no']}")
-    page = _Page(canvas, *A4)
+    buffer, canvas, page = _a4(f"特別徴収税額決定通知書 {record['notice_no']}")
     year = era_year(int(record["fiscal_year"]))
     page.text(15, 14, f"{year}　給与所得等に係る特別区民税・都民税・森林環境税　特別徴収税額決定通知書（納税義務者用）", 10)
     page.text(15, 22, f"特別徴収義務者　{record.get('employer_name') or ''}（指定番号 {record.get('designation_no') or ''}）", 9)
@@ -228,9 +230,7 @@ def render_special_collection_notice(record: dict[str, Any], *, municipality_nam
     rows = [[f"{labels[i]}月分" if i < len(labels) else k, record.get(k)] for i, k in enumerate(months)]
     page.table(15, y + 8, [40, 50], rows)
     page.text(15, 282, "プレビュー（印刷業者の帳票ではありません）", 7)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+    return _finish(buffer, canvas)
 
 
 # ------------------------------------------------------------------------------------- the operator's sample

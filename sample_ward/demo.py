@@ -133,13 +133,18 @@ def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], 
         ]
         for handoff in notices.get("handoffs", []):
             state = f"unchanged, as in run {handoff['run_id']}" if handoff.get("unchanged") else "written"
-            lines.append(f"  {handoff['recipient']:<15} {handoff['files']:>3} files {handoff['rows']:>6} records  "
-                         f"{handoff['path']}/ ({state})")
-            for name, totals in sorted(handoff.get("control_totals", {}).items()):
-                sums = {k: v for k, v in totals.items() if k in CONTROL_TOTALS_SHOWN}
-                if sums:
-                    shown = ", ".join(f"{k.removeprefix('sum_')} {v:,}" for k, v in sums.items())
-                    lines.append(f"      {name}: {totals['rows']} rows; {shown}")
+            lines.append(f"  {handoff['recipient']:<15} {handoff['files']:>3} files  {handoff['path']}/ ({state})")
+            manifest = json.loads((Path(lake) / handoff["path"] / "manifest.json").read_text(encoding="utf-8"))
+            by_export: dict[str, dict[str, int]] = {}
+            for entry in manifest["files"]:
+                if entry["format"] != "csv":
+                    continue  # the Parquet beside a print file holds the same records
+                totals = by_export.setdefault(entry["export"], {})
+                for key, value in entry["control_totals"].items():
+                    totals[key] = totals.get(key, 0) + value
+            for export, totals in sorted(by_export.items()):
+                shown = ", ".join(f"{k.removeprefix('sum_')} {v:,}" for k, v in totals.items() if k in CONTROL_TOTALS_SHOWN)
+                lines.append(f"      {export}: {totals['rows']} records" + (f"; {shown}" if shown else ""))
         lines.append("Each folder's manifest.json holds every control total; `juminzei handoff ack <run_id>` erases the "
                      "files once the recipient confirms receipt.")
     lines += ["", "See `.venv/bin/juminzei status` for every stage and year; `make airflow` for the web UI."]

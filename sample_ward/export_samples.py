@@ -65,7 +65,7 @@ def export_samples(ward: Path, work: Path, municipality: str, fiscal_year: int) 
 def _cut(folders: dict[str, Path], out_lake: Path, municipality: str, fiscal_year: int, pl) -> dict[str, bytes]:
     from contracts.handoff_layouts import load_handoff_layout, to_export
     from pipelines.handoff import HandoffFile, write_handoff
-    from pipelines.notice_files import _paper
+    from pipelines.notice_files import print_vendor_files
     from transforms.notices import unencodable_characters
 
     months = {"months": [6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4, 5], "installments": [6, 8, 10, 1],
@@ -90,15 +90,7 @@ def _cut(folders: dict[str, Path], out_lake: Path, municipality: str, fiscal_yea
     employee = pl.read_parquet(vendor / "special_collection_employee.parquet")
     employee = employee.filter(pl.col("designation_no").is_in(first.implode())).head(PER_FILE) \
         .with_columns(pl.lit(1, pl.Int64).alias("dispatch_seq"))
-    vendor_files, reports = [], []
-    for name, frame in (("tax_notice", chosen), ("special_collection_employer", envelope),
-                        ("special_collection_employee", employee)):
-        made, report = _paper(name, frame, months, counts={"notices": frame.height})
-        vendor_files += made
-        reports.append(report)
-    layout = load_handoff_layout("encoding_report")
-    vendor_files.append(HandoffFile("encoding_report.csv", to_export(
-        pl.concat(reports).sort("print_file", "notice_no", "field", "position"), layout), layout, "csv"))
+    vendor_files = print_vendor_files(chosen, envelope, employee, months)
 
     # eLTAX: the first employer's file, a few records; 回送: the first destination's list
     eltax_layout = load_handoff_layout("eltax_special_collection")

@@ -293,23 +293,37 @@ def _unencodable(chars: list[str]) -> list[str]:
 def unencodable_characters(frame: pl.DataFrame, key: str) -> pl.DataFrame:
     """外字 report: one row per record, field and character that CP932 cannot hold — ``key`` (the record's
     key, e.g. the 通知書番号), ``field``, ``character``, ``code_point`` (U+XXXX) and ``position`` (1-based,
-    in characters, the first occurrence) — so the print vendor can map it to its own 外字 font."""
+    in characters, the first occurrence) — so the print vendor can map it to its own 外字 font.
+
+    The distinct characters of each column are tested once; only the rows holding one of the bad ones
+    are split into characters (a 1,000,000-resident ward's print file stays within memory)."""
+    import re
+
     columns = [c for c, t in frame.schema.items() if t == pl.String and c != key]
     schema = {key: pl.String, "field": pl.String, "character": pl.String, "code_point": pl.String, "position": I64}
     if not columns or not frame.height:
         return pl.DataFrame(schema=schema)
-    chars = pl.concat([frame.select(pl.col(c).str.split("").alias("c")).explode("c") for c in columns]) \
-        .get_column("c").drop_nulls().unique().to_list()
+    distinct = pl.collect_all([
+        frame.lazy().select(pl.col(c).filter(pl.col(c).str.contains(r"[^\x00-\x7F]")).unique().str.split("")
+                            .explode().unique().alias("c"))
+        for c in columns])
+    chars = pl.concat(distinct).get_column("c").drop_nulls().unique().to_list()
     bad = _unencodable([c for c in chars if c])
     if not bad:
         return pl.DataFrame(schema=schema)
+    pattern = "[" + "".join(re.escape(c) for c in bad) + "]"
     hits = []
     for column in columns:
-        chars_of = frame.select(pl.col(key), pl.col(column).str.split("").alias("character")) \
+        rows = frame.select(pl.col(key), pl.col(column)).filter(pl.col(column).str.contains(pattern))
+        if not rows.height:
+            continue
+        chars_of = rows.select(pl.col(key), pl.col(column).str.split("").alias("character")) \
             .with_columns(pl.int_ranges(1, pl.col("character").list.len() + 1).alias("position")) \
             .explode("character", "position").filter(pl.col("character").is_in(bad))
         hits.append(chars_of.group_by(key, "character").agg(pl.col("position").min().cast(I64))
                     .with_columns(pl.lit(column).alias("field")))
+    if not hits:
+        return pl.DataFrame(schema=schema)
     points = {c: f"U+{ord(c):04X}" for c in bad}
     out = pl.concat(hits, how="vertical").with_columns(
         pl.col("character").replace_strict(points, return_dtype=pl.String).alias("code_point"))
