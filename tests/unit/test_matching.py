@@ -280,3 +280,72 @@ def test_relatives_resolved_only_by_a_verified_my_number():
     evidence = dict(got.select("relative_key", "relative_match_evidence").rows())
     assert evidence["r1"][0] == "my_number" and "birth_date" in evidence["r1"]
     assert "birth_date" not in evidence["r2"] and evidence["r3"] == []
+
+
+def test_a_relative_without_a_birth_date_is_resolved_by_name_only_when_the_caller_allows_it():
+    """The default asks for the birth date AND the name (rule 1); a document that carries no birth date of
+    its relatives (the 給与支払報告書 lists 控除対象扶養親族 by name and number) may accept the name alone."""
+    from transforms.matching import match_relatives_by_my_number
+
+    relatives = pl.DataFrame({"relative_key": ["r1"], "my_number": [NO_TARO], "name_kanji": ["佐藤　太郎"],
+                              "name_kana": [None], "birth_date": [None]},
+                             schema_overrides={"name_kana": pl.String, "birth_date": pl.Date})
+    strict = match_relatives_by_my_number(relatives, residents(), VAULT).row(0, named=True)
+    assert strict["relative_atena_no"] is None and strict["relative_match_rule"] == "my_number_conflict"
+    lenient = match_relatives_by_my_number(relatives, residents(), VAULT, birth_date_required=False).row(0, named=True)
+    assert (lenient["relative_atena_no"], lenient["relative_match_rule"]) == (TARO, "my_number_verified")
+
+
+@pytest.mark.parametrize("keys, message", [
+    (["r1", "r1"], "relative_key must be set and unique"),
+    (["r1", None], "relative_key must be set and unique"),
+])
+def test_relatives_need_a_unique_key_each(keys, message):
+    from transforms.matching import match_relatives_by_my_number
+
+    relatives = pl.DataFrame({"relative_key": keys, "my_number": [NO_TARO, NO_HANAKO], "name_kanji": ["a", "b"],
+                              "name_kana": [None, None], "birth_date": [None, None]},
+                             schema_overrides={"name_kana": pl.String, "birth_date": pl.Date})
+    with pytest.raises(ValueError, match=message):
+        match_relatives_by_my_number(relatives, residents(), VAULT)
+
+
+def test_a_relatives_frame_without_a_column_is_refused_naming_it():
+    from transforms.matching import match_relatives_by_my_number
+
+    relatives = pl.DataFrame({"relative_key": ["r1"], "my_number": [NO_TARO], "name_kanji": ["佐藤　太郎"]})
+    with pytest.raises(ValueError, match=r"lacks the columns \['name_kana', 'birth_date'\]"):
+        match_relatives_by_my_number(relatives, residents(), VAULT)
+
+
+def test_a_kanji_name_that_is_neither_the_name_nor_the_alias_scores_no_name_points():
+    """Points (transforms/matching.py POINTS): birth date 30 + sex 10 + address 20 = 60, and no 40 for the
+    name: 「別人　名前」 is neither テイラー　マシュー nor the 通称 後藤　周平."""
+    r = match(("d1", None, None, "別人　名前", D(1975, 3, 3), 1, "東京都港区六本木六丁目１２番２号"))
+    assert (row_of(r, "d1")["decision"], row_of(r, "d1")["score"]) == ("review", 60)
+    (best,) = r.review_queue.filter(pl.col("doc_uid") == "d1").rows(named=True)
+    assert (best["candidate_atena_no"], best["candidate_score"]) == (ALIAS, 60)
+    assert "name_kanji" not in best["candidate_agreed_fields"]
+
+
+def test_a_document_without_a_birth_date_is_never_matched_by_four_info():
+    """佐藤　太郎 with his sex and address but no birth date: no candidate at all (4情報 needs the birth
+    date), so the document goes to the operator instead of a guess between 太郎 and 次郎 of the same address."""
+    r = match(("d1", None, "サトウ　タロウ", "佐藤　太郎", None, 1, "東京都港区芝浦三丁目４番１号"))
+    got = row_of(r, "d1")
+    assert (got["atena_no"], got["decision"]) == (None, "no_candidate")
+
+
+@pytest.mark.parametrize("fmt", sorted(__import__("transforms.matching", fromlist=["DOCUMENT_FORMATS"]).DOCUMENT_FORMATS))
+def test_document_identity_names_its_source_and_reads_blank_text_as_missing(fmt):
+    from transforms.matching import DOCUMENT_FORMATS, document_identity
+
+    my_number, kana, kanji, birth, sex, addresses = DOCUMENT_FORMATS[fmt]
+    record = {"file": "f.csv", "record_no": 7, my_number: "\\u3000 ", kana: "", kanji: "　佐藤　太郎",
+              birth: D(1980, 1, 1), **{a: " " for a in addresses}}
+    if sex:
+        record[sex] = "x"  # not a code: null, never an error
+    got = document_identity(fmt, pl.DataFrame([record])).row(0, named=True)
+    assert (got["doc_uid"], got["source"], got["record_no"]) == ("f.csv#7", fmt, 7)
+    assert got["name_kana"] is None and got["address"] is None and got["name_kanji"] == "　佐藤　太郎"
+    assert got["sex"] is None
