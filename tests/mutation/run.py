@@ -97,6 +97,71 @@ def parse_accepted(markdown: str) -> dict[str, str]:
     return accepted
 
 
+PATTERNS_HEADING = "## Accepted mutant patterns"
+
+
+def parse_patterns(markdown: str) -> list[tuple[str, re.Pattern, str]]:
+    """The accepted patterns of docs/testing.md: (module glob, compiled regex, reason) per table row under
+    ``## Accepted mutant patterns``. A surviving mutant of a module the glob matches, whose diff (see
+    :func:`mutant_diff`) the regex matches, counts as accepted with that reason: one row for a whole class
+    of equivalent mutants (a dtype given to a null literal that a cast fixes, an ``otherwise`` no value
+    reaches), each class argued once instead of mutant by mutant."""
+    patterns = []
+    inside = False
+    for line in markdown.splitlines():
+        if line.startswith("## "):
+            inside = line.strip() == PATTERNS_HEADING
+            continue
+        if not inside or not line.startswith("|"):
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+        if len(cells) >= 3 and cells[0].startswith("`") and cells[1].startswith("`"):
+            if not cells[2]:
+                raise ValueError(f"{TESTING_DOC.name}: pattern {cells[1]} has no reason")
+            regex = cells[1][1:-1].replace("\\|", "|")  # a | inside a table cell is written \|
+            patterns.append((cells[0].strip("`"), re.compile(regex, re.MULTILINE), cells[2]))
+    return patterns
+
+
+def _function_name(mutant: str) -> str:
+    """transforms.matching.x__text__mutmut_3 → x__text__mutmut_3 (the function in the mutated module)."""
+    return mutant[_MUTANT_NAME.match(mutant).end() - 2:]
+
+
+def mutant_diff(mutated_source: str, mutant: str) -> str:
+    """The changed lines of one mutant against its original, from the mutated module mutmut writes
+    (``mutants/<module>.py`` holds ``x_<f>__mutmut_orig`` and every ``x_<f>__mutmut_<n>``): ``-`` lines then
+    ``+`` lines, each stripped of its indentation, the def line left out (its name differs)."""
+    import ast
+    import difflib
+
+    name = _function_name(mutant)
+    original = name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    tree = ast.parse(mutated_source)
+    found = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+             and node.name in (name, original)}
+    if name not in found or original not in found:
+        raise KeyError(f"{mutant}: not in the mutated module")
+
+    def body(node) -> list[str]:
+        lines = ast.get_source_segment(mutated_source, node, padded=False).splitlines()
+        return [line.strip() for line in lines[1:]]
+
+    changed = [line for line in difflib.ndiff(body(found[original]), body(found[name]))
+               if line[:2] in ("- ", "+ ")]
+    removed = [line for line in changed if line.startswith("-")]
+    added = [line for line in changed if line.startswith("+")]
+    return "\n".join(removed + added)
+
+
+def accepted_by_pattern(module: str, diff: str, patterns: list[tuple[str, re.Pattern, str]]) -> str | None:
+    """The reason of the first pattern (of a module glob matching ``module``) whose regex finds ``diff``."""
+    for glob, regex, reason in patterns:
+        if fnmatch.fnmatch(module, glob) and regex.search(diff):
+            return reason
+    return None
+
+
 def threshold_for(module: str, targets: dict) -> int:
     return int(targets.get("min_killed_percent", {}).get(module, targets["default_min_killed_percent"]))
 
@@ -127,9 +192,12 @@ class ModuleResult:
         return self.not_checked == 0 and share is not None and share >= self.threshold and not self.unexplained
 
 
-def summarise(verdicts: dict[str, str], accepted: dict[str, str], targets: dict) -> list[ModuleResult]:
+def summarise(verdicts: dict[str, str], accepted: dict[str, str], targets: dict,
+              by_pattern: dict[str, str] | None = None) -> list[ModuleResult]:
     """Per-module counts. An accepted mutant that is killed today is simply killed (the list is stale
-    there, and the report says so); an unknown verdict counts as a survivor, never as a kill."""
+    there, and the report says so); an unknown verdict counts as a survivor, never as a kill.
+    ``by_pattern``: survivors accepted by a pattern of docs/testing.md (name → reason)."""
+    accepted = {**(by_pattern or {}), **accepted}
     results: dict[str, ModuleResult] = {}
     for name in sorted(verdicts):
         verdict = verdicts[name]
@@ -288,6 +356,28 @@ def recheck_names(verdicts: dict[str, str], modules: list[str]) -> list[str]:
     )
 
 
+def _pattern_acceptances(tree: Path, verdicts: dict[str, str], patterns) -> dict[str, str]:
+    """Survivors whose diff an accepted pattern matches (name → reason), read from the mutated modules."""
+    if not patterns:
+        return {}
+    survivors = [n for n, v in verdicts.items() if v in SURVIVED or v in NO_TESTS]
+    sources: dict[str, str] = {}
+    out = {}
+    for name in survivors:
+        module = module_of(name)
+        path = tree / "mutants" / module
+        if module not in sources:
+            sources[module] = path.read_text(encoding="utf-8") if path.is_file() else ""
+        try:
+            diff = mutant_diff(sources[module], name)
+        except (KeyError, SyntaxError):
+            continue
+        reason = accepted_by_pattern(module, diff, patterns)
+        if reason:
+            out[name] = reason
+    return out
+
+
 def _verdicts(mutmut: Path, tree: Path, env: dict[str, str]) -> dict[str, str] | None:
     listed = subprocess.run(
         [str(mutmut), "results", "--all", "true"], cwd=tree, env=env, capture_output=True, text=True, check=False,
@@ -372,11 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.modules:
         verdicts = {n: v for n, v in verdicts.items() if any(fnmatch.fnmatch(module_of(n), p) for p in args.modules)}
-    accepted = parse_accepted(TESTING_DOC.read_text(encoding="utf-8"))
-    results = summarise(verdicts, accepted, targets)
+    doc = TESTING_DOC.read_text(encoding="utf-8")
+    accepted = parse_accepted(doc)
+    by_pattern = _pattern_acceptances(tree, verdicts, parse_patterns(doc))
+    results = summarise(verdicts, accepted, targets, by_pattern)
     stale = stale_acceptances(verdicts, accepted, [r.module for r in results])
 
     report = {
+        "accepted_by_pattern": by_pattern,
         "modules": [{**asdict(r), "killed_percent": r.killed_percent, "ok": r.ok} for r in results],
         "verdicts": dict(Counter(verdicts.values())),
         "stale_acceptances": stale,

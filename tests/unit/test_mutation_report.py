@@ -206,3 +206,70 @@ def test_the_committed_configuration_names_the_issues_targets():
     assert run.threshold_for("transforms/record_merge.py", targets) == 90
     assert run.threshold_for("pipelines/lake.py", targets) == 80
     assert run.parse_accepted((run.REPO / "docs" / "testing.md").read_text(encoding="utf-8")) is not None
+
+
+MUTATED = '''
+import polars as pl
+
+
+def x_f__mutmut_orig(column):
+    c = pl.col(column)
+    return pl.when(c != "").then(c).otherwise(pl.lit(None, pl.String))
+
+
+def x_f__mutmut_1(column):
+    c = pl.col(column)
+    return pl.when(c != "").then(c).otherwise(None)
+
+
+def x_f__mutmut_2(column):
+    c = pl.col(column)
+    return pl.when(c == "").then(c).otherwise(None)
+
+
+class Lake:
+    def xǁLakeǁwrite__mutmut_orig(self, a):
+        return a + 1
+
+    def xǁLakeǁwrite__mutmut_1(self, a):
+        return a + 2
+'''
+
+
+def test_a_mutants_diff_is_its_changed_lines_against_the_original():
+    assert run.mutant_diff(MUTATED, "transforms.m.x_f__mutmut_1") == (
+        '- return pl.when(c != "").then(c).otherwise(pl.lit(None, pl.String))\n'
+        '+ return pl.when(c != "").then(c).otherwise(None)')
+    assert run.mutant_diff(MUTATED, "pipelines.lake.xǁLakeǁwrite__mutmut_1") == "- return a + 1\n+ return a + 2"
+    with pytest.raises(KeyError):
+        run.mutant_diff(MUTATED, "transforms.m.x_f__mutmut_9")
+
+
+def test_a_pattern_accepts_only_the_class_of_change_it_describes():
+    doc = "\n".join([
+        "## Accepted mutant patterns", "",
+        "| modules | pattern | reason |", "|---|---|---|",
+        r"| `transforms/*.py` | `^- (.*)\.otherwise\(pl\.lit\(None, pl\.\w+\)\)(.*)\n\+ \1\.otherwise\(None\)\2$` | a null literal takes the then-branch's dtype |",
+        "", "## Next", "| `x` | `y` | z |",
+    ])
+    (pattern,) = run.parse_patterns(doc)
+    only_the_literal = run.mutant_diff(MUTATED, "transforms.m.x_f__mutmut_1")
+    also_the_condition = run.mutant_diff(MUTATED, "transforms.m.x_f__mutmut_2")
+    assert run.accepted_by_pattern("transforms/m.py", only_the_literal, [pattern]) == "a null literal takes the then-branch's dtype"
+    assert run.accepted_by_pattern("transforms/m.py", also_the_condition, [pattern]) is None  # a real change too
+    assert run.accepted_by_pattern("pipelines/lake.py", only_the_literal, [pattern]) is None  # another module
+    with pytest.raises(ValueError, match="has no reason"):
+        run.parse_patterns("## Accepted mutant patterns\n| `a` | `b` |  |")
+
+
+def test_a_survivor_accepted_by_a_pattern_is_counted_as_accepted():
+    verdicts = {"transforms.m.x_f__mutmut_1": "survived", "transforms.m.x_f__mutmut_2": "survived",
+                "transforms.m.x_f__mutmut_3": "killed"}
+    (result,) = run.summarise(verdicts, {}, {"default_min_killed_percent": 80},
+                              {"transforms.m.x_f__mutmut_1": "equivalent"})
+    assert (result.accepted, result.survived, result.unexplained) == (1, 1, ["transforms.m.x_f__mutmut_2"])
+
+
+def test_a_pipe_inside_a_pattern_is_written_escaped_in_the_table():
+    (pattern,) = run.parse_patterns("## Accepted mutant patterns\n| `*` | `^\\+ (?:None\\|True)$` | reason |")
+    assert pattern[1].pattern == "^\\+ (?:None|True)$" and pattern[2] == "reason"
