@@ -68,15 +68,9 @@ def notice_export():
 
     @task
     def export(run: dict) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
+        from pipelines.dag_policy import run_stage_task
 
-        from contracts.errors import JuminzeiError
-        from pipelines.runtime import run_stage
-
-        try:
-            return run_stage(run)
-        except JuminzeiError as error:  # bad input or configuration: a retry would stop the same way
-            raise AirflowFailException(str(error)) from None
+        return run_stage_task(run)  # an operator error fails at once, without retries
 
     @task
     def check_reconciliation(summary: dict) -> dict:

@@ -185,7 +185,9 @@ def employers(summaries: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
     def method(col: str) -> pl.Expr:
         return pl.when(pl.col(col).fill_null("").str.strip_chars() == "2").then(pl.lit("eltax")).otherwise(pl.lit("paper"))
 
-    from_summary = summaries.filter(pl.col("is_current")).sort("designation_no", "received_on", "file", "record_no") \
+    designation = pl.col("designation_no").cast(pl.String).str.strip_chars()  # as the plan reads it
+    from_summary = summaries.filter(pl.col("is_current")).with_columns(designation) \
+        .sort("designation_no", "received_on", "file", "record_no") \
         .unique("designation_no", keep="last").select(
             "designation_no",
             pl.col("payer_name").alias("employer_name"),
@@ -194,7 +196,8 @@ def employers(summaries: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
             method("notice_method_employer").alias("notice_method_employer"),
             method("notice_method_employee").alias("notice_method_employee"),
         )
-    from_reports = reports.filter(pl.col("is_current")).sort("designation_no", "received_on", "file", "record_no") \
+    from_reports = reports.filter(pl.col("is_current")).with_columns(designation) \
+        .sort("designation_no", "received_on", "file", "record_no") \
         .unique("designation_no", keep="last").select(
             "designation_no",
             pl.col("payer_name").alias("employer_name"),
@@ -217,7 +220,7 @@ def special_collection_notices(assessment: pl.DataFrame, plan: pl.DataFrame, sch
         "person_id", "salary_amount", "ordinary_amount", "pension_amount", "salary_doc_uid", "salary_payer")
     report_keys = reports.select(
         pl.col("doc_uid").alias("salary_doc_uid"),
-        pl.col("designation_no").alias("report_designation_no"),
+        pl.col("designation_no").cast(pl.String).str.strip_chars().alias("report_designation_no"),
         pl.col("employee_no"),
     )
     index = pl.DataFrame({"period": salary_periods, "_slot": list(range(1, len(salary_periods) + 1))},

@@ -214,3 +214,20 @@ def test_the_forwarding_list_takes_the_name_and_the_moved_to_address_of_a_former
     assert out.row(0, named=True)["name_kanji"] == "港　一郎"
     assert out.row(0, named=True)["moved_to_address"] == "東京都渋谷区宇田川町１番１号"
     assert out["destination_municipality_code"].to_list() == ["131130", None]
+
+
+def test_a_designation_number_written_with_blanks_names_the_same_employer_as_the_plan():
+    """The plan reads the 指定番号 without surrounding blanks (transforms.collection_plan); the notice
+    must name the same employer, or a report written as "1000000001 " would look like another one."""
+    reports = REPORTS.with_columns(pl.lit(" 1000000001 ").alias("designation_no"))
+    summaries = SUMMARIES.with_columns(pl.lit("1000000001　".strip() + " ").alias("designation_no")).head(1)
+    plan = _plan([{"person_id": "0000000001", "salary_amount": 12_000, "salary_doc_uid": "r1",
+                   "salary_payer": "1000000001"}])
+    months = [f"{2026 + (m < 6)}-{m:02d}" for m in (6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4, 5)]
+    schedule = pl.DataFrame([_slot("0000000001", p, 1_000, "salary") for p in months])
+    addressed = n.addressees(RESIDENTS, MAILING.clear(), pl.Series([], dtype=pl.String))
+    row = n.special_collection_notices(_assessment(["0000000001"]), plan, schedule, reports,
+                                       n.employers(summaries, reports), addressed, fiscal_year=2026,
+                                       salary_periods=months).row(0, named=True)
+    assert row["designation_no"] == row["salary_payer"] == "1000000001"
+    assert row["employer_postal_code"] == "1050014"  # found in the 総括表 despite the blanks
