@@ -8,6 +8,7 @@ Reads JSON Lines, one object a line::
     {"fiscal_year": 2026, "method": "pension", "annual_tax": 57000, "first_year": false,
      "previous_year_annual_tax": 36000}
     {"fiscal_year": 2026, "method": "ordinary", "annual_tax": 172500, "notice_date": "2026-08-20"}
+    {"fiscal_year": 2026, "method": "salary", "annual_tax": 172500, "notice_date": "2026-07-15"}
 
 and writes one line for each: ``{"installments": [{"period": "YYYY-MM", "due_date": "YYYY-MM-DD",
 "amount": int, "route": ...}]}``, or ``{"error": ..., "field": ..., "line": n}`` for a line that cannot be
@@ -77,6 +78,13 @@ def parse_line(item: Any, defaults: dict[str, Any]) -> dict[str, Any]:
                                             f"{json.dumps(item['notice_date'], ensure_ascii=False)}") from None
         if row["notice_date"].year not in (fiscal_year, fiscal_year + 1):
             raise InputError("notice_date", f"notice_date {row['notice_date'].isoformat()} is not in 年度 {fiscal_year}")
+        if method == "salary":
+            from transforms.installments import load_installment_rules, salary_slots
+
+            if not salary_slots(fiscal_year, load_installment_rules(fiscal_year), row["notice_date"]):
+                raise InputError("notice_date", f"a 給与特別徴収 notice of {row['notice_date'].isoformat()} leaves no "
+                                                f"month of 年度 {fiscal_year} to withhold in (the last is May): the "
+                                                "tax is collected by 普通徴収")
     if item.get("rounding_unit") is not None:
         unit = item["rounding_unit"]
         if unit not in (100, 1000) or isinstance(unit, bool):

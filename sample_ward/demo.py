@@ -188,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     conf = {"fiscal_year": args.fiscal_year, "dry_run": False}
-    # notices go out as in the ward's year: 港区 mailed the 当初賦課 notices in the second week of June
-    DAG_CONF["notice_export"] = {"notice_date": f"{args.fiscal_year}-06-10"}
+    # notices go out as in the ward's year: the 特別徴収税額 reach the employers by 31 May (地方税法第321条の4第1項)
+    DAG_CONF["notice_export"] = {"notice_date": f"{args.fiscal_year}-05-20"}
     for dag_id in CYCLE_ORDER:
         print(f"4. airflow dags test {dag_id} …", flush=True)
         ok, seconds, log_path = run_dag(dag_id, {**conf, **DAG_CONF.get(dag_id, {})}, env, REPO / "var" / "demo" / "logs")

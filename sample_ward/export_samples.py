@@ -1,7 +1,7 @@
 """The export half of ``data_samples/``: a few notices of every hand-off, written by the system itself.
 
 The cycle runs on the samples' generated ward (``sample_ward.samples.WARD``) in a temporary lake up to
-``notice_export`` (notice date 10 June); from each hand-off it writes, a few records are taken — the ones a
+``notice_export`` (notice date 20 May); from each hand-off it writes, a few records are taken — the ones a
 recipient most needs to see (a 外字 in a name, a 年金特別徴収 part, one employer's whole envelope, one
 eLTAX employer, one destination of the 回送 list) — and written again through the system's own writer
 (:func:`pipelines.handoff.write_handoff`, the layouts of ``contracts/handoff/``) under a fixed run id, so
@@ -18,9 +18,9 @@ import os
 import shutil
 from pathlib import Path
 
-#: the run id the sample hand-offs carry (a dispatch on the notice date, 10 June)
-SAMPLE_RUN_ID = "20260610T010000Z-notice_export-00000000"
-NOTICE_DATE = "2026-06-10"
+#: the run id the sample hand-offs carry (a dispatch on the notice date, 20 May)
+SAMPLE_RUN_ID = "20260520T010000Z-notice_export-00000000"
+NOTICE_DATE = "2026-05-20"
 EXPORTS_ROOT = "exports"
 #: records per print file (the 外字 and pension cases first)
 PER_FILE = 3

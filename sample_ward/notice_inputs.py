@@ -61,8 +61,9 @@ class NoticeInputsResult:
 
 
 def support_list_date(fiscal_year: int) -> date:
-    """The day of the year's DV等支援措置 extract: 1 June, a few days before the 納税通知書 go out."""
-    return date(fiscal_year, 6, 1)
+    """The day of the year's DV等支援措置 extract: 15 May, a few days before the notices go out (the
+    特別徴収税額 reach the employers by 31 May, 地方税法第321条の4第1項)."""
+    return date(fiscal_year, 5, 15)
 
 
 def notice_input_paths(municipality_code: str, fiscal_year: int) -> dict[str, str]:

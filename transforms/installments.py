@@ -7,7 +7,8 @@ Three routes carry the 個人住民税 (with the 森林環境税 levied with its
   ordinance's unit, the fractions, and an amount wholly below the unit, go to the first 期
   (第20条の4の2第6項).
 - 給与特別徴収 (``salary``): twelve monthly amounts June to May, 100円未満 fractions (or the whole of a tax
-  under 1,200円) in June (第321条の5第1項); the employer pays each in by the 10th of the next month.
+  under 1,200円) in June (第321条の5第1項); the employer pays each in by the 10th of the next month. A notice
+  sent after 5月31日 starts the withholding in the month after it, over the months left to May.
 - 年金特別徴収 (``pension_provisional``, ``pension_main``): 仮徴収 in April, June and August and 本徴収 in
   October, December and February (第321条の7の2, 第321条の7の8); a person new to the route pays half by
   普通徴収 in the first two 納期 instead of 仮徴収.
@@ -159,9 +160,18 @@ def _pay_in_slots(fiscal_year: int, months: list[int], pay_in_day: int, route: s
     return slots
 
 
-def salary_slots(fiscal_year: int, rules: InstallmentRules) -> list[Slot]:
+def salary_slots(fiscal_year: int, rules: InstallmentRules, notice_date: date | None = None) -> list[Slot]:
+    """The months of 給与特別徴収. A notice later than the day the law sets for it (5月31日, 第321条の4第1項)
+    starts the withholding in the month after the notice month (第321条の5第1項; rules
+    ``salary_special_collection.notice_deadline_*``); a notice after the last month leaves none."""
     p = "salary_special_collection"
-    return _pay_in_slots(fiscal_year, rules.months(f"{p}.months"), rules.amount(f"{p}.pay_in_day"), "salary")
+    slots = _pay_in_slots(fiscal_year, rules.months(f"{p}.months"), rules.amount(f"{p}.pay_in_day"), "salary")
+    if notice_date is None:
+        return slots
+    deadline = date(fiscal_year, rules.amount(f"{p}.notice_deadline_month"), rules.amount(f"{p}.notice_deadline_day"))
+    if notice_date <= deadline:
+        return slots
+    return [s for s in slots if s.period > f"{notice_date.year:04d}-{notice_date.month:02d}"]
 
 
 def pension_slots(fiscal_year: int, rules: InstallmentRules, route: str) -> list[Slot]:
@@ -240,7 +250,10 @@ def installments_frame(frame: pl.DataFrame, *, key: str = "key") -> pl.DataFrame
         if method == "ordinary":
             pieces = list(zip(ordinary, equal_shares(annual, len(ordinary), int(unit))))
         elif method == "salary":
-            slots = salary_slots(int(fiscal_year), rules)
+            slots = salary_slots(int(fiscal_year), rules, notice_date)
+            if not slots:
+                raise RuleError(f"a 給与特別徴収 notice of {notice_date} leaves no month of the {fiscal_year} 年度 to "
+                                "withhold in (the last is May): collect the tax by 普通徴収")
             pieces = list(zip(slots, equal_shares(annual, len(slots), rules.amount("salary_special_collection.unit"))))
         elif method == "pension":
             first_months = rules.months("pension_special_collection.first_year_ordinary_months")

@@ -14,7 +14,7 @@ from typing import Any
 from tests.benchmarks.bench_returns_ingest import _prepare, use_lake
 from tests.benchmarks.harness import header, measure, peak_rss_gib, scratch, step
 
-NOTICE_DATE = "2026-06-10"  # the generated DV等支援措置 list is extracted on 1 June
+NOTICE_DATE = "2026-05-20"  # the generated DV等支援措置 list is extracted on 15 May
 
 
 def _stage(stage: str, fiscal_year: int, work: str) -> None:

@@ -20,7 +20,7 @@ from tests.e2e.test_returns_ingest_dag import _dag, _partition, _run, ingested  
 
 pytestmark = pytest.mark.e2e
 M = "131032"
-NOTICE_DATE = f"{E2E_FISCAL_YEAR}-06-10"
+NOTICE_DATE = f"{E2E_FISCAL_YEAR}-05-20"
 
 
 def _report(lake: Path, latest: str = "latest.json") -> dict:

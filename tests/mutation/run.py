@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -132,26 +133,32 @@ def mutant_diff(mutated_source: str, mutant: str) -> str:
     """The changed lines of one mutant against its original, from the mutated module mutmut writes
     (``mutants/<module>.py`` holds ``x_<f>__mutmut_orig`` and every ``x_<f>__mutmut_<n>``): ``-`` lines then
     ``+`` lines, each stripped of its indentation, the def line left out (its name differs)."""
-    import ast
     import difflib
 
     name = _function_name(mutant)
     original = name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
-    tree = ast.parse(mutated_source)
-    found = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-             and node.name in (name, original)}
-    if name not in found or original not in found:
+    bodies = _function_bodies(mutated_source)
+    if name not in bodies or original not in bodies:
         raise KeyError(f"{mutant}: not in the mutated module")
-
-    def body(node) -> list[str]:
-        lines = ast.get_source_segment(mutated_source, node, padded=False).splitlines()
-        return [line.strip() for line in lines[1:]]
-
-    changed = [line for line in difflib.ndiff(body(found[original]), body(found[name]))
-               if line[:2] in ("- ", "+ ")]
+    changed = [line for line in difflib.ndiff(bodies[original], bodies[name]) if line[:2] in ("- ", "+ ")]
     removed = [line for line in changed if line.startswith("-")]
     added = [line for line in changed if line.startswith("+")]
     return "\n".join(removed + added)
+
+
+@functools.lru_cache(maxsize=4)
+def _function_bodies(mutated_source: str) -> dict[str, tuple[str, ...]]:
+    """Every function of a mutated module → the lines after its ``def`` line, stripped of indentation.
+    Parsed once per module: a module holds thousands of mutants, and parsing it for each survivor took
+    minutes."""
+    import ast
+
+    lines = mutated_source.splitlines()
+    return {
+        node.name: tuple(line.strip() for line in lines[node.lineno:node.end_lineno])
+        for node in ast.walk(ast.parse(mutated_source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
 
 
 def accepted_by_pattern(module: str, diff: str, patterns: list[tuple[str, re.Pattern, str]]) -> str | None:
@@ -305,7 +312,7 @@ def scoped_config(pyproject: str, modules: list[str]) -> str:
 
 def unmutated_copies(tree: Path, patterns: list[str]) -> list[Path]:
     """The files under ``tree/mutants`` of the modules matching ``patterns`` that hold no mutants: missing,
-    or a plain copy. A run scoped to other modules copies a module plain, and mutmut 3.8 then takes a copy
+    a plain copy, or cut short (``_complete``). A run scoped to other modules copies a module plain, and mutmut 3.8 then takes a copy
     newer than its source for an up-to-date mutant file, so a later run scoped to the module would find
     nothing to mutate ("Unable to force test failures"). Removing the plain copy makes mutmut write the
     mutants again (its verdicts of unchanged functions are kept in the ``.meta`` file beside it); and as
@@ -317,9 +324,38 @@ def unmutated_copies(tree: Path, patterns: list[str]) -> list[Path]:
             if source.name == "__init__.py":
                 continue
             copy = tree / "mutants" / source.relative_to(tree)
-            if not copy.is_file() or copy.read_bytes() == source.read_bytes():
+            if not copy.is_file() or copy.read_bytes() == source.read_bytes() or not _complete(source, copy):
                 found.append(copy)
     return found
+
+
+def _top_level_names(text: str) -> set[str] | None:
+    """The names a module defines at its top level (functions, classes, assignments); None when it does
+    not parse."""
+    import ast
+
+    try:
+        module = ast.parse(text)
+    except SyntaxError:
+        return None
+    names = set()
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _complete(source: Path, copy: Path) -> bool:
+    """Whether a mutated copy holds everything its source defines. A run stopped while mutmut wrote the
+    mutants leaves a truncated file that mutmut then takes for up to date (newer than its source), and
+    every test importing a name past the cut fails ("failed to collect stats")."""
+    wanted = _top_level_names(source.read_text(encoding="utf-8"))
+    held = _top_level_names(copy.read_text(encoding="utf-8"))
+    return wanted is not None and held is not None and wanted <= held
 
 
 def traced_anything(stats: Path) -> bool:

@@ -258,3 +258,35 @@ def test_a_notice_date_that_is_not_a_date_of_the_year_is_one_error_line():
                       {"fiscal_year": 2026, "method": "ordinary", "annual_tax": 1000, "notice_date": "2029-06-01"})
     assert bad["field"] == other["field"] == "notice_date"
     assert "YYYY-MM-DD" in bad["error"] and "not in 年度 2026" in other["error"]
+
+
+# ------------------------------------------------------------------------------ 給与特別徴収 after 31 May
+@pytest.mark.parametrize(("notice_date", "first_period", "expected"), [
+    # by 31 May (地方税法第321条の4第1項): June to May, 1/12 rounded down to 100円 (8,337 → 8,300), the
+    # fractions in June: 100,050 − 11 × 8,300 = 8,750
+    ("2026-05-31", "2026-06", [8_750] + [8_300] * 11),
+    # 1 June, a day late: from July (the month after the notice) to May, 11 months: 100,050 ÷ 11 = 9,095 →
+    # 9,000; July 100,050 − 10 × 9,000 = 10,050
+    ("2026-06-01", "2026-07", [10_050] + [9_000] * 10),
+    # 15 July: August to May, 10 months: 10,005 → 10,000; August 100,050 − 9 × 10,000 = 10,050
+    ("2026-07-15", "2026-08", [10_050] + [10_000] * 9),
+    # 2 April 2027: May only, the whole amount
+    ("2027-04-02", "2027-05", [100_050]),
+])
+def test_salary_withholding_notified_after_31_may_starts_the_month_after_the_notice(notice_date, first_period, expected):
+    """第321条の5第1項 (and its ただし書, docs/installments.md): a 特別徴収税額 notified after 31 May is
+    withheld from the month after the notice to May, equal monthly amounts rounded down to 100円 with the
+    fractions in the first month."""
+    (answer,) = calc({"fiscal_year": 2026, "method": "salary", "annual_tax": 100_050, "notice_date": notice_date})
+    assert answer["installments"][0]["period"] == first_period
+    assert answer["installments"][-1]["period"] == "2027-05"
+    assert amounts(answer) == expected and sum(expected) == 100_050
+    assert {i["route"] for i in answer["installments"]} == {"salary"}
+
+
+def test_a_salary_notice_after_the_last_month_is_one_error_line_and_the_others_are_answered():
+    late, on_time = calc({"fiscal_year": 2026, "method": "salary", "annual_tax": 100_050, "notice_date": "2027-05-02"},
+                         {"fiscal_year": 2026, "method": "salary", "annual_tax": 1_200, "notice_date": "2026-05-01"})
+    assert late["field"] == "notice_date" and late["line"] == 1
+    assert "no month" in late["error"] and "普通徴収" in late["error"]
+    assert amounts(on_time) == [100] * 12

@@ -177,6 +177,22 @@ def test_a_module_left_unmutated_by_a_run_scoped_elsewhere_is_found(tmp_path):
     assert run.unmutated_copies(tmp_path, ["transforms/safe_xml.py"]) == []
 
 
+def test_a_mutated_copy_cut_short_by_a_stopped_run_is_written_again(tmp_path):
+    # a run stopped while mutmut wrote the mutants leaves a file that parses but lacks the module's later
+    # definitions; mutmut takes it for up to date, and every test importing them fails to collect
+    (tmp_path / "transforms").mkdir()
+    copies = tmp_path / "mutants" / "transforms"
+    copies.mkdir(parents=True)
+    (tmp_path / "transforms" / "matching.py").write_text("SCHEMA = {}\ndef f():\n    return 1\ndef g():\n    return 2\n")
+    (copies / "matching.py").write_text("SCHEMA = {}\ndef f():\n    return 1  # mutmut\n")
+    assert run.unmutated_copies(tmp_path, ["transforms/matching.py"]) == [copies / "matching.py"]
+    (copies / "matching.py").write_text("SCHEMA = {}\ndef f():\n    return 1  # mutmut\ndef g(:\n")
+    assert run.unmutated_copies(tmp_path, ["transforms/matching.py"]) == [copies / "matching.py"]
+    (copies / "matching.py").write_text("SCHEMA = {}\ndef f():\n    return 1  # mutmut\ndef g():\n    return 2\n"
+                                        "def x_g__mutmut_1():\n    return 3\n")
+    assert run.unmutated_copies(tmp_path, ["transforms/matching.py"]) == []
+
+
 def test_a_trace_that_maps_no_function_to_a_test_is_taken_again(tmp_path):
     stats = tmp_path / "mutmut-stats.json"
     stats.write_text('{"tests_by_mangled_function_name": {}, "duration_by_test": {"t": 0.1}}')

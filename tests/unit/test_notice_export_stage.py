@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 M, N = "131032", 2026
-NOTICE_DATE = "2026-06-10"  # the generated list is extracted on 1 June (sample_ward.notice_inputs)
+NOTICE_DATE = "2026-05-20"  # the generated list is extracted on 15 May (sample_ward.notice_inputs)
 UPSTREAM = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
 
 
