@@ -29,7 +29,7 @@ NOTICE_INPUT_SOURCES = ("pension_withholding_target", "mailing_address", "suppor
 ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
 ROUTE_AMOUNTS = ("salary_amount", "pension_amount", "ordinary_amount")
 #: the notices of a person: 納税通知書 (普通徴収 and 年金特別徴収) and 特別徴収税額決定通知書 (給与)
-NOTICE_KINDS = ("tax_notice", "special_collection")
+NOTICE_KINDS = ("tax_notice", "special_collection", "non_registered_notice")
 #: why a notice is held instead of exported
 HOLD_REASONS = ("support_measures", "no_address")
 _ATENA = r"^[0-9]{10}$"
@@ -114,7 +114,7 @@ class NoticeHold(pa.DataFrameModel):
     operator handles each one by hand (docs/notice-export.md)."""
 
     person_id: pl.String = pa.Field(str_matches=_ATENA)
-    notice_no: pl.String = pa.Field(unique=True, str_matches=r"^[0-9]{4}[12][0-9]{10}$")
+    notice_no: pl.String = pa.Field(unique=True, str_matches=r"^[0-9]{4}[123][0-9]{10}$")
     notice_kind: pl.String = pa.Field(isin=list(NOTICE_KINDS))
     designation_no: pl.String = pa.Field(nullable=True)
     reason: pl.String = pa.Field(isin=list(HOLD_REASONS))

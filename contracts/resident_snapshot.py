@@ -32,6 +32,8 @@ from contracts.identifiers import my_number_is_valid
 
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
 SOURCES: tuple[str, ...] = ("resident_registry", "my_number", "livelihood_assistance", "disability")
+#: sources a ward may not send (no file: none of its records); read and checked like the others
+OPTIONAL_SOURCES: tuple[str, ...] = ("non_registered_register",)
 
 # ----------------------------------------------------------------------------------------- layouts
 
@@ -200,9 +202,12 @@ REASON_CODES: dict[str, str] = {
     "my_number_shared": "one 個人番号 is given for two or more 宛名番号: all are held",
     "unknown_atena_no": "the 宛名番号 is not in the registry extract",
     "atena_no_quarantined": "the 宛名番号's registry record is itself in quarantine",
+    "atena_no_in_registry": "a 住登外 record carries the 宛名番号 of a 住民記録 person",
+    "inconsistent_registration": "a 住登外 record contradicts itself (住民票 in this ward, or living here only after 1 January)",
 }
 
-REGISTRY_STATUSES = ("resident", "moved_out", "deceased")
+#: ``non_registered``: a 住登外者 (地方税法第294条第3項), from the 住登外者 登録ファイル, not the registry
+REGISTRY_STATUSES = ("resident", "moved_out", "deceased", "non_registered")
 REMOVAL_REASONS = ("転出", "死亡")
 HEAD_STATUSES = ("ok", "missing", "ambiguous")
 
@@ -256,7 +261,7 @@ class Residents(pa.DataFrameModel):
         status = pl.col("registry_status")
         reason = pl.col("removal_reason")
         return data.lazyframe.select(
-            pl.when(reason.is_null()).then(status == "resident")
+            pl.when(reason.is_null()).then(status.is_in(["resident", "non_registered"]))
             .when(reason == "転出").then(status == "moved_out")
             .otherwise(status == "deceased")
         )
@@ -306,6 +311,28 @@ class Households(pa.DataFrameModel):
     @pa.dataframe_check(name="head_atena_no set exactly when head_status is ok")
     def _head_status(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("head_atena_no").is_not_null() == (pl.col("head_status") == "ok"))
+
+
+class NonRegisteredResidents(pa.DataFrameModel):
+    """staging/non_registered_residents: the 住登外者 the ward taxes as its residents (地方税法第294条第3項),
+    one row each, beside their row of staging/residents (``registry_status`` ``non_registered``).
+
+    ``registered_municipality_code``/``registered_address``: where their 住民票 is; the 住登外課税通知 of
+    ``notice_export`` goes to that municipality. ``living_since``: 居住開始年月日, on or before 1 January.
+    ``confirmed_date``: the day an operator confirmed the person as 住登外.
+    """
+
+    atena_no: pl.String = pa.Field(unique=True, str_matches=_ATENA)
+    registered_municipality_code: pl.String = pa.Field(str_matches=r"^[0-9]{6}$")
+    registered_address: pl.String = pa.Field(str_length={"min_value": 1})
+    living_since: pl.Date
+    confirmed_date: pl.Date
+
+    class Config:
+        name = "NonRegisteredResidents"
+        strict = True  # no column may be added or dropped
+        ordered = True
+        coerce = False  # dtypes are checked, never converted
 
 
 class WelfareStatus(pa.DataFrameModel):
@@ -406,7 +433,7 @@ class QuarantineRecord(pa.DataFrameModel):
     layout column (null for a structural problem of the whole line).
     """
 
-    source: pl.String = pa.Field(isin=list(SOURCES))
+    source: pl.String = pa.Field(isin=list(SOURCES + OPTIONAL_SOURCES))
     file: pl.String = pa.Field(str_length={"min_value": 1})
     record_no: pl.Int64 = pa.Field(ge=2)
     field: pl.String = pa.Field(nullable=True)
@@ -435,7 +462,7 @@ class SnapshotWarning(pa.DataFrameModel):
     field of a record that was staged; the value was set to empty. The quarantine's columns; no
     personal data, never the value."""
 
-    source: pl.String = pa.Field(isin=list(SOURCES))
+    source: pl.String = pa.Field(isin=list(SOURCES + OPTIONAL_SOURCES))
     file: pl.String = pa.Field(str_length={"min_value": 1})
     record_no: pl.Int64 = pa.Field(ge=2)
     field: pl.String = pa.Field(str_length={"min_value": 1})

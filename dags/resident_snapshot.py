@@ -9,15 +9,15 @@ from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
 from pipelines.dag_policy import DEFAULT_ARGS, START_DATE, asset_uri, run_params
 
-STAGED = ("residents", "households", "welfare_status", "disability_status")
+STAGED = ("residents", "households", "welfare_status", "disability_status", "non_registered_residents")
 
 DOC = """
 ### 住民記録 snapshot as of 1 January (賦課期日)
 
-Reads the registry extract, the My Number file and the 生活保護 (生活扶助) and 障害者 lists from
-`landing/`, quarantines malformed rows with a reason, and writes staging `residents`, `households`,
-`welfare_status`, `disability_status` and the encrypted My Number vault for one municipality and
-fiscal year. Runs yearly on 4 January 06:00 Asia/Tokyo for the new fiscal year; operators can run it
+Reads the registry extract, the My Number file, the 生活保護 (生活扶助) and 障害者 lists and the
+住登外者 register (optional) from `landing/`, quarantines malformed rows with a reason, and writes staging
+`residents` (住登外者 included), `households`, `welfare_status`, `disability_status`,
+`non_registered_residents` and the encrypted My Number vault for one municipality and fiscal year. Runs yearly on 4 January 06:00 Asia/Tokyo for the new fiscal year; operators can run it
 by hand with the form (fiscal year, dry run). The run report is under
 `<lake>/reports/resident_snapshot/`; `juminzei status` shows it.
 """

@@ -276,7 +276,8 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
         summaries=_optional(lake, "staging", "salary_summaries", municipality, fiscal_year),
         forwarding=read_partition(lake, "curated", "forwarding", municipality, fiscal_year),
         fiscal_year=fiscal_year, municipality=municipality, notice_date=notice_date, profile=profile,
-        my_numbers=vault_reader)
+        my_numbers=vault_reader,
+        registrations=_registrations(lake, municipality, fiscal_year))
 
     step(STEPS[5])
     from contracts.notice_export import NoticeHold
@@ -358,6 +359,14 @@ def _optional(lake: Path, zone: str, dataset: str, municipality: str, fiscal_yea
                                 "file": pl.String, "record_no": pl.Int64, "payer_name": pl.String,
                                 "payer_postal_code": pl.String, "payer_address": pl.String,
                                 "notice_method_employer": pl.String, "notice_method_employee": pl.String})
+
+
+def _registrations(lake: Path, municipality: str, fiscal_year: int) -> pl.DataFrame | None:
+    """staging/non_registered_residents (the 住登外者), or None for a snapshot taken before the stage
+    staged them."""
+    if partition_exists(lake, "staging", "non_registered_residents", municipality, fiscal_year):
+        return read_partition(lake, "staging", "non_registered_residents", municipality, fiscal_year)
+    return None
 
 
 def _provenance(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> dict:

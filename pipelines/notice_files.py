@@ -38,6 +38,7 @@ class NoticeFiles:
     special: pl.DataFrame             # every 特別徴収税額決定通知書 record (held ones included)
     held: pl.DataFrame                # the hold queue (curated/notice_hold)
     forwarding: pl.DataFrame          # the 回送 list, every destination
+    non_registered: pl.DataFrame | None = None  # the 住登外課税通知, every destination (held ones included)
     files: dict[str, list[HandoffFile]] = field(default_factory=dict)
     sent_tax: pl.DataFrame | None = None       # the 納税通知書 in the print file, in 発送連番 order
     sent_special: pl.DataFrame | None = None   # the 特別徴収 notices sent (paper or eLTAX)
@@ -68,9 +69,10 @@ def slots(fiscal_year: int, profile) -> tuple[dict[str, list[str]], dict[str, li
 def build(*, assessment: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataFrame, residents: pl.DataFrame,
           mailing: pl.DataFrame, protected: pl.Series, reports: pl.DataFrame, summaries: pl.DataFrame,
           forwarding: pl.DataFrame, fiscal_year: int, municipality: str, notice_date: date, profile,
-          my_numbers=None) -> NoticeFiles:
+          my_numbers=None, registrations: pl.DataFrame | None = None) -> NoticeFiles:
     """Every notice record and every hand-off file. ``my_numbers(person_ids) -> DataFrame[atena_no,
-    my_number]`` reads the vault for the eLTAX files (None: no eLTAX file is built, e.g. a preview)."""
+    my_number]`` reads the vault for the eLTAX files (None: no eLTAX file is built, e.g. a preview).
+    ``registrations``: staging/non_registered_residents (the 住登外者; None: none)."""
     from contracts.local_government_codes import load_local_government_codes
     from transforms import notices as n
 
@@ -86,15 +88,27 @@ def build(*, assessment: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataFram
     special = n.special_collection_notices(assessment, plan, schedule, reports.filter(pl.col("is_current")),
                                            employer_rows, addressed, fiscal_year=fiscal_year,
                                            salary_periods=periods["months"]).with_columns(common)
-    held = n.held_notices(tax, special).with_columns(pl.lit(fiscal_year, pl.Int32).alias("fiscal_year"))
+    from transforms.non_registered import held_non_registered_notices, non_registered_notices
+
+    if registrations is None:
+        registrations = pl.DataFrame(schema={"atena_no": pl.String, "registered_municipality_code": pl.String,
+                                             "registered_address": pl.String, "living_since": pl.Date,
+                                             "confirmed_date": pl.Date})
+    juto_gai = non_registered_notices(registrations, residents, assessment, protected, fiscal_year=fiscal_year,
+                                      municipality=municipality, notice_date=notice_date)
+    held = pl.concat([n.held_notices(tax, special), held_non_registered_notices(juto_gai)], how="vertical") \
+        .sort("person_id", "notice_kind").with_columns(pl.lit(fiscal_year, pl.Int32).alias("fiscal_year"))
 
     names = load_local_government_codes().select(
         pl.col("code").alias("destination_municipality_code"),
         pl.coalesce(pl.concat_str("prefecture", "municipality", separator=""), "prefecture").alias("destination_name"))
     forwarded = n.forwarding_lists(forwarding, residents).join(names, on="destination_municipality_code", how="left") \
         .with_columns(pl.lit(fiscal_year, pl.Int64).alias("fiscal_year"), pl.lit(municipality).alias("municipality_code"))
+    juto_gai = juto_gai.join(names.rename({"destination_municipality_code": "registered_municipality_code",
+                                           "destination_name": "registered_municipality_name"}),
+                             on="registered_municipality_code", how="left")
 
-    out = NoticeFiles(tax=tax, special=special, held=held, forwarding=forwarded)
+    out = NoticeFiles(tax=tax, special=special, held=held, forwarding=forwarded, non_registered=juto_gai)
     out.files = _files(out, months, my_numbers)
     return out
 
@@ -170,7 +184,13 @@ def _files(notices: NoticeFiles, months: dict[str, list[int]], my_numbers) -> di
     shaped = replace_unencodable(shaped, unencodable_characters(shaped, layout.key))
     kaiso = [HandoffFile(f"kaiso_{code}.csv", part, layout, "csv", None, {"documents": part.height})
              for (code,), part in shaped.group_by("destination_municipality_code", maintain_order=True)]
-    return {"print_vendor": vendor, "eltax": eltax, "municipalities": kaiso}
+
+    layout = load_handoff_layout("non_registered_notice")
+    shaped = cp932_form(to_export(notices.non_registered.filter(~pl.col("protected")), layout))
+    shaped = replace_unencodable(shaped, unencodable_characters(shaped, layout.key))
+    juto_gai = [HandoffFile(f"juto_gai_{code}.csv", part, layout, "csv", None, {"notices": part.height})
+                for (code,), part in shaped.group_by("registered_municipality_code", maintain_order=True)]
+    return {"print_vendor": vendor, "eltax": eltax, "municipalities": kaiso + juto_gai}
 
 
 def _sums_by(frame: pl.DataFrame, key: str, columns: list[str]) -> dict[str, dict[str, int]]:
@@ -242,6 +262,14 @@ def check(report: RunReport, plan: pl.DataFrame, notices: NoticeFiles) -> None:
     report.set_count("forwarded_documents", notices.forwarding.height)
     report.set_count("forwarded_without_destination",
                      notices.forwarding.filter(pl.col("destination_municipality_code").is_null()).height)
+    juto_gai = notices.non_registered
+    sent_juto_gai = juto_gai.filter(~pl.col("protected")).height
+    held_juto_gai = held.filter(pl.col("notice_kind") == "non_registered_notice").height
+    report.set_count("non_registered_notices", sent_juto_gai)
+    report.set_count("non_registered_notices_held", held_juto_gai)
+    report.add_check("one 住登外課税通知 per assessed 住登外者 (sent + held)",
+                     sent_juto_gai + held_juto_gai == juto_gai.height and juto_gai["notice_no"].is_unique().all(),
+                     expected=juto_gai.height, actual=sent_juto_gai + held_juto_gai)
 
 
 def _first_year_half(tax: pl.DataFrame) -> int:

@@ -45,10 +45,12 @@ import polars as pl
 
 from contracts.errors import InputFileError
 from contracts.resident_snapshot import (
+    OPTIONAL_SOURCES,
     SOURCES,
     DisabilityStatus,
     Households,
     Layout,
+    NonRegisteredResidents,
     QuarantineRecord,
     Residents,
     SnapshotWarning,
@@ -71,6 +73,7 @@ STAGED_KEYS: dict[str, list[str]] = {
     "households": ["household_no"],
     "welfare_status": ["atena_no"],
     "disability_status": ["atena_no"],
+    "non_registered_residents": ["atena_no"],
 }
 #: the steps of a run, as its progress shows them (pipelines.progress)
 STEPS = ("reading the registry files", "building the snapshot", "checking the contracts",
@@ -94,14 +97,23 @@ def _landing_name(settings: Settings, path: Path) -> str:
 
 
 def _read_source(
-    settings: Settings, layout: Layout, municipality: str, fiscal_year: int, report: RunReport
+    settings: Settings, layout: Layout, municipality: str, fiscal_year: int, report: RunReport,
+    optional: bool = False,
 ) -> pl.DataFrame:
+    """Every file of one source as lines; a missing required source stops the run, a missing optional one
+    (the 住登外者 登録ファイル) gives no lines and a report message."""
+    from transforms.resident_snapshot import LINES_SCHEMA
+
     directory = source_dir(settings, layout.source, municipality, fiscal_year)
     files = (
         sorted(p for p in directory.glob("*.csv") if p.is_file() and not p.name.startswith("."))
         if directory.is_dir()
         else []
     )
+    if not files and optional:
+        report.message(f"{layout.source}: no {layout.title} in {directory}; nobody is taxed as 住登外 this run.")
+        advance()
+        return pl.DataFrame(schema=LINES_SCHEMA)
     if not files:
         expected_path = directory / layout.expected_file(municipality, fiscal_year)
         raise InputFileError(
@@ -195,9 +207,11 @@ def _run(
 ) -> None:
     from transforms.resident_snapshot import build_snapshot
 
-    step(STEPS[0], total=len(SOURCES), unit="files")
-    layouts = {source: load_layout(source) for source in SOURCES}
-    lines = {source: _read_source(settings, layouts[source], municipality, fiscal_year, report) for source in SOURCES}
+    step(STEPS[0], total=len(SOURCES) + len(OPTIONAL_SOURCES), unit="files")
+    layouts = {source: load_layout(source) for source in SOURCES + OPTIONAL_SOURCES}
+    lines = {source: _read_source(settings, layouts[source], municipality, fiscal_year, report,
+                                  optional=source in OPTIONAL_SOURCES)
+             for source in SOURCES + OPTIONAL_SOURCES}
 
     append_audit(
         settings.lake,
@@ -213,7 +227,7 @@ def _run(
     )
 
     step(STEPS[1])
-    snapshot = build_snapshot(lines, fiscal_year=fiscal_year, run_id=run_id, layouts=layouts)
+    snapshot = build_snapshot(lines, fiscal_year=fiscal_year, run_id=run_id, layouts=layouts, municipality=municipality)
     del lines
 
     step(STEPS[2])
@@ -222,6 +236,8 @@ def _run(
         "households": validate(Households, snapshot.households, "staging/households", run_id),
         "welfare_status": validate(WelfareStatus, snapshot.welfare_status, "staging/welfare_status", run_id),
         "disability_status": validate(DisabilityStatus, snapshot.disability_status, "staging/disability_status", run_id),
+        "non_registered_residents": validate(NonRegisteredResidents, snapshot.non_registered_residents,
+                                             "staging/non_registered_residents", run_id),
     }
     vault = validate(VaultEntry, snapshot.vault, "vault/my_number", run_id)
     quarantine = validate(QuarantineRecord, snapshot.quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
@@ -285,7 +301,7 @@ def _account(report: RunReport, snapshot, staged: dict[str, pl.DataFrame], vault
 
     staged_by_source = {
         source: int(snapshot.per_file.filter(pl.col("source") == source).get_column("staged").sum())
-        for source in SOURCES
+        for source in SOURCES + OPTIONAL_SOURCES
     }
     residents = staged["residents"]
     households = staged["households"]
@@ -299,6 +315,7 @@ def _account(report: RunReport, snapshot, staged: dict[str, pl.DataFrame], vault
         "registry_resident": status_counts.get("resident", 0),
         "registry_moved_out": status_counts.get("moved_out", 0),
         "registry_deceased": status_counts.get("deceased", 0),
+        "non_registered": status_counts.get("non_registered", 0),
         "households": households.height,
         "households_head_missing": int((households.get_column("head_status") == "missing").sum()),
         "households_head_ambiguous": int((households.get_column("head_status") == "ambiguous").sum()),
@@ -312,8 +329,13 @@ def _account(report: RunReport, snapshot, staged: dict[str, pl.DataFrame], vault
         report.set_count(name, value)
 
     certificates = int(disability.get_column("certificate_count").cast(pl.Int64).sum())
-    report.add_check("residents = staged registry records", residents.height == staged_by_source["resident_registry"],
-                     expected=staged_by_source["resident_registry"], actual=residents.height)
+    persons = staged_by_source["resident_registry"] + staged_by_source["non_registered_register"]
+    report.add_check("residents = staged registry and 住登外 records", residents.height == persons,
+                     expected=persons, actual=residents.height)
+    non_registered = staged["non_registered_residents"]
+    report.add_check("non_registered_residents = staged 住登外 records",
+                     non_registered.height == staged_by_source["non_registered_register"],
+                     expected=staged_by_source["non_registered_register"], actual=non_registered.height)
     report.add_check("vault entries = staged my_number records", vault.height == staged_by_source["my_number"],
                      expected=staged_by_source["my_number"], actual=vault.height)
     report.add_check("welfare_status = staged livelihood_assistance records",
@@ -333,7 +355,7 @@ def _account(report: RunReport, snapshot, staged: dict[str, pl.DataFrame], vault
     report.message(
         f"{totals['received']:,} records received from {len(report.inputs)} files: {totals['staged']:,} staged, "
         f"{totals['quarantined']:,} quarantined, {totals['forwarded']:,} forwarded. "
-        f"{residents.height:,} registry persons, {on_jan1:,} of them resident on 1 January; "
+        f"{residents.height:,} persons ({counts['non_registered']:,} of them 住登外), {on_jan1:,} resident on 1 January; "
         f"{households.height:,} households; {vault.height:,} My Numbers for the vault."
     )
     if totals["quarantined"]:

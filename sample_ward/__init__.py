@@ -28,9 +28,9 @@ from typing import Any
 __all__ = ["GENERATOR_VERSION", "generate_ward", "build_manifest"]
 
 # Bump when the bytes written for the same arguments change on purpose (new fields, new distributions).
-GENERATOR_VERSION = "1.3.0"  # 1.3.0: the DV等支援措置 list extracted on 15 May (the notices go out by 31 May); 1.2.0: 外字 surnames of a few 送付先 hosts; 1.1.0: the notice inputs (年金特徴対象者, 送付先, DV等支援措置); 1.0.1: planted over-width fields always exceed their layout width
+GENERATOR_VERSION = "1.4.0"  # 1.4.0: two in three 住登外 persons confirmed by the ward (宛名番号 09…, the 住登外者 登録ファイル, their documents staged); 1.3.0: the DV等支援措置 list extracted on 15 May (the notices go out by 31 May); 1.2.0: 外字 surnames of a few 送付先 hosts; 1.1.0: the notice inputs (年金特徴対象者, 送付先, DV等支援措置); 1.0.1: planted over-width fields always exceed their layout width
 
-REGISTRY_SOURCES = ("resident_registry", "my_number", "livelihood_assistance", "disability")
+REGISTRY_SOURCES = ("resident_registry", "my_number", "livelihood_assistance", "disability", "non_registered_register")
 PARQUET_COMPRESSION = "zstd"
 
 

@@ -3,7 +3,7 @@
 The cycle runs on the samples' generated ward (``sample_ward.samples.WARD``) in a temporary lake up to
 ``notice_export`` (notice date 20 May); from each hand-off it writes, a few records are taken — the ones a
 recipient most needs to see (a 外字 in a name, a 年金特別徴収 part, one employer's whole envelope, one
-eLTAX employer, one destination of the 回送 list) — and written again through the system's own writer
+eLTAX employer, one destination of the 回送 list and of the 住登外課税通知) — and written again through the system's own writer
 (:func:`pipelines.handoff.write_handoff`, the layouts of ``contracts/handoff/``) under a fixed run id, so
 that the sample files and their ``manifest.json`` are byte for byte what a recipient receives, only
 shorter. Deterministic: fixed ward, fixed run id, records chosen by sorted keys.
@@ -105,6 +105,12 @@ def _cut(folders: dict[str, Path], out_lake: Path, municipality: str, fiscal_yea
     frame = pl.read_csv(first_kaiso.read_bytes().decode("cp932").encode("utf-8"), infer_schema=False).head(PER_FILE)
     kaiso_files = [HandoffFile(first_kaiso.name, to_export(frame, kaiso_layout), kaiso_layout, "csv", None,
                                {"documents": frame.height})]
+    # 住登外課税通知: the first destination's file
+    juto_layout = load_handoff_layout("non_registered_notice")
+    first_juto = sorted(folders["municipalities"].glob("juto_gai_*.csv"))[0]
+    frame = pl.read_csv(first_juto.read_bytes().decode("cp932").encode("utf-8"), infer_schema=False).head(PER_FILE)
+    kaiso_files.append(HandoffFile(first_juto.name, to_export(frame, juto_layout), juto_layout, "csv", None,
+                                   {"notices": frame.height}))
 
     files: dict[str, bytes] = {}
     for recipient, items in (("print_vendor", vendor_files), ("eltax", eltax_files), ("municipalities", kaiso_files)):

@@ -16,9 +16,9 @@ import polars as pl
 # the ward without registration, and outsiders (dependants living elsewhere etc.).
 PERSONS: dict[str, pl.DataType] = {
     "person_id": pl.Int64(),                # generator id, 0..n-1, stable for a seed
-    "atena_no": pl.String(),                # 宛名番号 (10 digits); null unless in the registry extract
+    "atena_no": pl.String(),                # 宛名番号 (10 digits): the registry's, or 09… for a 住登外者 the ward confirmed; else null
     "household_id": pl.Int64(),             # generator household id (also for outsiders)
-    "household_no": pl.String(),            # 世帯番号 (10 digits); null unless in the registry
+    "household_no": pl.String(),            # 世帯番号 (10 digits): the registry's, or 095… for confirmed 住登外; else null
     "relationship": pl.String(),            # 続柄 to the household head (世帯主, 妻, 子 …)
     "family_name_kanji": pl.String(),       # 氏 (may hold characters outside JIS X 0208 for a few)
     "given_name_kanji": pl.String(),        # 名
@@ -40,7 +40,9 @@ PERSONS: dict[str, pl.DataType] = {
     "jan1_municipality_code": pl.String(),  # municipality of residence on 1 January Y (6 digits); null if deceased
     "jan1_address": pl.String(),            # full address on 1 January Y (outside the ward for moved_out/outsider)
     "jan1_postal_code": pl.String(),
-    "became_resident_date": pl.Date(),      # 住民となった年月日 (null unless in registry)
+    "became_resident_date": pl.Date(),      # 住民となった年月日 (a confirmed 住登外者: 居住開始年月日); else null
+    "registered_municipality_code": pl.String(),  # a confirmed 住登外者's 住民票 municipality; else null
+    "registered_address": pl.String(),      # its address there; else null
     "removal_reason": pl.String(),          # 消除事由: 転出 | 死亡 | null
     "removal_date": pl.Date(),              # 消除年月日 (within Y-1) or null
     "livelihood_assistance": pl.Boolean(),  # 生活保護 生活扶助 on 1 January Y

@@ -822,6 +822,23 @@ def _elsewhere_addresses(rng: np.random.Generator, kinds: np.ndarray, ref: Refer
     )
 
 
+def _registered_elsewhere(ref: ReferenceData, confirmed: np.ndarray, outside: pl.Series,
+                          ward_code: str) -> dict[str, pl.Series]:
+    """Where a confirmed 住登外者's 住民票 is: a municipality other than the ward, picked by person index
+    (no draw), and an address there. Null for everybody else."""
+    mun = ref.municipalities.filter(pl.col("postal_code").is_not_null() & (pl.col("municipality_code") != ward_code)) \
+        .select("municipality_code", "prefecture", "name", "town")
+    n = confirmed.size
+    pick = (np.arange(n, dtype=np.int64) * 7919) % mun.height
+    rows = mun[pick].with_columns(pl.Series("ban", np.arange(n) % 30 + 1), pl.Series("keep", confirmed & outside.to_numpy()))
+    return {
+        "registered_municipality_code": rows.select(pl.when("keep").then("municipality_code")).to_series()
+        .alias("registered_municipality_code"),
+        "registered_address": rows.select(pl.when("keep").then(pl.concat_str(
+            ["prefecture", "name", "town", _fw(pl.col("ban")), pl.lit("番地")]))).to_series().alias("registered_address"),
+    }
+
+
 # --------------------------------------------------------------------------------------------------
 # Registry facts: dates, 宛名番号, 世帯番号, 個人番号
 # --------------------------------------------------------------------------------------------------
@@ -1462,6 +1479,12 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
     hh_numbers = _sequential_numbers(r_registry, np.lexsort((reg_hh, first_move)), 200_000_000, 9)
     household_no = np.full(n, -1, np.int64)
     household_no[reg_idx] = hh_numbers[np.searchsorted(reg_hh, sk["hh"][reg_idx])]
+    # 住登外 confirmed by the ward (two in three, by person index: no draw, so nothing else moves): a 宛名番号
+    # of the 住登外 range (09…) and a 世帯番号 per household (095…); the rest stay unconfirmed candidates.
+    confirmed = np.flatnonzero((status == NOT_REGISTERED) & (np.arange(n) % 3 != 0))
+    atena[confirmed] = 900_000_000 + np.arange(confirmed.size)
+    juto_hh = np.unique(sk["hh"][confirmed])
+    household_no[confirmed] = 950_000_000 + np.searchsorted(juto_hh, sk["hh"][confirmed])
     my_number = _my_numbers(r_registry, n)
 
     # Status facts.
@@ -1625,7 +1648,13 @@ def build_population(residents: int, seed: int, fiscal_year: int, municipality_c
             pl.when(lives_in_ward).then(ward["address"]).when(lives_elsewhere).then(other["address"])).to_series(),
         "jan1_postal_code": pl.select(
             pl.when(lives_in_ward).then(ward["postal_code"]).when(lives_elsewhere).then(other["postal_code"])).to_series(),
-        "became_resident_date": pl.select(pl.when(pl.Series(in_registry)).then(pl.Series(became).cast(pl.Int32))).to_series().cast(pl.Date),
+        "became_resident_date": pl.select(
+            pl.when(pl.Series(in_registry)).then(pl.Series(became).cast(pl.Int32))
+            .when(pl.Series(atena >= 0)).then(pl.max_horizontal(  # a confirmed 住登外者: 居住開始 up to 3 years back
+                pl.Series(birth).cast(pl.Int32),
+                pl.lit(int(np.datetime64(f"{cal.income_year}-01-01", "D").astype(np.int64)))
+                - pl.Series(np.arange(n) % 1000, dtype=pl.Int32)))).to_series().cast(pl.Date),
+        **_registered_elsewhere(ref, atena >= 0, ~pl.Series(in_registry), municipality_code),
         "removal_reason": pl.select(pl.when(pl.Series(status == MOVED_OUT)).then(pl.lit("転出"))
                                     .when(pl.Series(status == DECEASED)).then(pl.lit("死亡"))).to_series(),
         "removal_date": pl.select(pl.when(pl.Series(removal >= 0)).then(pl.Series(removal).cast(pl.Int32))).to_series().cast(pl.Date),

@@ -74,6 +74,7 @@ def registry_paths(municipality_code: str, fiscal_year: int) -> dict[str, str]:
         "my_number": f"my_number/{part}/kojin_bango_{stamp}.csv",
         "livelihood_assistance": f"livelihood_assistance/{part}/seikatsu_fujo_{stamp}.csv",
         "disability": f"disability/{part}/shogaisha_{stamp}.csv",
+        "non_registered_register": f"non_registered_register/{part}/juto_gai_{stamp}.csv",
     }
 
 
@@ -185,8 +186,37 @@ def write_registry(pop: Population, landing_dir: Path, seed: int,
     rows["disability"] = _write(landing_dir / paths["disability"], ds)
     defects.append(ds_defects)
 
+    rows["non_registered_register"] = _write(landing_dir / paths["non_registered_register"],
+                                             non_registered_register(pop))
+
     truth = pl.concat(defects).select(list(DEFECTS_SCHEMA)).cast(DEFECTS_SCHEMA).sort("source", "file", "record_no")
     return RegistryResult(files=paths, rows=rows, defects=truth)
+
+
+def non_registered_register(pop: Population) -> bytes:
+    """The 住登外者 登録ファイル (contracts/layouts/non_registered_register.yaml): the 住登外 persons the ward
+    confirmed (those with a 宛名番号; population.py), in 宛名番号 order, without planted defects. 認定年月日:
+    in March of the fiscal year, after the returns that showed them arrived."""
+    people = pop.persons.filter((pl.col("registry_status") == "not_registered") & pl.col("atena_no").is_not_null())
+    frame = people.sort("atena_no").select(
+        "atena_no", "household_no", "relationship",
+        (pl.col("family_name_kanji") + "\u3000" + pl.col("given_name_kanji")).alias("name_kanji"),
+        (pl.col("family_name_kana") + "\u3000" + pl.col("given_name_kana")).alias("name_kana"),
+        "alias_kanji", "alias_kana",
+        _ymd("birth_date").alias("birth_date"),
+        pl.col("sex").cast(pl.String).alias("sex"),
+        pl.col("ward_postal_code").alias("postal_code"),
+        pl.col("ward_town_code").alias("town_code"),
+        pl.col("ward_address").alias("address"),
+        pl.col("ward_address_detail").alias("address_detail"),
+        pl.col("resident_type").cast(pl.String).alias("resident_type"),
+        "nationality",
+        _ymd("became_resident_date").alias("living_since"),
+        "registered_municipality_code", "registered_address",
+        pl.format("{}03{}", pl.lit(pop.fiscal_year),
+                  (pl.col("person_id") % 28 + 1).cast(pl.String).str.zfill(2)).alias("confirmed_date"),
+    )
+    return _csv_bytes(frame)
 
 
 def _write(path: Path, content: bytes) -> int:

@@ -186,6 +186,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("disability", "障害者ファイル", "resident_snapshot", REGISTRY_DOC, 0,
          Fault("等級 (grade) of the first line set to 9 (no 手帳 has grade 9)", 1, "grade", "bad_code",
                _registry_fault("grade", lambda _old: b"9", "disability"))),
+    Kind("non_registered_register", "住登外者 登録ファイル", "resident_snapshot", REGISTRY_DOC, 0,
+         Fault("住民票所在 団体コード (registered_municipality_code) of the 住登外者 with its check digit changed",
+               "non_registered", "registered_municipality_code", "bad_check_digit",
+               _registry_fault("registered_municipality_code",
+                               lambda old: old[:5] + str((int(old[5:6]) + 1) % 10).encode("ascii"),
+                               "non_registered_register"))),
     Kind("salary_report", "給与支払報告書 (個人別明細書, 統一CSV)", "returns_ingest", "docs/layouts/salary_report.md", 2,
          Fault("（受給者）個人番号 of record 2 with its last digit changed (wrong check digit)", 2,
                "recipient_my_number", "bad_my_number_check_digit",
@@ -364,6 +370,11 @@ def _registry_roles(landing: Path, defects: Any, paths: dict[str, str],
             raise ValueError(f"the ward {WARD} has no clean registry person for the role {role}; change WARD")
         roles[role] = candidates[0]
         chosen.add(candidates[0])
+    # a 住登外者 of the register (its only file): the first whose line is clean
+    registered_elsewhere = sorted(a for a in rows.get("non_registered_register", {}) if a not in dirty)
+    if not registered_elsewhere:
+        raise ValueError(f"the ward {WARD} has no clean 住登外者 for the role non_registered; change WARD")
+    roles["non_registered"] = registered_elsewhere[0]
     return roles, clean
 
 

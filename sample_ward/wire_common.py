@@ -210,7 +210,10 @@ def people_facts(ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.concat_str(["family_name_kana", pl.lit("\u3000"), "given_name_kana"]).alias("name_kana_fw"),
         (pl.col("disability_certificate").is_not_null() & ~pl.col("special_disability")).alias("disabled"),
         age.alias("age"),
-        pl.col("registry_status").replace_strict(ROUTE_OF_STATUS, default=None).alias("route"),
+        # a 住登外者 the ward confirmed is in its 宛名 (住登外者 登録ファイル): the documents match and are staged
+        pl.when((pl.col("registry_status") == "not_registered") & pl.col("atena_no").is_not_null())
+        .then(pl.lit(D.ROUTE_STAGE))
+        .otherwise(pl.col("registry_status").replace_strict(ROUTE_OF_STATUS, default=None)).alias("route"),
         # which documents reach the ward: "all", "reports" (salary/pension reports only) or null
         pl.when(pl.col("registry_status").is_in(IN_SCOPE)).then(pl.lit("all"))
         .when((pl.col("registry_status") == "deceased") | misdirected).then(pl.lit("reports"))

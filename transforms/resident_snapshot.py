@@ -51,7 +51,7 @@ from datetime import date
 
 import polars as pl
 
-from contracts.resident_snapshot import REASON_CODES, SOURCES, Layout, LayoutField, load_layout
+from contracts.resident_snapshot import OPTIONAL_SOURCES, REASON_CODES, SOURCES, Layout, LayoutField, load_layout
 
 LINES_SCHEMA: dict[str, pl.DataType] = {"file": pl.String(), "record_no": pl.Int64(), "line": pl.String()}
 
@@ -548,6 +548,36 @@ def registry_records(lines: pl.DataFrame, layout: Layout) -> pl.DataFrame:
     return _reject_duplicates(frame, ["atena_no"], "duplicate_atena_no", "atena_no")
 
 
+def non_registered_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFrame, *, fiscal_year: int,
+                           municipality: str | None = None) -> pl.DataFrame:
+    """Parse and check the 住登外者 登録ファイル: fields, the registry's consistency rules that apply, a
+    宛名番号 of its own (not a registry person's, staged or held), the 住民票 in another municipality, and
+    living in the ward on 1 January (地方税法第294条第3項 taxes those who did)."""
+    frame = _records(lines, layout)
+    birth = parse_date(pl.col("birth_date"))
+    since = parse_date(pl.col("living_since"))
+    day = assessment_date(fiscal_year)
+    frame = _reject(frame, birth > since, "inconsistent_dates", "birth_date",
+                    pl.lit("is later than 居住開始年月日; expected birth on or before it"))
+    frame = _reject(frame, since > day, "inconsistent_registration", "living_since",
+                    pl.lit(f"is after 1 January {fiscal_year} (賦課期日); expected a 住登外者 who lived in the ward on "
+                           "that day"))
+    if municipality is not None:
+        frame = _reject(frame, pl.col("registered_municipality_code") == municipality, "inconsistent_registration",
+                        "registered_municipality_code",
+                        pl.lit("is this ward's own code; expected the municipality of the 住民票 (a person registered "
+                               "here is in the 住民記録, not 住登外)"))
+    kind, nationality = pl.col("resident_type"), pl.col("nationality")
+    frame = _reject(frame, (kind == "1") & nationality.is_not_null(), "inconsistent_nationality", "nationality",
+                    pl.lit("is given for 住民区分 1 (日本人); expected it empty for a Japanese national"))
+    frame = _reject(frame, (kind == "2") & nationality.is_null(), "inconsistent_nationality", "nationality",
+                    pl.lit("is empty for 住民区分 2 (外国人); expected the nationality"))
+    frame = _reject_duplicates(frame, ["atena_no"], "duplicate_atena_no", "atena_no")
+    frame = frame.join(state, on="atena_no", how="left", validate="m:1")
+    frame = _reject(frame, pl.col("_registry").is_not_null(), "atena_no_in_registry", "atena_no")
+    return frame.drop("_registry")
+
+
 def keyed_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFrame | None = None) -> pl.DataFrame:
     """Parse and check a file of the registry dialect keyed by 宛名番号 (the notice inputs of
     ``transforms.notice_inputs`` too): fields, duplicate keys (all held) and, when ``state``
@@ -625,10 +655,25 @@ def disability_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFrame)
 # ----------------------------------------------------------------------------------------- outputs
 
 
-def residents_frame(registry: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
-    """Typed staged residents with registry status, residence and age on 1 January."""
+def residents_frame(registry: pl.DataFrame, fiscal_year: int, non_registered: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Typed staged residents with registry status, residence and age on 1 January; the accepted
+    records of the 住登外者 登録ファイル (``non_registered``) join them with status ``non_registered``,
+    their 居住開始年月日 as ``became_resident_date`` and no removal."""
     day = assessment_date(fiscal_year)
     birth = pl.col("birth_date")
+    if non_registered is not None and non_registered.height:
+        registry = pl.concat([
+            registry.filter(pl.col("_reason").is_null()).with_columns(pl.lit(False).alias("_non_registered")),
+            non_registered.filter(pl.col("_reason").is_null()).select(
+                *[c for c in _REGISTRY_COLUMNS if c not in _REMOVAL_COLUMNS],
+                pl.col("living_since").alias("became_resident_date"),
+                *[pl.lit(None, pl.String).alias(c) for c in _REMOVAL_COLUMNS],
+                pl.lit(None, pl.String).alias("_reason"),
+                pl.lit(True).alias("_non_registered"),
+            ),
+        ], how="diagonal_relaxed")
+    else:
+        registry = registry.with_columns(pl.lit(False).alias("_non_registered"))
     frame = registry.filter(pl.col("_reason").is_null()).select(
         "atena_no", "household_no", "relationship", "name_kanji", "name_kana", "alias_kanji", "alias_kana",
         parse_date(pl.col("birth_date")).alias("birth_date"),
@@ -639,11 +684,12 @@ def residents_frame(registry: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
         parse_date(pl.col("became_resident_date")).alias("became_resident_date"),
         "removal_reason",
         parse_date(pl.col("removal_date")).alias("removal_date"),
-        "destination_municipality_code", "destination_address",
+        "destination_municipality_code", "destination_address", "_non_registered",
     )
     not_yet = (birth.dt.month() > 1) | (birth.dt.day() > 2)  # birthday after 2 January: age not reached
     return frame.with_columns(
-        pl.when(pl.col("removal_reason").is_null()).then(pl.lit("resident"))
+        pl.when(pl.col("_non_registered")).then(pl.lit("non_registered"))
+        .when(pl.col("removal_reason").is_null()).then(pl.lit("resident"))
         .when(pl.col("removal_reason") == "転出").then(pl.lit("moved_out"))
         .otherwise(pl.lit("deceased")).alias("registry_status"),
         (
@@ -655,6 +701,23 @@ def residents_frame(registry: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
         .otherwise(None)
         .cast(pl.Int16)
         .alias("age_on_assessment_date"),
+    ).drop("_non_registered").sort("atena_no")
+
+
+#: the registry fields a 住登外 record shares, in the registry layout's order (the removal ones it lacks)
+_REGISTRY_COLUMNS = ("atena_no", "household_no", "relationship", "name_kanji", "name_kana", "alias_kanji", "alias_kana",
+                     "birth_date", "sex", "postal_code", "town_code", "address", "address_detail", "resident_type",
+                     "nationality")
+_REMOVAL_COLUMNS = ("removal_reason", "removal_date", "destination_municipality_code", "destination_address")
+
+
+def non_registered_frame(non_registered: pl.DataFrame) -> pl.DataFrame:
+    """staging/non_registered_residents: where each accepted 住登外者's 住民票 is (contract
+    ``NonRegisteredResidents``)."""
+    return non_registered.filter(pl.col("_reason").is_null()).select(
+        "atena_no", "registered_municipality_code", "registered_address",
+        parse_date(pl.col("living_since")).alias("living_since"),
+        parse_date(pl.col("confirmed_date")).alias("confirmed_date"),
     ).sort("atena_no")
 
 
@@ -744,6 +807,7 @@ class SnapshotResult:
     quarantine: pl.DataFrame
     per_file: pl.DataFrame  # source, file, received, staged, quarantined, forwarded
     warnings: pl.DataFrame = None  # type: ignore[assignment]  # emptied optional values (WARNING_SCHEMA)
+    non_registered_residents: pl.DataFrame = None  # type: ignore[assignment]  # 住登外者 (NonRegisteredResidents)
 
     def staged(self) -> dict[str, pl.DataFrame]:
         return {
@@ -751,6 +815,7 @@ class SnapshotResult:
             "households": self.households,
             "welfare_status": self.welfare_status,
             "disability_status": self.disability_status,
+            "non_registered_residents": self.non_registered_residents,
         }
 
 
@@ -760,29 +825,37 @@ def build_snapshot(
     fiscal_year: int,
     run_id: str,
     layouts: Mapping[str, Layout] | None = None,
+    municipality: str | None = None,
 ) -> SnapshotResult:
-    """The whole stage as a function of the raw lines of the four sources (see module docstring)."""
+    """The whole stage as a function of the raw lines of the four sources and the optional 住登外者
+    登録ファイル (absent: no 住登外者; see module docstring). ``municipality``: the ward's code, which no
+    住登外者's 住民票 may name."""
     missing = [s for s in SOURCES if s not in lines]
     if missing:
         raise ValueError(f"build_snapshot needs lines of every source; missing {missing}")
-    layouts = dict(layouts or {s: load_layout(s) for s in SOURCES})
+    sources = SOURCES + OPTIONAL_SOURCES
+    lines = {**{s: pl.DataFrame(schema=LINES_SCHEMA) for s in OPTIONAL_SOURCES}, **lines}
+    layouts = {**{s: load_layout(s) for s in sources}, **dict(layouts or {})}
     registry = registry_records(lines["resident_registry"], layouts["resident_registry"])
     state = registry_state(registry)
     my_number = my_number_records(lines["my_number"], layouts["my_number"], state)
     welfare = welfare_records(lines["livelihood_assistance"], layouts["livelihood_assistance"], state)
     disability = disability_records(lines["disability"], layouts["disability"], state)
+    non_registered = non_registered_records(lines["non_registered_register"], layouts["non_registered_register"],
+                                            state, fiscal_year=fiscal_year, municipality=municipality)
     checked = {
         "resident_registry": registry,
         "my_number": my_number,
         "livelihood_assistance": welfare,
         "disability": disability,
+        "non_registered_register": non_registered,
     }
     unknown = {r for frame in checked.values() for r in frame.get_column("_reason").drop_nulls().unique()}
     unknown -= set(REASON_CODES)
     if unknown:
         raise ValueError(f"reason codes without a definition: {sorted(unknown)}")
 
-    residents = residents_frame(registry, fiscal_year)
+    residents = residents_frame(registry, fiscal_year, non_registered)
     per_file = pl.concat(
         [
             frame.group_by("file").agg(
@@ -801,7 +874,8 @@ def build_snapshot(
         welfare_status=welfare_frame(welfare, fiscal_year),
         disability_status=disability_frame(disability),
         vault=vault_frame(my_number),
-        quarantine=quarantine_frame({s: (checked[s], layouts[s]) for s in SOURCES}, run_id),
+        quarantine=quarantine_frame({s: (checked[s], layouts[s]) for s in sources}, run_id),
         per_file=per_file,
-        warnings=warnings_frame({s: (checked[s], layouts[s]) for s in SOURCES}, run_id),
+        warnings=warnings_frame({s: (checked[s], layouts[s]) for s in sources}, run_id),
+        non_registered_residents=non_registered_frame(non_registered),
     )

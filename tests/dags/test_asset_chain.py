@@ -31,6 +31,7 @@ STAGING_READ_BY_MERGE = ("residents", "disability_status", "welfare_status", "sa
 EXPECTED_CONSUMERS: dict[str, set[str]] = {
     **{asset_uri("staging", d): {"record_merge"} for d in STAGING_READ_BY_MERGE},
     asset_uri("staging", "households"): set(),               # the snapshot's own summary; merge reads residents
+    asset_uri("staging", "non_registered_residents"): set(),  # 住登外者' 住民票: notice_export reads it after the assessment
     asset_uri("staging", "salary_summaries"): set(),         # 総括表: checked at ingest, not merged
     asset_uri("staging", "non_registered_candidates"): set(),  # 住登外 work list for operators
     asset_uri("curated", "forwarding"): set(),               # 回送 list for operators

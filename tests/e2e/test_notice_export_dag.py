@@ -74,9 +74,17 @@ def test_a_preview_by_default_then_a_dispatch_that_reconciles_and_leaks_no_my_nu
     # the 回送 lists: one file per destination, every current forwarded document with a destination on one
     forwarding = _partition(lake, "curated", "forwarding").filter(
         pl.col("is_current") & pl.col("destination_municipality_code").is_not_null())
-    kaiso = manifests["municipalities"]["control_totals"]
+    totals = manifests["municipalities"]["control_totals"]
+    kaiso = {name: t for name, t in totals.items() if name.startswith("kaiso_")}
     assert sum(t["rows"] for t in kaiso.values()) == forwarding.height
     assert sorted(kaiso) == sorted(f"kaiso_{c}.csv" for c in forwarding["destination_municipality_code"].unique())
+    # the 住登外課税通知: one per assessed 住登外者, to the municipality of their 住民票 (地方税法第294条第4項)
+    registered = _partition(lake, "staging", "non_registered_residents")
+    juto_gai = {name: t for name, t in totals.items() if name.startswith("juto_gai_")}
+    assert registered.height > 0
+    assert sum(t["notices"] for t in juto_gai.values()) + counts["non_registered_notices_held"] == registered.height
+    assert set(juto_gai) <= {f"juto_gai_{c}.csv" for c in registered["registered_municipality_code"]}
+    assert set(totals) == set(kaiso) | set(juto_gai)
 
     # the My Number: nowhere in clear but the eLTAX hand-off (its own tests check whose numbers it holds)
     assert_no_my_number(sample_ward, lake, logs="".join(capfd.readouterr()) + caplog.text, allowed=("exports/eltax/",))

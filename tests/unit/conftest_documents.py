@@ -403,7 +403,10 @@ def build_fixture_population(
         "files_resident_return": np.concatenate([files_resident, np.zeros(n_out, bool)]),
     })
     persons = persons.with_columns(
-        pl.when(pl.col("spouse_person_id") < 0).then(None).otherwise(pl.col("spouse_person_id")).alias("spouse_person_id")
+        pl.when(pl.col("spouse_person_id") < 0).then(None).otherwise(pl.col("spouse_person_id")).alias("spouse_person_id"),
+        # its 住登外 persons stay unconfirmed candidates (no 宛名番号), so none has a 住民票 elsewhere on record
+        pl.lit(None, pl.String).alias("registered_municipality_code"),
+        pl.lit(None, pl.String).alias("registered_address"),
     ).cast(SCHEMAS["persons"]).select(list(SCHEMAS["persons"]))
     pop = Population(municipality_code, fiscal_year, seed, persons, employers, employments, pensions, dependants, donations)
     pop.check()

@@ -7,6 +7,7 @@ Everything runs at N ≤ 5,000 residents so the module stays fast (a few seconds
 from __future__ import annotations
 
 import csv
+from datetime import date
 import datetime as dt
 import hashlib
 import json
@@ -182,9 +183,11 @@ def test_registry_membership_is_consistent(pop):
     p = pop.persons
     in_reg = p["registry_status"].is_in(["resident", "moved_out", "deceased"])
     assert (p["in_registry"] == in_reg).all()
-    assert (p["atena_no"].is_not_null() == in_reg).all()
-    assert (p["household_no"].is_not_null() == in_reg).all()
-    assert (p["became_resident_date"].is_not_null() == in_reg).all()
+    # a 宛名番号 (and 世帯番号, 住民となった/居住開始年月日) for the registry and the 住登外 the ward confirmed
+    confirmed = (p["registry_status"] == "not_registered") & p["atena_no"].is_not_null()
+    assert (p["atena_no"].is_not_null() == (in_reg | confirmed)).all()
+    assert (p["household_no"].is_not_null() == (in_reg | confirmed)).all()
+    assert (p["became_resident_date"].is_not_null() == (in_reg | confirmed)).all()
     reg = p.filter(in_reg)
     assert reg["atena_no"].str.contains(r"^[0-9]{10}$").all() and reg["atena_no"].n_unique() == reg.height
     assert reg["household_no"].str.contains(r"^[0-9]{10}$").all()
@@ -216,8 +219,22 @@ def test_removed_people(pop):
 def test_not_registered_and_outsiders(pop):
     p = pop.persons
     nr = p.filter(pl.col("registry_status") == "not_registered")
-    assert nr["atena_no"].is_null().all() and (~nr["in_registry"]).all()
+    assert (~nr["in_registry"]).all()
     assert (nr["jan1_municipality_code"] == WARD).all() and nr["ward_address"].is_not_null().all()
+    # two in three confirmed by the ward (person index not a multiple of 3): a 宛名番号 of the 09… range and
+    # a 住民票 in another municipality; the others stay candidates without either
+    confirmed = nr.filter(pl.col("person_id") % 3 != 0)
+    candidates = nr.filter(pl.col("person_id") % 3 == 0)
+    assert confirmed.height > 0 and candidates.height > 0
+    assert confirmed["atena_no"].str.contains(r"^09[0-9]{8}$").all() and confirmed["atena_no"].is_unique().all()
+    assert confirmed["household_no"].str.contains(r"^095[0-9]{7}$").all()
+    assert (confirmed["registered_municipality_code"] != WARD).all()
+    assert confirmed["registered_municipality_code"].map_elements(is_valid_local_government_code, return_dtype=pl.Boolean).all()
+    assert confirmed["registered_address"].is_not_null().all()
+    assert (confirmed["became_resident_date"] <= date(FISCAL_YEAR, 1, 1)).all()
+    assert (confirmed["became_resident_date"] >= confirmed["birth_date"]).all()
+    assert candidates["atena_no"].is_null().all() and candidates["registered_municipality_code"].is_null().all()
+    assert p.filter(pl.col("registry_status") != "not_registered")["registered_municipality_code"].is_null().all()
     out = p.filter(pl.col("registry_status") == "outsider")
     assert out["atena_no"].is_null().all() and out["ward_address"].is_null().all()
     assert (out["jan1_municipality_code"] != WARD).all()
@@ -408,9 +425,17 @@ def _malformed_registry_lines(rows: list[list[str]]) -> dict[int, str]:
 def test_registry_files_have_the_documented_layout(wards):
     landing = wards["a"] / "landing"
     persons = pl.read_parquet(wards["a"] / "truth/persons.parquet")
-    for source, rel in registry_paths(WARD, FISCAL_YEAR).items():
-        rows = _lines(landing / rel)
-        assert tuple(rows[0]) == HEADERS[source], source
+    paths = registry_paths(WARD, FISCAL_YEAR)
+    for source, header in HEADERS.items():
+        rows = _lines(landing / paths[source])
+        assert tuple(rows[0]) == header, source
+    # the 住登外者 登録ファイル: its layout's header, one line per confirmed 住登外者, in 宛名番号 order
+    from contracts.resident_snapshot import load_layout
+
+    register = _lines(landing / paths["non_registered_register"])
+    assert register[0] == load_layout("non_registered_register").names
+    confirmed = persons.filter((pl.col("registry_status") == "not_registered") & pl.col("atena_no").is_not_null())
+    assert [r[0] for r in register[1:]] == sorted(confirmed["atena_no"].to_list())
     reg = _lines(landing / registry_paths(WARD, FISCAL_YEAR)["resident_registry"])
     good = [r for r in reg[1:] if len(r) == len(RESIDENT_REGISTRY_COLUMNS) and re.fullmatch(r"[0-9]{10}", r[0])]
     numbers = [r[0] for r in good]

@@ -356,3 +356,45 @@ def test_an_acknowledged_handoff_keeps_only_its_manifest_and_records_the_deletio
     # a second acknowledgement changes nothing
     (again,) = acknowledge(lake, report["run_id"], recipient="print_vendor", by="vendor-desk", reason="again")
     assert again["already"] is True
+
+
+# ------------------------------------------------------------------------------------- 住登外課税通知
+def _register(lake: Path) -> pl.DataFrame:
+    folder = lake / "landing" / "non_registered_register" / f"municipality={M}" / f"fiscal_year={N}"
+    return pl.read_csv(next(folder.glob("*.csv")), infer_schema=False)
+
+
+def test_each_assessed_non_registered_person_is_notified_to_the_municipality_of_their_residence_record(lake):
+    """地方税法第294条第3項・第4項: the ward taxes the 住登外者 of its register and tells the municipality
+    that holds each one's 住民票; one file per destination, one record per person, no 個人番号."""
+    register = _register(lake)
+    assert register.height > 0  # the generated ward confirms two in three of its 住登外 persons
+    report = _run()
+    assert report["reconciliation"]["ok"], report["reconciliation"]
+    assessed = _read(lake, "curated", "tax_assessment").filter(pl.col("person_id").is_in(register["atena_no"].implode()))
+    assert report["counts"]["non_registered_notices"] == assessed.height > 0
+    folder = _folder(lake, "municipalities", report)
+    for row in register.iter_rows(named=True):
+        path = folder / f"juto_gai_{row['registered_municipality_code']}.csv"
+        notice = pl.read_csv(path.read_bytes().decode("cp932").encode(), infer_schema=False)
+        mine = notice.filter(pl.col("person_id") == row["atena_no"])
+        assert mine.height == 1
+        assert mine.row(0, named=True)["registered_address"] == row["registered_address"]
+        assert mine.row(0, named=True)["name_kanji"] == row["name_kanji"]
+    from pipelines.handoff import verify_handoff
+
+    assert verify_handoff(folder) == []
+
+
+def test_a_protected_non_registered_persons_notice_to_their_municipality_is_held(lake):
+    register = _register(lake)
+    person = register["atena_no"][0]
+    support = next(_support_folder(lake).glob("*.csv"))
+    support.write_bytes(support.read_bytes() + f"{person},1,20250401,20270401\n".encode())
+    report = _run()
+    assert report["reconciliation"]["ok"], report["reconciliation"]
+    held = _read(lake, "curated", "notice_hold").filter(pl.col("person_id") == person)
+    assert "non_registered_notice" in held["notice_kind"].to_list()
+    assert report["counts"]["non_registered_notices_held"] == 1
+    for path in _folder(lake, "municipalities", report).glob("juto_gai_*.csv"):
+        assert person not in path.read_bytes().decode("cp932"), path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 import logging
 import os
 import re
@@ -65,6 +66,11 @@ EXPECTED_QUARANTINE = {
     ("disability", 11): ("unknown_atena_no", "atena_no"),
     ("disability", 12): ("bad_code", "special"),
     ("disability", 13): ("atena_no_quarantined", "atena_no"),
+    # 住登外者 登録ファイル: a registry person's 宛名番号; living in the ward only after 1 January; a 住民票
+    # in the ward itself (地方税法第294条第3項 taxes only who lived here on 1 January without one)
+    ("non_registered_register", 4): ("atena_no_in_registry", "atena_no"),
+    ("non_registered_register", 5): ("inconsistent_registration", "living_since"),
+    ("non_registered_register", 6): ("inconsistent_registration", "registered_municipality_code"),
 }
 # (source, line) → (reason_code, field): invalid values of optional ``on_invalid: warn`` fields: the
 # record is staged with the value emptied (issue 10 point 9).
@@ -184,16 +190,19 @@ def test_counts_reconcile_per_input_file(settings):
         "my_number": (15, 6, 9, 0),
         "livelihood_assistance": (7, 3, 4, 0),
         "disability": (12, 6, 6, 0),
+        "non_registered_register": (5, 2, 3, 0),
     }
     assert all(e["reconciles"] for e in report["per_input"])
     counts = report["counts"]
-    assert (counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"]) == (63, 30, 33, 0)
-    assert counts["residents"] == 15 and counts["resident_on_assessment_date"] == 11 and counts["vault_entries"] == 6
-    assert sum(report["quarantine_reasons"].values()) == 33
+    assert (counts["received"], counts["staged"], counts["quarantined"], counts["forwarded"]) == (68, 32, 36, 0)
+    # 15 registry persons and 2 住登外者; 11 residents and both 住登外者 lived in the ward on 1 January
+    assert counts["residents"] == 17 and counts["resident_on_assessment_date"] == 13 and counts["vault_entries"] == 6
+    assert counts["non_registered"] == 2
+    assert sum(report["quarantine_reasons"].values()) == 36
     assert counts["warnings"] == 1 and counts["warnings_bad_check_digit"] == 1
     assert {(o["zone"], o["dataset"]) for o in report["outputs"]} == {
         ("staging", "residents"), ("staging", "households"), ("staging", "welfare_status"),
-        ("staging", "disability_status"), ("quarantine", "resident_snapshot"),
+        ("staging", "disability_status"), ("staging", "non_registered_residents"), ("quarantine", "resident_snapshot"),
         ("quarantine", "resident_snapshot_warnings"), ("vault", "my_number"),
     }
     assert all(c["ok"] for c in report["reconciliation"]["checks"])
@@ -258,7 +267,7 @@ def test_rerun_on_same_inputs_is_byte_identical(settings):
 def test_dry_run_writes_only_the_report(settings):
     report = run(fiscal_year=N, settings=settings, run_id=RUN_1, dry_run=True)
     assert report["dry_run"] is True and report["status"] == "success" and report["outputs"] == []
-    assert report["reconciliation"]["ok"] and report["counts"]["quarantined"] == 33
+    assert report["reconciliation"]["ok"] and report["counts"]["quarantined"] == 36
     zones = {p.split("/")[0] for p in lake_files(settings)}
     assert zones == {"reports", "audit"}
     assert [r["operation"] for r in audit.read_audit(settings.lake)] == ["my_number_file_read"]
@@ -420,3 +429,36 @@ def test_run_ids_sort_by_time():
     assert early < late
     with pytest.raises(ConfigError):
         new_run_id("Resident Snapshot")
+
+
+def test_non_registered_persons_are_staged_as_residents_of_the_ward_with_their_registration(settings):
+    """地方税法第294条第3項: a person who lived in the ward on 1 January without a 住民票 here is taxed as
+    its resident. The two valid records of the 住登外者 登録ファイル fixture join staging/residents with
+    status ``non_registered`` (their 居住開始年月日 as ``became_resident_date``, resident on 1 January, age
+    from the birth date), and staging/non_registered_residents says where each 住民票 is."""
+    run(fiscal_year=N, settings=settings, run_id=RUN_1)
+    residents = staged(settings, "residents").filter(pl.col("registry_status") == "non_registered")
+    assert residents.select("atena_no", "name_kanji", "became_resident_date", "resident_on_assessment_date",
+                            "age_on_assessment_date", "removal_reason", "nationality").rows() == [
+        # born 5 April 1980: 45 on 1 January 2026; born 7 July 1990: 35
+        ("0900000001", "住登　一郎", date(2025, 4, 1), True, 45, None, None),
+        ("0900000002", "ＳＭＩＴＨ　ＪＯＨＮ", date(2024, 9, 1), True, 35, None, "英国"),
+    ]
+    where = staged(settings, "non_registered_residents")
+    assert where.rows() == [
+        ("0900000001", "131016", "東京都千代田区神田一丁目１番１号", date(2025, 4, 1), date(2026, 3, 10)),
+        ("0900000002", "141003", "神奈川県横浜市中区港町一丁目１番地", date(2024, 9, 1), date(2026, 3, 12)),
+    ]
+    # a household of one each
+    households = staged(settings, "households").filter(pl.col("household_no").str.starts_with("09"))
+    assert households.select("household_no", "head_atena_no", "member_count").rows() == [
+        ("0900000001", "0900000001", 1), ("0900000002", "0900000002", 1)]
+
+
+def test_a_ward_without_a_non_registered_register_is_taxed_without_one(settings):
+    """The 住登外者 登録ファイル is optional: without it the run succeeds, says so, and stages nobody as 住登外."""
+    shutil.rmtree(settings.landing / "non_registered_register")
+    report = run(fiscal_year=N, settings=settings, run_id=RUN_1)
+    assert report["status"] == "success" and report["counts"]["non_registered"] == 0
+    assert any("住登外" in m and "non_registered_register" in m for m in report["messages"])
+    assert staged(settings, "non_registered_residents").height == 0
