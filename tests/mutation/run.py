@@ -295,6 +295,27 @@ def mirror(repo: Path, tree: Path) -> list[str]:
     return written
 
 
+def prune_copies(tree: Path) -> list[str]:
+    """Delete the files of ``tree/mutants`` whose source in ``tree`` is gone. mutmut copies the tree into
+    ``mutants/`` but never deletes there, so a file removed or renamed in the checkout (a data sample, a
+    test) stayed behind and the tests saw both. mutmut's own files (``mutmut-*``, ``*.meta``, ``*.spans``)
+    and caches are kept. Returns the paths deleted, relative to ``mutants/``."""
+    copies = tree / "mutants"
+    deleted = []
+    if not copies.is_dir():
+        return deleted
+    for path in sorted(copies.rglob("*"), reverse=True):
+        relative = path.relative_to(copies).as_posix()
+        if "__pycache__" in relative or path.name.startswith("mutmut") or path.suffix in (".meta", ".spans"):
+            continue
+        if path.is_file() and not (tree / relative).exists():
+            path.unlink()
+            deleted.append(relative)
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return deleted
+
+
 def scoped_config(pyproject: str, modules: list[str]) -> str:
     """The ``pyproject.toml`` of the copy with ``only_mutate`` narrowed to ``modules`` (each a path or glob
     within the configured scope), so that ``mutmut run`` without names checks only what is not checked
@@ -457,7 +478,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.report_only:
         written = mirror(REPO, tree)
-        print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({len(written)} files written)", flush=True)
+        pruned = prune_copies(tree)
+        print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({len(written)} files written, "
+              f"{len(pruned)} stale copies removed)", flush=True)
         stats = tree / "mutants" / "mutmut-stats.json"
         if stats.exists() and (sources_changed(written, (REPO / "pyproject.toml").read_text(encoding="utf-8"))
                                or not traced_anything(stats)):

@@ -289,3 +289,23 @@ def test_a_survivor_accepted_by_a_pattern_is_counted_as_accepted():
 def test_a_pipe_inside_a_pattern_is_written_escaped_in_the_table():
     (pattern,) = run.parse_patterns("## Accepted mutant patterns\n| `*` | `^\\+ (?:None\\|True)$` | reason |")
     assert pattern[1].pattern == "^\\+ (?:None|True)$" and pattern[2] == "reason"
+
+
+def test_a_file_gone_from_the_checkout_leaves_the_mutated_copy_too(tmp_path):
+    # mutmut copies the tree into mutants/ and never deletes there: a renamed data sample stayed behind
+    # and the samples test saw both; mutmut's own files and caches stay
+    (tmp_path / "data_samples").mkdir()
+    (tmp_path / "data_samples" / "new.csv").write_text("x")
+    copies = tmp_path / "mutants"
+    (copies / "data_samples").mkdir(parents=True)
+    (copies / "data_samples" / "new.csv").write_text("x")
+    (copies / "data_samples" / "old.csv").write_text("x")
+    (copies / "gone").mkdir()
+    (copies / "gone" / "old.py").write_text("x")
+    (copies / "mutmut-stats.json").write_text("{}")
+    (copies / "transforms").mkdir()
+    (copies / "transforms" / "notices.py.meta").write_text("{}")
+    assert run.prune_copies(tmp_path) == ["gone/old.py", "data_samples/old.csv"]
+    assert not (copies / "gone").exists()
+    assert (copies / "data_samples" / "new.csv").exists() and (copies / "mutmut-stats.json").exists()
+    assert (copies / "transforms" / "notices.py.meta").exists()
