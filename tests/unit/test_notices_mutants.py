@@ -242,3 +242,187 @@ def test_the_encoding_report_is_ordered_by_record_then_field_then_position():
         ("2", "name", "鷗", 1), ("2", "name", "𠮷", 2),
     ]
     assert report.filter(pl.col("character") == "鷗")["code_point"].unique().to_list() == ["U+9DD7"]
+
+
+# ----------------------------------------------------------------------------------------- 特別徴収義務者 (employers)
+def _summaries(rows: list[tuple]) -> pl.DataFrame:
+    """総括表 rows: (指定番号, current, received, file, record, name, postal code, address, 受取方法 employer, employee)."""
+    return pl.DataFrame(rows, orient="row", schema={
+        "designation_no": pl.String, "is_current": pl.Boolean, "received_on": pl.Date, "file": pl.String,
+        "record_no": pl.Int64, "payer_name": pl.String, "payer_postal_code": pl.String, "payer_address": pl.String,
+        "notice_method_employer": pl.String, "notice_method_employee": pl.String})
+
+
+def _reports(rows: list[tuple]) -> pl.DataFrame:
+    """個人別明細書 rows: (doc_uid, 指定番号, current, received, file, record, payer name, payer address, 受給者番号)."""
+    return pl.DataFrame(rows, orient="row", schema={
+        "doc_uid": pl.String, "designation_no": pl.String, "is_current": pl.Boolean, "received_on": pl.Date,
+        "file": pl.String, "record_no": pl.Int64, "payer_name": pl.String, "payer_address": pl.String,
+        "employee_no": pl.String})
+
+
+JAN20, JAN31, FEB10 = date(2026, 1, 20), date(2026, 1, 31), date(2026, 2, 10)
+NO_REPORTS = _reports([])
+EMPLOYER_COLUMNS = ("designation_no", "employer_name", "employer_postal_code", "employer_address",
+                    "notice_method_employer", "notice_method_employee")
+
+
+def test_the_employers_name_and_address_come_from_its_latest_current_summary_by_date_then_file_then_record():
+    """地方税法第317条の6第1項: the 総括表 received last is the employer's current one. Latest by received
+    date (1000000001: 31 January beats 20 January although its file and record sort first), then by file
+    (2000000002: b.csv after a.csv on the same day, although its record number is lower), then by record
+    (3000000003: record 2 after record 1 in the same file, given first); a superseded one (is_current
+    false) never counts even when received later (1000000001's 10 February row)."""
+    summaries = _summaries([
+        ("3000000003", True, JAN31, "a.csv", 2, "白金工業", "1080072", "東京都港区白金一丁目", "2", "2"),
+        ("3000000003", True, JAN31, "a.csv", 1, "白金工業（前）", "1080073", "東京都港区白金二丁目", "1", "1"),
+        ("1000000001", True, JAN20, "b.csv", 9, "高輪商事（旧）", "1080074", "東京都港区高輪一丁目", "1", "1"),
+        ("1000000001", True, JAN31, "a.csv", 1, "高輪商事", "1080075", "東京都港区高輪二丁目", "2", "1"),
+        ("1000000001", False, FEB10, "c.csv", 1, "高輪商事（取消）", "1080076", "東京都港区高輪三丁目", "1", "2"),
+        ("2000000002", True, JAN31, "b.csv", 1, "芝産業", "1050011", "東京都港区芝公園一丁目", "1", "2"),
+        ("2000000002", True, JAN31, "a.csv", 5, "芝産業（前）", "1050012", "東京都港区芝公園二丁目", "2", "1"),
+    ])
+    out = n.employers(summaries, NO_REPORTS)
+    # 受取方法 "2" is eLTAX, "1" paper
+    assert out.select(EMPLOYER_COLUMNS).rows() == [
+        ("1000000001", "高輪商事", "1080075", "東京都港区高輪二丁目", "eltax", "paper"),
+        ("2000000002", "芝産業", "1050011", "東京都港区芝公園一丁目", "paper", "eltax"),
+        ("3000000003", "白金工業", "1080072", "東京都港区白金一丁目", "eltax", "eltax"),
+    ]
+
+
+def test_an_employer_known_only_from_its_reports_takes_its_latest_current_report_and_paper_notices():
+    """A 指定番号 without a 総括表 takes the name and address of its latest current 個人別明細書 (received date,
+    then file, then record, as for the 総括表), no postal code, and paper notices for both the employer and
+    the employee copies. Its 指定番号 is read without surrounding blanks, as the plan reads it: "7000000007 "
+    is 7000000007, and " 1000000001 " is the employer of the 総括表, not a second one."""
+    summaries = _summaries([
+        ("1000000001", True, JAN31, "s.csv", 1, "高輪商事", "1080075", "東京都港区高輪二丁目", "1", "1")])
+    reports = _reports([
+        ("r1", " 1000000001 ", True, FEB10, "z.csv", 1, "高輪商事（明細）", "東京都港区高輪九丁目", "E1"),
+        ("r2", "4000000004", True, JAN20, "b.csv", 9, "麻布物産（旧）", "東京都港区麻布一丁目", "E2"),
+        ("r3", "4000000004", True, JAN31, "a.csv", 1, "麻布物産", "東京都港区麻布二丁目", "E3"),
+        ("r4", "4000000004", False, FEB10, "c.csv", 1, "麻布物産（取消）", "東京都港区麻布三丁目", "E4"),
+        ("r5", "5000000005", True, JAN31, "b.csv", 1, "赤坂興業", "東京都港区赤坂一丁目", "E5"),
+        ("r6", "5000000005", True, JAN31, "a.csv", 5, "赤坂興業（前）", "東京都港区赤坂二丁目", "E6"),
+        ("r7", "6000000006", True, JAN31, "a.csv", 2, "六本木開発", "東京都港区六本木一丁目", "E7"),
+        ("r8", "6000000006", True, JAN31, "a.csv", 1, "六本木開発（前）", "東京都港区六本木二丁目", "E8"),
+        ("r9", "7000000007 ", True, JAN31, "a.csv", 3, "青山企画", "東京都港区南青山一丁目", "E9"),
+    ])
+    out = n.employers(summaries, reports)
+    assert out.select(EMPLOYER_COLUMNS).rows() == [
+        ("1000000001", "高輪商事", "1080075", "東京都港区高輪二丁目", "paper", "paper"),
+        ("4000000004", "麻布物産", None, "東京都港区麻布二丁目", "paper", "paper"),
+        ("5000000005", "赤坂興業", None, "東京都港区赤坂一丁目", "paper", "paper"),
+        ("6000000006", "六本木開発", None, "東京都港区六本木一丁目", "paper", "paper"),
+        ("7000000007", "青山企画", None, "東京都港区南青山一丁目", "paper", "paper"),
+    ]
+
+
+# ----------------------------------------------------------------------------------------- 特別徴収税額決定通知書
+SALARY_MONTHS = [f"{2026 + (m < 6)}-{m:02d}" for m in (6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4, 5)]   # June … May
+SALARY_REPORTS = _reports([
+    ("r1", "1000000001", True, JAN31, "a.csv", 1, "高輪商事", "東京都港区高輪二丁目", "E1"),
+    ("r2", "2000000002", True, JAN31, "a.csv", 2, "芝産業", "東京都港区芝公園一丁目", "E2"),
+    ("r3", "2000000002", True, JAN31, "a.csv", 3, "芝産業", "東京都港区芝公園一丁目", "E3"),
+])
+
+
+def _salary(person: str, amount_each: int = 1_000) -> list[dict]:
+    return [_slot(person, p, amount_each, "salary") for p in SALARY_MONTHS]
+
+
+def _special(plan, schedule, *, person_ids, reports=SALARY_REPORTS, employer_rows=None, residents=RESIDENTS):
+    addressed = n.addressees(residents, NO_MAILING, NOBODY)
+    if employer_rows is None:
+        employer_rows = n.employers(_summaries([]), reports)
+    return n.special_collection_notices(_assessment(person_ids), plan, schedule, reports, employer_rows, addressed,
+                                        fiscal_year=2026, salary_periods=SALARY_MONTHS)
+
+
+def test_a_special_collection_notice_carries_the_persons_other_routes_beside_the_salary_amount():
+    """The record keeps how the 年税額 splits: 給与特別徴収 60,000, 普通徴収 3,000 (other income paid by the
+    person) and 年金特別徴収 12,000 — 75,000 in all — not only the salary part."""
+    plan = _plan([{"person_id": "0000000001", "salary_amount": 60_000, "ordinary_amount": 3_000,
+                   "pension_amount": 12_000, "salary_doc_uid": "r1", "salary_payer": "1000000001"}])
+    row = _special(plan, _schedule(_salary("0000000001", 5_000)), person_ids=["0000000001"]).row(0, named=True)
+    assert (row["salary_amount"], row["ordinary_amount"], row["pension_amount"]) == (60_000, 3_000, 12_000)
+    assert "literal" not in row
+
+
+def test_the_special_collection_notice_shows_twelve_months_june_to_may_an_absent_month_as_zero():
+    """Twelve monthly amounts in the order June … May (地方税法第321条の5第1項); a month with no 特別徴収 (here
+    June, April and May) is 0, never empty or 1; only the salary route counts (the 普通徴収 row of June is
+    not a June withholding). July carries 5,800 (with the 端数), August … March 5,000 each: 5,800 + 8 × 5,000
+    = 45,800, the annual amount."""
+    plan = _plan([{"person_id": "0000000001", "salary_amount": 45_800, "ordinary_amount": 3_000,
+                   "salary_doc_uid": "r1", "salary_payer": "1000000001"}])
+    schedule = _schedule([_slot("0000000001", "2026-07", 5_800, "salary")]
+                         + [_slot("0000000001", p, 5_000, "salary") for p in SALARY_MONTHS[2:10]]
+                         + [_slot("0000000001", "2026-06", 3_000, "ordinary")])
+    row = _special(plan, schedule, person_ids=["0000000001"]).row(0, named=True)
+    assert [row[f"month_{i:02d}_amount"] for i in range(1, 13)] == [0, 5_800] + [5_000] * 8 + [0, 0]
+    assert not [c for c in row if c.startswith("month_") and c not in {f"month_{i:02d}_amount" for i in range(1, 13)}]
+
+
+def test_two_salary_installments_of_one_month_are_added_up():
+    """The month's amount is what the schedule withholds in that month: two rows of June (3,000 + 2,000)
+    print as 5,000, the other eleven months 5,000 each (12 × 5,000 = 60,000)."""
+    plan = _plan([{"person_id": "0000000001", "salary_amount": 60_000, "salary_doc_uid": "r1",
+                   "salary_payer": "1000000001"}])
+    schedule = _schedule([_slot("0000000001", "2026-06", 3_000, "salary"), _slot("0000000001", "2026-06", 2_000, "salary")]
+                         + [_slot("0000000001", p, 5_000, "salary") for p in SALARY_MONTHS[1:]])
+    row = _special(plan, schedule, person_ids=["0000000001"]).row(0, named=True)
+    assert [row[f"month_{i:02d}_amount"] for i in range(1, 13)] == [5_000] * 12
+
+
+def test_with_nobody_withheld_there_is_no_special_collection_notice_and_the_frame_keeps_its_month_columns():
+    """A person with no salary withholding (all 普通徴収) gets no 特別徴収 notice; with nobody withheld the
+    frame is empty but still has the person, the 指定番号 and the twelve month columns (the print files
+    keep their header)."""
+    plan = _plan([{"person_id": "0000000001", "ordinary_amount": 5_000}])
+    out = _special(plan, _schedule([_slot("0000000001", "2026-06", 5_000, "ordinary")]), person_ids=["0000000001"])
+    assert out.height == 0
+    assert {"person_id", "designation_no", "employer_name"} | {f"month_{i:02d}_amount" for i in range(1, 13)} <= set(out.columns)
+    assert out.schema["person_id"] == pl.String and out.schema["month_01_amount"] == pl.Int64
+
+
+def test_special_collection_notices_are_ordered_by_designation_number_then_atena_no():
+    """Notices by 指定番号 (an employer's notices together), then 宛名番号; the plan lists them in another
+    order: 0000000003 (2000000002), 0000000002 (1000000001), 0000000001 (2000000002)."""
+    plan = _plan([{"person_id": "0000000003", "salary_amount": 12_000, "salary_doc_uid": "r3", "salary_payer": "2000000002"},
+                  {"person_id": "0000000002", "salary_amount": 12_000, "salary_doc_uid": "r1", "salary_payer": "1000000001"},
+                  {"person_id": "0000000001", "salary_amount": 12_000, "salary_doc_uid": "r2", "salary_payer": "2000000002"}])
+    schedule = _schedule(_salary("0000000003") + _salary("0000000002") + _salary("0000000001"))
+    out = _special(plan, schedule, person_ids=["0000000001", "0000000002", "0000000003"])
+    assert out.select("designation_no", "person_id").rows() == [
+        ("1000000001", "0000000002"), ("2000000002", "0000000001"), ("2000000002", "0000000003")]
+
+
+def test_every_withheld_person_keeps_a_notice_when_a_part_it_is_joined_with_is_missing():
+    """One notice per person withheld from a salary, whatever the other frames lack: the missing part's
+    fields stay empty, for the run's checks (``pipelines.notice_files.check``: one notice per withheld
+    person, every notice to the 指定番号 of its report, every employer named) to report — a notice is never
+    dropped silently. 0000000002's report r9 is unknown (no 指定番号, no employer); 0000000003's 指定番号
+    9000000009 has no employer row; 0000000004 has no address; 0000000005 no assessment row; 0000000006 no
+    monthly row in the schedule."""
+    residents = pl.concat([RESIDENTS, RESIDENTS.head(2).with_columns(
+        pl.Series("atena_no", ["0000000005", "0000000006"]))])            # 0000000004 is not a resident
+    reports = SALARY_REPORTS.vstack(_reports([
+        ("r4", "9000000009", True, JAN31, "a.csv", 4, "名無し", "どこか", "E4")]))
+    employer_rows = n.employers(_summaries([]), reports).filter(pl.col("designation_no") != "9000000009")
+    people = ["0000000001", "0000000002", "0000000003", "0000000004", "0000000005", "0000000006"]
+    docs = {"0000000002": "r9", "0000000003": "r4"}
+    plan = _plan([{"person_id": p, "salary_amount": 12_000, "salary_doc_uid": docs.get(p, "r1"),
+                   "salary_payer": "1000000001"} for p in people])
+    schedule = _schedule([s for p in people[:5] for s in _salary(p)])
+    out = _special(plan, schedule, person_ids=[p for p in people if p != "0000000005"], reports=reports,
+                   employer_rows=employer_rows, residents=residents)
+    assert sorted(out["person_id"]) == people
+    by = {r["person_id"]: r for r in out.iter_rows(named=True)}
+    assert {p: by[p]["salary_amount"] for p in people} == dict.fromkeys(people, 12_000)
+    assert (by["0000000002"]["designation_no"], by["0000000002"]["employer_name"]) == (None, None)
+    assert (by["0000000003"]["designation_no"], by["0000000003"]["employer_name"]) == ("9000000009", None)
+    assert (by["0000000004"]["taxpayer_name"], by["0000000004"]["employer_name"]) == (None, "高輪商事")
+    assert (by["0000000005"]["total_tax"], by["0000000005"]["taxpayer_name"]) == (None, "港　一郎")
+    assert by["0000000001"]["month_01_amount"] == 1_000 and by["0000000001"]["total_tax"] == 0
