@@ -193,12 +193,10 @@ def write_registry(pop: Population, landing_dir: Path, seed: int,
     return RegistryResult(files=paths, rows=rows, defects=truth)
 
 
-def non_registered_register(pop: Population) -> bytes:
-    """The 住登外者 登録ファイル (contracts/layouts/non_registered_register.yaml): the 住登外 persons the ward
-    confirmed (those with a 宛名番号; population.py), in 宛名番号 order, without planted defects. 認定年月日:
-    in March of the fiscal year, after the returns that showed them arrived."""
-    people = pop.persons.filter((pl.col("registry_status") == "not_registered") & pl.col("atena_no").is_not_null())
-    frame = people.sort("atena_no").select(
+def _person_fields() -> list[pl.Expr | str]:
+    """The person fields the registry extract and the 住登外者 登録ファイル share, in their layouts' order
+    (宛名番号 … 国籍), from the population's columns."""
+    return [
         "atena_no", "household_no", "relationship",
         (pl.col("family_name_kanji") + "\u3000" + pl.col("given_name_kanji")).alias("name_kanji"),
         (pl.col("family_name_kana") + "\u3000" + pl.col("given_name_kana")).alias("name_kana"),
@@ -211,6 +209,16 @@ def non_registered_register(pop: Population) -> bytes:
         pl.col("ward_address_detail").alias("address_detail"),
         pl.col("resident_type").cast(pl.String).alias("resident_type"),
         "nationality",
+    ]
+
+
+def non_registered_register(pop: Population) -> bytes:
+    """The 住登外者 登録ファイル (contracts/layouts/non_registered_register.yaml): the 住登外 persons the ward
+    confirmed (those with a 宛名番号; population.py), in 宛名番号 order, without planted defects. 認定年月日:
+    in March of the fiscal year, after the returns that showed them arrived."""
+    people = pop.persons.filter((pl.col("registry_status") == "not_registered") & pl.col("atena_no").is_not_null())
+    frame = people.sort("atena_no").select(
+        *_person_fields(),
         _ymd("became_resident_date").alias("living_since"),
         "registered_municipality_code", "registered_address",
         pl.format("{}03{}", pl.lit(pop.fiscal_year),
@@ -247,18 +255,7 @@ def _resident_registry(
     """The 住民記録 extract (``people`` = registry persons sorted by 宛名番号) with its planted defects."""
     moved = pl.col("removal_reason") == "転出"
     frame = people.select(
-        "atena_no", "household_no", "relationship",
-        (pl.col("family_name_kanji") + "\u3000" + pl.col("given_name_kanji")).alias("name_kanji"),
-        (pl.col("family_name_kana") + "\u3000" + pl.col("given_name_kana")).alias("name_kana"),
-        "alias_kanji", "alias_kana",
-        _ymd("birth_date").alias("birth_date"),
-        pl.col("sex").cast(pl.String).alias("sex"),
-        pl.col("ward_postal_code").alias("postal_code"),
-        pl.col("ward_town_code").alias("town_code"),
-        pl.col("ward_address").alias("address"),
-        pl.col("ward_address_detail").alias("address_detail"),
-        pl.col("resident_type").cast(pl.String).alias("resident_type"),
-        "nationality",
+        *_person_fields(),
         _ymd("became_resident_date").alias("became_resident_date"),
         "removal_reason",
         _ymd("removal_date").alias("removal_date"),
