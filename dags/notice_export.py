@@ -68,7 +68,7 @@ def notice_export():
 
     @task
     def export(run: dict) -> dict:
-        from pipelines.dag_policy import run_stage_task
+        from pipelines.runtime import run_stage_task
 
         return run_stage_task(run)  # an operator error fails at once, without retries
 

@@ -67,7 +67,7 @@ def record_merge():
 
     @task
     def merge(run: dict) -> dict:
-        from pipelines.dag_policy import run_stage_task
+        from pipelines.runtime import run_stage_task
 
         return run_stage_task(run)  # an operator error fails at once, without retries
 

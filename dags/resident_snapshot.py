@@ -52,7 +52,7 @@ def resident_snapshot():
 
     @task
     def take_snapshot(run: dict) -> dict:
-        from pipelines.dag_policy import run_stage_task
+        from pipelines.runtime import run_stage_task
 
         return run_stage_task(run)  # an operator error fails at once, without retries
 

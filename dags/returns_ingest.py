@@ -70,7 +70,7 @@ def returns_ingest():
 
     @task
     def ingest(run: dict) -> dict:
-        from pipelines.dag_policy import run_stage_task
+        from pipelines.runtime import run_stage_task
 
         return run_stage_task(run)  # an operator error fails at once, without retries
 

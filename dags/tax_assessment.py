@@ -54,7 +54,7 @@ def tax_assessment():
 
     @task
     def assess(run: dict) -> dict:
-        from pipelines.dag_policy import run_stage_task
+        from pipelines.runtime import run_stage_task
 
         return run_stage_task(run)  # an operator error fails at once, without retries
 

@@ -74,19 +74,3 @@ def run_params(dry_run_description: str, *, dry_run_default: bool = False, **ext
 def asset_uri(zone: str, dataset: str) -> str:
     """URI of the Airflow Asset that stands for one lake dataset (all municipalities and years)."""
     return f"juminzei://lake/{zone}/{dataset}"
-
-
-def run_stage_task(run: dict) -> dict:
-    """The body of every DAG's stage task: run the stage (:func:`pipelines.runtime.run_stage`); an
-    operator error (bad input, bad configuration, a stopped dispatch: a :class:`JuminzeiError`) fails the
-    task for good, as a retry five minutes later would stop the same way; any other exception (a full
-    disk, a lost worker) keeps the DAG's retries. Imports happen at call time (the DAG file stays light)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from contracts.errors import JuminzeiError
-    from pipelines import runtime
-
-    try:
-        return runtime.run_stage(run)
-    except JuminzeiError as error:
-        raise AirflowFailException(str(error)) from None
