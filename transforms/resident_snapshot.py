@@ -809,15 +809,6 @@ class SnapshotResult:
     warnings: pl.DataFrame = None  # type: ignore[assignment]  # emptied optional values (WARNING_SCHEMA)
     non_registered_residents: pl.DataFrame = None  # type: ignore[assignment]  # 住登外者 (NonRegisteredResidents)
 
-    def staged(self) -> dict[str, pl.DataFrame]:
-        return {
-            "residents": self.residents,
-            "households": self.households,
-            "welfare_status": self.welfare_status,
-            "disability_status": self.disability_status,
-            "non_registered_residents": self.non_registered_residents,
-        }
-
 
 def build_snapshot(
     lines: Mapping[str, pl.DataFrame],
