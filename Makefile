@@ -43,10 +43,11 @@ bench: venv
 	$(PY) -m tests.benchmarks.run
 
 # Mutation testing of the core with mutmut in a copy under var/mutate (docs/testing.md); not part of
-# `make test`. MUTATE="transforms/tax_engine.py ..." limits it to some modules.
+# `make test`. MUTATE="transforms/tax_engine.py ..." limits it to some modules; FUNCTIONS="f g" to those
+# functions of them.
 MUTATE ?=
 mutate: venv
-	$(PY) -m tests.mutation.run $(if $(RECHECK),--recheck) $(if $(RERUN),--rerun-all) $(MUTATE)
+	$(PY) -m tests.mutation.run $(if $(RECHECK),--recheck) $(if $(RERUN),--rerun-all) $(if $(FUNCTIONS),--functions "$(FUNCTIONS)") $(MUTATE)
 
 # Web UI and REST API on http://localhost:$(AIRFLOW_PORT) with the scheduler, DAG processor and triggerer;
 # Ctrl-C or SIGTERM stops every one of them (juminzei/airflow_serve.py). Admin password:

@@ -404,6 +404,21 @@ def mutmut_names(patterns: list[str]) -> list[str]:
     return names
 
 
+def function_names(modules: list[str], functions: list[str]) -> list[str]:
+    """mutmut's name globs of the mutants of ``functions`` (module-level names, or ``Class.method``) in each
+    of ``modules``: ``transforms/x.py`` + ``f`` → ``transforms.x.x_f__mutmut_*``."""
+    names = []
+    for module in modules:
+        if not module.endswith(".py") or any(c in module for c in "*?["):
+            raise ValueError(f"FUNCTIONS takes module paths without globs (got {module!r})")
+        prefix = module[:-3].replace("/", ".")
+        for function in functions:
+            # mutmut names a method xǁClassǁmethod (U+01C1, as in its results), a function x_function
+            mangled = "xǁ" + function.replace(".", "ǁ") if "." in function else "x_" + function
+            names.append(f"{prefix}.{mangled}__mutmut_*")
+    return names
+
+
 def recheck_names(verdicts: dict[str, str], modules: list[str]) -> list[str]:
     """The survivors (and mutants without tests) of the last run, in the modules given (all when none)."""
     return sorted(
@@ -453,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="gather the last run's verdicts, run nothing")
     parser.add_argument("--rerun-all", action="store_true",
                         help="check every mutant of the modules again, not only those not checked yet")
+    parser.add_argument("--functions", default="",
+                        help="space-separated function names: check only their mutants, in the modules given "
+                             "(the functions an issue changed, in a module never run whole)")
     parser.add_argument("--recheck", action="store_true",
                         help="run again only the last run's survivors (after writing the tests that should kill them)")
     args = parser.parse_args(argv)
@@ -504,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
             print("mutate: RERUN=1 needs MUTATE=<modules> (a whole rerun is `rm -rf var/mutate`)", file=sys.stderr)
             return 2
         names = mutmut_names(args.modules) if args.rerun_all else []
+        if args.functions:
+            if not args.modules:
+                print("mutate: FUNCTIONS=... needs MUTATE=<modules>", file=sys.stderr)
+                return 2
+            names = function_names(args.modules, args.functions.split())
         if args.recheck:
             last = _verdicts(mutmut, tree, env)
             if last is None:

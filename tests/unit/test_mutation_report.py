@@ -309,3 +309,13 @@ def test_a_file_gone_from_the_checkout_leaves_the_mutated_copy_too(tmp_path):
     assert not (copies / "gone").exists()
     assert (copies / "data_samples" / "new.csv").exists() and (copies / "mutmut-stats.json").exists()
     assert (copies / "transforms" / "notices.py.meta").exists()
+
+
+def test_the_mutants_of_named_functions_are_selected_by_mutmuts_own_names():
+    # the names mutmut gives (as in `mutmut results`): x_<function> and xǁ<Class>ǁ<method>
+    assert run.function_names(["transforms/resident_snapshot.py"], ["residents_frame", "SnapshotResult.staged"]) == [
+        "transforms.resident_snapshot.x_residents_frame__mutmut_*",
+        "transforms.resident_snapshot.x\u01c1SnapshotResult\u01c1staged__mutmut_*",
+    ]
+    with pytest.raises(ValueError, match="without globs"):
+        run.function_names(["transforms/*.py"], ["f"])
