@@ -287,8 +287,8 @@ def installments_frame(frame: pl.DataFrame, *, key: str = "key") -> pl.DataFrame
         out.append(long.join(slots_frame, on="sequence", how="left"))
     schema = {key: frame.schema[key], "sequence": pl.Int32, "amount": I64, "period": pl.String,
               "due_date": pl.Date, "route": pl.String}
-    if not out:
-        return pl.DataFrame(schema=schema)
+    if not out:  # the columns in the order of a non-empty answer
+        return pl.DataFrame(schema=schema).select(key, "sequence", "period", "due_date", "amount", "route")
     result = pl.concat(out).filter(pl.col("amount") != 0).sort(key, "sequence")
     # number what is left, 0 upwards, per row of the input
     result = result.with_columns(pl.int_range(pl.len(), dtype=pl.Int32).over(key).alias("sequence"))

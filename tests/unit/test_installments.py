@@ -290,3 +290,16 @@ def test_a_salary_notice_after_the_last_month_is_one_error_line_and_the_others_a
     assert late["field"] == "notice_date" and late["line"] == 1
     assert "no month" in late["error"] and "普通徴収" in late["error"]
     assert amounts(on_time) == [100] * 12
+
+
+def test_an_empty_input_answers_with_the_columns_of_a_non_empty_one_in_the_same_order():
+    from transforms.installments import installments_frame
+
+    frame = pl.DataFrame(schema={"key": pl.Int64, "fiscal_year": pl.Int32, "method": pl.String, "annual_tax": pl.Int64,
+                                 "rounding_unit": pl.Int64, "due_months": pl.List(pl.Int32), "due_day": pl.String,
+                                 "first_year": pl.Boolean, "previous_year_annual_tax": pl.Int64})
+    one = frame.vstack(pl.DataFrame({"key": [1], "fiscal_year": [2026], "method": ["salary"], "annual_tax": [1_200],
+                                     "rounding_unit": [1000], "due_months": [[6, 8, 10, 1]], "due_day": ["last"],
+                                     "first_year": [False], "previous_year_annual_tax": [None]}, schema=frame.schema))
+    assert installments_frame(frame).schema == installments_frame(one).schema
+    assert installments_frame(frame).columns == ["key", "sequence", "period", "due_date", "amount", "route"]
