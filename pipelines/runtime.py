@@ -277,8 +277,9 @@ def require_reconciled(summary: Mapping[str, Any]) -> dict:
 
 def run_stage_task(run: dict) -> dict:
     """The body of every DAG's stage task: run the stage (:func:`run_stage`); an operator error (bad
-    input, bad configuration, a stopped dispatch: a :class:`JuminzeiError`) fails the task for good, as a retry five minutes later would stop the same way; any other exception (a full
-    disk, a lost worker) keeps the DAG's retries. Imports happen at call time (the DAG file stays light)."""
+    input, bad configuration, a stopped dispatch: a :class:`JuminzeiError`) fails the task for good, as a
+    retry five minutes later would stop the same way; any other exception (a full disk, a lost worker)
+    keeps the DAG's retries. Imports happen at call time (the DAG file stays light)."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from contracts.errors import JuminzeiError

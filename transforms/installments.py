@@ -98,7 +98,9 @@ class InstallmentRules(RuleSet):
 
     def months(self, path: str) -> list[int]:
         value = self.get(path)
-        if not isinstance(value, list) or not value or not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in value):
+        # a YAML `true` is an int to Python, not month 1
+        months = isinstance(value, list) and all(isinstance(m, int) and not isinstance(m, bool) for m in value)
+        if not value or not months or not all(1 <= m <= 12 for m in value):
             raise RuleError(f"{self.file}: {path} must be a list of months 1–12, got {value!r}")
         return list(value)
 

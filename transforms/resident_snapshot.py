@@ -540,12 +540,17 @@ def registry_records(lines: pl.DataFrame, layout: Layout) -> pl.DataFrame:
                     pl.when(pl.col("destination_municipality_code").is_not_null())
                     .then(pl.lit("destination_municipality_code")).otherwise(pl.lit("destination_address")),
                     pl.lit("is given although 消除事由 is not 転出; expected 転出先 only for 転出"))
+    frame = _reject_inconsistent_nationality(frame)
+    return _reject_duplicates(frame, ["atena_no"], "duplicate_atena_no", "atena_no")
+
+
+def _reject_inconsistent_nationality(frame: pl.DataFrame) -> pl.DataFrame:
+    """住民区分 1 (日本人) with a 国籍, or 2 (外国人) without one: the record contradicts itself."""
     kind, nationality = pl.col("resident_type"), pl.col("nationality")
     frame = _reject(frame, (kind == "1") & nationality.is_not_null(), "inconsistent_nationality", "nationality",
                     pl.lit("is given for 住民区分 1 (日本人住民); expected it empty for Japanese residents"))
-    frame = _reject(frame, (kind == "2") & nationality.is_null(), "inconsistent_nationality", "nationality",
-                    pl.lit("is empty for 住民区分 2 (外国人住民); expected the nationality"))
-    return _reject_duplicates(frame, ["atena_no"], "duplicate_atena_no", "atena_no")
+    return _reject(frame, (kind == "2") & nationality.is_null(), "inconsistent_nationality", "nationality",
+                   pl.lit("is empty for 住民区分 2 (外国人住民); expected the nationality"))
 
 
 def non_registered_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFrame, *, fiscal_year: int,
@@ -567,11 +572,7 @@ def non_registered_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFr
                         "registered_municipality_code",
                         pl.lit("is this ward's own code; expected the municipality of the 住民票 (a person registered "
                                "here is in the 住民記録, not 住登外)"))
-    kind, nationality = pl.col("resident_type"), pl.col("nationality")
-    frame = _reject(frame, (kind == "1") & nationality.is_not_null(), "inconsistent_nationality", "nationality",
-                    pl.lit("is given for 住民区分 1 (日本人); expected it empty for a Japanese national"))
-    frame = _reject(frame, (kind == "2") & nationality.is_null(), "inconsistent_nationality", "nationality",
-                    pl.lit("is empty for 住民区分 2 (外国人); expected the nationality"))
+    frame = _reject_inconsistent_nationality(frame)
     frame = _reject_duplicates(frame, ["atena_no"], "duplicate_atena_no", "atena_no")
     frame = frame.join(state, on="atena_no", how="left", validate="m:1")
     frame = _reject(frame, pl.col("_registry").is_not_null(), "atena_no_in_registry", "atena_no")
@@ -655,7 +656,8 @@ def disability_records(lines: pl.DataFrame, layout: Layout, state: pl.DataFrame)
 # ----------------------------------------------------------------------------------------- outputs
 
 
-def residents_frame(registry: pl.DataFrame, fiscal_year: int, non_registered: pl.DataFrame | None = None) -> pl.DataFrame:
+def residents_frame(registry: pl.DataFrame, fiscal_year: int,
+                    non_registered: pl.DataFrame | None = None) -> pl.DataFrame:
     """Typed staged residents with registry status, residence and age on 1 January; the accepted
     records of the 住登外者 登録ファイル (``non_registered``) join them with status ``non_registered``,
     their 居住開始年月日 as ``became_resident_date`` and no removal."""
@@ -665,7 +667,7 @@ def residents_frame(registry: pl.DataFrame, fiscal_year: int, non_registered: pl
         registry = pl.concat([
             registry.filter(pl.col("_reason").is_null()).with_columns(pl.lit(False).alias("_non_registered")),
             non_registered.filter(pl.col("_reason").is_null()).select(
-                *[c for c in _REGISTRY_COLUMNS if c not in _REMOVAL_COLUMNS],
+                *_REGISTRY_COLUMNS,
                 pl.col("living_since").alias("became_resident_date"),
                 *[pl.lit(None, pl.String).alias(c) for c in _REMOVAL_COLUMNS],
                 pl.lit(None, pl.String).alias("_reason"),
