@@ -15,6 +15,8 @@ Rules checked (transforms/resident_snapshot.py, docs/sample-ward.md "Registry fi
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from contracts.resident_snapshot import load_layout
@@ -127,3 +129,66 @@ def test_a_keyed_file_holds_every_record_of_a_repeated_atena_no_and_names_the_fi
         ("0000000001", "atena_no_quarantined", "atena_no", None),
         ("0000000003", "unknown_atena_no", "atena_no", None),
     ]
+
+
+def registry_person(atena_no: str, **changes: str) -> dict[str, str]:
+    base = {k: BASE[k] for k in ("household_no", "relationship", "name_kanji", "name_kana", "alias_kanji",
+                                 "alias_kana", "birth_date", "sex", "postal_code", "town_code", "address",
+                                 "address_detail", "resident_type", "nationality")}
+    record = {"atena_no": atena_no, **base, "household_no": "0000000101", "became_resident_date": "20100401",
+              "removal_reason": "", "removal_date": "", "destination_municipality_code": "",
+              "destination_address": ""}
+    return {**record, **changes}
+
+
+def test_non_registered_persons_join_the_residents_as_living_in_the_ward_on_1_january():
+    """A 住登外者 is taxed as a resident (地方税法第294条第3項): status ``non_registered``, resident on
+    1 January from 居住開始年月日, never removed; a refused 住登外 record is not a resident; the registry's
+    own people keep their status from the 消除事由 (none: resident, 転出: moved out, else deceased)."""
+    registry = t.registry_records(lines_of([
+        registry_person("0000000001"),
+        registry_person("0000000002", removal_reason="転出", removal_date="20251201",
+                        destination_municipality_code="041009", destination_address="宮城県仙台市青葉区"),
+        registry_person("0000000003", removal_reason="死亡", removal_date="20260105"),
+        registry_person("0000000004", birth_date="20300101"),   # born after moving in: refused
+    ], "resident_registry"), load_layout("resident_registry"))
+    non_registered = t.non_registered_records(lines_of([
+        person("0900000001", sex="1", resident_type="2", nationality="大韓民国", birth_date="19860103"),
+        person("0900000002", living_since="20260102"),          # refused: moved in after 1 January
+    ], "non_registered_register"), load_layout("non_registered_register"), t.registry_state(registry),
+        fiscal_year=2026, municipality=WARD)
+    got = t.residents_frame(registry, 2026, non_registered)
+    assert got.select("atena_no", "registry_status", "resident_on_assessment_date", "age_on_assessment_date",
+                      "became_resident_date", "removal_reason", "removal_date").rows() == [
+        ("0000000001", "resident", True, 26, date(2010, 4, 1), None, None),       # born 1999-06-27
+        ("0000000002", "moved_out", False, 26, date(2010, 4, 1), "転出", date(2025, 12, 1)),
+        ("0000000003", "deceased", True, 26, date(2010, 4, 1), "死亡", date(2026, 1, 5)),
+        ("0900000001", "non_registered", True, 39, date(2024, 2, 22), None, None),  # 3 Jan birthday: 39
+    ]
+    nr = got.filter(pl.col("atena_no") == "0900000001").row(0, named=True)
+    assert (nr["sex"], nr["resident_type"], nr["nationality"], nr["household_no"], nr["address"],
+            nr["destination_municipality_code"], nr["destination_address"]) == (
+        1, 2, "大韓民国", "0950000001", "東京都港区白金台五丁目２番２４号", None, None)
+    assert got.schema["sex"] == pl.Int8 and got.schema["resident_type"] == pl.Int8
+    assert got.schema["age_on_assessment_date"] == pl.Int16 and "_non_registered" not in got.columns
+    # Without a register (or with an empty one) the registry alone gives the residents.
+    alone = t.residents_frame(registry, 2026)
+    assert alone.get_column("atena_no").to_list() == ["0000000001", "0000000002", "0000000003"]
+    assert alone.equals(t.residents_frame(registry, 2026, non_registered.clear()))
+
+
+def test_the_non_registered_dataset_says_where_each_accepted_persons_resident_record_is():
+    records = t.non_registered_records(lines_of([
+        person("0900000003", registered_municipality_code="011002", registered_address="北海道札幌市中央区",
+               living_since="20230510", confirmed_date="20260212"),
+        person("0900000001"),
+        person("0900000002", living_since="20260102"),          # refused
+    ], "non_registered_register"), load_layout("non_registered_register"), no_registry(), fiscal_year=2026)
+    got = t.non_registered_frame(records)
+    assert got.rows() == [
+        ("0900000001", "041009", "宮城県仙台市青葉区国分町１５番地", date(2024, 2, 22), date(2026, 3, 7)),
+        ("0900000003", "011002", "北海道札幌市中央区", date(2023, 5, 10), date(2026, 2, 12)),
+    ]
+    assert got.columns == ["atena_no", "registered_municipality_code", "registered_address", "living_since",
+                           "confirmed_date"]
+    assert got.schema["living_since"] == pl.Date and got.schema["confirmed_date"] == pl.Date
