@@ -194,9 +194,13 @@ def render_tax_notice(record: dict[str, Any], *, municipality_name: str = "港�
         rows = [["", "1回目", "2回目", "3回目"]]
         for label, prefix in (("仮徴収", "provisional"), ("本徴収", "main")):
             months = [_month(record.get(f"{prefix}_{n}_period")) for n in (1, 2, 3)]
-            rows.append([f"{label}（{'・'.join(m for m in months if m)}）",
+            rows.append([f"{label}（{'・'.join(m for m in months if m) or 'なし'}）",
                          *[record.get(f"{prefix}_{n}_amount") for n in (1, 2, 3)]])
         y = page.table(15, y + 8, [84, 32, 32, 32], rows, size=8)
+        excess = record.get("pension_provisional_excess")
+        if excess:
+            page.text(15, y + 5, f"仮徴収額の合計が年金特別徴収税額を {int(excess):,} 円上回るため本徴収はありません。", 8)
+            page.text(15, y + 9, "上回る額は還付（または未納の税への充当）をします（地方税法第17条・第17条の2）。", 8)
     page.text(15, 270, "納期限までに納付がない場合は督促状が送付され、延滞金がかかることがあります（地方税法第329条、第326条）。", 7)
     page.text(15, 275, "この処分に不服がある場合は、通知を受けた日の翌日から3か月以内に区長に審査請求ができます（行政不服審査法）。", 7)
     page.text(15, 282, "プレビュー（印刷業者の帳票ではありません）", 7)
@@ -240,8 +244,9 @@ SAMPLE_SIZE = 20
 
 def sample_records(tax, special, size: int = SAMPLE_SIZE) -> list[tuple[str, dict[str, Any]]]:
     """A deterministic sample of the sent notices for the operator to look at: the ones most likely to go
-    wrong first (a 外字, a 送付先, a first-year and a continuing pensioner, a 普通徴収 with a reason), then
-    special-collection notices, then evenly spaced 納税通知書 in 発送連番 order. (kind, record) pairs."""
+    wrong first (a 外字, a 送付先, a first-year and a continuing pensioner, a 仮徴収 above the year's
+    pension tax, a 普通徴収 with a reason), then special-collection notices, then evenly spaced 納税通知書
+    in 発送連番 order. (kind, record) pairs."""
     import polars as pl
 
     from transforms.notices import unencodable_characters
@@ -262,6 +267,7 @@ def sample_records(tax, special, size: int = SAMPLE_SIZE) -> list[tuple[str, dic
         take("tax_notice", tax.filter(pl.col("address_basis") == "mailing_address"), 2)
         take("tax_notice", tax.filter(pl.col("pension_first_year").fill_null(False)), 2)
         take("tax_notice", tax.filter(~pl.col("pension_first_year").fill_null(True)), 2)
+        take("tax_notice", tax.filter(pl.col("pension_provisional_excess") > 0), 1)
         take("tax_notice", tax.filter(pl.col("ordinary_reason").is_not_null()), 2)
     if special.height:
         take("special_collection", special, 4)

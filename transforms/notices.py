@@ -158,6 +158,8 @@ def tax_notices(assessment: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataF
     main = _wide(schedule, ["pension_main"], "main", len(main_periods), main_periods)
     ordinary_total = schedule.filter(pl.col("route") == "ordinary").group_by("person_id").agg(
         pl.col("amount").sum().alias("ordinary_installments_total"))
+    provisional_total = schedule.filter(pl.col("route") == "pension_provisional").group_by("person_id").agg(
+        pl.col("amount").sum().alias("_provisional_total"))
     return notified.select(
         "person_id", "ordinary_amount", "salary_amount", "pension_amount", "pension_payer", "pension_first_year",
         "ordinary_reason",
@@ -168,7 +170,16 @@ def tax_notices(assessment: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataF
         .join(ordinary, on="person_id", how="left") \
         .join(provisional, on="person_id", how="left") \
         .join(main, on="person_id", how="left") \
-        .with_columns(pl.col("ordinary_installments_total").fill_null(0)) \
+        .join(provisional_total, on="person_id", how="left") \
+        .with_columns(
+            pl.col("ordinary_installments_total").fill_null(0),
+            # 仮徴収 is half of last year's pension tax (第321条の7の8第1項); above this year's amount the
+            # 本徴収 is nil and the excess is an overpayment (過誤納金) the ward refunds or applies (第17条・
+            # 第17条の2): the notice says so
+            (pl.col("_provisional_total").fill_null(0) - pl.col("pension_amount")).clip(lower_bound=0)
+            .alias("pension_provisional_excess"),
+        ) \
+        .drop("_provisional_total") \
         .sort("person_id")
 
 

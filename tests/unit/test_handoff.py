@@ -197,6 +197,22 @@ def test_a_notice_pdf_shows_its_amounts_in_japanese_and_the_same_notice_gives_th
     assert render_tax_notice(_notice_record()) == data   # invariant: no creation time, fixed document id
 
 
+def test_a_notice_whose_provisional_collection_exceeds_the_pension_tax_says_there_is_no_main_collection():
+    from pipelines.notice_pdf import pdf_text, render_tax_notice
+
+    record = _notice_record()
+    record.update({"pension_amount": 14_300, "pension_payer": "001", "pension_first_year": False,
+                   "provisional_1_period": "2026-04", "provisional_1_amount": 16_500,
+                   "provisional_2_period": "2026-06", "provisional_2_amount": 16_400,
+                   "provisional_3_period": "2026-08", "provisional_3_amount": 16_400,
+                   "pension_provisional_excess": 35_000})
+    text = pdf_text(render_tax_notice(record))
+    for expected in ("仮徴収（2026年4月・2026年6月・2026年8月）", "本徴収（なし）", "35,000 円上回るため本徴収はありません", "還付"):
+        assert expected in text, expected
+    record["pension_provisional_excess"] = 0
+    assert "上回る" not in pdf_text(render_tax_notice(record))
+
+
 def test_the_era_year_of_a_fiscal_year():
     from pipelines.notice_pdf import era_year
 

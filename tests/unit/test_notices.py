@@ -111,6 +111,36 @@ def test_a_first_year_pensioners_ordinary_half_shares_the_periods_of_the_ordinar
     assert out["installment_3_period"] == "2026-10" and out["notice_no"] == "202610000000001"
 
 
+def test_a_continuing_pensioners_provisional_collection_above_this_years_amount_is_shown_as_an_overpayment():
+    """仮徴収 = half of last year's pension tax in three (地方税法第321条の7の8第1項, 平準化): last year 98,600
+    → 49,300 → 16,500 (April, with the 100円 fraction) + 16,400 + 16,400. This year's pension tax is 14,300:
+    the 仮徴収 already exceeds it, so there is no 本徴収 and 49,300 − 14,300 = 35,000 is an overpayment
+    (過誤納金) to refund or apply (第17条・第17条の2; 湖西市: 「払いすぎとなる方については差額をお返し
+    (還付)」). A pensioner whose 仮徴収 stays below the amount, and a person without one, show 0."""
+    plan = _plan([
+        {"person_id": "0000000001", "pension_amount": 14_300, "pension_payer": "001", "pension_first_year": False},
+        {"person_id": "0000000002", "pension_amount": 60_000, "pension_payer": "001", "pension_first_year": False},
+        {"person_id": "0000000003", "ordinary_amount": 5_000},
+    ])
+    schedule = pl.DataFrame([
+        _slot("0000000001", "2026-04", 16_500, "pension_provisional"),
+        _slot("0000000001", "2026-06", 16_400, "pension_provisional"),
+        _slot("0000000001", "2026-08", 16_400, "pension_provisional"),
+        *[_slot("0000000002", p, 6_000, "pension_provisional") for p in PROVISIONAL],   # last year 36,000
+        *[_slot("0000000002", p, 14_000, "pension_main") for p in MAIN],
+        _slot("0000000003", "2026-06", 5_000, "ordinary"),
+    ])
+    addressed = n.addressees(RESIDENTS, MAILING.clear(), pl.Series([], dtype=pl.String))
+    out = n.tax_notices(_assessment(["0000000001", "0000000002", "0000000003"]), plan, schedule, addressed,
+                        fiscal_year=2026, ordinary_periods=ORDINARY, provisional_periods=PROVISIONAL,
+                        main_periods=MAIN)
+    assert out.select("person_id", "pension_provisional_excess").rows() == [
+        ("0000000001", 35_000), ("0000000002", 0), ("0000000003", 0)]
+    assert out.schema["pension_provisional_excess"] == pl.Int64 and "_provisional_total" not in out.columns
+    first = out.row(0, named=True)
+    assert [first[f"main_{i}_amount"] for i in range(1, 4)] == [None] * 3
+
+
 def test_a_person_wholly_withheld_from_a_salary_gets_no_tax_notice():
     plan = _plan([{"person_id": "0000000001", "salary_amount": 120_000, "salary_payer": "A1", "salary_doc_uid": "d1"},
                   {"person_id": "0000000002", "ordinary_amount": 5_000}])
