@@ -316,6 +316,30 @@ def prune_copies(tree: Path) -> list[str]:
     return deleted
 
 
+def refresh_data_copies(tree: Path) -> list[str]:
+    """Copy into ``tree/mutants`` every file of ``tree`` that is not Python source and whose copy there is
+    missing or differs. mutmut writes the ``.py`` files again when their source changes, but the other
+    files of a mutated package (a layout ``contracts/handoff/*.yaml``, a rule file) only on its first run,
+    so a changed layout left the tests of every later run reading the old one ("failed to collect stats").
+    Returns the paths written, relative to ``tree``."""
+    copies = tree / "mutants"
+    written = []
+    if not copies.is_dir():
+        return written
+    for path in sorted(tree.rglob("*")):
+        relative = path.relative_to(tree).as_posix()
+        if (not path.is_file() or path.suffix == ".py" or "__pycache__" in relative
+                or relative.startswith(("mutants/", "shared/")) or relative in {"pyproject.toml"}):
+            continue
+        copy = copies / relative
+        if copy.is_file() and copy.read_bytes() == path.read_bytes():
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        written.append(relative)
+    return written
+
+
 def scoped_config(pyproject: str, modules: list[str]) -> str:
     """The ``pyproject.toml`` of the copy with ``only_mutate`` narrowed to ``modules`` (each a path or glob
     within the configured scope), so that ``mutmut run`` without names checks only what is not checked
@@ -497,8 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         written = mirror(REPO, tree)
         pruned = prune_copies(tree)
+        refreshed = refresh_data_copies(tree)
         print(f"mutate: {tree.relative_to(REPO)} mirrors the checkout ({len(written)} files written, "
-              f"{len(pruned)} stale copies removed)", flush=True)
+              f"{len(pruned)} stale copies removed, {len(refreshed)} data files refreshed)", flush=True)
         stats = tree / "mutants" / "mutmut-stats.json"
         if stats.exists() and (sources_changed(written, (REPO / "pyproject.toml").read_text(encoding="utf-8"))
                                or not traced_anything(stats)):

@@ -319,3 +319,24 @@ def test_the_mutants_of_named_functions_are_selected_by_mutmuts_own_names():
     ]
     with pytest.raises(ValueError, match="without globs"):
         run.function_names(["transforms/*.py"], ["f"])
+
+
+def test_a_changed_layout_reaches_the_mutated_copy_and_python_sources_are_left_to_mutmut(tmp_path):
+    # mutmut copies a mutated package's other files (layouts, rule files) only on its first run: a changed
+    # tax_notice.yaml stayed old in mutants/ and the samples test failed in mutmut's tracing run
+    (tmp_path / "contracts" / "handoff").mkdir(parents=True)
+    (tmp_path / "contracts" / "handoff" / "tax_notice.yaml").write_text("new")
+    (tmp_path / "contracts" / "handoff" / "same.yaml").write_text("same")
+    (tmp_path / "contracts" / "notices.py").write_text("source")
+    (tmp_path / "pyproject.toml").write_text("whole")
+    copies = tmp_path / "mutants"
+    (copies / "contracts" / "handoff").mkdir(parents=True)
+    (copies / "contracts" / "handoff" / "tax_notice.yaml").write_text("old")
+    (copies / "contracts" / "handoff" / "same.yaml").write_text("same")
+    (copies / "contracts" / "notices.py").write_text("mutated")
+    (copies / "pyproject.toml").write_text("scoped")
+    assert run.refresh_data_copies(tmp_path) == ["contracts/handoff/tax_notice.yaml"]
+    assert (copies / "contracts" / "handoff" / "tax_notice.yaml").read_text() == "new"
+    assert (copies / "contracts" / "notices.py").read_text() == "mutated"
+    assert (copies / "pyproject.toml").read_text() == "scoped"
+    assert run.refresh_data_copies(tmp_path / "nothing") == []
