@@ -122,3 +122,25 @@ def test_the_command_explains_itself_and_its_option(monkeypatch, capsys):
     lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
     assert "Render docs/layouts/<export>.md from contracts/handoff/." in lines
     assert any(re.fullmatch(r"--write-docs\s+write the files \(else: list them\)", line) for line in lines), lines
+
+
+# ------------------------------------------------------------------------------------ repeated fields
+def test_a_repeated_group_expands_slot_by_slot_with_its_number_and_calendar_month():
+    """A run of fields with ``repeat: g`` becomes, per slot of ``slots[g]`` (the calendar months in order),
+    one field each, with ``{i}`` the slot's number (from 1) and ``{month}`` its month in the id and the
+    Japanese name; the expanded fields are concrete (no ``repeat`` left) and keep the other keys."""
+    layout = HandoffLayout("hand_built", {"fields": [
+        {"id": "notice_no", "name_ja": "通知書番号", "type": "digits"},
+        {"id": "m{month}_{i}_period", "name_ja": "第{i}期（{month}月）", "type": "period", "repeat": "g"},
+        {"id": "m_{i:02d}_amount", "name_ja": "{month}月分", "type": "yen", "repeat": "g", "description": "d"},
+        {"id": "total", "name_ja": "計", "type": "yen"},
+    ]})
+    fields = layout.fields({"g": [6, 1]})
+    assert [(f["id"], f["name_ja"]) for f in fields] == [
+        ("notice_no", "通知書番号"),
+        ("m6_1_period", "第1期（6月）"), ("m_01_amount", "6月分"),
+        ("m1_2_period", "第2期（1月）"), ("m_02_amount", "1月分"),
+        ("total", "計"),
+    ]
+    assert all("repeat" not in f for f in fields)
+    assert fields[2] == {"id": "m_01_amount", "name_ja": "6月分", "type": "yen", "description": "d"}
