@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
 from contracts.resident_snapshot import load_layout
 from transforms import resident_snapshot as t
@@ -192,3 +193,84 @@ def test_the_non_registered_dataset_says_where_each_accepted_persons_resident_re
     assert got.columns == ["atena_no", "registered_municipality_code", "registered_address", "living_since",
                            "confirmed_date"]
     assert got.schema["living_since"] == pl.Date and got.schema["confirmed_date"] == pl.Date
+
+
+# ------------------------------------------------------------------------------------- build_snapshot
+def my_number_with_check_digit(first_eleven: str) -> str:
+    """個人番号 check digit (番号法施行令第8条): 11 − (Σ Pn × Qn mod 11), Pn the n-th digit from the right of
+    the first eleven (n = 1..11), Qn = n + 1 for n ≤ 6 and n − 5 above; 0 when the remainder is 0 or 1."""
+    digits = [int(c) for c in reversed(first_eleven)]
+    remainder = sum(p * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(digits, start=1)) % 11
+    return first_eleven + str(0 if remainder <= 1 else 11 - remainder)
+
+
+def snapshot_lines(*, with_register: bool) -> dict[str, pl.DataFrame]:
+    empty = pl.DataFrame(schema=t.LINES_SCHEMA)
+    lines = {
+        "resident_registry": lines_of([registry_person("0000000001"), registry_person("0000000002")],
+                                      "resident_registry"),
+        "my_number": lines_of([{"atena_no": "0000000001", "my_number": my_number_with_check_digit("12345678901")}],
+                              "my_number"),
+        "livelihood_assistance": empty, "disability": empty,
+    }
+    if with_register:
+        lines["non_registered_register"] = lines_of([person("0900000001")], "non_registered_register")
+    return lines
+
+
+def test_a_snapshot_counts_each_file_and_takes_the_register_as_optional():
+    """Every input file is counted (received = staged + quarantined, nothing forwarded at this stage, all
+    Int64); a ward that sends no 住登外者 登録ファイル gets a snapshot without 住登外者, not an error."""
+    with_register = t.build_snapshot(snapshot_lines(with_register=True), fiscal_year=2026, run_id="r", municipality=WARD)
+    assert with_register.per_file.rows() == [
+        ("my_number", "f.csv", 1, 1, 0, 0),
+        ("non_registered_register", "f.csv", 1, 1, 0, 0),
+        ("resident_registry", "f.csv", 2, 2, 0, 0),
+    ]
+    assert with_register.per_file.schema == pl.Schema({
+        "source": pl.String, "file": pl.String, "received": pl.Int64, "staged": pl.Int64,
+        "quarantined": pl.Int64, "forwarded": pl.Int64})
+    assert with_register.residents.get_column("atena_no").to_list() == ["0000000001", "0000000002", "0900000001"]
+    assert with_register.non_registered_residents.get_column("atena_no").to_list() == ["0900000001"]
+
+    without = t.build_snapshot(snapshot_lines(with_register=False), fiscal_year=2026, run_id="r", municipality=WARD)
+    assert without.per_file.get_column("source").to_list() == ["my_number", "resident_registry"]
+    assert without.residents.get_column("atena_no").to_list() == ["0000000001", "0000000002"]
+    assert without.non_registered_residents.height == 0
+    assert without.non_registered_residents.columns == with_register.non_registered_residents.columns
+
+
+def test_a_snapshot_refuses_to_run_without_a_required_source_and_names_it():
+    lines = snapshot_lines(with_register=False)
+    del lines["disability"], lines["my_number"]
+    with pytest.raises(ValueError) as caught:
+        t.build_snapshot(lines, fiscal_year=2026, run_id="r")
+    assert str(caught.value) == "build_snapshot needs lines of every source; missing ['my_number', 'disability']"
+
+
+def test_a_layout_given_by_the_caller_replaces_the_committed_one():
+    """``layouts`` overrides a source's layout (how a ward's own variant would be read): a 続柄 limited to
+    2 characters here quarantines 世帯主 (3) as too long."""
+    import dataclasses
+
+    committed = load_layout("resident_registry")
+    narrow = dataclasses.replace(committed, fields=tuple(
+        dataclasses.replace(f, max_length=2) if f.name == "relationship" else f for f in committed.fields))
+    got = t.build_snapshot(snapshot_lines(with_register=False), fiscal_year=2026, run_id="r",
+                           layouts={"resident_registry": narrow})
+    assert got.per_file.filter(pl.col("source") == "resident_registry").rows() == [
+        ("resident_registry", "f.csv", 2, 0, 2, 0)]
+    # and the 個人番号 of a person held in quarantine is held with them
+    assert sorted(got.quarantine.select("source", "field", "reason_code").unique().rows()) == [
+        ("my_number", "atena_no", "atena_no_quarantined"), ("resident_registry", "relationship", "bad_format")]
+
+
+def test_a_reason_code_without_a_definition_stops_the_snapshot(monkeypatch):
+    """Every quarantine reason must be defined for the operator (contracts.resident_snapshot.REASON_CODES);
+    a check that gives an undefined one is a programming error, stopped before anything is written."""
+    monkeypatch.setattr(t, "REASON_CODES", {k: v for k, v in t.REASON_CODES.items() if k != "inconsistent_dates"})
+    lines = snapshot_lines(with_register=False)
+    lines["resident_registry"] = lines_of([registry_person("0000000001", birth_date="20300101")], "resident_registry")
+    with pytest.raises(ValueError) as caught:
+        t.build_snapshot(lines, fiscal_year=2026, run_id="r")
+    assert str(caught.value) == "reason codes without a definition: ['inconsistent_dates']"
