@@ -26,13 +26,16 @@ class ConfigError(JuminzeiError):
     """The run configuration or the environment is unusable (bad env var, bad key file, bad param)."""
 
 
-class InputFileError(JuminzeiError):
-    """An input file cannot be processed as a whole (missing, empty, wrong header, wrong layout).
+class FileRecordError(Exception):
+    """Mix-in of the errors that name a file, a record and a field, and say what was expected:
+    ``"<subject> <file>, record <n>, field <f>: <message>; expected <expected>."``.
 
-    Row-level problems never raise: the row is quarantined. This error is for the file itself.
-    ``record_no`` is the 1-based line number (header = line 1) or ``None`` when the whole file is
-    concerned; ``field`` is the layout column or ``None``.
-    """
+    ``record_no`` is 1-based or ``None`` when the whole file is concerned; a format whose record 0 is a
+    control block names it with ``record_zero``. ``subject`` says which way the file goes ("Input file",
+    "Output file"). Placed first among the bases, before the :class:`JuminzeiError` it is mixed into."""
+
+    subject = "Input file"
+    record_zero: str | None = None
 
     def __init__(
         self,
@@ -54,13 +57,24 @@ class InputFileError(JuminzeiError):
         return (type(self), (self.file, self.record_no, self.field, self.expected, self.message))
 
     def __str__(self) -> str:
-        where = f"Input file {self.file}"
-        if self.record_no is not None:
+        where = f"{self.subject} {self.file}"
+        if self.record_no == 0 and self.record_zero is not None:
+            where += f", {self.record_zero}"
+        elif self.record_no is not None:
             where += f", record {self.record_no}"
         if self.field is not None:
             where += f", field {self.field}"
         message = self.message.rstrip(". ")
         return f"{where}: {message}; expected {self.expected}."
+
+
+class InputFileError(FileRecordError, JuminzeiError):
+    """An input file cannot be processed as a whole (missing, empty, wrong header, wrong layout).
+
+    Row-level problems never raise: the row is quarantined. This error is for the file itself.
+    ``record_no`` is the 1-based line number (header = line 1) or ``None`` when the whole file is
+    concerned; ``field`` is the layout column or ``None``.
+    """
 
 
 class ContractError(JuminzeiError):

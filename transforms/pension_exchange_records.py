@@ -43,12 +43,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from contracts.errors import ContractError, InputFileError
+from contracts.errors import ContractError, FileRecordError, InputFileError
 from contracts.pension_exchange import SHIFT_CODES, ExchangeField, ExchangeLayouts, RecordLayout, load_exchange_layouts
 
 __all__ = [
@@ -74,15 +73,7 @@ class PensionExchangeFileError(InputFileError):
     """A 年金特徴 file that cannot be read whole. ``record_no`` counts the 500-byte records after the control
     block from 1; 0 is the control block; ``None`` is the whole file."""
 
-    def __str__(self) -> str:
-        where = f"Input file {self.file}"
-        if self.record_no == 0:
-            where += ", control block"
-        elif self.record_no is not None:
-            where += f", record {self.record_no}"
-        if self.field is not None:
-            where += f", field {self.field}"
-        return f"{where}: {self.message.rstrip('. ')}; expected {self.expected}."
+    record_zero = "control block"
 
 
 class FileLengthError(PensionExchangeFileError):
@@ -141,31 +132,12 @@ class ShiftCodeError(FieldValueError):
     """A shift code is not ESC $ B (漢字IN) or ESC ( B (漢字OUT) where the layout puts one."""
 
 
-class PensionExchangeWriteError(ContractError):
+class PensionExchangeWriteError(FileRecordError, ContractError):
     """Frames the writer cannot turn into a 年金特徴 file; nothing is written. ``record_no`` is the record the
     value would have been (1-based after the control block; 0 the control block; ``None`` the whole file)."""
 
-    def __init__(self, file: str | Path, record_no: int | None, field: str | None, expected: str,
-                 message: str) -> None:
-        self.file = str(file)
-        self.record_no = record_no
-        self.field = field
-        self.expected = expected
-        self.message = message
-        super().__init__(self.__str__())
-
-    def __reduce__(self):
-        return (type(self), (self.file, self.record_no, self.field, self.expected, self.message))
-
-    def __str__(self) -> str:
-        where = f"Output file {self.file}"
-        if self.record_no == 0:
-            where += ", control block"
-        elif self.record_no is not None:
-            where += f", record {self.record_no}"
-        if self.field is not None:
-            where += f", field {self.field}"
-        return f"{where}: {self.message.rstrip('. ')}; expected {self.expected}."
+    subject = "Output file"
+    record_zero = "control block"
 
 
 class UnencodableCharacterError(PensionExchangeWriteError):
