@@ -274,3 +274,16 @@ def test_a_reason_code_without_a_definition_stops_the_snapshot(monkeypatch):
     with pytest.raises(ValueError) as caught:
         t.build_snapshot(lines, fiscal_year=2026, run_id="r")
     assert str(caught.value) == "reason codes without a definition: ['inconsistent_dates']"
+
+
+def test_the_age_on_1_january_counts_a_birthday_reached_only_by_one_born_on_1_or_2_january():
+    """年齢計算ニ関スル法律 and 民法第143条: a person reaches a new age at the end of the day before the
+    birthday, so on 1 January only those born on 1 or 2 January have had this year's birthday. Born 1980:
+    2 January → 46; 3 January, 1 February, 2 February, 31 December → 45."""
+    births = {"0000000001": "19800102", "0000000002": "19800103", "0000000003": "19800201",
+              "0000000004": "19800202", "0000000005": "19801231"}
+    registry = t.registry_records(lines_of([registry_person(a, birth_date=b) for a, b in births.items()],
+                                           "resident_registry"), load_layout("resident_registry"))
+    got = t.residents_frame(registry, 2026).select("atena_no", "age_on_assessment_date").rows()
+    assert got == [("0000000001", 46), ("0000000002", 45), ("0000000003", 45), ("0000000004", 45),
+                   ("0000000005", 45)]
