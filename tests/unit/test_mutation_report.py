@@ -340,3 +340,18 @@ def test_a_changed_layout_reaches_the_mutated_copy_and_python_sources_are_left_t
     assert (copies / "contracts" / "notices.py").read_text() == "mutated"
     assert (copies / "pyproject.toml").read_text() == "scoped"
     assert run.refresh_data_copies(tmp_path / "nothing") == []
+
+
+def test_the_committed_null_literal_pattern_accepts_each_way_of_dropping_the_dtype_and_nothing_else():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text(encoding="utf-8")
+    patterns = run.parse_patterns(doc)
+    original = '- return pl.when(c != "").then(c).otherwise(pl.lit(None, pl.String))\n'
+    for dropped in ("None", "pl.lit(None, None)", "pl.lit(None, )"):
+        diff = original + f'+ return pl.when(c != "").then(c).otherwise({dropped})'
+        assert run.accepted_by_pattern("transforms/m.py", diff, patterns), dropped
+    for changed in ('+ return pl.when(c == "").then(c).otherwise(None)',
+                    '+ return pl.when(c != "").then(c).otherwise(pl.lit("", ))',
+                    '+ return pl.when(c != "").then(c).otherwise(pl.lit(None, pl.Int64))'):
+        assert run.accepted_by_pattern("transforms/m.py", original + changed, patterns) is None, changed
