@@ -252,6 +252,38 @@ def test_scored_on_a_generated_ward(ward_match):
     assert not result.review_queue.get_column("doc_uid").is_in(auto.get_column("doc_uid").implode()).any()
 
 
+def _numbers_in(frame: pl.DataFrame) -> set[str]:
+    """Every run of 12 digits in any text or list-of-text cell of ``frame`` (a My Number in free text too)."""
+    found: set[str] = set()
+    for column, dtype in frame.schema.items():
+        values = frame.get_column(column)
+        if dtype == pl.List(pl.String):
+            values = values.explode()
+        if values.dtype == pl.String:
+            found |= set(values.str.extract_all(r"(?:^|[^0-9])([0-9]{12})(?:[^0-9]|$)").explode().drop_nulls()
+                         .str.extract(r"([0-9]{12})").to_list())
+    return found
+
+
+def test_no_my_number_leaves_matching_in_its_outputs():
+    """Privacy by construction (docs/architecture.md §5): matching reads 個人番号 from documents and the
+    vault and writes only 宛名番号, rules, scores and field names. Documents here carry a verified number,
+    another resident's number, an unknown valid one and an invalid one; neither the matches nor the review
+    queue holds any of them, in any column."""
+    r = match(
+        ("d1", NO_TARO, "ｻﾄｳ ﾀﾛｳ", "佐藤　太郎", D(1980, 1, 1), None, "港区芝浦3-4-1"),
+        ("d2", NO_HANAKO, "サトウ　ジロウ", "佐藤　次郎", D(1980, 1, 1), 1, "東京都港区芝浦三丁目４番１号"),
+        ("d3", NO_UNKNOWN, "ヤマダ　ハナコ", "山田　花子", D(1990, 5, 5), 2, "東京都港区赤坂一丁目１番１号"),
+        ("d4", "123456789012", "タカハシ　ユウタ", "髙橋　優太", D(2001, 7, 7), 1, "東京都港区高輪二丁目３番４号"),
+    )
+    assert r.matches.height == 4 and r.review_queue.height > 0
+    assert _numbers_in(r.matches) == set() and _numbers_in(r.review_queue) == set()
+    # the scan itself finds a number where one is
+    assert _numbers_in(pl.DataFrame({"note": [f"番号 {NO_TARO} を確認"], "l": [["x", NO_HANAKO]]})) == {
+        NO_TARO, NO_HANAKO}
+
+
+@pytest.mark.slow
 def test_matching_outputs_carry_no_my_number(ward_match):
     _, result, _ = ward_match
     for frame in (result.matches, result.review_queue):
