@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from contracts.identifiers import my_number_check_digit
 from contracts.resident_snapshot import load_layout
 from transforms import resident_snapshot as t
 
@@ -196,20 +197,12 @@ def test_the_non_registered_dataset_says_where_each_accepted_persons_resident_re
 
 
 # ------------------------------------------------------------------------------------- build_snapshot
-def my_number_with_check_digit(first_eleven: str) -> str:
-    """個人番号 check digit (番号法施行令第8条): 11 − (Σ Pn × Qn mod 11), Pn the n-th digit from the right of
-    the first eleven (n = 1..11), Qn = n + 1 for n ≤ 6 and n − 5 above; 0 when the remainder is 0 or 1."""
-    digits = [int(c) for c in reversed(first_eleven)]
-    remainder = sum(p * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(digits, start=1)) % 11
-    return first_eleven + str(0 if remainder <= 1 else 11 - remainder)
-
-
 def snapshot_lines(*, with_register: bool) -> dict[str, pl.DataFrame]:
     empty = pl.DataFrame(schema=t.LINES_SCHEMA)
     lines = {
         "resident_registry": lines_of([registry_person("0000000001"), registry_person("0000000002")],
                                       "resident_registry"),
-        "my_number": lines_of([{"atena_no": "0000000001", "my_number": my_number_with_check_digit("12345678901")}],
+        "my_number": lines_of([{"atena_no": "0000000001", "my_number": "12345678901" + str(my_number_check_digit("12345678901"))}],
                               "my_number"),
         "livelihood_assistance": empty, "disability": empty,
     }
