@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,37 @@ REQUIRED_IDS: dict[str, tuple[str, ...]] = {
 #: the fields of a notice type whose meaning codes.yaml gives (notice_meanings) when they are used
 MEANING_FIELDS: tuple[str, ...] = ("event_date", "amount_1", "amount_2", "amount_3")
 NOTICE_FILE = re.compile(r"^[a-z][a-z_]*_(?P<code>[0-9]{2})\.yaml$")
+
+#: The name of an exchanged file (our choice; the names of the resident-tax route are not public, the 国保連
+#: route names its files Z1X*/Z2X*/Z3X* with the extension .dta, docs/sources.md#f3-2): ``Z4`` (特別徴収制度コード
+#: 4, codes.yaml), the 通知内容コード, the 特別徴収義務者コード, the 作成年月日 and the 媒体連番 of the control
+#: block, e.g. ``Z422_999_20261115_001.dta``. A file sent again corrected keeps its name but for a higher 媒体連番.
+FILE_NAME = re.compile(
+    r"^Z4(?P<notice_code>[0-9]{2})_(?P<payer_code>[0-9]{3})_(?P<created>[0-9]{8})_(?P<serial>[0-9]{3})\.dta$")
+#: where the files received in a month land, relative to the landing zone: one folder per month of receipt
+#: (``month=YYYY-MM``) under the 年度 the exchange belongs to (April to March)
+LANDING_FOLDER = "pension_exchange/municipality={municipality}/fiscal_year={fiscal_year}/month={month}"
+
+
+def exchange_file_name(notice_code: str, payer_code: str, created: date, serial: int) -> str:
+    """The file name of one notice type for one 特別徴収義務者 (:data:`FILE_NAME`)."""
+    name = f"Z4{notice_code}_{payer_code}_{created:%Y%m%d}_{serial:03d}.dta"
+    if not FILE_NAME.match(name):
+        raise ValueError(f"not a 年金特徴 file name: {name!r}")
+    return name
+
+
+def parse_exchange_file_name(name: str) -> dict[str, str] | None:
+    """``notice_code``, ``payer_code``, ``created`` (YYYYMMDD) and ``serial`` of a file name, or None."""
+    found = FILE_NAME.match(name)
+    return found.groupdict() if found else None
+
+
+def landing_folder(municipality: str, fiscal_year: int, month: str) -> str:
+    """The landing folder of the files received in ``month`` (YYYY-MM) for ``fiscal_year``."""
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
+        raise ValueError(f"month must be written YYYY-MM, got {month!r}")
+    return LANDING_FOLDER.format(municipality=municipality, fiscal_year=fiscal_year, month=month)
 
 
 class PensionLayoutError(LayoutError):
@@ -584,5 +616,5 @@ if __name__ == "__main__":
 __all__ = [
     "PENSION_EXCHANGE_DIR", "TYPES", "PADS", "SHIFT_CODES", "PensionLayoutError", "ExchangeField", "RecordLayout",
     "NoticeLayout", "ExchangeLayouts", "load_exchange_layouts", "load_exchange_layouts_from", "render_markdown",
-    "docs_path",
+    "docs_path", "FILE_NAME", "LANDING_FOLDER", "exchange_file_name", "parse_exchange_file_name", "landing_folder",
 ]
