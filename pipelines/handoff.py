@@ -43,7 +43,7 @@ from pipelines.lake import _parquet_bytes, fsync_dir, refuse_my_numbers, sha256_
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-RECIPIENTS = ("print_vendor", "eltax", "municipalities")
+RECIPIENTS = ("print_vendor", "eltax", "municipalities", "pension_insurers")
 
 
 class HandoffError(JuminzeiError):
@@ -63,6 +63,19 @@ class HandoffFile:
     counts: dict[str, int] = field(default_factory=dict)
     #: the ``sum_<column>`` totals when the producer computed them already (one group-by for many files)
     sums: dict[str, int] | None = None
+
+
+@dataclass
+class RawHandoffFile:
+    """A file already rendered in its wire format (the 年金特徴 fixed-length files): its bytes, where it goes
+    and its control totals (records and amount sums, as its trailers state them)."""
+
+    name: str
+    data: bytes
+    recipient: str
+    export: str
+    encoding: str
+    totals: dict[str, int]
 
 
 def csv_bytes(frame: pl.DataFrame, encoding: str, chunk: int = 100_000) -> bytes:
@@ -110,15 +123,18 @@ def handoff_parent(lake: Path, recipient: str, municipality: str, fiscal_year: i
     return handoff_root(lake, preview=preview) / recipient / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
 
 
-def _previous(parent: Path) -> dict | None:
-    """The manifest of the newest hand-off in ``parent`` (run ids begin with their UTC start time)."""
+def _previous(parent: Path, series: str | None = None) -> dict | None:
+    """The manifest of the newest hand-off in ``parent`` (run ids begin with their UTC start time) of the
+    same ``series`` (the month of a monthly exchange; None for the yearly ones)."""
     if not parent.is_dir():
         return None
     for folder in sorted((p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
         try:
-            return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
             continue
+        if manifest.get("series") == series:
+            return manifest
     return None
 
 
@@ -134,9 +150,10 @@ def write_handoff(
     municipality: str,
     fiscal_year: int,
     run_id: str,
-    files: list[HandoffFile],
+    files: list[HandoffFile | RawHandoffFile],
     source: dict[str, Any],
     preview: bool = False,
+    series: str | None = None,
 ) -> dict:
     """Write one recipient's hand-off folder atomically (see the module docstring); return a summary for
     the run report: recipient, path (relative to the lake), files, control totals, ``unchanged`` and,
@@ -147,6 +164,10 @@ def write_handoff(
     if target.exists():
         raise HandoffError(f"{target.relative_to(lake)} already exists: a run id is used once")
     for item in files:
+        if isinstance(item, RawHandoffFile):
+            if item.recipient != recipient:
+                raise ConfigError(f"{item.name} is for {item.recipient}, not {recipient}")
+            continue
         if item.layout.recipient != recipient:
             raise ConfigError(f"{item.name} is for {item.layout.recipient}, not {recipient}")
         if item.layout.paper:
@@ -160,6 +181,15 @@ def write_handoff(
     try:
         entries = []
         for item in files:  # one file in memory at a time, written as soon as it is rendered
+            if isinstance(item, RawHandoffFile):
+                _write_new(tmp / item.name, item.data)
+                entries.append({
+                    "name": item.name, "export": item.export, "format": "fixed", "encoding": item.encoding,
+                    "paper": False, "carries_my_number": False, "rows": item.totals.get("rows", 0),
+                    "bytes": len(item.data), "sha256": hashlib.sha256(item.data).hexdigest(),
+                    "control_totals": dict(item.totals),
+                })
+                continue
             data = file_bytes(item)
             _write_new(tmp / item.name, data)
             entries.append({
@@ -176,7 +206,7 @@ def write_handoff(
             })
             del data
         content = _content_sha256(entries)
-        previous = _previous(parent)
+        previous = _previous(parent, series)
         summary = {
             "recipient": recipient,
             "preview": preview,
@@ -205,6 +235,8 @@ def write_handoff(
             "supersedes": previous.get("run_id") if previous is not None else None,
             "acknowledged": None,
         }
+        if series is not None:
+            manifest["series"] = series
         _write_new(tmp / MANIFEST, _json(manifest))
         fsync_dir(tmp)
         os.rename(tmp, target)
@@ -349,5 +381,5 @@ def _record_beside_report(lake: Path, folder: Path, run_id: str, results: list[d
         write_bytes_atomic(path, _json(report))
 
 
-__all__ = ["MANIFEST", "RECIPIENTS", "HandoffError", "HandoffFile", "csv_bytes", "file_bytes", "control_totals",
+__all__ = ["MANIFEST", "RECIPIENTS", "HandoffError", "HandoffFile", "RawHandoffFile", "csv_bytes", "file_bytes", "control_totals",
            "write_handoff", "verify_handoff", "handoff_folders", "list_handoffs", "acknowledge", "handoff_parent"]

@@ -68,13 +68,24 @@ def resolve_run_config(
         from contracts.errors import ConfigError
 
         raise ConfigError(f"dry_run must be true or false, got {dry_run!r}")
+    fiscal_year = resolve_fiscal_year(params.get("fiscal_year"), logical_date, now)
+    options = resolve_options(params)
+    from pipelines.stages import allowed_params
+
+    if "processing_month" in allowed_params(stage):
+        # a monthly stage: the month of the run date in Asia/Tokyo unless the operator names one; the 年度 of a
+        # month runs April to March, so January to March belong to the 年度 of the year before
+        month = options.get("processing_month") or (logical_date or now).astimezone(TIMEZONE).strftime("%Y-%m")
+        options["processing_month"] = month
+        if params.get("fiscal_year") in (None, ""):
+            fiscal_year = resolve_fiscal_year(int(month[:4]) - (int(month[5:]) < 4), None, now)
     return {
         "stage": stage,
-        "fiscal_year": resolve_fiscal_year(params.get("fiscal_year"), logical_date, now),
+        "fiscal_year": fiscal_year,
         "municipality": resolve_municipality(params.get("municipality")),
         "dry_run": dry_run,
         "run_id": new_run_id(stage, now),
-        "options": resolve_options(params),
+        "options": options,
     }
 
 
@@ -207,6 +218,13 @@ def resolve_options(params: Mapping[str, Any]) -> dict:
             options["notice_date"] = date.fromisoformat(str(notice_date)).isoformat()
         except ValueError:
             raise ConfigError(f"notice_date must be a date written YYYY-MM-DD, got {notice_date!r}") from None
+    month = params.get("processing_month")
+    if month not in (None, ""):
+        import re
+
+        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", str(month)):
+            raise ConfigError(f"processing_month must be a month written YYYY-MM, got {month!r}")
+        options["processing_month"] = str(month)
     return options
 
 

@@ -16,6 +16,7 @@ STAGES: dict[str, str] = {
     "record_merge": "pipelines.record_merge:run",
     "tax_assessment": "pipelines.tax_assessment:run",
     "notice_export": "pipelines.notice_export:run",
+    "pension_special_collection": "pipelines.pension_special_collection:run",
 }
 
 
@@ -28,6 +29,7 @@ RECORDS_REQUESTER = frozenset({"notice_export"})
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "returns_ingest": ("landing",),
     "notice_export": ("notice_date",),
+    "pension_special_collection": ("processing_month",),
 }
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "POINTS",
     "AMBIGUITY_MARGIN",
     "FIELDS",
+    "KEY_RULES",
     "DOCUMENT_SCHEMA",
     "MATCH_SCHEMA",
     "REVIEW_SCHEMA",
@@ -75,6 +76,21 @@ __all__ = [
 POINTS: dict[str, int] = {"name": 40, "birth_date": 30, "sex": 10, "address": 20, "town_block": 10}
 AMBIGUITY_MARGIN = 10  # a second candidate within this many points of the best makes it ambiguous
 FIELDS: tuple[str, ...] = ("my_number", "name_kana", "name_kanji", "birth_date", "sex", "address", "town_block")
+
+
+def _basic_pension_no_is_valid(number: pl.Expr) -> pl.Expr:
+    """A 基礎年金番号 as the insurers write it: ten digits (no check digit is public), not all zeros."""
+    text = number.cast(pl.String)
+    return text.str.contains(r"^[0-9]{10}$").fill_null(False) & (text != "0000000000").fill_null(False)
+
+
+#: rule 1's identifiers: key → (which values are looked up, the rule of a verified match, the rule and review
+#: reason of a disagreement). The 基礎年金番号 is tied to a 宛名番号 by the ward's own earlier matches (the
+#: 年金特徴 register), as the My Number is by the vault.
+KEY_RULES: dict[str, tuple] = {
+    "my_number": (my_number_is_valid, "my_number_verified", "my_number_conflict"),
+    "basic_pension_no": (_basic_pension_no_is_valid, "basic_pension_no_verified", "basic_pension_no_conflict"),
+}
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
     "doc_uid": pl.String(), "my_number": pl.String(), "name_kana": pl.String(), "name_kanji": pl.String(),
@@ -212,12 +228,25 @@ def match_documents(
     *,
     auto_threshold: int = 90,
     name_suffices_without_birth_date: bool = False,
+    key: str = "my_number",
 ) -> MatchResult:
     """Tie each document to a 宛名番号 or send it to review (see the module docstring).
 
     ``name_suffices_without_birth_date``: rule 1 verifies a document that carries no birth date on the
     name alone (for relatives listed by number and name only, :func:`match_relatives_by_my_number`);
-    never for taxpayers, whose documents always carry one."""
+    never for taxpayers, whose documents always carry one.
+
+    ``key``: the identifier of rule 1 (:data:`KEY_RULES`). ``my_number`` (the default): ``documents`` and
+    ``vault`` carry ``my_number``. ``basic_pension_no`` (年金特徴 特別徴収対象者, :mod:`transforms.pension_collection`):
+    ``documents`` carry ``basic_pension_no`` instead of ``my_number`` and ``vault`` is the ward's register of
+    earlier years (``atena_no``, ``basic_pension_no``); the rule is the same — the register's person is
+    verified by birth date and name, a disagreement is a ``basic_pension_no_conflict`` for review."""
+    if key not in KEY_RULES:
+        raise ValueError(f"match_documents: key must be one of {sorted(KEY_RULES)}, got {key!r}")
+    is_valid, verified_rule, conflict_rule = KEY_RULES[key]
+    if key != "my_number":
+        documents = documents.rename({key: "my_number"})
+        vault = vault.rename({key: "my_number"})
     missing = [c for c in DOCUMENT_SCHEMA if c not in documents.columns]
     if missing:
         raise ValueError(f"match_documents: the documents frame lacks the columns {missing}")
@@ -229,19 +258,19 @@ def match_documents(
 
     # Rule 1: valid My Number → vault (m:1: a number has one owner) → owner's record (m:1).
     owners = (
-        docs.filter(my_number_is_valid(pl.col("my_number")))
+        docs.filter(is_valid(pl.col("my_number")))
         .join(vault.select("atena_no", pl.col("my_number").cast(pl.String)).filter(pl.col("my_number").is_not_null()),
               on="my_number", how="inner", validate="m:1")
         .join(people, on="atena_no", how="inner", validate="m:1")
         .drop("my_number")
     )
     owners = _scored(owners).with_columns(
-        pl.concat_list([pl.lit(["my_number"]), pl.col("agreed_fields")]).alias("agreed_fields"),
+        pl.concat_list([pl.lit([key]), pl.col("agreed_fields")]).alias("agreed_fields"),
         ((pl.col("_birth") | (pl.lit(name_suffices_without_birth_date) & pl.col("birth_date").is_null()))
          & pl.col("_name")).alias("_verified"),
     )
     verified = owners.filter("_verified").select(
-        "doc_uid", "atena_no", pl.lit("auto").alias("decision"), pl.lit("my_number_verified").alias("rule"),
+        "doc_uid", "atena_no", pl.lit("auto").alias("decision"), pl.lit(verified_rule).alias("rule"),
         "score", "agreed_fields",
     )
     conflicts = owners.filter(~pl.col("_verified"))
@@ -276,7 +305,7 @@ def match_documents(
     )
     conflict_matches = conflicts.select(
         "doc_uid", pl.lit(None, pl.String).alias("atena_no"), pl.lit("review").alias("decision"),
-        pl.lit("my_number_conflict").alias("rule"), "score", "agreed_fields",
+        pl.lit(conflict_rule).alias("rule"), "score", "agreed_fields",
     )
 
     decided = pl.concat(
@@ -305,7 +334,7 @@ def match_documents(
              candidates.join(conflicts.select("doc_uid"), on="doc_uid", how="semi").select(cand_cols)],
             how="vertical",
         )
-    ).with_columns(pl.lit("my_number_conflict").alias("reason"))
+    ).with_columns(pl.lit(conflict_rule).alias("reason"))
     weak = four_info.join(
         best.filter(pl.col("decision") == "review").select("doc_uid", pl.col("_reason").alias("reason")),
         on="doc_uid", how="inner", validate="m:1",

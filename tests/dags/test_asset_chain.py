@@ -45,6 +45,8 @@ EXPECTED_CONSUMERS: dict[str, set[str]] = {
     asset_uri("curated", "tax_assessment"): {"notice_export"},  # a preview (dry run by default) of the notices
     asset_uri("curated", "collection_plan"): set(),          # the end of today's cycle
     asset_uri("curated", "installment_schedule"): set(),
+    asset_uri("curated", "pension_targets"): set(),          # read by notice_export's next run (issue 14, in progress)
+    asset_uri("curated", "pension_switch_installments"): set(),  # 普通徴収 after a stop: for collection (issue 15)
 }
 
 

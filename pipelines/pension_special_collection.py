@@ -1,0 +1,507 @@
+"""Stage `pension_special_collection` (年金特別徴収): one month of the exchange with the pension insurers.
+
+A run works on one municipality, 年度 and processing month (April to March). It reads the files the insurers
+delivered that month (``landing/pension_exchange/municipality=M/fiscal_year=N/month=YYYY-MM/``, names and
+layout in docs/layouts/pension_exchange.md) and what earlier months left in the lake, and:
+
+1. checks every file whole (length, record order, trailer counts and totals, the municipality, the name):
+   a file that fails is quarantined with its reason and none of its records is used; a file sent again
+   corrected (a higher 媒体連番) supersedes the earlier one;
+2. ties each 特別徴収対象者 (00) to a 宛名番号 (:mod:`transforms.pension_collection`, the same matching as
+   宛名付設) and decides from which pension each person is withheld (``curated/pension_targets``, which
+   ``notice_export`` reads); a record that is ambiguous or conflicting goes to ``staging/pension_review_queue``;
+3. in the profile's request month (July), once ``notice_export`` has dispatched the assessment, writes the
+   依頼通知 (01) and next 年度's 仮徴収 (61) per insurer into a hand-off folder for eLTAX
+   (``exports/pension_insurers/``);
+4. reconciles the answers (02) and the monthly results (22) with what was requested
+   (``curated/pension_ledger``: one row per person, insurer and pension month);
+5. moves what stopped to 普通徴収: each month not withheld from the stop on, with new 普通徴収 installments in
+   the 納期 still ahead (``curated/pension_moves``, ``curated/pension_switch_installments``).
+
+Months run in order: a month earlier than the latest one processed is refused (rerun the latest, or go on).
+A rerun of a month with the same files writes byte-identical datasets and hands nothing off again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from contracts.errors import ConfigError, InputFileError, JuminzeiError
+from pipelines.config import Settings
+from pipelines.lake import partition_exists, read_partition, write_partition
+from pipelines.progress import step
+from pipelines.reports import RunReport
+from pipelines.stage import execute, require_reconciled
+
+log = logging.getLogger("juminzei.pension_special_collection")
+
+STAGE = "pension_special_collection"
+STEPS = ("reading the month's files", "matching the target persons", "preparing the requests",
+         "reconciling the answers and results", "moving stopped withholding to 普通徴収", "writing")
+FILES = "pension_files"
+RECORDS = "pension_records"
+TARGETS = "pension_targets"
+REVIEW = "pension_review_queue"
+OUTBOUND = "pension_outbound"
+LEDGER = "pension_ledger"
+MOVES = "pension_moves"
+SWITCH_INSTALLMENTS = "pension_switch_installments"
+REGISTER = "pension_register"
+QUARANTINE_DATASET = STAGE
+RESIDENT_COLUMNS = ["atena_no", "name_kana", "alias_kana", "name_kanji", "alias_kanji", "birth_date", "sex", "address"]
+
+#: a file-level problem → reason code of the quarantine (the codec's error classes, then the stage's own checks)
+ERROR_CODES = {
+    "FileLengthError": "record_length", "ControlCountError": "control_count",
+    "UnknownRecordTypeError": "record_type", "RecordSequenceError": "record_order",
+    "HeaderTrailerMismatchError": "header_trailer", "GroupMismatchError": "group", "TrailerTotalsError": "trailer_totals",
+}
+FILE_SCHEMA: dict[str, pl.DataType] = {
+    "month": pl.String(), "file": pl.String(), "notice_code": pl.String(), "payer_code": pl.String(),
+    "created_date": pl.Date(), "medium_serial_no": pl.String(), "records": pl.Int64(), "status": pl.String(),
+    "reason_code": pl.String(), "reason": pl.String(),
+}
+
+
+class PensionExchangeStopped(JuminzeiError):
+    """The month cannot be processed as asked (order of months, a missing assessment); the sentence says why."""
+
+
+def run(
+    *,
+    fiscal_year: int,
+    municipality: str = "131032",
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    processing_month: str | None = None,
+) -> dict:
+    """Process one month of the 年金特徴 exchange (see the module docstring). ``processing_month``: YYYY-MM
+    within the 年度 (April N to March N+1); required."""
+    from transforms.pension_collection import months_of_year
+
+    if not processing_month:
+        raise ConfigError("processing_month (YYYY-MM) is required: the month of the exchange to process")
+    if processing_month not in months_of_year(fiscal_year):
+        raise ConfigError(f"processing_month {processing_month} is not a month of the {fiscal_year} 年度 "
+                          f"({fiscal_year}-04 to {fiscal_year + 1}-03)")
+
+    def body(settings: Settings, report: RunReport) -> None:
+        report.set_count("processing_month", int(processing_month.replace("-", "")))
+        _run(settings, municipality, fiscal_year, processing_month, report.run_id, dry_run, report)
+
+    return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _earlier(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year: int, month: str,
+             schema: dict | None = None) -> pl.DataFrame | None:
+    """The rows of a whole-year dataset that earlier months wrote (the processing month's are rebuilt)."""
+    if not partition_exists(lake, zone, dataset, municipality, fiscal_year):
+        return pl.DataFrame(schema=schema) if schema is not None else None
+    frame = read_partition(lake, zone, dataset, municipality, fiscal_year)
+    return frame.filter(pl.col("month") < month)
+
+
+def _check_order(lake: Path, municipality: str, fiscal_year: int, month: str) -> None:
+    if not partition_exists(lake, "staging", FILES, municipality, fiscal_year):
+        return
+    months = read_partition(lake, "staging", FILES, municipality, fiscal_year, columns=["month"])["month"]
+    latest = months.max() if months.len() else None
+    if latest is not None and latest > month:
+        raise PensionExchangeStopped(
+            f"the 年金特徴 exchange of {municipality}/{fiscal_year} was processed up to {latest}: a month before it "
+            f"({month}) cannot be processed again, as the later months were decided on it. Rerun {latest} or go "
+            "on with the next month; a correction of an earlier month is sent as a new notice.")
+
+
+def read_month(landing: Path, municipality: str, fiscal_year: int, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The files received in ``month``: one row per file (:data:`FILE_SCHEMA`) and the records of the files
+    that pass (:data:`transforms.pension_collection.RECORD_SCHEMA`). A file that fails is quarantined whole."""
+    from contracts.pension_exchange import landing_folder, parse_exchange_file_name
+    from transforms.pension_collection import INBOUND, RECORD_SCHEMA, records_frame
+    from transforms.pension_exchange_records import PensionExchangeFileError, read_exchange_file
+
+    folder = landing / landing_folder(municipality, fiscal_year, month)
+    paths = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) if folder.is_dir() else []
+    files, frames = [], []
+    ours = municipality[:5]  # 市町村コード: 府県2 + 市町村3, without the check digit
+    for path in paths:
+        row = {"month": month, "file": path.name, "notice_code": None, "payer_code": None, "created_date": None,
+               "medium_serial_no": None, "records": None, "status": "quarantined", "reason_code": None, "reason": None}
+        named = parse_exchange_file_name(path.name)
+        if named is None:
+            files.append({**row, "reason_code": "file_name",
+                          "reason": "the name is not Z4<通知内容コード>_<特別徴収義務者コード>_<YYYYMMDD>_<媒体連番>.dta "
+                                    "(docs/layouts/pension_exchange.md)"})
+            continue
+        row.update(notice_code=named["notice_code"], payer_code=named["payer_code"], medium_serial_no=named["serial"])
+        try:
+            exchange = read_exchange_file(path.read_bytes(), file=path.name)
+        except PensionExchangeFileError as error:
+            files.append({**row, "reason_code": ERROR_CODES.get(type(error).__name__, "field_value"),
+                          "reason": str(error)})
+            continue
+        groups = exchange.groups
+        row["created_date"] = exchange.control.created_date
+        row["records"] = int(groups["record_count"].sum() or 0)
+        problem = None
+        if exchange.control.medium_serial_no != named["serial"]:
+            problem = ("name", f"the name says 媒体連番 {named['serial']}, the control block {exchange.control.medium_serial_no}")
+        elif set(groups["municipality_code"].to_list()) != {ours} or exchange.control.municipality_code != ours:
+            problem = ("other_municipality", f"the file holds records of 市町村コード "
+                       f"{', '.join(sorted(set(groups['municipality_code'].to_list())))}, not {ours}")
+        elif set(groups["notice_code"].to_list()) != {named["notice_code"]}:
+            problem = ("name", f"the name says 通知内容コード {named['notice_code']}, the records "
+                       f"{', '.join(sorted(set(groups['notice_code'].to_list())))}")
+        elif set(groups["payer_code"].to_list()) != {named["payer_code"]}:
+            problem = ("name", f"the name says 特別徴収義務者コード {named['payer_code']}, the records "
+                       f"{', '.join(sorted(set(groups['payer_code'].to_list())))}")
+        elif named["notice_code"] not in INBOUND:
+            problem = ("not_inbound", f"通知内容コード {named['notice_code']} is a notice the ward sends, not one it receives")
+        if problem is not None:
+            files.append({**row, "reason_code": problem[0], "reason": problem[1]})
+            continue
+        files.append({**row, "status": "staged"})
+        frames.append(records_frame(exchange.records[named["notice_code"]], month=month, file=path.name,
+                                    medium_serial_no=named["serial"], notice_code=named["notice_code"]))
+    file_frame = pl.DataFrame(files, schema=FILE_SCHEMA, orient="row") if files else pl.DataFrame(schema=FILE_SCHEMA)
+    records = pl.concat(frames) if frames else pl.DataFrame(schema=RECORD_SCHEMA)
+    return file_frame, records
+
+
+def _register(settings: Settings, municipality: str, fiscal_year: int, report: RunReport) -> pl.DataFrame:
+    """The ward's register of the previous 年度 (基礎年金番号 → 宛名番号, with that year's pension-route tax):
+    the lake's own (``curated/pension_register`` of the year before) or, in the first year, the migration
+    file of the former system (``landing/pension_previous_year/``, layout ``pension_previous_year``)."""
+    schema = {"atena_no": pl.String, "basic_pension_no": pl.String, "pension_code": pl.String,
+              "payer_code": pl.String, "previous_year_tax": pl.Int64}
+    lake = settings.lake
+    if partition_exists(lake, "curated", REGISTER, municipality, fiscal_year - 1):
+        return read_partition(lake, "curated", REGISTER, municipality, fiscal_year - 1).select(list(schema)).cast(schema)
+    folder = settings.landing / "pension_previous_year" / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not paths:
+        report.message(f"No register of the {fiscal_year - 1} 年度 (curated/{REGISTER}) and no migration file under "
+                       f"{folder.relative_to(settings.landing)}/: 前年度継続者 cannot be tied by 基礎年金番号 and their "
+                       "仮徴収 is unknown (each goes to the operator).")
+        return pl.DataFrame(schema=schema)
+    from contracts.resident_snapshot import load_layout
+    from pipelines.resident_snapshot import read_registry_file
+    from transforms.resident_snapshot import keyed_records
+
+    layout = load_layout("pension_previous_year")
+    lines = pl.concat([read_registry_file(settings, p, layout, report) for p in paths])
+    checked = keyed_records(lines, layout, None)
+    bad = checked.filter(pl.col("_reason").is_not_null())
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise InputFileError(Path(first["file"]), int(first["record_no"]), None, "a record of the layout "
+                             "pension_previous_year", f"{bad.height} records cannot be read ({first['_reason']}); "
+                             "the register decides 仮徴収 amounts: correct the migration file")
+    return checked.select(list(schema)).cast(schema)
+
+
+# -------------------------------------------------------------------------------------------- the run
+def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, run_id: str, dry_run: bool,
+         report: RunReport) -> None:
+    from transforms import pension_collection as pc
+    from transforms.tax_rules import RuleError, load_municipality_profile
+
+    lake = settings.lake
+    if not partition_exists(lake, "staging", "residents", municipality, fiscal_year):
+        raise ConfigError(f"staging/residents for {municipality}/{fiscal_year} does not exist: run resident_snapshot "
+                          "for this municipality and fiscal year first")
+    _check_order(lake, municipality, fiscal_year, month)
+    try:
+        profile = load_municipality_profile(municipality)
+        request_month = int(profile.amount("pension_exchange.request_month"))
+        exchange_day = int(profile.amount("pension_exchange.switch_notice_day"))
+    except RuleError as error:
+        raise ConfigError(str(error)) from None
+    months = pc.months_of_year(fiscal_year)
+    exchange_date = pc.switch_notice_date(month, exchange_day)
+
+    step(STEPS[0])
+    month_files, month_records = read_month(settings.landing, municipality, fiscal_year, month)
+    files = pl.concat([_earlier(lake, "staging", FILES, municipality, fiscal_year, month, FILE_SCHEMA), month_files])
+    records = pl.concat([_earlier(lake, "staging", RECORDS, municipality, fiscal_year, month, pc.RECORD_SCHEMA),
+                         month_records])
+    in_force = pc.current_files(files.filter(pl.col("status") == "staged").select(
+        "month", "file", "notice_code", "payer_code", "created_date", "medium_serial_no"))
+    superseded = in_force.filter(pl.col("superseded_by").is_not_null())
+    records_in_force = records.join(superseded.select("file"), on="file", how="anti")
+    for row in month_files.filter(pl.col("status") == "staged").iter_rows(named=True):
+        if row["notice_code"] == "22" and int(month[5:]) % 2 == 0:
+            report.message(f"{row['file']}: a 特別徴収結果通知 received in an even month (late): its results are used.")
+
+    step(STEPS[1])
+    register = _register(settings, municipality, fiscal_year, report)
+    decided, review = _targets(settings, municipality, fiscal_year, records_in_force, register)
+
+    step(STEPS[2])
+    outbound_before = _earlier(lake, "curated", OUTBOUND, municipality, fiscal_year, month)
+    requests_sent = (outbound_before.filter(pl.col("notice_code") == "01") if outbound_before is not None
+                     else pl.DataFrame())
+    new_outbound, handoff_files = None, []
+    if months.index(month) >= months.index(f"{fiscal_year + (request_month < 4):04d}-{request_month:02d}") \
+            and requests_sent.height == 0:
+        new_outbound, handoff_files = _requests(settings, municipality, fiscal_year, month, exchange_date, decided,
+                                                records_in_force, report)
+    outbound = pl.concat([f for f in (outbound_before, new_outbound) if f is not None and f.height], how="vertical") \
+        if any(f is not None and f.height for f in (outbound_before, new_outbound)) else None
+
+    step(STEPS[3])
+    ledger = _ledger(settings, municipality, fiscal_year, register, decided, outbound, records_in_force)
+
+    step(STEPS[4])
+    earlier_moves = _earlier(lake, "curated", MOVES, municipality, fiscal_year, month)
+    moved = pc.moves(ledger, earlier_moves if earlier_moves is not None else
+                     pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String}))
+    moved = moved.with_columns(pl.lit(month).alias("month"), pl.lit(exchange_date).alias("notice_date"))
+    switch = _switch_installments(moved, profile, fiscal_year, exchange_date, month)
+    all_moves = pl.concat([earlier_moves, moved], how="vertical_relaxed") if earlier_moves is not None else moved
+    earlier_switch = _earlier(lake, "curated", SWITCH_INSTALLMENTS, municipality, fiscal_year, month)
+    all_switch = pl.concat([earlier_switch, switch], how="vertical_relaxed") if earlier_switch is not None else switch
+
+    _account(report, month_files, records_in_force, decided, review, ledger, moved, all_moves, superseded, month)
+    require_reconciled(report)
+    if dry_run:
+        report.message(f"Dry run of {month}: the files were read and checked, the targets matched and the ledger "
+                       "reconciled; nothing was written and nothing handed off.")
+        return
+
+    step(STEPS[5])
+    quarantine = month_files.filter(pl.col("status") == "quarantined")
+    earlier_quarantine = _earlier(lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, month)
+    if earlier_quarantine is not None:
+        quarantine = pl.concat([earlier_quarantine, quarantine], how="vertical_relaxed")
+    outputs = [
+        ("staging", FILES, files, ["month", "file"]),
+        ("staging", RECORDS, records, ["month", "file", "record_no"]),
+        ("quarantine", QUARANTINE_DATASET, quarantine, ["month", "file"]),
+        ("curated", LEDGER, ledger, ["atena_no", "payer_code", "basic_pension_no", "pension_code", "period"]),
+        ("curated", MOVES, all_moves, ["month", "atena_no", "payer_code", "period"]),
+        ("curated", SWITCH_INSTALLMENTS, all_switch, ["month", "person_id", "sequence"]),
+    ]
+    if decided is not None:
+        outputs += [("curated", TARGETS, decided, ["doc_uid"]), ("staging", REVIEW, review, ["doc_uid", "candidate_rank"])]
+    if outbound is not None:
+        outputs.append(("curated", OUTBOUND, outbound, ["month", "file", "record_no"]))
+    for zone, dataset, frame, key in outputs:
+        report.add_output(write_partition(lake, zone, dataset, municipality, fiscal_year, frame, sort_by=key,
+                                          run_id=run_id))
+    if new_outbound is not None:
+        from pipelines.handoff import write_handoff
+
+        register = _next_register(decided, new_outbound, settings, municipality, fiscal_year)
+        report.add_output(write_partition(lake, "curated", REGISTER, municipality, fiscal_year, register,
+                                          sort_by=["basic_pension_no", "pension_code", "payer_code"], run_id=run_id))
+        written = write_handoff(lake, recipient="pension_insurers", municipality=municipality, fiscal_year=fiscal_year,
+                                run_id=run_id, files=handoff_files, series=month,
+                                source={"processing_month": month, "stage_run_id": run_id})
+        report.handoffs.append(written)
+
+
+def _targets(settings: Settings, municipality: str, fiscal_year: int, records: pl.DataFrame,
+             register: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The 00 records in force, matched and decided; None before any 00 was received."""
+    from transforms import pension_collection as pc
+    from transforms.matching import match_documents
+
+    targets = records.filter(pl.col("notice_code") == "00")
+    if targets.height == 0:
+        return None, None
+    residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year, columns=RESIDENT_COLUMNS)
+    result = match_documents(pc.target_documents(targets), residents, pc.register_keys(register), key="basic_pension_no")
+    decided = pc.decide_targets(targets, result.matches, register)
+    return decided, result.review_queue
+
+
+def _requests(settings: Settings, municipality: str, fiscal_year: int, month: str, created: date,
+              decided: pl.DataFrame | None, records: pl.DataFrame, report: RunReport):
+    """The 01 and 61 files of the request month, one of each per insurer, and their records as sent."""
+    from contracts.pension_exchange import exchange_file_name
+    from pipelines.handoff import RawHandoffFile
+    from transforms import pension_collection as pc
+    from transforms.installments import load_installment_rules, pension_amounts
+    from transforms.pension_exchange_records import ControlBlock, ExchangeFile, write_exchange_file
+
+    lake = settings.lake
+    for dataset in ("collection_plan", "installment_schedule"):
+        if not partition_exists(lake, "curated", dataset, municipality, fiscal_year):
+            raise PensionExchangeStopped(
+                f"the 特別徴収依頼通知 of {municipality}/{fiscal_year} is due in {month}, but curated/{dataset} does not "
+                "exist: dispatch notice_export (the 当初賦課) first, then run this month again.")
+    if decided is None:
+        raise PensionExchangeStopped(
+            f"the 特別徴収依頼通知 of {municipality}/{fiscal_year} is due in {month}, but no 特別徴収対象者情報 (00) was "
+            "received: ask the pension insurers for it and run this month again.")
+    plan = read_partition(lake, "curated", "collection_plan", municipality, fiscal_year,
+                          columns=["person_id", "pension_amount", "pension_payer"])
+    schedule = read_partition(lake, "curated", "installment_schedule", municipality, fiscal_year,
+                              columns=["person_id", "route", "period", "amount", "payer"])
+    rules = load_installment_rules(fiscal_year + 1)
+    unit = rules.amount("pension_special_collection.unit")
+    provisional = pension_amounts(pl.lit(0, pl.Int64), pl.col("pension_amount"), pl.lit(False), rules, unit)
+    targets = records.filter(pl.col("notice_code") == "00")
+    requests, changes = pc.request_records(targets, decided, plan, schedule,
+                                           dict(zip(("april", "june", "august"), provisional["pension_provisional"])))
+    sent, files = [], []
+    for code, frame in (("01", requests), ("61", changes)):
+        for payer in sorted(frame["payer_code"].unique().to_list()):
+            rows = frame.filter(pl.col("payer_code") == payer)
+            name = exchange_file_name(code, payer, created, 1)
+            data_rows = rows.drop("atena_no").with_columns(
+                pl.lit(municipality[:5]).alias("municipality_code"), pl.lit(created).alias("created_date"))
+            groups = pl.DataFrame({"municipality_code": [municipality[:5]], "payer_code": [payer], "notice_code": [code],
+                                   "medium_code": ["1"], "created_date": [created]})
+            data = write_exchange_file(ExchangeFile(control=ControlBlock(municipality[:5], "001", created),
+                                                    groups=groups, records={code: data_rows}), file=name)
+            totals = {"rows": rows.height, **{f"sum_amount_{i}": int(rows[f"amount_{i}"].sum() or 0) for i in (1, 2, 3)}}
+            files.append(RawHandoffFile(name=name, data=data, recipient="pension_insurers",
+                                        export=f"pension_exchange_{code}", encoding="iso-2022-jp", totals=totals))
+            sent.append(rows.with_columns(pl.lit(month).alias("month"), pl.lit(name).alias("file"),
+                                          pl.lit(code).alias("notice_code"),
+                                          pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("record_no")))
+    report.set_count("requests_sent", requests.height)
+    report.set_count("requests_withheld", requests.filter(pl.col("category") == "01").height)
+    report.set_count("provisional_changes_sent", changes.height)
+    return pl.concat(sent, how="vertical_relaxed"), files
+
+
+def _provisional_requested(register: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
+    """The 仮徴収 the ward asked for last year, per month (April, June, August): ½ of the previous pension-route
+    tax, rounded down to 100円, in three (rules/installments ``pension_special_collection``)."""
+    from transforms.installments import load_installment_rules, pension_amounts, pension_slots
+
+    rules = load_installment_rules(fiscal_year)
+    slots = pension_slots(fiscal_year, rules, "pension_provisional")
+    amounts = pension_amounts(pl.lit(0, pl.Int64), pl.col("previous_year_tax"), pl.lit(False), rules,
+                              rules.amount("pension_special_collection.unit"))["pension_provisional"]
+    wide = register.select("atena_no", "payer_code", "basic_pension_no", "pension_code",
+                           *[a.cast(pl.Int64).alias(s.period) for s, a in zip(slots, amounts, strict=True)])
+    return wide.unpivot(index=["atena_no", "payer_code", "basic_pension_no", "pension_code"],
+                        variable_name="period", value_name="amount")
+
+
+def _ledger(settings: Settings, municipality: str, fiscal_year: int, register: pl.DataFrame,
+            decided: pl.DataFrame | None, outbound: pl.DataFrame | None, records: pl.DataFrame) -> pl.DataFrame:
+    from transforms import pension_collection as pc
+
+    lake = settings.lake
+    provisional = _provisional_requested(register, fiscal_year).select(
+        "atena_no", "payer_code", "period", "amount").rename({"amount": "requested"})
+    schedule = pl.concat([
+        provisional.select(pl.col("atena_no").alias("person_id"), "period", pl.col("requested").alias("amount"),
+                           pl.lit("pension_provisional").alias("route"), pl.col("payer_code").alias("payer")),
+    ])
+    if partition_exists(lake, "curated", "installment_schedule", municipality, fiscal_year):
+        main = read_partition(lake, "curated", "installment_schedule", municipality, fiscal_year,
+                              columns=["person_id", "route", "period", "amount", "payer"]).filter(
+            pl.col("route") == "pension_main").select("person_id", "period", "amount", "route", "payer")
+        schedule = pl.concat([schedule, main])
+    requests = outbound.filter(pl.col("notice_code") == "01") if outbound is not None else \
+        pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "basic_pension_no": pl.String,
+                             "pension_code": pl.String, "category": pl.String})
+    answers = records.filter(pl.col("notice_code") == "02")
+    requested = pc.requested_months(schedule, requests, answers)
+    persons = register.select("atena_no", *pc.PENSION_KEY)
+    if decided is not None:
+        persons = pl.concat([decided.filter(pl.col("atena_no").is_not_null()).select("atena_no", *pc.PENSION_KEY),
+                             persons]).unique(pc.PENSION_KEY, keep="first", maintain_order=True)
+    return pc.withholding_ledger(requested, records.filter(pl.col("notice_code") == "22"), persons)
+
+
+def _switch_installments(moved: pl.DataFrame, profile, fiscal_year: int, notice_date: date, month: str) -> pl.DataFrame:
+    """New 普通徴収 installments of what moved this month: one notice per person, the 納期 still ahead of
+    the notice date (rules/installments ``late_notice``)."""
+    from transforms.installments import installments_frame, profile_schedule
+
+    schedule = profile_schedule(profile)
+    per_person = moved.group_by("atena_no").agg(pl.col("amount").sum().alias("annual_tax")).filter(
+        pl.col("annual_tax") > 0).sort("atena_no")
+    rows = per_person.select(
+        pl.col("atena_no").alias("key"), pl.lit(fiscal_year, pl.Int64).alias("fiscal_year"),
+        pl.lit("ordinary").alias("method"), pl.col("annual_tax").cast(pl.Int64),
+        pl.lit(schedule["rounding_unit"], pl.Int64).alias("rounding_unit"),
+        pl.lit(schedule["due_months"], pl.List(pl.Int64)).alias("due_months"),
+        pl.lit(str(schedule["due_day"]), pl.String).alias("due_day"),
+        pl.lit(None, pl.Boolean).alias("first_year"), pl.lit(None, pl.Int64).alias("previous_year_annual_tax"),
+        pl.lit(notice_date, pl.Date).alias("notice_date"))
+    if schedule["due_day"] != "last":
+        rows = rows.with_columns(pl.col("due_day").cast(pl.Int64))
+    long = installments_frame(rows, key="key")
+    return long.select(pl.lit(month).alias("month"), pl.col("key").alias("person_id"), "sequence", "period",
+                       "due_date", "amount", pl.lit(notice_date, pl.Date).alias("notice_date"))
+
+
+def _next_register(decided: pl.DataFrame, outbound: pl.DataFrame, settings: Settings, municipality: str,
+                   fiscal_year: int) -> pl.DataFrame:
+    """The register the next 年度 reads: each pension withheld from, with this 年度's pension-route tax."""
+    plan = read_partition(settings.lake, "curated", "collection_plan", municipality, fiscal_year,
+                          columns=["person_id", "pension_amount", "pension_payer"])
+    withheld = outbound.filter((pl.col("notice_code") == "01") & (pl.col("category") == "01"))
+    return withheld.select("atena_no", "basic_pension_no", "pension_code", "payer_code").join(
+        plan.select(pl.col("person_id").alias("atena_no"), pl.col("pension_payer").alias("payer_code"),
+                    pl.col("pension_amount").alias("previous_year_tax")), on=["atena_no", "payer_code"], how="left")
+
+
+def _account(report: RunReport, month_files: pl.DataFrame, records: pl.DataFrame, decided: pl.DataFrame | None,
+             review: pl.DataFrame | None, ledger: pl.DataFrame, moved: pl.DataFrame, all_moves: pl.DataFrame,
+             superseded: pl.DataFrame, month: str) -> None:
+    for row in month_files.sort("file").iter_rows(named=True):
+        received = row["records"] if row["records"] is not None else 1
+        staged = received if row["status"] == "staged" else 0
+        report.add_input_counts(f"landing/pension_exchange/{month}/{row['file']}", received=received, staged=staged,
+                                quarantined=received - staged, source=f"pension_exchange_{row['notice_code'] or 'unknown'}")
+    reasons = month_files.filter(pl.col("status") == "quarantined").group_by("reason_code").len().sort("reason_code")
+    report.add_quarantine_reasons(dict(reasons.iter_rows()))
+    report.set_count("files_received", month_files.height)
+    report.set_count("files_quarantined", month_files.filter(pl.col("status") == "quarantined").height)
+    report.set_count("files_superseded", superseded.height)
+    if decided is not None:
+        report.set_count("target_records", decided.height)
+        report.set_count("target_records_usable", decided.filter("withholding").height)
+        for reason, count in decided.group_by("not_withheld_reason").len().drop_nulls().sort("not_withheld_reason").iter_rows():
+            report.set_count(f"targets_{reason}", count)
+        report.set_count("review_queue_records", review["doc_uid"].n_unique() if review is not None else 0)
+    for status, count in ledger.group_by("status").len().sort("status").iter_rows():
+        report.set_count(f"ledger_{status}", count)
+    report.set_count("sum_requested", int(ledger["requested"].sum() or 0))
+    report.set_count("sum_withheld", int(ledger.filter(pl.col("status") == "withheld")["withheld"].sum() or 0))
+    report.set_count("persons_moved_this_month", moved["atena_no"].n_unique())
+    report.set_count("sum_moved_this_month", int(moved["amount"].sum() or 0))
+    # every requested month ends in exactly one place: withheld, moved to 普通徴収 or still open; a month the
+    # insurer withheld after it was moved was paid twice (the excess is a refund for collection)
+    moved_keys = all_moves.select("atena_no", "payer_code", "period", pl.col("amount").alias("_moved"))
+    rows = ledger.filter(pl.col("status") != "unexpected").join(moved_keys, on=["atena_no", "payer_code", "period"],
+                                                                 how="left")
+    reported = pl.col("status").is_in(["withheld", "not_withheld"])
+    withheld = pl.when(reported).then(pl.col("withheld")).otherwise(0)
+    moved_part = pl.col("_moved").fill_null(0)
+    open_part = pl.when(pl.col("_moved").is_null() & (pl.col("status") != "withheld")).then(
+        pl.col("requested") - withheld).otherwise(0)
+    parts = rows.select(withheld.alias("w"), moved_part.alias("m"), open_part.alias("o"), "requested",
+                        pl.max_horizontal(withheld + moved_part - pl.col("requested"), 0).alias("over"))
+    total, over = int(parts["requested"].sum() or 0), int(parts["over"].sum() or 0)
+    accounted = int((parts["w"] + parts["m"] + parts["o"]).sum() or 0)
+    report.set_count("sum_withheld_after_move", over)
+    report.set_count("months_withheld_after_move", parts.filter(pl.col("over") > 0).height)
+    report.set_count("sum_open", int(parts["o"].sum() or 0))
+    report.set_count("sum_moved", int(parts["m"].sum() or 0))
+    report.add_check("every yen requested is withheld, moved to 普通徴収 or still open", total + over == accounted,
+                     expected=total + over, actual=accounted,
+                     detail="a month withheld after it was moved counts in both: the excess is refunded by collection")
+    unexpected = ledger.filter(pl.col("status") == "unexpected").height
+    report.set_count("results_without_request", unexpected)
+    mismatched = ledger.filter(pl.col("status") == "mismatch").height
+    if mismatched or unexpected:
+        report.message(f"{mismatched} month(s) whose 特別徴収結果 do not add up to what was requested and {unexpected} "
+                       "result(s) for a month nothing was requested in: ask the insurer (juminzei status shows the "
+                       "counts; curated/pension_ledger the rows).")

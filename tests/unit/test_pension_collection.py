@@ -1,0 +1,235 @@
+"""The ward's side of the 年金特徴 exchange (transforms/pension_collection.py), on hand-made frames.
+
+Every expected amount is worked out here from the rules it follows, never read back from the code:
+仮徴収 of the next 年度 = ½ of this 年度's pension-route tax, rounded down to 100円, in three payments each
+rounded down to 100円 with the fraction in the first (地方税法第321条の7の8第1項; rules/installments
+``pension_special_collection``); a withholding that stops moves every month from the stop on that was not
+withheld to 普通徴収 (地方税法第321条の7の6). Every person is synthetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from transforms import pension_collection as pc
+from transforms.matching import match_documents
+
+N = 2026
+
+
+def _records(rows: list[dict], notice_code: str, file: str, month: str = "2026-05") -> pl.DataFrame:
+    """Data records in RECORD_SCHEMA, as transforms.pension_exchange_records would read them."""
+    full = []
+    for i, row in enumerate(rows, start=1):
+        base = {c: None for c in pc.RECORD_SCHEMA}
+        base.update(month=month, file=file, medium_serial_no="001", notice_code=notice_code, record_no=i,
+                    created_date=date(2026, 5, 20), amount_1=0, amount_2=0, amount_3=0)
+        base.update(row)
+        full.append(base)
+    return pl.DataFrame(full, schema=pc.RECORD_SCHEMA, orient="row")
+
+
+def _target(payer: str, number: str, category: str, annual: int, **identity) -> dict:
+    return {"payer_code": payer, "basic_pension_no": number, "pension_code": "1150", "category": category,
+            "amount_1": annual, "birth_date": identity.get("birth_date", date(1950, 3, 3)), "sex": "1",
+            "name_kana": identity.get("kana", "ﾐﾅﾄ ﾀﾛｳ"), "name_kanji": identity.get("kanji", "港 太郎"),
+            "address_kanji": identity.get("address", "東京都港区芝公園一丁目1番1号")}
+
+
+def _matches(pairs: dict[str, str | None]) -> pl.DataFrame:
+    return pl.DataFrame({"doc_uid": list(pairs), "atena_no": list(pairs.values()),
+                         "decision": ["auto" if a else "no_candidate" for a in pairs.values()],
+                         "rule": ["four_info" if a else None for a in pairs.values()]},
+                        schema={"doc_uid": pl.String, "atena_no": pl.String, "decision": pl.String, "rule": pl.String})
+
+
+REGISTER = pl.DataFrame({"atena_no": ["0000000001"], "basic_pension_no": ["1234567890"], "pension_code": ["1150"],
+                         "payer_code": ["999"], "previous_year_tax": [61_000]})
+
+
+# ------------------------------------------------------------------------------------------ targets
+def test_one_pension_per_person_the_japan_pension_service_first_and_the_register_gives_last_years_tax():
+    # person 1: listed by 999 (continuing, in the register) and by a 共済 with a larger pension → 999 is kept
+    # person 2: a 新規者 → previous_year_tax 0; person 3: continuing but unknown to the register; one unmatched
+    targets = _records([
+        _target("999", "1234567890", "02", 1_200_000),
+        _target("700", "1234567890", "01", 2_400_000),
+        _target("999", "2222222222", "01", 900_000),
+        _target("594", "3333333333", "02", 1_500_000),
+        _target("999", "4444444444", "01", 800_000),
+    ], "00", "Z400_999_20260520_001.dta")
+    f = "Z400_999_20260520_001.dta#"
+    decided = pc.decide_targets(targets, _matches({f + "1": "0000000001", f + "2": "0000000001",
+                                                   f + "3": "0000000002", f + "4": "0000000003", f + "5": None}),
+                                REGISTER)
+    got = {r["doc_uid"][-1]: r for r in decided.iter_rows(named=True)}
+    assert got["1"]["withholding"] and got["1"]["previous_year_tax"] == 61_000
+    assert got["2"]["not_withheld_reason"] == "another_pension"
+    assert got["3"]["withholding"] and got["3"]["previous_year_tax"] == 0
+    assert got["4"]["not_withheld_reason"] == "no_previous_record"
+    assert got["5"]["not_withheld_reason"] == "not_matched" and got["5"]["atena_no"] is None
+    persons = pc.notice_targets(decided)
+    assert persons["person_id"].to_list() == ["0000000001", "0000000002"]
+    assert persons["first_year"].to_list() == [False, True]
+
+
+def test_the_basic_pension_number_of_the_register_is_verified_like_a_my_number():
+    residents = pl.DataFrame({
+        "atena_no": ["0000000001", "0000000002"], "name_kana": ["ミナト タロウ", "シバ ハナコ"],
+        "alias_kana": [None, None], "name_kanji": ["港 太郎", "芝 花子"], "alias_kanji": [None, None],
+        "birth_date": [date(1950, 3, 3), date(1952, 7, 7)], "sex": [1, 2],
+        "address": ["東京都港区芝公園一丁目1番1号", "東京都港区芝二丁目2番2号"],
+    })
+    register = pl.DataFrame({"atena_no": ["0000000001", "0000000002"],
+                             "basic_pension_no": ["1234567890", "5555555555"]})
+    targets = _records([
+        _target("999", "1234567890", "02", 1_200_000, address="東京都港区白金一丁目9番9号"),  # moved: the number decides
+        _target("999", "5555555555", "02", 1_000_000),  # the number is 芝 花子's, the name and birth date are not
+    ], "00", "f.dta")
+    result = match_documents(pc.target_documents(targets), residents, pc.register_keys(register),
+                             key="basic_pension_no")
+    rows = {r["doc_uid"]: r for r in result.matches.iter_rows(named=True)}
+    assert rows["f.dta#1"]["atena_no"] == "0000000001" and rows["f.dta#1"]["rule"] == "basic_pension_no_verified"
+    assert rows["f.dta#2"]["decision"] == "review" and rows["f.dta#2"]["rule"] == "basic_pension_no_conflict"
+    assert set(result.review_queue.filter(pl.col("doc_uid") == "f.dta#2")["reason"]) == {"basic_pension_no_conflict"}
+
+
+def test_a_number_the_register_ties_to_two_persons_is_not_used():
+    register = pl.DataFrame({"atena_no": ["0000000001", "0000000002", "0000000003"],
+                             "basic_pension_no": ["1111111111", "1111111111", "2222222222"]})
+    assert pc.register_keys(register).to_dicts() == [{"atena_no": "0000000003", "basic_pension_no": "2222222222"}]
+
+
+# ------------------------------------------------------------------------------------------ requests
+def test_the_request_carries_the_schedules_main_amounts_and_next_years_provisional_split():
+    from transforms.installments import load_installment_rules, pension_amounts
+
+    targets = _records([_target("999", "1234567890", "02", 1_200_000),
+                        _target("999", "9999999999", "01", 700_000)], "00", "f.dta")
+    decided = pc.decide_targets(targets, _matches({"f.dta#1": "0000000001", "f.dta#2": "0000000009"}), REGISTER)
+    plan = pl.DataFrame({"person_id": ["0000000001", "0000000009"], "pension_amount": [61_000, 0],
+                         "pension_payer": ["999", None]})
+    # 本徴収 of a 61,000円 route after a 30,500円 仮徴収: 30,500 in three, 100円 shares, fraction first
+    schedule = pl.DataFrame({"person_id": ["0000000001"] * 3, "route": ["pension_main"] * 3,
+                             "period": ["2026-10", "2026-12", "2027-02"], "amount": [10_300, 10_100, 10_100]})
+    rules = load_installment_rules(N + 1)
+    provisional = pension_amounts(pl.lit(0, pl.Int64), pl.col("pension_amount"), pl.lit(False), rules, 100)
+    requests, changes = pc.request_records(targets, decided, plan, schedule,
+                                           dict(zip("abc", provisional["pension_provisional"])))
+    one = requests.filter(pl.col("basic_pension_no") == "1234567890").row(0, named=True)
+    assert (one["category"], one["amount_1"], one["amount_2"], one["amount_3"]) == ("01", 10_300, 10_100, 10_100)
+    other = requests.filter(pl.col("basic_pension_no") == "9999999999").row(0, named=True)
+    assert (other["category"], other["amount_1"], other["amount_2"], other["amount_3"]) == ("03", 0, 0, 0)
+    # next 年度: ½ × 61,000 = 30,500 → 10,100 × 2 and 10,300 first
+    assert changes.select("atena_no", "amount_1", "amount_2", "amount_3").rows() == [("0000000001", 10_300, 10_100, 10_100)]
+    assert one["name_kanji"] == "港 太郎" and one["birth_date"] == date(1950, 3, 3)  # echoed from the 00 record
+
+
+# -------------------------------------------------------------------------------------- the ledger
+def _schedule(rows: list[tuple[str, str, str, int]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"person_id": pl.String, "route": pl.String, "period": pl.String,
+                                      "amount": pl.Int64}, orient="row").with_columns(pl.lit("999").alias("payer"))
+
+
+PERSONS = pl.DataFrame({"atena_no": ["0000000001", "0000000002", "0000000003"], "payer_code": ["999"] * 3,
+                        "basic_pension_no": ["1111111111", "2222222222", "3333333333"], "pension_code": ["1150"] * 3})
+
+
+def _requests(*atena: str) -> pl.DataFrame:
+    return PERSONS.filter(pl.col("atena_no").is_in(list(atena))).with_columns(pl.lit("01").alias("category"))
+
+
+def _result(number: str, category: str, withheld: int, not_withheld: int, paid: date, month: str) -> dict:
+    return {"payer_code": "999", "basic_pension_no": number, "pension_code": "1150", "category": category,
+            "amount_1": withheld, "amount_2": not_withheld, "event_date": paid, "month": month}
+
+
+def test_the_ledger_sets_each_requested_month_against_its_result():
+    schedule = _schedule([
+        ("0000000001", "pension_provisional", "2026-04", 10_300), ("0000000001", "pension_main", "2026-10", 5_000),
+        ("0000000002", "pension_main", "2026-10", 7_000), ("0000000002", "pension_main", "2026-12", 7_000),
+        ("0000000003", "pension_main", "2026-10", 4_000),
+    ])
+    answers = _records([{"payer_code": "999", "basic_pension_no": "3333333333", "pension_code": "1150",
+                         "result": "02"}], "02", "a.dta")
+    results = pl.concat([
+        _records([_result("1111111111", "00", 10_300, 0, date(2026, 4, 15), "2026-05")], "22", "m5.dta", "2026-05"),
+        _records([_result("1111111111", "00", 4_000, 0, date(2026, 10, 15), "2026-11"),   # 1,000円 short: mismatch
+                  _result("2222222222", "03", 3_000, 4_000, date(2026, 10, 15), "2026-11"),  # part withheld
+                  _result("1111111111", "00", 9_999, 0, date(2026, 6, 15), "2026-11")],  # nothing was asked in June
+                 "22", "m11.dta", "2026-11"),
+    ])
+    requested = pc.requested_months(schedule, _requests("0000000001", "0000000002", "0000000003"), answers)
+    ledger = pc.withholding_ledger(requested, results, PERSONS)
+    status = {(r["atena_no"], r["period"]): r["status"] for r in ledger.iter_rows(named=True)}
+    assert status == {
+        ("0000000001", "2026-04"): "withheld", ("0000000001", "2026-06"): "unexpected",
+        ("0000000001", "2026-10"): "mismatch", ("0000000002", "2026-10"): "not_withheld",
+        ("0000000002", "2026-12"): "pending", ("0000000003", "2026-10"): "refused",
+    }
+
+
+def test_a_stop_moves_every_month_from_it_on_that_was_not_withheld_and_each_month_once():
+    schedule = _schedule([
+        ("0000000002", "pension_provisional", "2026-08", 6_000),
+        ("0000000002", "pension_main", "2026-10", 7_000), ("0000000002", "pension_main", "2026-12", 7_000),
+        ("0000000002", "pension_main", "2027-02", 7_000),
+        ("0000000003", "pension_main", "2026-10", 4_000), ("0000000003", "pension_main", "2026-12", 4_000),
+    ])
+    answers = _records([{"payer_code": "999", "basic_pension_no": "3333333333", "pension_code": "1150",
+                         "result": "03"}], "02", "a.dta")
+    results = _records([_result("2222222222", "00", 6_000, 0, date(2026, 8, 14), "2026-09"),
+                        _result("2222222222", "03", 3_000, 4_000, date(2026, 10, 15), "2026-11")], "22", "r.dta", "2026-11")
+    requested = pc.requested_months(schedule, _requests("0000000002", "0000000003"), answers)
+    ledger = pc.withholding_ledger(requested, results, PERSONS)
+    empty = pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String})
+    moved = pc.moves(ledger, empty)
+    # person 2: August withheld; October 4,000 short → stop; December and February not yet reported → moved
+    # person 3: the insurer refused the request (資格喪失・差止) → every 本徴収 month moves
+    assert moved.select("atena_no", "period", "amount", "stop_reason").rows() == [
+        ("0000000002", "2026-10", 4_000, "collection_03"), ("0000000002", "2026-12", 7_000, "collection_03"),
+        ("0000000002", "2027-02", 7_000, "collection_03"),
+        ("0000000003", "2026-10", 4_000, "result_03"), ("0000000003", "2026-12", 4_000, "result_03"),
+    ]
+    again = pc.moves(ledger, moved.select("atena_no", "payer_code", "period"))
+    assert again.height == 0
+
+
+def test_a_mismatched_month_is_not_moved_before_the_insurer_answers():
+    schedule = _schedule([("0000000001", "pension_main", "2026-10", 5_000)])
+    results = _records([_result("1111111111", "03", 0, 4_000, date(2026, 10, 15), "2026-11")], "22", "r.dta", "2026-11")
+    requested = pc.requested_months(schedule, _requests("0000000001"),
+                                    _records([], "02", "none.dta"))
+    ledger = pc.withholding_ledger(requested, results, PERSONS)
+    assert ledger["status"].to_list() == ["mismatch"]
+    empty = pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String})
+    assert pc.moves(ledger, empty).height == 0
+
+
+def test_a_result_without_a_payment_date_reports_the_even_month_before_its_arrival():
+    frame = pl.DataFrame({"event_date": [None, date(2026, 10, 15)], "month": ["2027-01", "2026-11"]},
+                         schema={"event_date": pl.Date, "month": pl.String})
+    assert frame.select(pc.result_period(pl.col("event_date"), pl.col("month")))["event_date"].to_list() == [
+        "2026-12", "2026-10"]
+
+
+# ---------------------------------------------------------------------------------------------- files
+def test_a_file_sent_again_with_a_higher_serial_supersedes_the_first():
+    files = pl.DataFrame({
+        "month": ["2027-01", "2027-01", "2027-01"],
+        "file": ["Z422_999_20270110_001.dta", "Z422_999_20270110_002.dta", "Z422_700_20270110_001.dta"],
+        "notice_code": ["22"] * 3, "payer_code": ["999", "999", "700"],
+        "created_date": [date(2027, 1, 10)] * 3, "medium_serial_no": ["001", "002", "001"],
+    })
+    got = dict(pc.current_files(files).select("file", "superseded_by").iter_rows())
+    assert got == {"Z422_999_20270110_001.dta": "Z422_999_20270110_002.dta", "Z422_999_20270110_002.dta": None,
+                   "Z422_700_20270110_001.dta": None}
+
+
+@pytest.mark.parametrize(("year", "first", "last"), [(2026, "2026-04", "2027-03"), (2027, "2027-04", "2028-03")])
+def test_the_months_of_a_fiscal_year_run_from_april_to_march(year, first, last):
+    months = pc.months_of_year(year)
+    assert (len(months), months[0], months[-1], months[9]) == (12, first, last, f"{year + 1}-01")

@@ -1,0 +1,308 @@
+"""年金特別徴収 (公的年金からの特別徴収): the ward's side of the monthly exchange with the pension insurers.
+
+Pure functions over frames; the stage (``pipelines.pension_special_collection``) reads the files, the lake
+and the clock, and writes. The byte format is :mod:`transforms.pension_exchange_records`; its codes and the
+meaning of each amount field are in ``contracts/pension_exchange/codes.yaml``.
+
+The year (docs/pension-exchange.md; 地方税法第321条の7の2〜第321条の7の8, docs/sources.md T9, F3):
+
+* **May — 特別徴収対象者情報 (00).** Each insurer lists the pensioners it can withhold from. Each record is tied
+  to a 宛名番号 (:func:`target_documents`, then :func:`transforms.matching.match_documents` with
+  ``key="basic_pension_no"``: the 基礎年金番号 looked up in the ward's register of earlier years and verified
+  by birth date and name, else 4情報; ambiguous or conflicting → the review queue, never a guess).
+  :func:`decide_targets` keeps one pension per person and the previous 年度's pension-route tax of a
+  前年度継続者 (its 仮徴収 of April, June and August were decided then).
+* **August — 依頼通知 (01) and next 年度's 仮徴収 (61).** :func:`request_records`: one 01 record per 00 record,
+  特別徴収対象者 with the 本徴収 amounts of October, December and February of the installment schedule, or
+  特別徴収非対象者 with 0; one 61 record per person withheld, with ½ of this 年度's pension-route tax for next
+  April, June and August (地方税法第321条の7の8第1項, the rule of ``rules/installments``).
+* **Answers (02, 62) and results (22, odd months).** :func:`withholding_ledger`: one row per person, insurer
+  and pension month, what was requested against what the 22 records say was withheld or not.
+* **Stops.** :func:`stops`: withholding that stops (処理結果 other than 正常, a 22 record not 正常) moves the
+  unpaid remainder — every requested month from the stop on that was not withheld — to 普通徴収
+  (地方税法第321条の7の6, docs/pension-exchange.md).
+
+Nothing here reads the clock, the disk or the environment, and nothing logs a value.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+I64 = pl.Int64
+#: notice types the ward receives and sends (codes.yaml: notice_code)
+INBOUND = ("00", "02", "22", "30", "32", "42", "62")
+OUTBOUND = ("01", "31", "41", "61")
+#: 特別徴収結果通知 arrive in odd months only (the insurers pay in even months; docs/sources.md#f3-2)
+ODD_MONTHS_ONLY = frozenset({"22"})
+#: the answer each outbound notice type expects
+ANSWERS = {"01": "02", "31": "32", "41": "42", "61": "62"}
+#: 処理結果 (codes.yaml: result) that leaves the request in force
+RESULT_NORMAL = "00"
+#: 特別徴収結果通知 各種区分 (codes.yaml: category_22): 00 正常; every other value means nothing was withheld
+RESULT_22_NORMAL = "00"
+
+#: every column of a data record of any notice type, in one frame (the 22 notice types share the record frame)
+RECORD_SCHEMA: dict[str, pl.DataType] = {
+    "month": pl.String(), "file": pl.String(), "medium_serial_no": pl.String(), "notice_code": pl.String(),
+    "payer_code": pl.String(), "record_no": I64, "created_date": pl.Date(),
+    "basic_pension_no": pl.String(), "pension_code": pl.String(), "birth_date": pl.Date(), "sex": pl.String(),
+    "name_kana": pl.String(), "name_kanji": pl.String(), "postal_code": pl.String(), "address_kana": pl.String(),
+    "address_kanji": pl.String(), "mutual_aid_certificate_no": pl.String(), "category": pl.String(),
+    "result": pl.String(), "event_date": pl.Date(), "amount_1": I64, "amount_2": I64, "amount_3": I64,
+}
+#: the identity of a pension in every notice: the insurer, the 基礎年金番号 and the 年金コード
+PENSION_KEY = ["payer_code", "basic_pension_no", "pension_code"]
+#: the identity fields a request echoes from the 00 record it answers
+IDENTITY = ["basic_pension_no", "pension_code", "birth_date", "sex", "name_kana", "name_kanji", "postal_code",
+            "address_kana", "address_kanji", "mutual_aid_certificate_no"]
+
+
+def months_of_year(fiscal_year: int) -> list[str]:
+    """The twelve months of a 年度, April to March, as YYYY-MM."""
+    return [f"{fiscal_year + (m < 4):04d}-{m:02d}" for m in (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+
+
+def records_frame(records: pl.DataFrame, *, month: str, file: str, medium_serial_no: str, notice_code: str) -> pl.DataFrame:
+    """The data records of one notice type of one file in :data:`RECORD_SCHEMA` (absent columns null)."""
+    present = [c for c in RECORD_SCHEMA if c in records.columns and c not in ("month", "file", "medium_serial_no",
+                                                                              "notice_code")]
+    return records.select(
+        pl.lit(month).alias("month"), pl.lit(file).alias("file"), pl.lit(medium_serial_no).alias("medium_serial_no"),
+        pl.lit(notice_code).alias("notice_code"), *present,
+    ).with_columns([pl.lit(None, dtype).alias(c) for c, dtype in RECORD_SCHEMA.items()
+                    if c not in present and c not in ("month", "file", "medium_serial_no", "notice_code")]
+                   ).select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA)
+
+
+def current_files(files: pl.DataFrame) -> pl.DataFrame:
+    """Which received files are in force: a file sent again corrected (the same notice type, insurer and
+    作成年月日, a higher 媒体連番) supersedes the earlier one. ``files``: month, file, notice_code, payer_code,
+    created_date, medium_serial_no; adds ``superseded_by`` (null for a file in force)."""
+    newest = files.sort("medium_serial_no", "month", "file").group_by(
+        "notice_code", "payer_code", "created_date", maintain_order=True).agg(pl.col("file").last().alias("_newest"))
+    return files.join(newest, on=["notice_code", "payer_code", "created_date"], how="left").with_columns(
+        pl.when(pl.col("file") != pl.col("_newest")).then(pl.col("_newest")).otherwise(pl.lit(None, pl.String))
+        .alias("superseded_by")).drop("_newest")
+
+
+# ------------------------------------------------------------------------------------------- May: 00
+def doc_uid() -> pl.Expr:
+    return pl.concat_str([pl.col("file"), pl.lit("#"), pl.col("record_no").cast(pl.String)])
+
+
+def target_documents(targets: pl.DataFrame) -> pl.DataFrame:
+    """The 00 records as documents of :func:`transforms.matching.match_documents` (``key="basic_pension_no"``):
+    the insurer's 氏名 (kana and kanji), 生年月日, 性別 and 住所 (kanji)."""
+    def text(column: str) -> pl.Expr:
+        c = pl.col(column)
+        return pl.when(c.str.strip_chars(" \u3000") != "").then(c).otherwise(pl.lit(None, pl.String))
+
+    return targets.select(
+        doc_uid().alias("doc_uid"),
+        text("basic_pension_no").alias("basic_pension_no"),
+        text("name_kana").alias("name_kana"),
+        text("name_kanji").alias("name_kanji"),
+        pl.col("birth_date"),
+        pl.col("sex").cast(pl.Int8, strict=False).alias("sex"),
+        text("address_kanji").alias("address"),
+    )
+
+
+def register_keys(register: pl.DataFrame) -> pl.DataFrame:
+    """The ward's register of earlier years as rule 1 of the matching reads it: one 宛名番号 per 基礎年金番号.
+    A number the register ties to two persons is left out (4情報 decides for it)."""
+    pairs = register.select("atena_no", "basic_pension_no").unique()
+    return pairs.filter(pl.col("basic_pension_no").is_unique()).sort("basic_pension_no")
+
+
+def decide_targets(targets: pl.DataFrame, matches: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
+    """One row per 00 record: ``doc_uid``, the pension (:data:`PENSION_KEY`), ``category``,
+    ``pension_annual_amount``, ``atena_no`` (null unless matched), ``match_decision``, ``match_rule``,
+    ``previous_year_tax`` (前年度継続者: the register's; 新規者: 0), ``withholding`` (whether the ward may
+    request withholding from it) and ``not_withheld_reason`` (null when it may):
+
+    * ``not_matched`` — no 宛名番号 (review, or no candidate: the pensioner is not a resident);
+    * ``another_pension`` — the person is listed for another pension too: one pension is withheld from,
+      the one the 日本年金機構 (特別徴収義務者コード 999) pays first, else the largest (our reading of
+      地方税法施行令第48条の9の10's order, docs/pension-exchange.md);
+    * ``no_previous_record`` — a 前年度継続者 the register does not know: its 仮徴収 cannot be reconciled;
+      the operator settles it and the request waits.
+    """
+    prior = register.select(*PENSION_KEY, pl.col("previous_year_tax").cast(I64)).unique(PENSION_KEY, keep="first")
+    rows = targets.select(
+        doc_uid().alias("doc_uid"), *PENSION_KEY, "category", pl.col("amount_1").alias("pension_annual_amount"),
+        "file", "record_no",
+    ).join(matches.select("doc_uid", "atena_no", pl.col("decision").alias("match_decision"),
+                          pl.col("rule").alias("match_rule")), on="doc_uid", how="left", validate="1:1") \
+        .join(prior, on=PENSION_KEY, how="left", validate="m:1")
+    continuing = pl.col("category") == "02"
+    rows = rows.with_columns(
+        pl.when(continuing).then(pl.col("previous_year_tax")).otherwise(0).cast(I64).alias("previous_year_tax"),
+        (continuing & pl.col("previous_year_tax").is_null()).alias("_no_previous"),
+    )
+    # one pension per person: 999 first, then the largest annual amount, then the lower 義務者コード, then the file
+    ranked = rows.filter(pl.col("atena_no").is_not_null()).sort(
+        pl.col("payer_code") != "999", pl.col("pension_annual_amount"), "payer_code", "doc_uid",
+        descending=[False, True, False, False],
+    ).with_columns(pl.int_range(pl.len()).over("atena_no").alias("_rank")).select("doc_uid", "_rank")
+    rows = rows.join(ranked, on="doc_uid", how="left").with_columns(
+        pl.when(pl.col("atena_no").is_null()).then(pl.lit("not_matched"))
+        .when(pl.col("_rank") > 0).then(pl.lit("another_pension"))
+        .when(pl.col("_no_previous")).then(pl.lit("no_previous_record"))
+        .otherwise(pl.lit(None, pl.String)).alias("not_withheld_reason"),
+    )
+    return rows.with_columns(pl.col("not_withheld_reason").is_null().alias("withholding")).select(
+        "doc_uid", "file", "record_no", *PENSION_KEY, "category", "pension_annual_amount", "atena_no",
+        "match_decision", "match_rule", "previous_year_tax", "withholding", "not_withheld_reason",
+    ).sort("doc_uid")
+
+
+def notice_targets(decided: pl.DataFrame) -> pl.DataFrame:
+    """The persons withheld from, as :func:`transforms.collection_plan.collection_plan` reads them."""
+    return decided.filter("withholding").select(
+        pl.col("atena_no").alias("person_id"), "payer_code", "basic_pension_no", "pension_code",
+        (pl.col("category") == "01").alias("first_year"), pl.col("previous_year_tax").cast(I64),
+    ).sort("person_id")
+
+
+# ------------------------------------------------------------------------------------- August: 01, 61
+def request_records(targets: pl.DataFrame, decided: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataFrame,
+                    next_provisional: dict[str, pl.Expr]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The 依頼通知 (01) and 仮徴収額変更通知 (61) data records, each with ``payer_code`` and ``atena_no``.
+
+    ``targets``: the 00 records (:data:`RECORD_SCHEMA`), whose identity fields each request echoes;
+    ``decided``: :func:`decide_targets`; ``plan``: ``curated/collection_plan`` (person_id, pension_amount,
+    pension_payer); ``schedule``: ``curated/installment_schedule`` (person_id, route, period, amount);
+    ``next_provisional``: the three 仮徴収 amounts of the next 年度 as expressions of ``pension_amount``
+    (:func:`transforms.installments.pension_amounts` with the next 年度's rules).
+
+    01: one record per 00 record — 各種区分 01 特別徴収対象者 with the 本徴収 amounts of October, December and
+    February (金額1–3) when the person's pension route is this pension; else 03 特別徴収非対象者 with 0.
+    61: one record per 特別徴収対象者, 金額1–3 next April, June and August.
+    """
+    main = schedule.filter(pl.col("route") == "pension_main").with_columns(
+        pl.col("period").str.slice(5, 2).cast(pl.Int32).alias("_m"))
+    by_month = main.group_by("person_id").agg(
+        *[pl.col("amount").filter(pl.col("_m") == m).sum().alias(f"amount_{i}") for i, m in ((1, 10), (2, 12), (3, 2))])
+    withheld = plan.filter(pl.col("pension_amount") > 0).select(
+        pl.col("person_id").alias("atena_no"), pl.col("pension_payer").alias("payer_code"), "pension_amount")
+    base = targets.drop("category", "amount_1", "amount_2", "amount_3").with_columns(doc_uid().alias("doc_uid")).join(
+        decided.select("doc_uid", "atena_no", "withholding"), on="doc_uid", how="left", validate="1:1") \
+        .join(withheld, on=["atena_no", "payer_code"], how="left", validate="m:1")
+    chosen = pl.col("withholding").fill_null(False) & pl.col("pension_amount").is_not_null()
+    requests = base.join(by_month.rename({"person_id": "atena_no"}), on="atena_no", how="left").with_columns(
+        pl.when(chosen).then(pl.lit("01")).otherwise(pl.lit("03")).alias("category"),
+        *[pl.when(chosen).then(pl.col(f"amount_{i}").fill_null(0)).otherwise(0).cast(I64).alias(f"amount_{i}")
+          for i in (1, 2, 3)],
+    ).sort("payer_code", "file", "record_no")
+    requests = requests.select("payer_code", "atena_no", *IDENTITY, "category", "amount_1", "amount_2", "amount_3",
+                               "pension_amount")
+    provisional = requests.filter(pl.col("category") == "01").with_columns(
+        pl.lit("00").alias("category"),
+        *[expr.cast(I64).alias(f"amount_{i}") for i, expr in zip((1, 2, 3), next_provisional.values(), strict=True)],
+    )
+    return requests.drop("pension_amount"), provisional.drop("pension_amount")
+
+
+# ------------------------------------------------------------------------------ results and the ledger
+def requested_months(schedule: pl.DataFrame, requests: pl.DataFrame, answers: pl.DataFrame) -> pl.DataFrame:
+    """What the ward asked to be withheld, one row per person, insurer and pension month (``period``):
+    the 仮徴収 months of the schedule (decided the year before) and the 本徴収 months of every 01 request
+    sent as 特別徴収対象者, with the 処理結果 of its 02 answer (``answer_result``, null until it arrives).
+    ``requests``: the 01 records sent (atena_no, :data:`PENSION_KEY`, category); ``answers``: the 02 records
+    in force."""
+    provisional = schedule.filter(pl.col("route") == "pension_provisional").select(
+        pl.col("person_id").alias("atena_no"), pl.col("payer").alias("payer_code"), "period",
+        pl.col("amount").alias("requested"), pl.lit("pension_provisional").alias("route"),
+        pl.lit(None, pl.String).alias("answer_result"))
+    sent = requests.filter(pl.col("category") == "01").join(
+        answers.select(*PENSION_KEY, pl.col("result").alias("answer_result")).unique(PENSION_KEY, keep="last"),
+        on=PENSION_KEY, how="left").select("atena_no", "payer_code", "answer_result").unique(["atena_no", "payer_code"])
+    main = schedule.filter(pl.col("route") == "pension_main").select(
+        pl.col("person_id").alias("atena_no"), pl.col("payer").alias("payer_code"), "period",
+        pl.col("amount").alias("requested"), pl.lit("pension_main").alias("route")) \
+        .join(sent, on=["atena_no", "payer_code"], how="inner")
+    return pl.concat([provisional, main]).filter(pl.col("requested") > 0).sort("atena_no", "payer_code", "period")
+
+
+def result_period(event_date: pl.Expr, month: pl.Expr) -> pl.Expr:
+    """The pension month a 22 record reports: its 徴収年月日 (the payment) when given, else the even month
+    before the month the file came in."""
+    from_month = pl.concat_str([month, pl.lit("-01")]).str.to_date() - pl.duration(days=1)
+    return pl.coalesce(event_date, from_month).dt.strftime("%Y-%m")
+
+
+#: the statuses of a month of the ledger (:func:`withholding_ledger`)
+STATUSES = ("withheld", "not_withheld", "refused", "pending", "mismatch", "unexpected")
+
+
+def withholding_ledger(requested: pl.DataFrame, results: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    """One row per person, insurer and pension month requested or reported: ``requested``, ``withheld``,
+    ``not_withheld`` (null until the 22 record arrives), ``result_category``, ``answer_result`` and ``status``:
+
+    * ``withheld`` — the 22 record says 正常 and the whole amount was withheld;
+    * ``not_withheld`` — the 22 record says the amount, or part of it, could not be withheld (失権, 差止,
+      年金額不足, …; withheld + not withheld = requested);
+    * ``refused`` — a 本徴収 month of a request the insurer's 02 answer did not accept;
+    * ``pending`` — no 22 record yet;
+    * ``mismatch`` — the 22 record's amounts do not add up to what was requested (the ward asks the insurer);
+    * ``unexpected`` — a 22 record for a month nothing was requested in.
+
+    ``results``: the 22 records in force (:data:`RECORD_SCHEMA`); ``persons``: ``atena_no`` and
+    :data:`PENSION_KEY` of every pension the ward knows (its targets)."""
+    key = ["atena_no", *PENSION_KEY, "period"]
+    pension = persons.select("atena_no", *PENSION_KEY).unique(["atena_no", "payer_code"], keep="first")
+    reported = results.sort("file", "record_no").select(
+        *PENSION_KEY, result_period(pl.col("event_date"), pl.col("month")).alias("period"),
+        pl.col("category").alias("result_category"), pl.col("amount_1").alias("withheld"),
+        pl.col("amount_2").alias("not_withheld"), pl.col("file").alias("result_file"),
+    ).join(persons.select(*PENSION_KEY, "atena_no").unique(PENSION_KEY, keep="first"), on=PENSION_KEY, how="left") \
+        .unique(key, keep="last", maintain_order=True)
+    asked = requested.join(pension, on=["atena_no", "payer_code"], how="left")
+    ledger = asked.join(reported, on=key, how="full", coalesce=True, nulls_equal=True)
+    adds_up = (pl.col("withheld") + pl.col("not_withheld")) == pl.col("requested")
+    return ledger.with_columns(
+        pl.when(pl.col("requested").is_null()).then(pl.lit("unexpected"))
+        .when(pl.col("answer_result").is_not_null() & (pl.col("answer_result") != RESULT_NORMAL)
+              & pl.col("result_category").is_null()).then(pl.lit("refused"))
+        .when(pl.col("result_category").is_null()).then(pl.lit("pending"))
+        .when(~adds_up).then(pl.lit("mismatch"))
+        .when((pl.col("result_category") == RESULT_22_NORMAL) & (pl.col("not_withheld") == 0)).then(pl.lit("withheld"))
+        .otherwise(pl.lit("not_withheld")).alias("status"),
+        pl.col("requested").fill_null(0),
+    ).select(*key, "route", "requested", "withheld", "not_withheld", "result_category", "answer_result", "result_file",
+             "status").sort("atena_no", "payer_code", "period")
+
+
+def moves(ledger: pl.DataFrame, already: pl.DataFrame) -> pl.DataFrame:
+    """The months that move to 普通徴収 and were not moved before: one row per person, insurer and month.
+
+    A withholding stops at its first month ``refused`` or ``not_withheld`` (``stop_period``, with
+    ``stop_reason``: ``result_<処理結果>`` of the 02 answer or ``collection_<各種区分>`` of the 22 record); from
+    then on every month not reported withheld moves, with what was not withheld of it (``amount``;
+    地方税法第321条の7の6: what the insurer cannot withhold is collected by 普通徴収). A ``mismatch`` month is
+    not moved: the ward asks the insurer first. ``already``: atena_no, payer_code, period moved in earlier
+    months, left out (a month moves once)."""
+    stopping = ledger.filter(pl.col("status").is_in(["refused", "not_withheld"])).sort("period").group_by(
+        "atena_no", "payer_code").agg(
+        pl.col("period").first().alias("stop_period"),
+        pl.when(pl.col("status").first() == "refused")
+        .then(pl.concat_str([pl.lit("result_"), pl.col("answer_result").first()]))
+        .otherwise(pl.concat_str([pl.lit("collection_"), pl.col("result_category").first()])).alias("stop_reason"))
+    moving = ledger.join(stopping, on=["atena_no", "payer_code"], how="inner").filter(
+        (pl.col("period") >= pl.col("stop_period")) & pl.col("status").is_in(["refused", "not_withheld", "pending"]))
+    return moving.join(already.select("atena_no", "payer_code", "period"), on=["atena_no", "payer_code", "period"],
+                       how="anti").select(
+        "atena_no", "payer_code", "period", "route",
+        (pl.col("requested") - pl.col("withheld").fill_null(0)).cast(I64).alias("amount"),
+        "stop_period", "stop_reason",
+    ).sort("atena_no", "payer_code", "period")
+
+
+def switch_notice_date(month: str, day: int) -> date:
+    """The date of the 普通徴収 notices of a month's stops: day ``day`` of the processing month."""
+    year, m = (int(x) for x in month.split("-"))
+    return date(year, m, day)
