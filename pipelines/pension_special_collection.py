@@ -51,6 +51,7 @@ LEDGER = "pension_ledger"
 MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
 REGISTER = "pension_register"
+MONTHS = "pension_months"
 QUARANTINE_DATASET = STAGE
 RESIDENT_COLUMNS = ["atena_no", "name_kana", "alias_kana", "name_kanji", "alias_kanji", "birth_date", "sex", "address"]
 
@@ -109,9 +110,9 @@ def _earlier(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year
 
 
 def _check_order(lake: Path, municipality: str, fiscal_year: int, month: str) -> None:
-    if not partition_exists(lake, "staging", FILES, municipality, fiscal_year):
+    if not partition_exists(lake, "staging", MONTHS, municipality, fiscal_year):
         return
-    months = read_partition(lake, "staging", FILES, municipality, fiscal_year, columns=["month"])["month"]
+    months = read_partition(lake, "staging", MONTHS, municipality, fiscal_year, columns=["month"])["month"]
     latest = months.max() if months.len() else None
     if latest is not None and latest > month:
         raise PensionExchangeStopped(
@@ -281,7 +282,12 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     earlier_quarantine = _earlier(lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, month)
     if earlier_quarantine is not None:
         quarantine = pl.concat([earlier_quarantine, quarantine], how="vertical_relaxed")
+    processed = pl.concat([
+        _earlier(lake, "staging", MONTHS, municipality, fiscal_year, month, {"month": pl.String, "files": pl.Int64}),
+        pl.DataFrame({"month": [month], "files": [month_files.height]}, schema={"month": pl.String, "files": pl.Int64}),
+    ])
     outputs = [
+        ("staging", MONTHS, processed, ["month"]),
         ("staging", FILES, files, ["month", "file"]),
         ("staging", RECORDS, records, ["month", "file", "record_no"]),
         ("quarantine", QUARANTINE_DATASET, quarantine, ["month", "file"]),

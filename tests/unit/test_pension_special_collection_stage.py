@@ -1,0 +1,239 @@
+"""The pension_special_collection stage on a small generated ward, fed with files written here from the
+public record layout (docs/layouts/pension_exchange.md; the codec writes the bytes, the records are built
+from the ward's residents as an insurer would send them), month by month: May's 特別徴収対象者情報, July's
+requests, August's answers, November's results, and the bad files an insurer can deliver.
+
+Expected amounts come from the ward's own installment schedule (what was asked) and from the files built
+here (what the insurer says), never from the stage's outputs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytestmark = pytest.mark.slow  # builds a generated ward and runs whole stages
+
+M, N = "131032", 2026
+UPSTREAM = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
+_HALF = {unicodedata.normalize("NFKC", chr(c)): chr(c) for c in range(0xFF61, 0xFFA0)}
+
+
+def _half_width(text: str | None) -> str | None:
+    """Full-width katakana → JIS X 0201 half-width (voiced marks as separate ﾞ ﾟ), as the insurers write 氏名カナ."""
+    if text is None:
+        return None
+    marks = {"\u3099": "ﾞ", "\u309a": "ﾟ", "\u3000": " "}
+    return "".join(marks.get(ch, _HALF.get(ch, ch)) for ch in unicodedata.normalize("NFD", text))
+
+
+def _env(monkeypatch, root: Path, lake: Path) -> None:
+    monkeypatch.setenv("JUMINZEI_LAKE", str(lake))
+    monkeypatch.setenv("JUMINZEI_VAULT_KEY_FILE", str(root / "keys" / "vault.key"))
+    monkeypatch.setenv("JUMINZEI_DATA_DOCS", str(root / "data_docs"))
+
+
+def _write(lake: Path, month: str, code: str, payer: str, created: date, data: pl.DataFrame, serial: int = 1) -> Path:
+    from contracts.pension_exchange import exchange_file_name, landing_folder
+    from transforms.pension_exchange_records import ControlBlock, ExchangeFile, write_exchange_file
+
+    name = exchange_file_name(code, payer, created, serial)
+    groups = pl.DataFrame({"municipality_code": [M[:5]], "payer_code": [payer], "notice_code": [code],
+                           "medium_code": ["1"], "created_date": [created]})
+    data = data.with_columns(pl.lit(M[:5]).alias("municipality_code"), pl.lit(payer).alias("payer_code"),
+                             pl.lit(created).alias("created_date"))
+    body = write_exchange_file(ExchangeFile(ControlBlock(M[:5], f"{serial:03d}", created), groups, {code: data}),
+                               file=name)
+    folder = lake / "landing" / landing_folder(M, N, month)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(body)
+    return folder / name
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A lake after the 当初賦課 dispatch, with May's 00 files and last year's register."""
+    from pipelines.lake import read_partition, write_partition
+    from pipelines.notice_export import run as notice_export
+    from pipelines.stages import stage_runner
+    from sample_ward import generate_ward
+    from transforms.pension_exchange_records import unencodable_kanji
+
+    root = tmp_path_factory.mktemp("pension")
+    generate_ward(root / "ward", residents=400, seed=11, fiscal_year=N)
+    lake = root / "lake"
+    shutil.copytree(root / "ward" / "landing", lake / "landing")
+    with pytest.MonkeyPatch.context() as patch:
+        _env(patch, root, lake)
+        for stage in UPSTREAM:
+            assert stage_runner(stage)(fiscal_year=N, municipality=M)["status"] == "success"
+        assert notice_export(fiscal_year=N, municipality=M, notice_date="2026-05-20")["status"] == "success"
+        residents = read_partition(lake, "staging", "residents", M, N)
+        listed = pl.read_csv(next((lake / "landing" / "pension_withholding_target").rglob("*.csv")), infer_schema=False)
+        rows = listed.join(residents, on="atena_no").select(
+            "atena_no", "payer_code", "basic_pension_no", "pension_code", "category", "previous_year_tax",
+            "birth_date", pl.col("sex").cast(pl.String),
+            pl.col("name_kana").map_elements(_half_width, return_dtype=pl.String), "name_kanji", "postal_code",
+            pl.col("address").alias("address_kanji"))
+        rows = rows.filter(unencodable_kanji(rows["name_kanji"]).is_null()
+                           & unencodable_kanji(rows["address_kanji"]).is_null())
+        # last year's register (the ward's own, as the system would have written it a year ago)
+        register = rows.filter(pl.col("category") == "02").select(
+            "atena_no", "basic_pension_no", "pension_code", "payer_code", pl.col("previous_year_tax").cast(pl.Int64))
+        write_partition(lake, "curated", "pension_register", M, N - 1, register, sort_by=["basic_pension_no"],
+                        run_id="register-2025")
+        for payer in sorted(rows["payer_code"].unique().to_list()):
+            mine = rows.filter(pl.col("payer_code") == payer)
+            _write(lake, "2026-05", "00", payer, date(2026, 5, 20), mine.select(
+                "basic_pension_no", "pension_code", "birth_date", "sex", "name_kana", "name_kanji", "postal_code",
+                pl.lit(None, pl.String).alias("address_kana"), "address_kanji", "category",
+                pl.lit(date(2026, 4, 1)).alias("event_date"), pl.lit(2_000_000, pl.Int64).alias("amount_1"),
+                pl.lit(0, pl.Int64).alias("amount_2"), pl.lit(0, pl.Int64).alias("amount_3"),
+                pl.lit(None, pl.String).alias("mutual_aid_certificate_no")))
+    return root
+
+
+@pytest.fixture()
+def lake(template, tmp_path, monkeypatch) -> Path:
+    lake = tmp_path / "lake"
+    shutil.copytree(template / "lake", lake)
+    _env(monkeypatch, template, lake)
+    return lake
+
+
+def _run(month: str, **options) -> dict:
+    from pipelines.pension_special_collection import run
+
+    return run(fiscal_year=N, municipality=M, processing_month=month, **options)
+
+
+def _read(lake: Path, zone: str, dataset: str) -> pl.DataFrame:
+    from pipelines.lake import read_partition
+
+    return read_partition(lake, zone, dataset, M, N)
+
+
+def _sent(lake: Path, code: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((lake / "exports" / "pension_insurers").rglob(f"Z4{code}_*.dta"))}
+
+
+def _answer(lake: Path, month: str, refuse: int = 1) -> None:
+    """The insurers' 02: every 01 record echoed, 処理結果 00, but the ``refuse``-th 特別徴収対象者 of 999: 02 年金額不足."""
+    from transforms.pension_exchange_records import read_exchange_file
+
+    for name, body in _sent(lake, "01").items():
+        records = read_exchange_file(body, file=name).records["01"]
+        payer = name[5:8]
+        result = pl.Series(["00"] * records.height)
+        withheld = [i for i, c in enumerate(records["category"].to_list()) if c == "01"]
+        if payer == "999":
+            result[withheld[refuse]] = "02"
+        _write(lake, month, "02", payer, date(2026, 8, 10), records.drop("municipality_code", "payer_code",
+               "created_date").with_columns(result.alias("result"), pl.lit(date(2026, 8, 10)).alias("event_date")))
+
+
+def test_a_year_of_exchange_reconciles_to_the_yen(lake):
+    from transforms.pension_exchange_records import read_exchange_file
+
+    may = _run("2026-05")
+    assert may["status"] == "success" and may["reconciliation"]["ok"]
+    targets = _read(lake, "curated", "pension_targets")
+    assert targets["withholding"].all() and targets.height == may["counts"]["target_records"]
+    july = _run("2026-07")
+    assert july["handoffs"] and july["handoffs"][0]["recipient"] == "pension_insurers"
+    # what was sent: each 01 file round-trips, its 本徴収 amounts are the installment schedule's, and the
+    # trailers match the records (the reader checks them)
+    schedule = _read(lake, "curated", "installment_schedule").filter(pl.col("route") == "pension_main")
+    expected = {(r["person_id"], r["period"]): r["amount"] for r in schedule.iter_rows(named=True)}
+    sent = 0
+    for name, body in _sent(lake, "01").items():
+        exchange = read_exchange_file(body, file=name)
+        from transforms.pension_exchange_records import write_exchange_file
+
+        assert write_exchange_file(exchange, file=name) == body
+        records = exchange.records["01"].join(
+            targets.select("basic_pension_no", "pension_code", "atena_no"), on=["basic_pension_no", "pension_code"])
+        for r in records.filter(pl.col("category") == "01").iter_rows(named=True):
+            got = (r["amount_1"], r["amount_2"], r["amount_3"])
+            want = tuple(expected.get((r["atena_no"], p), 0) for p in ("2026-10", "2026-12", "2027-02"))
+            assert got == want, r["atena_no"]
+            sent += 1
+    assert sent == july["counts"]["requests_withheld"] > 0
+
+    _answer(lake, "2026-08")
+    august = _run("2026-08")
+    assert august["reconciliation"]["ok"] and august["counts"]["persons_moved_this_month"] == 1
+    moved = _read(lake, "curated", "pension_moves")
+    person = moved["atena_no"].unique().to_list()
+    assert len(person) == 1 and set(moved["stop_reason"]) == {"result_02"}
+    main = schedule.filter(pl.col("person_id") == person[0])
+    assert int(moved["amount"].sum()) == int(main["amount"].sum())  # every 本徴収 month of the refused request
+    switch = _read(lake, "curated", "pension_switch_installments")
+    assert int(switch["amount"].sum()) == int(moved["amount"].sum())
+    # 20 August: the 普通徴収 納期 at least 10 days ahead are 8月 (31 Aug), 10月 and 1月 (rules late_notice)
+    assert switch["period"].to_list() == ["2026-08", "2026-10", "2027-01"]
+    assert switch["due_date"].min() >= date(2026, 8, 30)
+
+
+def _no_records() -> pl.DataFrame:
+    """The columns of a data record of any notice type (they share the frame), without a row."""
+    from contracts.pension_exchange import load_exchange_layouts
+
+    columns = [f for f in load_exchange_layouts().notice("22").data.columns
+               if f.id not in ("municipality_code", "payer_code", "created_date")]
+    return pl.DataFrame(schema={f.id: getattr(pl, f.dtype) for f in columns})
+
+
+def test_bad_files_are_quarantined_whole_and_a_corrected_file_supersedes(lake):
+    from contracts.pension_exchange import landing_folder, load_exchange_layouts
+
+    _run("2026-05")
+    folder = lake / "landing" / landing_folder(M, N, "2026-09")
+    good = _write(lake, "2026-09", "22", "700", date(2026, 9, 10), _no_records())  # a result file without records
+    body = good.read_bytes()
+    (folder / "Z422_686_20260910_001.dta").write_bytes(body[:-1])  # a record one byte short
+    wrong_total = bytearray(body)
+    count = load_exchange_layouts().trailer.field("record_count")  # 合計件数 of the trailer, the last record
+    wrong_total[-500 + count.start - 1:-500 + count.start - 1 + count.length] = b"1".rjust(count.length, b"0")
+    (folder / "Z422_594_20260910_001.dta").write_bytes(bytes(wrong_total))
+    (folder / "notes.txt").write_bytes(b"not a file of the exchange")
+    report = _run("2026-09")
+    assert report["status"] == "success"
+    quarantine = _read(lake, "quarantine", "pension_special_collection")
+    reasons = dict(quarantine.select("file", "reason_code").iter_rows())
+    assert reasons == {"Z422_686_20260910_001.dta": "record_length", "Z422_594_20260910_001.dta": "trailer_totals",
+                       "notes.txt": "file_name"}
+    files = _read(lake, "staging", "pension_files").filter(pl.col("month") == "2026-09")
+    assert files.filter(pl.col("status") == "staged")["file"].to_list() == ["Z422_700_20260910_001.dta"]
+    assert report["counts"]["received"] == report["counts"]["staged"] + report["counts"]["quarantined"]
+    # the same file sent again, corrected, in the next month: the second serial is used
+    _write(lake, "2026-10", "22", "700", date(2026, 9, 10), _no_records(), serial=2)
+    october = _run("2026-10")
+    assert october["counts"]["files_superseded"] == 1
+
+
+def test_a_rerun_is_byte_identical_and_months_run_in_order(lake):
+    from pipelines.pension_special_collection import PensionExchangeStopped
+
+    _run("2026-05")
+    first = _run("2026-07")
+    digests = {p.relative_to(lake).as_posix(): p.read_bytes() for p in (lake / "curated").rglob("*.parquet")}
+    again = _run("2026-07")
+    assert again["handoffs"][0]["unchanged"] and again["handoffs"][0]["run_id"] == first["handoffs"][0]["run_id"]
+    assert {p.relative_to(lake).as_posix(): p.read_bytes() for p in (lake / "curated").rglob("*.parquet")} == digests
+    with pytest.raises(PensionExchangeStopped, match="processed up to 2026-07"):
+        _run("2026-06")
+
+
+def test_the_request_month_needs_the_dispatched_assessment(lake):
+    from pipelines.pension_special_collection import PensionExchangeStopped
+
+    shutil.rmtree(lake / "curated" / "collection_plan")
+    _run("2026-05")
+    with pytest.raises(PensionExchangeStopped, match="dispatch notice_export"):
+        _run("2026-07")
