@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", default=None, help="landing folder (returns_ingest; default: the lake's landing zone)")
     run.add_argument("--notice-date", default=None,
                      help="notice date YYYY-MM-DD (notice_export; default: today in Asia/Tokyo)")
+    run.add_argument("--processing-month", default=None,
+                     help="month YYYY-MM (pension_special_collection; default: this month in Asia/Tokyo)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
     status = commands.add_parser(
@@ -172,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         params["landing"] = args.landing
     if args.notice_date is not None:
         params["notice_date"] = args.notice_date
+    if args.processing_month is not None:
+        params["processing_month"] = args.processing_month
     run = resolve_run_config(args.stage, params, now=datetime.now(timezone.utc))
     summary = run_stage(run)
     if args.json:

@@ -180,3 +180,17 @@ def test_the_last_task_puts_the_partition_on_every_event_or_skips():
                for e in events.values())
     with pytest.raises(RunSkipped, match="dry run"):
         publish_asset_events({**summary, "dry_run": True}, outlets, {name: _Outlet() for name in outlets})
+
+
+def test_a_monthly_run_takes_the_month_of_its_date_in_tokyo_and_its_fiscal_year_from_april():
+    """The 年度 runs April to March (地方自治法第208条第1項, 会計年度): a pension run dated in January 2027
+    works on the 2026 年度; 31 March 2027 15:30 UTC is already 1 April in Tokyo, the 2027 年度."""
+    january = resolve_run_config("pension_special_collection", {}, datetime(2027, 1, 24, 22, 0, tzinfo=timezone.utc))
+    assert (january["fiscal_year"], january["options"]["processing_month"]) == (2026, "2027-01")
+    april = resolve_run_config("pension_special_collection", {}, datetime(2027, 3, 31, 15, 30, tzinfo=timezone.utc))
+    assert (april["fiscal_year"], april["options"]["processing_month"]) == (2027, "2027-04")
+    named = resolve_run_config("pension_special_collection", {"processing_month": "2027-02"},
+                               datetime(2027, 5, 1, tzinfo=timezone.utc))
+    assert (named["fiscal_year"], named["options"]["processing_month"]) == (2026, "2027-02")
+    with pytest.raises(ConfigError, match="YYYY-MM"):
+        resolve_run_config("pension_special_collection", {"processing_month": "2027-13"})
