@@ -23,7 +23,7 @@ from pandera.api.polars.types import PolarsData
 from contracts.resident_snapshot import QuarantineRecord
 
 #: the landing files notice_export reads (contracts/layouts/; transforms.notice_inputs.SOURCES)
-NOTICE_INPUT_SOURCES = ("pension_withholding_target", "mailing_address", "support_measures")
+NOTICE_INPUT_SOURCES = ("mailing_address", "support_measures")
 
 #: the routes of an installment (transforms.installments): 普通徴収, 給与特別徴収, 年金 仮徴収, 年金 本徴収
 ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")

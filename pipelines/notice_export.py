@@ -1,9 +1,9 @@
 """Stage `notice_export` (徴収方法・期割・通知書): from the assessment to what leaves the building.
 
 Reads ``curated/tax_assessment`` and the documents behind it (``curated/basis_lineage``,
-``staging/salary_reports``, ``staging/etax_returns``, ``staging/residents``) and three files of the
-landing zone (:mod:`transforms.notice_inputs`): the 年金特別徴収対象者, the 送付先 and the DV等支援措置
-list. It decides the 徴収方法 of every person with tax (:mod:`transforms.collection_plan`), splits each
+``staging/salary_reports``, ``staging/etax_returns``, ``staging/residents``), the persons withheld from a
+pension (``curated/pension_targets``, matched by ``pension_special_collection`` from the insurers' May file) and
+two files of the landing zone (:mod:`transforms.notice_inputs`): the 送付先 and the DV等支援措置 list. It decides the 徴収方法 of every person with tax (:mod:`transforms.collection_plan`), splits each
 route into its installments (:mod:`transforms.installments`) and writes ``curated/collection_plan``,
 ``curated/installment_schedule`` and the quarantined input records (``quarantine/notice_export``).
 
@@ -150,6 +150,25 @@ def _read_required(settings: Settings, source: str, municipality: str, fiscal_ye
     return pl.concat([read_registry_file(settings, p, layout, report) for p in files], how="vertical")
 
 
+def pension_targets(lake: Path, municipality: str, fiscal_year: int, report: RunReport) -> pl.DataFrame:
+    """The persons withheld from a pension, as the pension exchange decided them in May from the insurers'
+    特別徴収対象者情報 (``curated/pension_targets``, docs/pension-exchange.md)."""
+    from pipelines.pension_special_collection import TARGETS
+    from transforms.pension_collection import notice_targets
+
+    if not partition_exists(lake, "curated", TARGETS, municipality, fiscal_year):
+        raise ConfigError(
+            f"curated/{TARGETS} for {municipality}/{fiscal_year} does not exist: run pension_special_collection for "
+            f"{fiscal_year}-05 (the pension insurers' 特別徴収対象者情報) before the notices, or the pensioners' tax "
+            "would all go to 普通徴収")
+    decided = read_partition(lake, "curated", TARGETS, municipality, fiscal_year)
+    targets = notice_targets(decided)
+    report.add_input_counts(f"curated/{TARGETS}", received=decided.height, staged=decided.height, quarantined=0,
+                            source="pension_targets")
+    report.set_count("pension_targets_withheld", targets.height)
+    return targets
+
+
 def _support_list(settings: Settings, municipality: str, fiscal_year: int, report: RunReport,
                   residents: pl.DataFrame | None):
     """The newest DV等支援措置 extract of a fiscal year (by the date in its name), or None."""
@@ -203,7 +222,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     from contracts.notice_export import CollectionPlan, InstallmentSchedule, NoticeInputQuarantine
     from contracts.resident_snapshot import load_layout
     from contracts.tax_assessment import TaxAssessment
-    from transforms.notice_inputs import check_records, pension_targets, suppression_problems
+    from transforms.notice_inputs import check_records, suppression_problems
     from transforms.resident_snapshot import quarantine_frame
     from transforms.tax_rules import RuleError, load_municipality_profile
 
@@ -228,8 +247,9 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     residents = residents_full.select("atena_no")
     checked = {
         source: check_records(_read_required(settings, source, municipality, fiscal_year, report), source, residents)
-        for source in ("pension_withholding_target", "mailing_address")
+        for source in ("mailing_address",)
     }
+    targets = pension_targets(lake, municipality, fiscal_year, report)
 
     step(STEPS[1])
     current = _support_list(settings, municipality, fiscal_year, report, residents)
@@ -252,7 +272,6 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     reports = _salary_reports(lineage, salary_reports)
     choices = _choices(lineage, read_partition(lake, "staging", "etax_returns", municipality, fiscal_year,
                                                columns=["doc_uid", "is_current", "resident_tax_collection"]))
-    targets = pension_targets(checked["pension_withholding_target"])
     plan = collection_plan(assessment, reports, targets, choices, fiscal_year=fiscal_year)
 
     step(STEPS[3])

@@ -18,12 +18,14 @@ layout in docs/layouts/pension_exchange.md) and what earlier months left in the 
 5. moves what stopped to 普通徴収: each month not withheld from the stop on, with new 普通徴収 installments in
    the 納期 still ahead (``curated/pension_moves``, ``curated/pension_switch_installments``).
 
-Months run in order: a month earlier than the latest one processed is refused (rerun the latest, or go on).
-A rerun of a month with the same files writes byte-identical datasets and hands nothing off again.
+Months run in order: a month earlier than the latest one processed is left as it is when its files are the
+same (nothing is written) and refused when they changed. A rerun of the latest month with the same files
+writes byte-identical datasets and hands nothing off again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date
 from pathlib import Path
@@ -35,7 +37,7 @@ from pipelines.config import Settings
 from pipelines.lake import partition_exists, read_partition, write_partition
 from pipelines.progress import step
 from pipelines.reports import RunReport
-from pipelines.stage import execute, require_reconciled
+from pipelines.stage import execute, require_reconciled, validate
 
 log = logging.getLogger("juminzei.pension_special_collection")
 
@@ -62,9 +64,18 @@ ERROR_CODES = {
     "HeaderTrailerMismatchError": "header_trailer", "GroupMismatchError": "group", "TrailerTotalsError": "trailer_totals",
 }
 FILE_SCHEMA: dict[str, pl.DataType] = {
-    "month": pl.String(), "file": pl.String(), "notice_code": pl.String(), "payer_code": pl.String(),
-    "created_date": pl.Date(), "medium_serial_no": pl.String(), "records": pl.Int64(), "status": pl.String(),
+    "month": pl.String(), "file": pl.String(), "path": pl.String(), "notice_code": pl.String(), "payer_code": pl.String(),
+    "created_date": pl.Date(), "medium_serial_no": pl.String(), "sha256": pl.String(), "records": pl.Int64(),
+    "status": pl.String(),
     "reason_code": pl.String(), "reason": pl.String(),
+}
+
+
+#: quarantine/pension_special_collection: a whole exchange file (record_no and field null) or a record of the
+#: register's migration file, the month it was found in
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "month": pl.String(), "source": pl.String(), "file": pl.String(), "record_no": pl.Int64(), "field": pl.String(),
+    "reason_code": pl.String(), "message": pl.String(),
 }
 
 
@@ -109,16 +120,25 @@ def _earlier(lake: Path, zone: str, dataset: str, municipality: str, fiscal_year
     return frame.filter(pl.col("month") < month)
 
 
-def _check_order(lake: Path, municipality: str, fiscal_year: int, month: str) -> None:
+def _already_processed(lake: Path, municipality: str, fiscal_year: int, month: str, month_files: pl.DataFrame) -> bool:
+    """Whether ``month`` lies before the latest month processed. Months run in order: an earlier month whose
+    files are the ones it was processed with is left as it is (True: nothing to do); one whose files changed
+    is refused, as the later months were decided on it."""
     if not partition_exists(lake, "staging", MONTHS, municipality, fiscal_year):
-        return
+        return False
     months = read_partition(lake, "staging", MONTHS, municipality, fiscal_year, columns=["month"])["month"]
     latest = months.max() if months.len() else None
-    if latest is not None and latest > month:
-        raise PensionExchangeStopped(
-            f"the 年金特徴 exchange of {municipality}/{fiscal_year} was processed up to {latest}: a month before it "
-            f"({month}) cannot be processed again, as the later months were decided on it. Rerun {latest} or go "
-            "on with the next month; a correction of an earlier month is sent as a new notice.")
+    if latest is None or latest <= month:
+        return False
+    seen = read_partition(lake, "staging", FILES, municipality, fiscal_year, columns=["month", "file", "sha256"]) \
+        .filter(pl.col("month") == month).sort("file")
+    if month in months.to_list() and seen.equals(month_files.select("month", "file", "sha256").sort("file")):
+        return True
+    raise PensionExchangeStopped(
+        f"the 年金特徴 exchange of {municipality}/{fiscal_year} was processed up to {latest}, and the files of {month} "
+        "are not those it was processed with: an earlier month cannot be processed again, as the later months were "
+        f"decided on it. Rerun {latest} or go on with the next month; a late or corrected file is put in the "
+        "folder of the month it arrives in.")
 
 
 def read_month(landing: Path, municipality: str, fiscal_year: int, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -133,7 +153,9 @@ def read_month(landing: Path, municipality: str, fiscal_year: int, month: str) -
     files, frames = [], []
     ours = municipality[:5]  # 市町村コード: 府県2 + 市町村3, without the check digit
     for path in paths:
-        row = {"month": month, "file": path.name, "notice_code": None, "payer_code": None, "created_date": None,
+        data = path.read_bytes()
+        row = {"month": month, "file": path.name, "path": (folder.relative_to(landing) / path.name).as_posix(),
+               "sha256": hashlib.sha256(data).hexdigest(), "notice_code": None, "payer_code": None, "created_date": None,
                "medium_serial_no": None, "records": None, "status": "quarantined", "reason_code": None, "reason": None}
         named = parse_exchange_file_name(path.name)
         if named is None:
@@ -143,10 +165,10 @@ def read_month(landing: Path, municipality: str, fiscal_year: int, month: str) -
             continue
         row.update(notice_code=named["notice_code"], payer_code=named["payer_code"], medium_serial_no=named["serial"])
         try:
-            exchange = read_exchange_file(path.read_bytes(), file=path.name)
+            exchange = read_exchange_file(data, file=path.name)
         except PensionExchangeFileError as error:
-            files.append({**row, "reason_code": ERROR_CODES.get(type(error).__name__, "field_value"),
-                          "reason": str(error)})
+            files.append({**row, "records": _data_records(data), "reason": str(error),
+                          "reason_code": ERROR_CODES.get(type(error).__name__, "field_value")})
             continue
         groups = exchange.groups
         row["created_date"] = exchange.control.created_date
@@ -176,36 +198,50 @@ def read_month(landing: Path, municipality: str, fiscal_year: int, month: str) -
     return file_frame, records
 
 
-def _register(settings: Settings, municipality: str, fiscal_year: int, report: RunReport) -> pl.DataFrame:
-    """The ward's register of the previous 年度 (基礎年金番号 → 宛名番号, with that year's pension-route tax):
-    the lake's own (``curated/pension_register`` of the year before) or, in the first year, the migration
-    file of the former system (``landing/pension_previous_year/``, layout ``pension_previous_year``)."""
+def _data_records(data: bytes) -> int | None:
+    """The data records of a file the reader refused, counted by their レコード区分 (2) when the file is made
+    of whole records; None when it is not (the file then counts as one received item)."""
+    head, width = 96, 500
+    if len(data) < head or (len(data) - head) % width:
+        return None
+    return sum(data[at:at + 1] == b"2" for at in range(head, len(data), width))
+
+
+def _register(settings: Settings, municipality: str, fiscal_year: int, month: str,
+              report: RunReport) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ward's register of the previous 年度 (基礎年金番号 → 宛名番号, with that year's pension-route tax)
+    and the quarantined records of its migration file: the lake's own (``curated/pension_register`` of the
+    year before) or, in the first year, the migration file of the former system (``landing/pension_previous_year/``,
+    layout ``pension_previous_year``). A record that cannot be read is quarantined with its reason: its
+    pension has no previous record and is not withheld from until the operator corrects the file."""
     schema = {"atena_no": pl.String, "basic_pension_no": pl.String, "pension_code": pl.String,
               "payer_code": pl.String, "previous_year_tax": pl.Int64}
-    lake = settings.lake
+    lake, none = settings.lake, pl.DataFrame(schema=QUARANTINE_SCHEMA)
     if partition_exists(lake, "curated", REGISTER, municipality, fiscal_year - 1):
-        return read_partition(lake, "curated", REGISTER, municipality, fiscal_year - 1).select(list(schema)).cast(schema)
+        register = read_partition(lake, "curated", REGISTER, municipality, fiscal_year - 1)
+        return register.select(list(schema)).cast(schema), none
     folder = settings.landing / "pension_previous_year" / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
     paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
     if not paths:
         report.message(f"No register of the {fiscal_year - 1} 年度 (curated/{REGISTER}) and no migration file under "
                        f"{folder.relative_to(settings.landing)}/: 前年度継続者 cannot be tied by 基礎年金番号 and their "
                        "仮徴収 is unknown (each goes to the operator).")
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=schema), none
     from contracts.resident_snapshot import load_layout
     from pipelines.resident_snapshot import read_registry_file
-    from transforms.resident_snapshot import keyed_records
+    from transforms.resident_snapshot import keyed_records, quarantine_frame
 
     layout = load_layout("pension_previous_year")
     lines = pl.concat([read_registry_file(settings, p, layout, report) for p in paths])
     checked = keyed_records(lines, layout, None)
-    bad = checked.filter(pl.col("_reason").is_not_null())
-    if bad.height:
-        first = bad.row(0, named=True)
-        raise InputFileError(Path(first["file"]), int(first["record_no"]), None, "a record of the layout "
-                             "pension_previous_year", f"{bad.height} records cannot be read ({first['_reason']}); "
-                             "the register decides 仮徴収 amounts: correct the migration file")
-    return checked.select(list(schema)).cast(schema)
+    for file, received, staged in checked.group_by("file").agg(
+            pl.len(), pl.col("_reason").is_null().sum()).sort("file").iter_rows():
+        report.add_input_counts(f"landing/{file}", received=received, staged=staged, quarantined=received - staged,
+                                source="pension_previous_year")
+    held = quarantine_frame({"pension_previous_year": (checked, layout)}, "register").select(
+        pl.lit(month).alias("month"), *[c for c in QUARANTINE_SCHEMA if c != "month"])
+    staged = checked.filter(pl.col("_reason").is_null())
+    return staged.select(list(schema)).cast(schema), held.cast(QUARANTINE_SCHEMA)
 
 
 # -------------------------------------------------------------------------------------------- the run
@@ -218,7 +254,6 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     if not partition_exists(lake, "staging", "residents", municipality, fiscal_year):
         raise ConfigError(f"staging/residents for {municipality}/{fiscal_year} does not exist: run resident_snapshot "
                           "for this municipality and fiscal year first")
-    _check_order(lake, municipality, fiscal_year, month)
     try:
         profile = load_municipality_profile(municipality)
         request_month = int(profile.amount("pension_exchange.request_month"))
@@ -230,6 +265,17 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
 
     step(STEPS[0])
     month_files, month_records = read_month(settings.landing, municipality, fiscal_year, month)
+    if _already_processed(lake, municipality, fiscal_year, month, month_files):
+        for row in month_files.sort("file").iter_rows(named=True):
+            received = row["records"] if row["records"] is not None else 1
+            staged = received if row["status"] == "staged" else 0
+            report.add_input_counts(f"landing/{row['path']}", received=received, staged=staged,
+                                    quarantined=received - staged, source=f"pension_exchange_{row['notice_code']}")
+        report.add_quarantine_reasons(dict(month_files.filter(pl.col("status") == "quarantined").group_by(
+            "reason_code").agg(pl.col("records").fill_null(1).sum()).sort("reason_code").iter_rows()))
+        report.message(f"{month} was processed already with these same files, and later months after it: nothing "
+                       "was changed or written.")
+        return
     files = pl.concat([_earlier(lake, "staging", FILES, municipality, fiscal_year, month, FILE_SCHEMA), month_files])
     records = pl.concat([_earlier(lake, "staging", RECORDS, municipality, fiscal_year, month, pc.RECORD_SCHEMA),
                          month_records])
@@ -242,8 +288,8 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
             report.message(f"{row['file']}: a 特別徴収結果通知 received in an even month (late): its results are used.")
 
     step(STEPS[1])
-    register = _register(settings, municipality, fiscal_year, report)
-    decided, review = _targets(settings, municipality, fiscal_year, records_in_force, register)
+    register, register_held = _register(settings, municipality, fiscal_year, month, report)
+    decided, review = _targets(settings, municipality, fiscal_year, month, records_in_force, register, report)
 
     step(STEPS[2])
     outbound_before = _earlier(lake, "curated", OUTBOUND, municipality, fiscal_year, month)
@@ -270,7 +316,27 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     earlier_switch = _earlier(lake, "curated", SWITCH_INSTALLMENTS, municipality, fiscal_year, month)
     all_switch = pl.concat([earlier_switch, switch], how="vertical_relaxed") if earlier_switch is not None else switch
 
+    from contracts.pension_special_collection import PensionLedger, PensionMoves, PensionTargets, SwitchInstallments
+
+    ledger = validate(PensionLedger, ledger, f"curated/{LEDGER}", run_id)
+    all_moves = validate(PensionMoves, all_moves.select(list(PensionMoves.to_schema().columns)), f"curated/{MOVES}",
+                         run_id)
+    all_switch = validate(SwitchInstallments, all_switch, f"curated/{SWITCH_INSTALLMENTS}", run_id)
+    if decided is not None:
+        decided = validate(PensionTargets, decided, f"curated/{TARGETS}", run_id)
+    earlier_quarantine = _earlier(lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, month,
+                                  QUARANTINE_SCHEMA)
+    files_held = month_files.filter(pl.col("status") == "quarantined").select(
+        "month", pl.lit("pension_exchange").alias("source"), pl.col("path").alias("file"),
+        pl.lit(None, pl.Int64).alias("record_no"), pl.lit(None, pl.String).alias("field"), "reason_code",
+        pl.col("reason").alias("message"))
+    new_register_held = register_held.join(earlier_quarantine, on=["source", "file", "record_no"], how="anti")
+    quarantine = pl.concat([earlier_quarantine, files_held.cast(QUARANTINE_SCHEMA), new_register_held])
+    from contracts.pension_special_collection import PensionQuarantine
+
+    quarantine = validate(PensionQuarantine, quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
     _account(report, month_files, records_in_force, decided, review, ledger, moved, all_moves, superseded, month)
+    report.add_quarantine_reasons(dict(register_held.group_by("reason_code").len().sort("reason_code").iter_rows()))
     require_reconciled(report)
     if dry_run:
         report.message(f"Dry run of {month}: the files were read and checked, the targets matched and the ledger "
@@ -278,10 +344,6 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         return
 
     step(STEPS[5])
-    quarantine = month_files.filter(pl.col("status") == "quarantined")
-    earlier_quarantine = _earlier(lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, month)
-    if earlier_quarantine is not None:
-        quarantine = pl.concat([earlier_quarantine, quarantine], how="vertical_relaxed")
     processed = pl.concat([
         _earlier(lake, "staging", MONTHS, municipality, fiscal_year, month, {"month": pl.String, "files": pl.Int64}),
         pl.DataFrame({"month": [month], "files": [month_files.height]}, schema={"month": pl.String, "files": pl.Int64}),
@@ -290,7 +352,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         ("staging", MONTHS, processed, ["month"]),
         ("staging", FILES, files, ["month", "file"]),
         ("staging", RECORDS, records, ["month", "file", "record_no"]),
-        ("quarantine", QUARANTINE_DATASET, quarantine, ["month", "file"]),
+        ("quarantine", QUARANTINE_DATASET, quarantine, ["month", "source", "file", "record_no"]),
         ("curated", LEDGER, ledger, ["atena_no", "payer_code", "basic_pension_no", "pension_code", "period"]),
         ("curated", MOVES, all_moves, ["month", "atena_no", "payer_code", "period"]),
         ("curated", SWITCH_INSTALLMENTS, all_switch, ["month", "person_id", "sequence"]),
@@ -314,15 +376,20 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         report.handoffs.append(written)
 
 
-def _targets(settings: Settings, municipality: str, fiscal_year: int, records: pl.DataFrame,
-             register: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
-    """The 00 records in force, matched and decided; None before any 00 was received."""
+def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str, records: pl.DataFrame,
+             register: pl.DataFrame, report: RunReport) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The 00 records in force, matched and decided; None before May when none was received (from May on an
+    empty list is a list: nobody is withheld)."""
     from transforms import pension_collection as pc
     from transforms.matching import match_documents
 
     targets = records.filter(pl.col("notice_code") == "00")
+    if targets.height == 0 and month < f"{fiscal_year}-05":
+        return None, None  # before May: the insurers' list is not due yet
     if targets.height == 0:
-        return None, None
+        report.message(f"No 特別徴収対象者情報 (00) has been received for {fiscal_year} by {month} (due by 25 May): "
+                       "nobody is withheld from a pension and the notices put the pension tax into 普通徴収. Ask the "
+                       "insurers for the file if one is expected.")
     residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year, columns=RESIDENT_COLUMNS)
     result = match_documents(pc.target_documents(targets), residents, pc.register_keys(register), key="basic_pension_no")
     decided = pc.decide_targets(targets, result.matches, register)
@@ -464,9 +531,11 @@ def _account(report: RunReport, month_files: pl.DataFrame, records: pl.DataFrame
     for row in month_files.sort("file").iter_rows(named=True):
         received = row["records"] if row["records"] is not None else 1
         staged = received if row["status"] == "staged" else 0
-        report.add_input_counts(f"landing/pension_exchange/{month}/{row['file']}", received=received, staged=staged,
+        report.add_input_counts(f"landing/{row['path']}", received=received, staged=staged,
                                 quarantined=received - staged, source=f"pension_exchange_{row['notice_code'] or 'unknown'}")
-    reasons = month_files.filter(pl.col("status") == "quarantined").group_by("reason_code").len().sort("reason_code")
+    # a file quarantined whole counts each of its records (or itself, when its records cannot be told apart)
+    reasons = month_files.filter(pl.col("status") == "quarantined").group_by("reason_code").agg(
+        pl.col("records").fill_null(1).sum()).sort("reason_code")
     report.add_quarantine_reasons(dict(reasons.iter_rows()))
     report.set_count("files_received", month_files.height)
     report.set_count("files_quarantined", month_files.filter(pl.col("status") == "quarantined").height)

@@ -48,6 +48,7 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
 
     from .documents import write_documents
     from .notice_inputs import write_notice_inputs
+    from .pension_insurer import PensionInsurers, write_month, write_previous_year_register
     from .population import build_population
     from .registry import DEFECTS_SCHEMA, write_registry
 
@@ -77,6 +78,15 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
         started = time.perf_counter()
         notice_inputs = write_notice_inputs(pop, landing, seed)
         seconds["notice_inputs"] = time.perf_counter() - started
+
+        # the pension insurers' May file (特別徴収対象者情報) and the former system's register of last year; the
+        # later months of the exchange answer what the ward sends (sample_ward.pension_insurer, the demo)
+        started = time.perf_counter()
+        insurers = PensionInsurers(pop, seed)
+        pension_files = write_month(landing, f"{fiscal_year}-05", insurers.target_person_files(),
+                                    municipality=municipality_code, fiscal_year=fiscal_year)
+        write_previous_year_register(pop, seed, landing)
+        seconds["pension_insurers"] = time.perf_counter() - started
 
         started = time.perf_counter()
         truth = tmp / "truth"
@@ -117,6 +127,7 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
         "persons_by_status": dict(zip(statuses["registry_status"].to_list(), statuses["len"].to_list(), strict=True)),
         "registry_rows": registry.rows,
         "notice_input_rows": notice_inputs.rows,
+        "pension_target_files": len(pension_files),
         "documents": documents.documents.height,
         "defects": defects.height,
         "files": len(manifest["files"]),

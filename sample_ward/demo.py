@@ -58,10 +58,11 @@ def reset_if_ward_changed(ward: Path, lake: Path) -> None:
     marker.write_text(fingerprint + "\n", encoding="ascii")
 
 
-def run_dag(dag_id: str, conf: dict, env: dict[str, str], log_dir: Path) -> tuple[bool, float, Path]:
+def run_dag(dag_id: str, conf: dict, env: dict[str, str], log_dir: Path,
+            name: str | None = None) -> tuple[bool, float, Path]:
     """`airflow dags test` one DAG; the full Airflow log goes to a file, not the terminal."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{dag_id}.log"
+    log_path = log_dir / f"{name or dag_id}.log"
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
         result = subprocess.run(
@@ -190,17 +191,89 @@ def main(argv: list[str] | None = None) -> int:
     conf = {"fiscal_year": args.fiscal_year, "dry_run": False}
     # notices go out as in the ward's year: the 特別徴収税額 reach the employers by 31 May (地方税法第321条の4第1項)
     DAG_CONF["notice_export"] = {"notice_date": f"{args.fiscal_year}-05-20"}
+    # the pension insurers' May delivery (特別徴収対象者情報) decides who is withheld from a pension
+    DAG_CONF["pension_special_collection"] = {"processing_month": f"{args.fiscal_year}-05"}
+    insurers = PensionDesk(args, lake)
+    insurers.deliver(f"{args.fiscal_year}-05")
+    logs = REPO / "var" / "demo" / "logs"
     for dag_id in CYCLE_ORDER:
         print(f"4. airflow dags test {dag_id} …", flush=True)
-        ok, seconds, log_path = run_dag(dag_id, {**conf, **DAG_CONF.get(dag_id, {})}, env, REPO / "var" / "demo" / "logs")
+        ok, seconds, log_path = run_dag(dag_id, {**conf, **DAG_CONF.get(dag_id, {})}, env, logs)
         results.append((dag_id, ok, seconds, log_path))
         if not ok:
-            print(f"   {dag_id} FAILED after {seconds:.0f}s; last lines of {log_path}:", file=sys.stderr)
-            print("\n".join(log_path.read_text(encoding="utf-8").splitlines()[-30:]), file=sys.stderr)
-            break
+            return _failed(dag_id, seconds, log_path, lake, results, args.fiscal_year)
+    # the rest of the 年度's exchange: each month the insurers answer what the ward sent and report what they
+    # withheld; the ward's run reconciles it and moves what stopped to 普通徴収
+    months = [f"{args.fiscal_year + (m < 4)}-{m:02d}" for m in (6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+    pension_runs = []
+    print(f"5. a year of 年金特徴 exchange, {months[0]} … {months[-1]}: the insurers' files, then "
+          "airflow dags test pension_special_collection for each month …", flush=True)
+    for month in months:
+        insurers.deliver(month)
+        ok, seconds, log_path = run_dag("pension_special_collection", {**conf, "processing_month": month}, env,
+                                        logs / "pension_months", name=month)
+        pension_runs.append((month, ok, seconds, insurers.report()))
+        if not ok:
+            return _failed(f"pension_special_collection {month}", seconds, log_path, lake, results, args.fiscal_year)
     print()
     print(summary_table(lake, results, args.fiscal_year))
+    print(pension_table(pension_runs, insurers))
     return 0 if all(ok for _, ok, _, _ in results) and len(results) == len(CYCLE_ORDER) else 1
+
+
+def _failed(what: str, seconds: float, log_path: Path, lake: Path, results: list, fiscal_year: int) -> int:
+    print(f"   {what} FAILED after {seconds:.0f}s; last lines of {log_path}:", file=sys.stderr)
+    print("\n".join(log_path.read_text(encoding="utf-8").splitlines()[-30:]), file=sys.stderr)
+    print()
+    print(summary_table(lake, results, fiscal_year))
+    return 1
+
+
+class PensionDesk:
+    """The demo's pension insurers (sample_ward.pension_insurer, a tool): each month they read what the ward
+    handed off to them and deliver their files into the lake's landing zone."""
+
+    def __init__(self, args: argparse.Namespace, lake: Path) -> None:
+        from sample_ward.pension_insurer import PensionInsurers
+        from sample_ward.population import build_population
+
+        self.fiscal_year, self.lake, self.municipality = args.fiscal_year, lake, "131032"
+        pop = build_population(args.residents, args.seed, args.fiscal_year, self.municipality)
+        self.insurers = PensionInsurers(pop, args.seed)
+
+    def deliver(self, month: str) -> int:
+        from sample_ward.pension_insurer import outbound_from_lake, write_month
+
+        outbound = outbound_from_lake(self.lake, self.municipality, self.fiscal_year, month)
+        files = self.insurers.inbound(month, outbound)
+        write_month(self.lake / "landing", month, files, municipality=self.municipality, fiscal_year=self.fiscal_year)
+        return len(files)
+
+    def report(self) -> dict:
+        path = (self.lake / "reports" / "pension_special_collection" / f"municipality={self.municipality}"
+                / f"fiscal_year={self.fiscal_year}" / "latest.json")
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def pension_table(runs: list[tuple[str, bool, float, dict]], desk: PensionDesk) -> str:
+    """One line per month of the exchange, and the planted faults of the insurers' files."""
+    lines = ["", f"年金特徴 {desk.fiscal_year}: one run per month (docs/pension-exchange.md)",
+             f"{'month':<8} {'run':<6} {'files':>5} {'quarant.':>8} {'superseded':>10} {'withheld':>12} "
+             f"{'moved':>9} {'open':>12}  reconciles"]
+    for month, ok, seconds, report in runs:
+        c = report.get("counts", {})
+        lines.append(
+            f"{month:<8} {'ok' if ok else 'FAILED':<6} {c.get('files_received', 0):>5} {c.get('files_quarantined', 0):>8} "
+            f"{c.get('files_superseded', 0):>10} {c.get('sum_withheld', 0):>12,} {c.get('sum_moved', 0):>9,} "
+            f"{c.get('sum_open', 0):>12,}  {'yes' if report.get('reconciliation', {}).get('ok') else 'NO'} "
+            f"({seconds:.0f}s)")
+    faults = desk.insurers.planted_faults()
+    lines.append("The insurers' planted faults (each must be quarantined or superseded, nothing else lost):")
+    for row in faults.iter_rows(named=True):
+        lines.append(f"  {row['month']} {row['file']}: {row['kind']} → {row['ward_action']}")
+    lines.append("Rows: curated/pension_ledger (per person, insurer and month), curated/pension_moves and "
+                 "curated/pension_switch_installments (普通徴収 after a stop), quarantine/pension_special_collection.")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ def export_samples(ward: Path, work: Path, municipality: str, fiscal_year: int) 
     with _environment(env):
         for stage in CYCLE:
             stage_runner(stage)(fiscal_year=fiscal_year, municipality=municipality)
+        stage_runner("pension_special_collection")(fiscal_year=fiscal_year, municipality=municipality,
+                                                   processing_month=f"{fiscal_year}-05")
         report = stage_runner("notice_export")(fiscal_year=fiscal_year, municipality=municipality,
                                                notice_date=NOTICE_DATE, requested_by="sample-maker")
         folders = {h["recipient"]: lake / h["path"] for h in report["handoffs"]}

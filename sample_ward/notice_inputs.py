@@ -1,15 +1,11 @@
-"""Write the three files the ``notice_export`` stage reads besides the lake: who is withheld from a
-pension (年金特別徴収対象者), the registered mailing addresses (送付先) and the DV等支援措置 list.
+"""Write the two files the ``notice_export`` stage reads from the landing zone: the registered mailing
+addresses (送付先) and the DV等支援措置 list. (Who is withheld from a pension comes from the pension insurers'
+特別徴収対象者情報: ``sample_ward.pension_insurer``.)
 
-Layouts: ``contracts/layouts/{pension_withholding_target,mailing_address,support_measures}.yaml``,
+Layouts: ``contracts/layouts/{mailing_address,support_measures}.yaml``,
 described in ``docs/sample-ward.md`` ("Notice inputs"). Same dialect as the registry files (UTF-8,
 header row, comma, ``"`` quoting where needed, LF), rows sorted by 宛名番号.
 
-* ``pension_withholding_target``: residents of 65 or more on 1 April Y (年齢計算ニ関スル法律: the age is
-  reached the day before the birthday) with 公的年金等 of at least 180,000 yen from one payer, less a
-  few the insurer does not list (介護保険料 not withheld); the pension of the largest payment is the
-  one withheld. About one in eight is a 新規者 (first year, previous tax 0); a 前年度継続者 carries
-  an estimate of last year's pension-route tax (synthetic: the generator does not compute tax).
 * ``mailing_address``: about 1 % of residents with an income document registered a 送付先: the home
   of someone living elsewhere (c/o, 様方). Up to three of them are pensioners with a pension of at
   least :data:`GAIJI_PENSION_YEN` whose host carries a surname outside CP932 (:data:`GAIJI_SURNAMES`,
@@ -34,15 +30,9 @@ from .model import Population
 
 _STREAM = 0x4E4F5449  # "NOTI": this module's own random stream
 
-PENSION_TARGET_COLUMNS = ("atena_no", "basic_pension_no", "pension_code", "payer_code", "category", "previous_year_tax")
 MAILING_ADDRESS_COLUMNS = ("atena_no", "addressee", "postal_code", "address", "address_detail", "registered_on")
 SUPPORT_MEASURE_COLUMNS = ("atena_no", "measure", "start_date", "end_date")
 
-#: 年金特別徴収: only a pension of 180,000 yen or more a year is used (地方税法施行令第48条の9の11; docs/sources.md T9)
-MIN_PENSION_YEN = 180_000
-PENSION_AGE = 65
-NEW_SHARE = 0.125           # 新規者 among the listed
-UNLISTED_SHARE = 0.05       # eligible by age and amount but not on the insurer's list
 MAILING_SHARE = 0.01
 SUPPORT_SHARE = 0.003
 SUPPORT_MINIMUM = 3
@@ -76,8 +66,6 @@ def notice_input_paths(municipality_code: str, fiscal_year: int) -> dict[str, st
         return f"support_measures/{part(year)}/shien_sochi_{municipality_code}_{stamp}.csv"
 
     return {
-        "pension_withholding_target":
-            f"pension_withholding_target/{part(fiscal_year)}/nenkin_tokucho_taisho_{municipality_code}_{fiscal_year}0501.csv",
         "mailing_address": f"mailing_address/{part(fiscal_year)}/sofusaki_{municipality_code}_{fiscal_year}0501.csv",
         "support_measures": support(fiscal_year),
         "support_measures_previous": support(fiscal_year - 1),
@@ -91,7 +79,6 @@ def write_notice_inputs(pop: Population, landing_dir: Path, seed: int) -> Notice
     residents = pop.persons.filter(pl.col("in_registry") & (pl.col("registry_status") == "resident")) \
         .sort(pl.col("atena_no").cast(pl.Int64))
     frames = {
-        "pension_withholding_target": pension_targets(pop, residents, rng),
         "mailing_address": mailing_addresses(pop, residents, rng),
     }
     current, previous = support_measures(pop, residents, rng)
@@ -100,31 +87,6 @@ def write_notice_inputs(pop: Population, landing_dir: Path, seed: int) -> Notice
     for source, frame in frames.items():
         rows[source] = _write(Path(landing_dir) / paths[source], frame)
     return NoticeInputsResult(files=paths, rows=rows)
-
-
-def pension_targets(pop: Population, residents: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """One row per listed pensioner (see the module docstring)."""
-    year = pop.fiscal_year
-    # 65 on 1 April Y: born on or before 2 April (Y-65) (年齢計算ニ関スル法律, 民法第143条)
-    born_by = date(year - PENSION_AGE, 4, 2)
-    pensions = pop.pensions.sort(["person_id", "pension_revenue", "payer_code"], descending=[False, True, False]) \
-        .unique("person_id", keep="first", maintain_order=True)
-    eligible = residents.select("person_id", "atena_no", "birth_date").join(pensions, on="person_id") \
-        .filter((pl.col("birth_date") <= born_by) & (pl.col("pension_revenue") >= MIN_PENSION_YEN)) \
-        .sort(pl.col("atena_no").cast(pl.Int64))
-    n = eligible.height
-    draws = rng.random(n)
-    listed = draws >= UNLISTED_SHARE
-    new = rng.random(n) < NEW_SHARE
-    factor = rng.uniform(0.85, 1.15, n)
-    # last year's pension-route tax, a synthetic estimate: (公的年金等控除後 − 基礎控除 43万) × 10 % + 5,000
-    income = (eligible["pension_revenue"].to_numpy() - 1_100_000).clip(0, None)
-    estimate = ((income - 430_000).clip(0, None) * 0.10 + np.where(income > 450_000, 5_000, 0)) * factor
-    previous = np.where(new, 0, (estimate // 100).astype(np.int64) * 100)
-    return eligible.with_columns(
-        pl.Series("category", np.where(new, "01", "02")),
-        pl.Series("previous_year_tax", previous.astype(np.int64)).cast(pl.String),
-    ).filter(pl.Series(listed)).select(PENSION_TARGET_COLUMNS)
 
 
 def mailing_addresses(pop: Population, residents: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:

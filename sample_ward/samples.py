@@ -58,18 +58,23 @@ GOOD_ROOT = "landing"
 BAD_ROOT = "bad"
 REGISTRY_DOC = "docs/sample-ward.md#registry-files-own-layouts-utf-8-header-row-comma--quoting-lf"
 NOTICE_DOC = "docs/sample-ward.md#notice-inputs-own-layouts-the-registry-dialect"
+PENSION_DOC = "docs/layouts/pension_exchange.md"
+PENSION_REGISTER_DOC = "docs/sample-ward.md#pension-insurers-sample_wardpension_insurerpy"
 #: the stages that read files of the registry dialect (UTF-8, header row, LF)
-REGISTRY_DIALECT_STAGES = ("resident_snapshot", "notice_export")
+REGISTRY_DIALECT_STAGES = ("resident_snapshot", "notice_export", "pension_special_collection")
+#: files of fixed-length records (年金特徴), not of the registry dialect although their stage reads one
+FIXED_LENGTH_SOURCES = ("pension_exchange",)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One deliberate fault: ``record`` (1-based data record of the good file), ``field`` (layout field id,
-    or None for a fault of the whole record/file), ``reason_code`` (what the stage must quarantine it
-    with) and ``apply`` (good bytes, record → bad bytes)."""
+    """One deliberate fault: ``record`` (1-based data record of the good file; None when the stage refuses the
+    whole file, as it does an exchange file whose trailer is wrong), ``field`` (layout field id, or None for
+    a fault of the whole record/file), ``reason_code`` (what the stage must quarantine it with) and ``apply``
+    (good bytes, record → bad bytes)."""
 
     description: str
-    record: int | str
+    record: int | str | None
     field: str | None
     reason_code: str
     apply: Callable[[bytes, int], bytes]
@@ -163,6 +168,17 @@ def _cut_xml(data: bytes, record: int) -> bytes:
     return data[:at]
 
 
+def _trailer_total_off(data: bytes, record: int | None) -> bytes:
+    """The last trailer's 合計金額 金額1 one yen higher than the sum of its records' 金額1."""
+    from contracts.pension_exchange import load_exchange_layouts
+
+    lay = load_exchange_layouts()
+    total = lay.trailer.field("total_amount_1")
+    at = len(data) - lay.record_length + total.start - 1
+    value = int(data[at:at + total.length]) + 1
+    return data[:at] + str(value).rjust(total.length, "0").encode("ascii") + data[at + total.length:]
+
+
 def _impossible_day(value: bytes) -> bytes:
     return value[:4] + b"0230"  # 30 February
 
@@ -213,9 +229,14 @@ KINDS: tuple[Kind, ...] = (
          Fault("寄附金額（合計） (donation_amount) of record 1 with the letter O for every 0", 1, "donation_amount",
                "non_numeric_amount",
                _document_fault("furusato_notice", "donation_amount", lambda old: old.replace(b"0", b"O")))),
-    Kind("pension_withholding_target", "年金特別徴収対象者ファイル", "notice_export", NOTICE_DOC, 0,
-         Fault("各種区分 (category) of the first line set to 03 (only 01 新規者 and 02 前年度継続者 exist)", 1,
-               "category", "bad_code", _registry_fault("category", lambda _old: b"03", "pension_withholding_target"))),
+    Kind("pension_exchange", "特別徴収対象者情報 (年金特徴, 通知内容コード 00)", "pension_special_collection", PENSION_DOC, 0,
+         Fault("合計金額 金額1 of the trailer one yen more than its records' sum: the stage refuses the whole file",
+               None, None, "trailer_totals", _trailer_total_off)),
+    Kind("pension_previous_year", "年金特別徴収 前年度税額ファイル (移行データ)", "pension_special_collection",
+         PENSION_REGISTER_DOC, 0,
+         Fault("前年度の年金特別徴収に係る年税額 (previous_year_tax) of the first line with a letter", 1,
+               "previous_year_tax", "bad_format",
+               _registry_fault("previous_year_tax", lambda old: old[:-1] + b"O", "pension_previous_year"))),
     Kind("mailing_address", "送付先ファイル", "notice_export", NOTICE_DOC, 0,
          Fault("送付先郵便番号 (postal_code) of the first line cut to 6 digits", 1, "postal_code", "bad_format",
                _registry_fault("postal_code", lambda old: old[:6], "mailing_address"))),
@@ -231,6 +252,9 @@ def wire_format(source: str) -> dict[str, str]:
     """Format and encoding of ``source`` as its layout states them (contracts/layouts/<source>.yaml)."""
     from contracts.layouts import FORMATS, load_layout
 
+    if source in FIXED_LENGTH_SOURCES:
+        return {"format": "fixed length: a 96-byte control block, then 500-byte header, data and trailer records, "
+                          "no line ends", "encoding": "ISO-2022-JP (kanji between shift codes), JIS X 0201 kana"}
     if source in FORMATS:
         layout = load_layout(source)
         wire = layout["wire"]
@@ -251,6 +275,8 @@ def wire_format(source: str) -> dict[str, str]:
 
 
 def layout_file(source: str) -> str:
+    if source == "pension_exchange":  # the record frame is record_frame.yaml; the 00 data bytes this file
+        return "contracts/pension_exchange/target_persons_00.yaml"
     return f"contracts/layouts/{source}.yaml"
 
 
@@ -383,13 +409,16 @@ def _records(data: bytes, source: str) -> int:
     """Data records of a sample, from its structure: 1 per XML file, else lines (minus the header line)."""
     if source == "etax_return":
         return 1
+    if source in FIXED_LENGTH_SOURCES:  # data records: レコード区分 2 at the start of each 500-byte record
+        return sum(data[at:at + 1] == b"2" for at in range(96, len(data), 500))
     newline = b"\n" if _is_registry(source) else b"\r\n"
     lines = data.count(newline)
     return lines - 1 if _is_registry(source) else lines
 
 
 def _is_registry(source: str) -> bool:
-    return any(k.source == source and k.stage in REGISTRY_DIALECT_STAGES for k in KINDS)
+    return source not in FIXED_LENGTH_SOURCES and any(
+        k.source == source and k.stage in REGISTRY_DIALECT_STAGES for k in KINDS)
 
 
 def build_samples() -> dict[str, bytes]:
@@ -425,6 +454,11 @@ def build_samples() -> dict[str, bytes]:
             mine = sorted(a for a in listed if a in people)
             notice_people[source] = mine[0] if mine else sorted(a for a in listed if a in clean)[0]
         people |= set(notice_people.values())
+        # the insurers' May file: the smallest one with two records or more, and the register lines of its
+        # 前年度継続者; its pensioners join the sample's people so that the registry extract holds them
+        pension_rel, pension_people = _pick_pension_file(landing, municipality, fiscal_year)
+        people |= pension_people
+        register_rel = _register_path(municipality, fiscal_year)
 
         good: dict[str, tuple[str, bytes]] = {}
         registry = _registry_samples(landing, defects, people, paths)
@@ -435,6 +469,9 @@ def build_samples() -> dict[str, bytes]:
         for source, atena in notice_people.items():
             rel = notice_paths[source]
             good[source] = (rel, _registry_samples(landing, defects, {atena}, {source: rel})[source])
+        good["pension_exchange"] = (pension_rel, (landing / pension_rel).read_bytes())
+        good["pension_previous_year"] = (register_rel, _registry_samples(
+            landing, defects, pension_people, {"pension_previous_year": register_rel})["pension_previous_year"])
         from sample_ward.export_samples import export_samples
 
         exports = export_samples(ward, Path(tmp) / "exports_work", municipality, fiscal_year)
@@ -447,10 +484,11 @@ def build_samples() -> dict[str, bytes]:
         if isinstance(record, str):  # a role: the line of that person
             record = _record_of(data, roles[record])
         bad = kind.fault.apply(data, record)
-        record_no = record + 1 if _is_registry(kind.source) else record
+        record_no = None if record is None else record + 1 if _is_registry(kind.source) else record
         files[f"{GOOD_ROOT}/{rel}"] = data
         files[f"{BAD_ROOT}/{rel}"] = bad
         records = _records(data, kind.source)
+        held = records if record is None else 1  # a whole file, or one record
         entries.append({
             "source": kind.source,
             "title": kind.title,
@@ -469,7 +507,7 @@ def build_samples() -> dict[str, bytes]:
                 "record_no": record_no,
                 "field": kind.fault.field,
                 "reason_code": kind.fault.reason_code,
-                "expected": {"staged": records - 1, "quarantined": 1, "forwarded": 0},
+                "expected": {"staged": records - held, "quarantined": held, "forwarded": 0},
                 **({"dispatch": "stopped"} if kind.source == "support_measures" else {}),
             },
         })
@@ -514,6 +552,29 @@ def _export_entries(exports: dict[str, bytes]) -> list[dict]:
                 "manifest": f"{folder}/manifest.json",
             })
     return entries
+
+
+def _pick_pension_file(landing: Path, municipality: str, fiscal_year: int) -> tuple[str, set[str]]:
+    """The May 00 file to sample (the fewest records, at least two, then by name) and the 宛名番号 of its
+    pensioners who live in the ward (the simulator's truth says who each record is)."""
+    from contracts.pension_exchange import landing_folder
+    from sample_ward.pension_insurer import PensionInsurers
+    from sample_ward.population import build_population
+
+    folder = landing_folder(municipality, fiscal_year, f"{fiscal_year}-05")
+    sizes = sorted((_records((landing / folder / p.name).read_bytes(), "pension_exchange"), p.name)
+                   for p in (landing / folder).glob("Z400_*.dta"))
+    records, name = next((n, f) for n, f in sizes if n >= 2)
+    pop = build_population(WARD["residents"], WARD["seed"], fiscal_year, municipality)
+    truth = PensionInsurers(pop, WARD["seed"]).target_person_truth()
+    people = set(truth.filter((truth["file"] == name) & truth["atena_no"].is_not_null())["atena_no"].to_list())
+    return f"{folder}/{name}", people
+
+
+def _register_path(municipality: str, fiscal_year: int) -> str:
+    from sample_ward.pension_insurer import previous_year_register_path
+
+    return previous_year_register_path(municipality, fiscal_year)
 
 
 def _record_of(data: bytes, atena_no: str) -> int:

@@ -1,10 +1,11 @@
-"""The three files the notice_export stage reads from the landing zone besides the lake, checked and
-typed: 年金特別徴収対象者 (who is withheld from a pension), 送付先 (registered mailing addresses) and the
-DV等支援措置 list (whose address must never leave the building), and the interlock on the last.
+"""The two files the notice_export stage reads from the landing zone besides the lake, checked and
+typed: 送付先 (registered mailing addresses) and the DV等支援措置 list (whose address must never leave the
+building), and the interlock on the last. (Who is withheld from a pension comes from the lake:
+``curated/pension_targets``, :mod:`transforms.pension_collection`.)
 
-Layouts: ``contracts/layouts/{pension_withholding_target,mailing_address,support_measures}.yaml``
+Layouts: ``contracts/layouts/{mailing_address,support_measures}.yaml``
 (the registry dialect, parsed by :func:`transforms.resident_snapshot.keyed_records`). A malformed
-record of the first two is quarantined with its reason like any registry record; the support list is
+record of the first is quarantined with its reason like any registry record; the support list is
 fail-closed: a record that cannot be read stops the dispatch (:func:`suppression_problems`), as the
 person it should protect cannot be known.
 
@@ -37,16 +38,6 @@ def check_records(lines: pl.DataFrame, source: str, residents: pl.DataFrame | No
     if residents is not None and source != "support_measures":
         state = residents.select("atena_no", pl.lit("staged").alias("_registry")).unique("atena_no")
     return keyed_records(lines, load_layout(source), state)
-
-
-def pension_targets(checked: pl.DataFrame) -> pl.DataFrame:
-    """The staged 年金特別徴収対象者 as :func:`transforms.collection_plan.collection_plan` reads them."""
-    return checked.filter(pl.col("_reason").is_null()).select(
-        pl.col("atena_no").alias("person_id"),
-        "payer_code", "basic_pension_no", "pension_code",
-        (pl.col("category") == "01").alias("first_year"),
-        pl.col("previous_year_tax").cast(pl.Int64),
-    ).sort("person_id")
 
 
 def mailing_addresses(checked: pl.DataFrame) -> pl.DataFrame:

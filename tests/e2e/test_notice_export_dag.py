@@ -40,6 +40,10 @@ def test_a_preview_by_default_then_a_dispatch_that_reconciles_and_leaks_no_my_nu
     lake = ingested
     _run("record_merge")
     _run("tax_assessment")
+    # May's 年金特徴 run (the insurers' 特別徴収対象者情報) decides who is withheld from a pension
+    may = _dag("pension_special_collection").test(run_conf={
+        "fiscal_year": E2E_FISCAL_YEAR, "municipality": M, "dry_run": False, "processing_month": f"{E2E_FISCAL_YEAR}-05"})
+    assert may.state == DagRunState.SUCCESS
 
     # the form's default: a dry run renders under preview/ only
     assert _notice_run({}).state == DagRunState.SUCCESS

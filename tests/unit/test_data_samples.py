@@ -18,6 +18,8 @@ INDEX = json.loads((SAMPLES / "samples.json").read_text(encoding="utf-8"))
 ENTRIES = INDEX["samples"]
 M, N = INDEX["ward"]["municipality_code"], INDEX["ward"]["fiscal_year"]
 REGISTRY_STAGE, DOCUMENT_STAGE, NOTICE_STAGE = "resident_snapshot", "returns_ingest", "notice_export"
+PENSION_STAGE = "pension_special_collection"
+PENSION_SOURCES = ("pension_exchange", "pension_previous_year")
 #: the notice inputs' extract dates are 1 May and 1 June of the year (sample_ward.notice_inputs): notices of
 #: 10 June find the DV等支援措置 list 9 days old, inside the profile's 14
 NOTICE_DATE = f"{N}-05-20"
@@ -55,11 +57,12 @@ def test_the_index_covers_every_landing_source_once_and_names_existing_files():
 
     REGISTRY_SOURCES = SOURCES + OPTIONAL_SOURCES  # noqa: N806  (the 住登外者 register is read by the snapshot too)
     sources = [e["source"] for e in ENTRIES]
-    assert sorted(sources) == sorted(set(REGISTRY_SOURCES) | set(FORMATS) | set(NOTICE_SOURCES))
+    assert sorted(sources) == sorted(set(REGISTRY_SOURCES) | set(FORMATS) | set(NOTICE_SOURCES) | set(PENSION_SOURCES))
     assert len(sources) == len(set(sources))
     for entry in ENTRIES:
         assert entry["stage"] == (REGISTRY_STAGE if entry["source"] in REGISTRY_SOURCES else
-                                  NOTICE_STAGE if entry["source"] in NOTICE_SOURCES else DOCUMENT_STAGE)
+                                  NOTICE_STAGE if entry["source"] in NOTICE_SOURCES else
+                                  PENSION_STAGE if entry["source"] in PENSION_SOURCES else DOCUMENT_STAGE)
         for rel in (entry["file"], entry["bad"]["file"], entry["layout"], entry["doc"].split("#")[0]):
             assert (SAMPLES / rel).is_file() or (REPO / rel).is_file(), rel
         # the bad sibling has the good one's name, in the bad/ tree: it can replace it in a landing folder
@@ -86,7 +89,15 @@ def test_the_wire_format_of_every_sample():
             data.decode("utf-8")
             assert entry["records"] == 1
             continue
-        if entry["stage"] in (REGISTRY_STAGE, NOTICE_STAGE):  # the registry dialect
+        if entry["source"] == "pension_exchange":
+            # 96 bytes of control block, then whole 500-byte records: header 1, data 2 …, trailer 3; no line end
+            assert (len(data) - 96) % 500 == 0 and b"\n" not in data and b"\r" not in data
+            kinds = [data[at:at + 1] for at in range(96, len(data), 500)]
+            assert kinds[0] == b"1" and kinds[-1] == b"3" and set(kinds[1:-1]) <= {b"2"}
+            assert entry["records"] == kinds.count(b"2") >= 1
+            assert data[:5].decode("ascii") == M[:5]  # 市町村コード of the control block
+            continue
+        if entry["stage"] in (REGISTRY_STAGE, NOTICE_STAGE, PENSION_STAGE):  # the registry dialect
             text = data.decode("utf-8")
             assert "\r" not in text and text.endswith("\n")
             header, *rows = text[:-1].split("\n")
@@ -119,6 +130,7 @@ def _run_stages(tmp_path: Path, overlay: list[dict]) -> dict:
     from pipelines.config import Settings
     from pipelines.lake import read_partition
     from pipelines.notice_export import run as notices
+    from pipelines.pension_special_collection import run as pension
     from pipelines.record_merge import run as merge
     from pipelines.resident_snapshot import run as snapshot
     from pipelines.returns_ingest import run as ingest
@@ -137,6 +149,7 @@ def _run_stages(tmp_path: Path, overlay: list[dict]) -> dict:
                DOCUMENT_STAGE: ingest(fiscal_year=N, municipality=M, settings=settings)}
     merge(fiscal_year=N, municipality=M, settings=settings)
     assess(fiscal_year=N, municipality=M, settings=settings)
+    reports[PENSION_STAGE] = pension(fiscal_year=N, municipality=M, settings=settings, processing_month=f"{N}-05")
     reports[NOTICE_STAGE] = notices(fiscal_year=N, municipality=M, settings=settings, notice_date=NOTICE_DATE)
     quarantine = {stage: read_partition(lake, "quarantine", stage, M, N) for stage in reports}
     warnings = {stage: read_partition(lake, "quarantine", f"{stage}_warnings", M, N)
@@ -217,7 +230,11 @@ def test_the_bad_sibling_differs_from_its_good_sample_in_one_record_only(entry):
     if entry["source"] == "etax_return":
         assert good.startswith(bad) and len(bad) < len(good)
         return
-    newline = b"\n" if entry["stage"] in (REGISTRY_STAGE, NOTICE_STAGE) else b"\r\n"
+    if entry["source"] == "pension_exchange":  # a fault of the trailer (the last 500-byte record) only
+        assert len(good) == len(bad) and good[:-500] == bad[:-500] and good[-500:] != bad[-500:]
+        assert entry["bad"]["record_no"] is None  # the stage refuses the whole file
+        return
+    newline = b"\n" if entry["stage"] in (REGISTRY_STAGE, NOTICE_STAGE, PENSION_STAGE) else b"\r\n"
     good_lines, bad_lines = good.split(newline), bad.split(newline)
     assert len(good_lines) == len(bad_lines)
     differing = [no for no, (a, b) in enumerate(zip(good_lines, bad_lines, strict=True), start=1) if a != b]

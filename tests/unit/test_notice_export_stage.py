@@ -39,6 +39,9 @@ def template(tmp_path_factory) -> Path:
         _env(patch, root, lake)
         for stage in UPSTREAM:
             assert stage_runner(stage)(fiscal_year=N, municipality=M)["status"] == "success"
+        # May's 年金特徴 run: who is withheld from a pension (curated/pension_targets)
+        pension = stage_runner("pension_special_collection")(fiscal_year=N, municipality=M, processing_month=f"{N}-05")
+        assert pension["status"] == "success"
     return root
 
 
@@ -155,11 +158,13 @@ def test_a_stale_support_list_stops_dispatch_but_a_dry_run_only_reports_it(lake)
     assert not (lake / "exports").exists() and not (lake / "preview").exists()
 
 
-def test_a_missing_pension_target_file_names_the_file_expected(lake):
-    from contracts.errors import InputFileError
+def test_without_the_pension_exchange_of_may_the_notices_are_refused(lake):
+    """Without May's 年金特徴 run nobody is known to be withheld from a pension: the notices would put every
+    pensioner's tax into 普通徴収, so the stage refuses and names the run that is missing."""
+    from contracts.errors import ConfigError
 
-    shutil.rmtree(lake / "landing" / "pension_withholding_target")
-    with pytest.raises(InputFileError, match="nenkin_tokucho_taisho_131032_20260501.csv"):
+    shutil.rmtree(lake / "curated" / "pension_targets")
+    with pytest.raises(ConfigError, match="run pension_special_collection for 2026-05"):
         _run()
 
 

@@ -1,4 +1,4 @@
-"""The notice inputs (transforms.notice_inputs): the three landing files checked against their layouts, and
+"""The notice inputs (transforms.notice_inputs): the two landing files checked against their layouts, and
 the DV等支援措置 interlock that stops dispatch (docs/notice-export.md; docs/sources.md T10: the 明和町 2020
 case, where an empty list was accepted and a protected address was printed on a 特別徴収 notice).
 
@@ -16,7 +16,6 @@ from transforms.notice_inputs import (
     SupportList,
     check_records,
     mailing_addresses,
-    pension_targets,
     support_file_date,
     suppression_problems,
 )
@@ -41,23 +40,6 @@ def _support(*rows: str, as_of=date(2026, 6, 1), file="shien_sochi_131032_202606
 
 
 # ------------------------------------------------------------------------------------------ the layouts
-def test_pension_targets_are_typed_and_a_bad_row_is_held_with_its_field():
-    checked = check_records(_lines(
-        "0100000001,1234567890,1150,999,02,36000",   # 前年度継続者, last year 36,000 yen
-        "0100000002,2234567890,0150,501,01,0",       # 新規者
-        "0100000003,3234567890,1150,999,03,0",       # category 03 is not in the layout
-        "0100009999,4234567890,1150,999,02,1000",    # 宛名番号 of nobody in the registry
-    ), "pension_withholding_target", RESIDENTS)
-    held = checked.filter(pl.col("_reason").is_not_null()).select("record_no", "_reason", "_field").rows()
-    assert held == [(4, "bad_code", "category"), (5, "unknown_atena_no", "atena_no")]
-    targets = pension_targets(checked)
-    assert targets.rows() == [
-        ("0100000001", "999", "1234567890", "1150", False, 36000),
-        ("0100000002", "501", "2234567890", "0150", True, 0),
-    ]
-    assert targets.schema["previous_year_tax"] == pl.Int64
-
-
 def test_a_duplicate_atena_no_holds_every_record_of_it():
     """Two 送付先 for one person: none is guessed, both are held."""
     checked = check_records(_lines(

@@ -21,6 +21,9 @@ pytestmark = pytest.mark.slow  # builds a generated ward and runs whole stages
 
 M, N = "131032", 2026
 UPSTREAM = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
+#: the insurers' names in the 公的年金等支払報告書 → their 特別徴収義務者コード (docs/sources.md#f3-2)
+PAYER_CODES = {"日本年金機構": "999", "国家公務員共済組合連合会": "501", "地方職員共済組合": "594",
+               "東京都職員共済組合": "596", "全国市町村共済組合連合会": "700", "日本私立学校振興・共済事業団": "686"}
 _HALF = {unicodedata.normalize("NFKC", chr(c)): chr(c) for c in range(0xFF61, 0xFFA0)}
 
 
@@ -72,11 +75,24 @@ def template(tmp_path_factory) -> Path:
         _env(patch, root, lake)
         for stage in UPSTREAM:
             assert stage_runner(stage)(fiscal_year=N, municipality=M)["status"] == "success"
-        assert notice_export(fiscal_year=N, municipality=M, notice_date="2026-05-20")["status"] == "success"
+        # the generated ward's own pension exchange is replaced by files built here from the public layout
+        shutil.rmtree(lake / "landing" / "pension_exchange")
+        shutil.rmtree(lake / "landing" / "pension_previous_year")
         residents = read_partition(lake, "staging", "residents", M, N)
-        listed = pl.read_csv(next((lake / "landing" / "pension_withholding_target").rglob("*.csv")), infer_schema=False)
-        rows = listed.join(residents, on="atena_no").select(
-            "atena_no", "payer_code", "basic_pension_no", "pension_code", "category", "previous_year_tax",
+        reports = read_partition(lake, "staging", "pension_reports", M, N).filter(
+            pl.col("is_current") & pl.col("atena_no").is_not_null()
+            & pl.col("payer_name").is_in(list(PAYER_CODES))).sort(
+            "atena_no", "art203_3_1_payment_yen", descending=[False, True]).unique("atena_no", keep="first")
+        rows = reports.select(
+            "atena_no", pl.col("payer_name").replace_strict(PAYER_CODES).alias("payer_code"), "basic_pension_no",
+            "pension_code", pl.col("art203_3_1_payment_yen").alias("pension_annual_amount"),
+        ).join(residents, on="atena_no").filter(pl.col("birth_date") <= date(N - 65, 4, 2)).select(
+            "atena_no", "payer_code", "basic_pension_no", "pension_code", "pension_annual_amount",
+            # every other pensioner continues from last year, with a previous pension-route tax of 3 % of the
+            # pension rounded down to 100円 (a test's choice: any amount serves)
+            pl.when(pl.col("atena_no").str.slice(9, 1).cast(pl.Int32) % 2 == 0).then(pl.lit("02"))
+            .otherwise(pl.lit("01")).alias("category"),
+            (pl.col("pension_annual_amount") * 3 // 100 // 100 * 100).alias("previous_year_tax"),
             "birth_date", pl.col("sex").cast(pl.String),
             pl.col("name_kana").map_elements(_half_width, return_dtype=pl.String), "name_kanji", "postal_code",
             pl.col("address").alias("address_kanji"))
@@ -92,9 +108,12 @@ def template(tmp_path_factory) -> Path:
             _write(lake, "2026-05", "00", payer, date(2026, 5, 20), mine.select(
                 "basic_pension_no", "pension_code", "birth_date", "sex", "name_kana", "name_kanji", "postal_code",
                 pl.lit(None, pl.String).alias("address_kana"), "address_kanji", "category",
-                pl.lit(date(2026, 4, 1)).alias("event_date"), pl.lit(2_000_000, pl.Int64).alias("amount_1"),
+                pl.lit(date(2026, 4, 1)).alias("event_date"), pl.col("pension_annual_amount").alias("amount_1"),
                 pl.lit(0, pl.Int64).alias("amount_2"), pl.lit(0, pl.Int64).alias("amount_3"),
                 pl.lit(None, pl.String).alias("mutual_aid_certificate_no")))
+        # May's run decides who is withheld from a pension; the 当初賦課 dispatch reads it
+        assert _run("2026-05")["status"] == "success"
+        assert notice_export(fiscal_year=N, municipality=M, notice_date="2026-05-20")["status"] == "success"
     return root
 
 
@@ -205,7 +224,9 @@ def test_bad_files_are_quarantined_whole_and_a_corrected_file_supersedes(lake):
     report = _run("2026-09")
     assert report["status"] == "success"
     quarantine = _read(lake, "quarantine", "pension_special_collection")
-    reasons = dict(quarantine.select("file", "reason_code").iter_rows())
+    reasons = {file.rsplit("/", 1)[1]: reason for file, reason in quarantine.select("file", "reason_code").iter_rows()}
+    assert set(quarantine["file"].str.replace(r"/[^/]+$", "")) == {folder.relative_to(lake / "landing").as_posix()}
+    assert quarantine["record_no"].null_count() == quarantine.height  # a file is quarantined whole
     assert reasons == {"Z422_686_20260910_001.dta": "record_length", "Z422_594_20260910_001.dta": "trailer_totals",
                        "notes.txt": "file_name"}
     files = _read(lake, "staging", "pension_files").filter(pl.col("month") == "2026-09")
@@ -221,11 +242,16 @@ def test_a_rerun_is_byte_identical_and_months_run_in_order(lake):
     from pipelines.pension_special_collection import PensionExchangeStopped
 
     _run("2026-05")
+    _run("2026-06")
     first = _run("2026-07")
     digests = {p.relative_to(lake).as_posix(): p.read_bytes() for p in (lake / "curated").rglob("*.parquet")}
     again = _run("2026-07")
     assert again["handoffs"][0]["unchanged"] and again["handoffs"][0]["run_id"] == first["handoffs"][0]["run_id"]
     assert {p.relative_to(lake).as_posix(): p.read_bytes() for p in (lake / "curated").rglob("*.parquet")} == digests
+    # an earlier month with the files it was processed with: nothing to do; with a new file: refused
+    june = _run("2026-06")
+    assert june["status"] == "success" and june["outputs"] == [] and "processed already" in june["messages"][-1]
+    _write(lake, "2026-06", "22", "999", date(2026, 6, 10), _no_records())
     with pytest.raises(PensionExchangeStopped, match="processed up to 2026-07"):
         _run("2026-06")
 
@@ -234,6 +260,5 @@ def test_the_request_month_needs_the_dispatched_assessment(lake):
     from pipelines.pension_special_collection import PensionExchangeStopped
 
     shutil.rmtree(lake / "curated" / "collection_plan")
-    _run("2026-05")
     with pytest.raises(PensionExchangeStopped, match="dispatch notice_export"):
         _run("2026-07")

@@ -25,11 +25,10 @@ def test_the_fields_of_committed_layouts_carry_what_their_yaml_says():
     assert (detail.required, detail.on_invalid, detail.max_length, detail.hold_because) == (False, "warn", 40, None)
     assert mailing.field("addressee").max_length == 40 and mailing.field("address").max_length == 80
 
-    pension = c.load_layout("pension_withholding_target")
+    pension = c.load_layout("pension_previous_year")
     tax = pension.field("previous_year_tax")
-    assert (tax.type, tax.pattern, tax.expected) == ("text", "^[0-9]{1,9}$", "the yen amount in digits, 0 for a 新規者")
-    assert pension.field("category").allowed == {"01": "新規者", "02": "前年度継続者"}
-    assert pension.key == ("atena_no",)
+    assert (tax.type, tax.pattern) == ("text", "^[0-9]{1,9}$")
+    assert pension.key == ("payer_code", "basic_pension_no", "pension_code")
 
     disability = c.load_layout("disability")
     grade = disability.field("grade")
