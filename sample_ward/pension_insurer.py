@@ -718,6 +718,15 @@ class PensionInsurers:
         events = self._events.select("person_id", "death_month", "suspended_from", "short_at")
         frame = requested.join(self._book, on=list(_KEY), how="left", validate="1:1", maintain_order="left") \
             .join(events, on="person_id", how="left", validate="m:1", maintain_order="left")
+        # a pension too small at a payment it was asked for (reported 03) ends the withholding for the rest of the
+        # 年度 (特別徴収の中止): the insurer neither withholds nor reports the later payments
+        earlier = [p for p in (*PROVISIONAL_PAYMENTS, *MAIN_PAYMENTS) if p < payment]
+        if earlier:
+            was_short = pl.concat([self._requested(sent, p).select(*_KEY, pl.lit(p, pl.Int64).alias("short_at"))
+                                   for p in earlier])
+            frame = frame.join(was_short, on=[*_KEY, "short_at"], how="anti")
+        if frame.is_empty():
+            return {}
         dead = pl.col("death_month").is_between(0, payment).fill_null(False)
         suspended = pl.col("suspended_from").is_between(0, payment).fill_null(False)
         short = (pl.col("short_at") == payment).fill_null(False)

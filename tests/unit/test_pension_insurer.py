@@ -390,9 +390,12 @@ def test_withheld_and_not_withheld_add_up_to_what_was_requested(insurers, outbou
     _, stopped = with_stop
     results = _results(year, insurers)
     deaths = insurers.deaths().select(*KEY, "death_date")
+    short = pl.DataFrame(schema={k: pl.String for k in KEY})
     for payment in (0, 2, 4, 6, 8, 10):
         got = results[payment]
-        expected = _expected(insurers, outbound, stopped, payment)
+        # a pension too small at one payment ends the withholding: the later payments are neither made nor reported
+        expected = _expected(insurers, outbound, stopped, payment).join(short, on=KEY, how="anti")
+        short = pl.concat([short, got.filter(pl.col("category") == "03").select(KEY)]).unique()
         joined = got.join(expected, on=KEY, how="full", validate="1:1", coalesce=True)
         assert joined["requested"].null_count() == 0, f"payment {payment}: a 22 record nobody requested"
         assert joined["amount_1"].null_count() == 0, f"payment {payment}: a request without its 22 record"

@@ -1,0 +1,140 @@
+"""A whole 年度 of the 年金特徴 exchange on a generated ward: the ward's stage month by month against the
+sample ward's pension insurers (sample_ward/pension_insurer.py), as `make demo` runs it.
+
+What must hold at the end (issue 14, "how it will be checked"): every file the ward sent round-trips byte for
+byte and its trailers match its records; every yen asked of the insurers is, per person and month, either
+withheld or moved to 普通徴収 — nothing is left open and nothing counted twice; each planted bad file is
+quarantined with its reason and nothing else is; the corrected file supersedes its first serial; every
+person whose withholding stopped has new 普通徴収 installments summing to what moved.
+
+The expected amounts are the insurers' (what their 22 files say was withheld) and the ward's own requests;
+the reconciliation is recomputed here from the lake's rows, not read from the stage's counts.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytestmark = pytest.mark.slow  # a generated ward, the cycle and twelve monthly runs
+
+M, N = "131032", 2026
+SEED = 13
+RESIDENTS = 1000  # enough pensioners for deaths, 差止 and short pensions among them
+MONTHS = [f"{N + (m < 4)}-{m:02d}" for m in (5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory):
+    from pipelines.notice_export import run as notice_export
+    from pipelines.pension_special_collection import run as pension
+    from pipelines.stages import stage_runner
+    from sample_ward import generate_ward
+    from sample_ward.pension_insurer import PensionInsurers, outbound_from_lake, write_month
+    from sample_ward.population import build_population
+
+    root = tmp_path_factory.mktemp("pension_year")
+    generate_ward(root / "ward", residents=RESIDENTS, seed=SEED, fiscal_year=N)
+    lake = root / "lake"
+    shutil.copytree(root / "ward" / "landing", lake / "landing")
+    insurers = PensionInsurers(build_population(RESIDENTS, SEED, N, M), SEED)
+    reports = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUMINZEI_LAKE", str(lake))
+        patch.setenv("JUMINZEI_VAULT_KEY_FILE", str(root / "keys" / "vault.key"))
+        patch.setenv("JUMINZEI_DATA_DOCS", str(root / "data_docs"))
+        for stage in ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment"):
+            assert stage_runner(stage)(fiscal_year=N, municipality=M)["status"] == "success"
+        for month in MONTHS:
+            write_month(lake / "landing", month, insurers.inbound(month, outbound_from_lake(lake, M, N, month)),
+                        municipality=M, fiscal_year=N)
+            reports[month] = pension(fiscal_year=N, municipality=M, processing_month=month)
+            assert reports[month]["status"] == "success" and reports[month]["reconciliation"]["ok"], month
+            if month == f"{N}-05":
+                assert notice_export(fiscal_year=N, municipality=M, notice_date=f"{N}-05-20")["status"] == "success"
+    return {"lake": lake, "insurers": insurers, "reports": reports}
+
+
+def _read(lake: Path, zone: str, dataset: str) -> pl.DataFrame:
+    from pipelines.lake import read_partition
+
+    return read_partition(lake, zone, dataset, M, N)
+
+
+def test_every_file_sent_round_trips_and_its_trailers_match(year):
+    from transforms.pension_exchange_records import read_exchange_file, write_exchange_file
+
+    sent = sorted((year["lake"] / "exports" / "pension_insurers").rglob("Z4*.dta"))
+    assert {p.name[:4] for p in sent} == {"Z401", "Z461"}
+    for path in sent:
+        data = path.read_bytes()
+        exchange = read_exchange_file(data, file=path.name)  # checks every trailer's count and totals
+        assert write_exchange_file(exchange, file=path.name) == data
+        for code, records in exchange.records.items():
+            group = exchange.groups.filter(pl.col("notice_code") == code).row(0, named=True)
+            assert group["record_count"] == records.height
+            assert [group[f"total_amount_{i}"] for i in (1, 2, 3)] == [int(records[f"amount_{i}"].sum()) for i in (1, 2, 3)]
+
+
+def test_every_yen_asked_for_is_withheld_or_moved_per_person(year):
+    lake = year["lake"]
+    ledger = _read(lake, "curated", "pension_ledger")
+    moves = _read(lake, "curated", "pension_moves")
+    assert ledger.filter(pl.col("status").is_in(["mismatch", "unexpected"])).height == 0
+    rows = ledger.join(moves.select("atena_no", "payer_code", "period", pl.col("amount").alias("moved")),
+                       on=["atena_no", "payer_code", "period"], how="left")
+    # a month still without its result at the end of the 年度 is one the insurer no longer reports after a stop
+    assert rows.filter((pl.col("status") == "pending") & pl.col("moved").is_null()).height == 0
+    withheld_in_full = rows.filter(pl.col("status") == "withheld")
+    assert withheld_in_full["moved"].null_count() == withheld_in_full.height  # a month withheld is not moved
+    stopped = rows.filter(pl.col("status") != "withheld")
+    # a month not withheld moved in full, or in the part the insurer could not withhold
+    assert (stopped["moved"] == stopped["requested"] - stopped["withheld"].fill_null(0)).all()
+    per_person = rows.group_by("atena_no").agg(
+        pl.col("requested").sum(), pl.col("withheld").fill_null(0).sum(), pl.col("moved").fill_null(0).sum())
+    assert (per_person["requested"] == per_person["withheld"] + per_person["moved"]).all()
+    # what stopped: a request refused (02 年金額不足, 03 資格喪失) or a payment not made (22 失権, 差止, 不足)
+    assert moves.height > 0
+    assert set(moves["stop_reason"]) <= {"result_02", "result_03", "collection_01", "collection_02", "collection_03"}
+    # every pensioner the insurers say died is moved from the month of the death on
+    deaths = year["insurers"].deaths().filter(pl.col("atena_no").is_not_null())
+    after = ledger.join(deaths.select("atena_no", pl.col("death_date").dt.strftime("%Y-%m").alias("died")),
+                        on="atena_no").filter(pl.col("period") > pl.col("died"))
+    assert after.height > 0  # the seed has withheld pensioners who die during the 年度
+    assert after.join(moves, on=["atena_no", "payer_code", "period"], how="anti").height == 0
+
+
+def test_what_moved_becomes_new_ordinary_installments_of_the_same_amount(year):
+    lake = year["lake"]
+    moves = _read(lake, "curated", "pension_moves").group_by("month", "atena_no").agg(pl.col("amount").sum())
+    switch = _read(lake, "curated", "pension_switch_installments").group_by("month", "person_id").agg(
+        pl.col("amount").sum(), pl.col("due_date").min(), pl.col("notice_date").first())
+    joined = moves.filter(pl.col("amount") > 0).join(switch.rename({"person_id": "atena_no"}),
+                                                      on=["month", "atena_no"], how="full", coalesce=True)
+    assert joined.filter(pl.col("amount") != pl.col("amount_right")).height == 0
+    assert joined["amount_right"].null_count() == 0 and joined["amount"].null_count() == 0
+    assert (joined["due_date"] > joined["notice_date"]).all()
+
+
+def test_the_planted_faults_are_quarantined_and_nothing_else(year):
+    lake, insurers = year["lake"], year["insurers"]
+    faults = insurers.planted_faults()
+    refused = faults.filter(pl.col("error").is_not_null())
+    quarantine = _read(lake, "quarantine", "pension_special_collection")
+    got = {(row["month"], row["file"].rsplit("/", 1)[1], row["reason_code"]) for row in quarantine.iter_rows(named=True)}
+    codes = {"TrailerTotalsError": "trailer_totals", "FileLengthError": "record_length"}
+    assert got == {(r["month"], r["file"], codes[r["error"]]) for r in refused.iter_rows(named=True)}
+    files = _read(lake, "staging", "pension_files")
+    staged = set(files.filter(pl.col("status") == "staged")["file"])
+    for row in faults.filter(pl.col("error").is_null()).iter_rows(named=True):
+        assert row["file"] in staged, row["kind"]  # the late, resent and corrected files are read
+    (first,) = faults.filter((pl.col("kind") == "corrected_file") & pl.col("file").str.ends_with("_001.dta"))["file"]
+    assert year["reports"]["2027-01"]["counts"]["files_superseded"] == 1
+    records = _read(lake, "staging", "pension_records")
+    ledger = _read(lake, "curated", "pension_ledger")
+    assert first in set(records["file"]) and first not in set(ledger["result_file"].drop_nulls())
+    received = sum(r["counts"]["files_received"] for r in year["reports"].values())
+    assert received == files.height  # every file received is in exactly one place: staged or quarantined
