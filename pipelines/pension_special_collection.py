@@ -362,8 +362,10 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     if outbound is not None:
         outputs.append(("curated", OUTBOUND, outbound, ["month", "file", "record_no"]))
     for zone, dataset, frame, key in outputs:
-        report.add_output(write_partition(lake, zone, dataset, municipality, fiscal_year, frame, sort_by=key,
-                                          run_id=run_id))
+        written = write_partition(lake, zone, dataset, municipality, fiscal_year, frame, sort_by=key, run_id=run_id)
+        report.add_output(written)
+        if dataset == MOVES and moved.height and not written.unchanged:
+            _audit_switch(lake, run_id, month, moved)
     if new_outbound is not None:
         from pipelines.handoff import write_handoff
 
@@ -525,6 +527,21 @@ def _next_register(decided: pl.DataFrame, outbound: pl.DataFrame, settings: Sett
                     pl.col("pension_amount").alias("previous_year_tax")), on=["atena_no", "payer_code"], how="left")
 
 
+SWITCH_REASON = "年金特別徴収の中止に伴う普通徴収への切替 (地方税法第321条の7の6)"
+
+
+def _audit_switch(lake: Path, run_id: str, month: str, moved: pl.DataFrame) -> None:
+    """One audit record per month's switch: who moved from pension withholding to 普通徴収 (宛名番号 only)."""
+    from pipelines.audit import append_audit
+
+    reasons = dict(moved.group_by("stop_reason").agg(pl.col("atena_no").n_unique()).sort("stop_reason").iter_rows())
+    append_audit(lake, operation="pension_switch_to_ordinary", reason=SWITCH_REASON, run_id=run_id,
+                 dataset=f"curated/{MOVES}", atena_nos=moved["atena_no"].unique().sort(),
+                 details={"processing_month": month, "persons": moved["atena_no"].n_unique(),
+                          "months_moved": moved.height, "amount": int(moved["amount"].sum() or 0),
+                          "persons_by_stop_reason": reasons})
+
+
 def _account(report: RunReport, month_files: pl.DataFrame, records: pl.DataFrame, decided: pl.DataFrame | None,
              review: pl.DataFrame | None, ledger: pl.DataFrame, moved: pl.DataFrame, all_moves: pl.DataFrame,
              superseded: pl.DataFrame, month: str) -> None:
@@ -552,6 +569,13 @@ def _account(report: RunReport, month_files: pl.DataFrame, records: pl.DataFrame
     report.set_count("sum_withheld", int(ledger.filter(pl.col("status") == "withheld")["withheld"].sum() or 0))
     report.set_count("persons_moved_this_month", moved["atena_no"].n_unique())
     report.set_count("sum_moved_this_month", int(moved["amount"].sum() or 0))
+    if moved.height:
+        reasons = moved.group_by("stop_reason").agg(pl.col("atena_no").n_unique().alias("persons"),
+                                                    pl.col("amount").sum()).sort("stop_reason")
+        shown = ", ".join(f"{r} {p} person(s) {a:,} yen" for r, p, a in reasons.iter_rows())
+        report.message(f"Withholding stopped for {moved['atena_no'].n_unique()} person(s) this month: "
+                       f"{int(moved['amount'].sum()):,} yen moved to 普通徴収 with new installments ({shown}; "
+                       f"curated/{SWITCH_INSTALLMENTS}, audit log operation pension_switch_to_ordinary).")
     # every requested month ends in exactly one place: withheld, moved to 普通徴収 or still open; a month the
     # insurer withheld after it was moved was paid twice (the excess is a refund for collection)
     moved_keys = all_moves.select("atena_no", "payer_code", "period", pl.col("amount").alias("_moved"))

@@ -192,6 +192,13 @@ def test_a_year_of_exchange_reconciles_to_the_yen(lake):
     assert len(person) == 1 and set(moved["stop_reason"]) == {"result_02"}
     main = schedule.filter(pl.col("person_id") == person[0])
     assert int(moved["amount"].sum()) == int(main["amount"].sum())  # every 本徴収 month of the refused request
+    # the switch is in the run report and, with the 宛名番号 concerned, in the audit log
+    assert any("moved to 普通徴収" in m for m in august["messages"])
+    from pipelines.audit import read_audit, verify_chain
+
+    (audit,) = [r for r in read_audit(lake) if r["operation"] == "pension_switch_to_ordinary"]
+    assert audit["atena_nos"] == person and audit["details"]["amount"] == int(moved["amount"].sum())
+    assert verify_chain(lake).ok
     switch = _read(lake, "curated", "pension_switch_installments")
     assert int(switch["amount"].sum()) == int(moved["amount"].sum())
     # 20 August: the 普通徴収 納期 at least 10 days ahead are 8月 (31 Aug), 10月 and 1月 (rules late_notice)
