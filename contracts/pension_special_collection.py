@@ -100,7 +100,7 @@ class PensionMoves(pa.DataFrameModel):
     route: pl.String = pa.Field(isin=["pension_provisional", "pension_main"])
     amount: pl.Int64 = pa.Field(ge=0)
     stop_period: pl.String = pa.Field(str_matches=_PERIOD)
-    stop_reason: pl.String = pa.Field(str_matches=r"^(result|collection)_[0-9]{2}$")
+    stop_reason: pl.String = pa.Field(str_matches=r"^(result|collection|change)_[0-9]{2}$")
     month: pl.String = pa.Field(str_matches=_PERIOD)
     notice_date: pl.Date
 
@@ -144,7 +144,7 @@ class PensionQuarantine(pa.DataFrameModel):
     null) or a record of the register's migration file, with the month it was found in; never a My Number."""
 
     month: pl.String = pa.Field(str_matches=_PERIOD)
-    source: pl.String = pa.Field(isin=["pension_exchange", "pension_previous_year"])
+    source: pl.String = pa.Field(isin=["pension_exchange", "pension_previous_year", "resident_changes"])
     file: pl.String = pa.Field(str_length={"min_value": 1})
     record_no: pl.Int64 = pa.Field(nullable=True, ge=2)
     field: pl.String = pa.Field(nullable=True)

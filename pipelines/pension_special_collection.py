@@ -300,16 +300,26 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
             and requests_sent.height == 0:
         new_outbound, handoff_files = _requests(settings, municipality, fiscal_year, month, exchange_date, decided,
                                                 records_in_force, report)
-    outbound = pl.concat([f for f in (outbound_before, new_outbound) if f is not None and f.height], how="vertical") \
-        if any(f is not None and f.height for f in (outbound_before, new_outbound)) else None
+    sent_so_far = [f for f in (outbound_before, new_outbound) if f is not None and f.height]
+    outbound = pl.concat(sent_so_far, how="diagonal_relaxed") if sent_so_far else None
 
     step(STEPS[3])
     ledger = _ledger(settings, municipality, fiscal_year, register, decided, outbound, records_in_force)
 
     step(STEPS[4])
+    changes, changes_held = _resident_changes(settings, municipality, fiscal_year, month, report)
+    deaths = pc.death_stops(ledger, changes.filter(pl.col("change") == "1"))
+    stop_outbound, stop_files = _stop_notices(municipality, month, exchange_date, deaths, changes, ledger,
+                                              records_in_force, outbound)
+    if stop_outbound is not None:
+        new_outbound = pl.concat([f for f in (new_outbound, stop_outbound) if f is not None], how="diagonal_relaxed")
+        handoff_files = [*handoff_files, *stop_files]
+        outbound = pl.concat([f for f in (outbound, stop_outbound) if f is not None], how="diagonal_relaxed")
+        report.set_count("stop_notices_sent", stop_outbound.height)
     earlier_moves = _earlier(lake, "curated", MOVES, municipality, fiscal_year, month)
     moved = pc.moves(ledger, earlier_moves if earlier_moves is not None else
-                     pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String}))
+                     pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String}),
+                     stops=deaths)
     moved = moved.with_columns(pl.lit(month).alias("month"), pl.lit(exchange_date).alias("notice_date"))
     switch = _switch_installments(moved, profile, fiscal_year, exchange_date, month)
     all_moves = pl.concat([earlier_moves, moved], how="vertical_relaxed") if earlier_moves is not None else moved
@@ -330,6 +340,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         "month", pl.lit("pension_exchange").alias("source"), pl.col("path").alias("file"),
         pl.lit(None, pl.Int64).alias("record_no"), pl.lit(None, pl.String).alias("field"), "reason_code",
         pl.col("reason").alias("message"))
+    register_held = pl.concat([register_held, changes_held])
     new_register_held = register_held.join(earlier_quarantine, on=["source", "file", "record_no"], how="anti")
     quarantine = pl.concat([earlier_quarantine, files_held.cast(QUARANTINE_SCHEMA), new_register_held])
     from contracts.pension_special_collection import PensionQuarantine
@@ -366,12 +377,13 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         report.add_output(written)
         if dataset == MOVES and moved.height and not written.unchanged:
             _audit_switch(lake, run_id, month, moved)
-    if new_outbound is not None:
-        from pipelines.handoff import write_handoff
-
+    if new_outbound is not None and new_outbound.filter(pl.col("notice_code") == "01").height:
         register = _next_register(decided, new_outbound, settings, municipality, fiscal_year)
         report.add_output(write_partition(lake, "curated", REGISTER, municipality, fiscal_year, register,
                                           sort_by=["basic_pension_no", "pension_code", "payer_code"], run_id=run_id))
+    if handoff_files:
+        from pipelines.handoff import write_handoff
+
         written = write_handoff(lake, recipient="pension_insurers", municipality=municipality, fiscal_year=fiscal_year,
                                 run_id=run_id, files=handoff_files, series=month,
                                 source={"processing_month": month, "stage_run_id": run_id})
@@ -401,11 +413,8 @@ def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str
 def _requests(settings: Settings, municipality: str, fiscal_year: int, month: str, created: date,
               decided: pl.DataFrame | None, records: pl.DataFrame, report: RunReport):
     """The 01 and 61 files of the request month, one of each per insurer, and their records as sent."""
-    from contracts.pension_exchange import exchange_file_name
-    from pipelines.handoff import RawHandoffFile
     from transforms import pension_collection as pc
     from transforms.installments import load_installment_rules, pension_amounts
-    from transforms.pension_exchange_records import ControlBlock, ExchangeFile, write_exchange_file
 
     lake = settings.lake
     for dataset in ("collection_plan", "installment_schedule"):
@@ -427,8 +436,23 @@ def _requests(settings: Settings, municipality: str, fiscal_year: int, month: st
     targets = records.filter(pl.col("notice_code") == "00")
     requests, changes = pc.request_records(targets, decided, plan, schedule,
                                            dict(zip(("april", "june", "august"), provisional["pension_provisional"])))
+    sent, files = notice_files(municipality, month, created, {"01": requests, "61": changes})
+    report.set_count("requests_sent", requests.height)
+    report.set_count("requests_withheld", requests.filter(pl.col("category") == "01").height)
+    report.set_count("provisional_changes_sent", changes.height)
+    return sent, files
+
+
+def notice_files(municipality: str, month: str, created: date, notices: dict[str, pl.DataFrame]):
+    """The outbound files of a month, one per notice type and insurer (``notices``: 通知内容コード → data
+    records with ``payer_code`` and ``atena_no``), and their records as sent (``month``, ``file``,
+    ``notice_code``, ``record_no`` added; the 宛名番号 stays with the ward, it is not in the file)."""
+    from contracts.pension_exchange import exchange_file_name
+    from pipelines.handoff import RawHandoffFile
+    from transforms.pension_exchange_records import ControlBlock, ExchangeFile, write_exchange_file
+
     sent, files = [], []
-    for code, frame in (("01", requests), ("61", changes)):
+    for code, frame in notices.items():
         for payer in sorted(frame["payer_code"].unique().to_list()):
             rows = frame.filter(pl.col("payer_code") == payer)
             name = exchange_file_name(code, payer, created, 1)
@@ -444,10 +468,64 @@ def _requests(settings: Settings, municipality: str, fiscal_year: int, month: st
             sent.append(rows.with_columns(pl.lit(month).alias("month"), pl.lit(name).alias("file"),
                                           pl.lit(code).alias("notice_code"),
                                           pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("record_no")))
-    report.set_count("requests_sent", requests.height)
-    report.set_count("requests_withheld", requests.filter(pl.col("category") == "01").height)
-    report.set_count("provisional_changes_sent", changes.height)
-    return pl.concat(sent, how="vertical_relaxed"), files
+    if not sent:
+        return None, []
+    return pl.concat(sent, how="diagonal_relaxed"), files
+
+
+def _resident_changes(settings: Settings, municipality: str, fiscal_year: int, month: str,
+                      report: RunReport) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The deaths and removals the 住民記録 recorded up to ``month``: every monthly extract of the 年度 until
+    then (``landing/resident_changes/``, layout ``resident_changes``), and its quarantined records."""
+    from contracts.resident_snapshot import load_layout
+    from pipelines.resident_snapshot import read_registry_file
+    from transforms.resident_snapshot import keyed_records, quarantine_frame
+
+    schema = {"atena_no": pl.String, "change": pl.String, "change_date": pl.Date}
+    folder = settings.landing / "resident_changes" / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    last = month.replace("-", "")
+    paths = [p for p in sorted(folder.glob(f"jumin_ido_{municipality}_*.csv")) if p.stem.rsplit("_", 1)[1] <= last] \
+        if folder.is_dir() else []
+    if not paths:
+        return pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    layout = load_layout("resident_changes")
+    checked = keyed_records(pl.concat([read_registry_file(settings, p, layout, report) for p in paths]), layout, None)
+    for file, received, staged in checked.group_by("file").agg(
+            pl.len(), pl.col("_reason").is_null().sum()).sort("file").iter_rows():
+        report.add_input_counts(f"landing/{file}", received=received, staged=staged, quarantined=received - staged,
+                                source="resident_changes")
+    held = quarantine_frame({"resident_changes": (checked, layout)}, "changes").select(
+        pl.lit(month).alias("month"), *[c for c in QUARANTINE_SCHEMA if c != "month"])
+    staged = checked.filter(pl.col("_reason").is_null()).select(
+        "atena_no", "change", pl.col("change_date").str.strptime(pl.Date, "%Y%m%d"))
+    return staged.cast(schema), held.cast(QUARANTINE_SCHEMA)
+
+
+def _stop_notices(municipality: str, month: str, created: date, deaths: pl.DataFrame, changes: pl.DataFrame,
+                  ledger: pl.DataFrame, records: pl.DataFrame, outbound: pl.DataFrame | None):
+    """The 資格喪失等の通知 (41, 各種区分 01 死亡) of the deaths not yet notified: one record per pension, its
+    identity as the insurer sent it in May, 異動年月日 the date of death, amounts 0 (codes.yaml)."""
+    from transforms.pension_collection import IDENTITY, PENSION_KEY
+
+    if deaths.height == 0:
+        return None, []
+    pensions = ledger.select("atena_no", *PENSION_KEY).drop_nulls().unique(["atena_no", "payer_code"])
+    notified = outbound.filter(pl.col("notice_code") == "41").select("atena_no", "payer_code") \
+        if outbound is not None and "notice_code" in outbound.columns else pl.DataFrame(
+            schema={"atena_no": pl.String, "payer_code": pl.String})
+    identity = records.filter(pl.col("notice_code") == "00").select(*PENSION_KEY, *[c for c in IDENTITY
+                                                                                   if c not in PENSION_KEY]) \
+        .unique(PENSION_KEY, keep="last")
+    stops = deaths.join(notified, on=["atena_no", "payer_code"], how="anti").join(
+        pensions, on=["atena_no", "payer_code"], how="inner").join(identity, on=PENSION_KEY, how="inner") \
+        .join(changes.filter(pl.col("change") == "1").select("atena_no", pl.col("change_date").alias("event_date")),
+              on="atena_no", how="left")
+    if stops.height == 0:
+        return None, []
+    rows = stops.sort("payer_code", "basic_pension_no", "pension_code").select(
+        "payer_code", "atena_no", *IDENTITY, pl.lit("01").alias("category"), "event_date",
+        *[pl.lit(0, pl.Int64).alias(f"amount_{i}") for i in (1, 2, 3)])
+    return notice_files(municipality, month, created, {"41": rows})
 
 
 def _provisional_requested(register: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:

@@ -86,6 +86,10 @@ def generate_ward(out_dir: Path, residents: int, seed: int, fiscal_year: int,
         pension_files = write_month(landing, f"{fiscal_year}-05", insurers.target_person_files(),
                                     municipality=municipality_code, fiscal_year=fiscal_year)
         write_previous_year_register(pop, seed, landing)
+        for month in (f"{fiscal_year}-04", f"{fiscal_year}-05"):  # the 住民記録's 異動 up to the May exchange
+            rel, data = insurers.resident_changes_file(month)
+            (landing / rel).parent.mkdir(parents=True, exist_ok=True)
+            (landing / rel).write_bytes(data)
         seconds["pension_insurers"] = time.perf_counter() - started
 
         started = time.perf_counter()

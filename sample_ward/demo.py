@@ -247,6 +247,15 @@ class PensionDesk:
         outbound = outbound_from_lake(self.lake, self.municipality, self.fiscal_year, month)
         files = self.insurers.inbound(month, outbound)
         write_month(self.lake / "landing", month, files, municipality=self.municipality, fiscal_year=self.fiscal_year)
+        # the 住民記録's 異動 extract of the month (April's too with May's: the exchange starts in May)
+        for of in ([f"{self.fiscal_year}-04"] if month == f"{self.fiscal_year}-05" else []) + [month]:
+            rel, data = self.insurers.resident_changes_file(of)
+            path = self.lake / "landing" / rel
+            if not path.exists() or path.read_bytes() != data:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.part")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
         return len(files)
 
     def report(self) -> dict:

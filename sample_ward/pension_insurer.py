@@ -82,7 +82,9 @@ __all__ = [
 _SELECTION_STREAM = 0x4E4F5449
 #: this module's own draws ("NENK"), one child stream per purpose
 _STREAM = 0x4E454E4B
-_VARIATION_DRAWS, _EVENT_DRAWS = 1, 2
+_VARIATION_DRAWS, _EVENT_DRAWS, _MOVE_DRAWS = 1, 2, 3
+#: residents who move out of the ward in a month (転出), share of the residents; the 住民記録 異動 extract lists them
+MOVE_OUT_SHARE = 0.004
 
 #: 年金特別徴収: 65 or more on 1 April of the 年度 (地方税法第321条の7の2第1項) and a pension of 180,000 yen or
 #: more a year (地方税法施行令第48条の9の11; docs/sources.md T9)
@@ -465,6 +467,7 @@ class PensionInsurers:
         self.main_payer: str | None = counts["payer_code"][0] if counts.height else None
         self._events = self._draw_events(seed)
         self._files_00, self._truth = self._write_targets()
+        self._moves_out = self._draw_moves_out(pop, seed)
 
     # ----------------------------------------------------------------------------------------- May
 
@@ -546,6 +549,34 @@ class PensionInsurers:
         ``basic_pension_no``, ``pension_code``, ``death_date``; from their death month on, the 22 says 失権."""
         return self._events.filter(pl.col("death_date").is_not_null()) \
             .select("person_id", "atena_no", *_KEY, "death_date").sort("death_date", *_KEY)
+
+    def _draw_moves_out(self, pop: Population, seed: int) -> pl.DataFrame:
+        """Residents (not among the deceased) who move out of the ward during the 年度: atena_no, date."""
+        rng = _draws(seed, _MOVE_DRAWS)
+        residents = pop.persons.filter(pl.col("in_registry") & (pl.col("registry_status") == "resident")) \
+            .select("atena_no").join(self.deaths().select("atena_no"), on="atena_no", how="anti").sort("atena_no")
+        n = residents.height
+        k = min(n, _count(MOVE_OUT_SHARE * 12, n))
+        chosen = np.sort(rng.choice(n, size=k, replace=False)) if k else np.array([], dtype=np.int64)
+        start = np.datetime64(date(self.fiscal_year, 4, 1), "D")
+        days = rng.integers(0, 365, k)
+        return residents[chosen].with_columns(pl.Series("change_date", start + days).cast(pl.Date))
+
+    def resident_changes_file(self, month: str) -> tuple[str, bytes]:
+        """The ward's 住民記録 異動 extract of ``month`` (layout ``contracts/layouts/resident_changes.yaml``): the
+        deaths of the month among the resident pensioners, as the registry records them on the 死亡届 (the same
+        deaths the insurers learn of), and the residents who moved out of the ward (転出, a few in a thousand a
+        month). Path relative to ``landing/`` and bytes; a month without a change has its header only."""
+        year, number = _parse_month(month)
+        in_month = (pl.col("change_date").dt.year() == year) & (pl.col("change_date").dt.month() == number)
+        died = self.deaths().filter(pl.col("atena_no").is_not_null()).select(
+            "atena_no", pl.lit("1").alias("change"), pl.col("death_date").alias("change_date"))
+        moved = self._moves_out.select("atena_no", pl.lit("2").alias("change"), "change_date")
+        changes = pl.concat([died, moved]).filter(in_month).sort("atena_no")
+        lines = ["atena_no,change,change_date"] + [f"{a},{c},{d:%Y%m%d}" for a, c, d in changes.iter_rows()]
+        rel = (f"resident_changes/municipality={self.municipality}/fiscal_year={self.fiscal_year}/"
+               f"jumin_ido_{self.municipality}_{year:04d}{number:02d}.csv")
+        return rel, ("\n".join(lines) + "\n").encode("utf-8")
 
     # -------------------------------------------------------------------------------------- faults
 

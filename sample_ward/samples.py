@@ -60,6 +60,7 @@ REGISTRY_DOC = "docs/sample-ward.md#registry-files-own-layouts-utf-8-header-row-
 NOTICE_DOC = "docs/sample-ward.md#notice-inputs-own-layouts-the-registry-dialect"
 PENSION_DOC = "docs/layouts/pension_exchange.md"
 PENSION_REGISTER_DOC = "docs/sample-ward.md#pension-insurers-sample_wardpension_insurerpy"
+RESIDENT_CHANGES_DOC = "docs/sample-ward.md#resident-changes-the-registry-dialect"
 #: the stages that read files of the registry dialect (UTF-8, header row, LF)
 REGISTRY_DIALECT_STAGES = ("resident_snapshot", "notice_export", "pension_special_collection")
 #: files of fixed-length records (年金特徴), not of the registry dialect although their stage reads one
@@ -232,6 +233,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("pension_exchange", "特別徴収対象者情報 (年金特徴, 通知内容コード 00)", "pension_special_collection", PENSION_DOC, 0,
          Fault("合計金額 金額1 of the trailer one yen more than its records' sum: the stage refuses the whole file",
                None, None, "trailer_totals", _trailer_total_off)),
+    Kind("resident_changes", "住民記録 異動 抽出ファイル (月次)", "pension_special_collection", RESIDENT_CHANGES_DOC, 0,
+         Fault("異動年月日 (change_date) of the first line set to month 13", 1, "change_date", "bad_date",
+               _registry_fault("change_date", _month_13, "resident_changes"))),
     Kind("pension_previous_year", "年金特別徴収 前年度税額ファイル (移行データ)", "pension_special_collection",
          PENSION_REGISTER_DOC, 0,
          Fault("前年度の年金特別徴収に係る年税額 (previous_year_tax) of the first line with a letter", 1,
@@ -470,6 +474,9 @@ def build_samples() -> dict[str, bytes]:
             rel = notice_paths[source]
             good[source] = (rel, _registry_samples(landing, defects, {atena}, {source: rel})[source])
         good["pension_exchange"] = (pension_rel, (landing / pension_rel).read_bytes())
+        changes_rel = (f"resident_changes/municipality={municipality}/fiscal_year={fiscal_year}/"
+                       f"jumin_ido_{municipality}_{fiscal_year}05.csv")  # the May extract, read by May's exchange
+        good["resident_changes"] = (changes_rel, (landing / changes_rel).read_bytes())
         good["pension_previous_year"] = (register_rel, _registry_samples(
             landing, defects, pension_people, {"pension_previous_year": register_rel})["pension_previous_year"])
         from sample_ward.export_samples import export_samples

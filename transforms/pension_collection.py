@@ -277,7 +277,23 @@ def withholding_ledger(requested: pl.DataFrame, results: pl.DataFrame, persons: 
              "status").sort("atena_no", "payer_code", "period")
 
 
-def moves(ledger: pl.DataFrame, already: pl.DataFrame) -> pl.DataFrame:
+STOPS_SCHEMA: dict[str, pl.DataType] = {"atena_no": pl.String(), "payer_code": pl.String(), "stop_period": pl.String(),
+                                        "stop_reason": pl.String()}
+
+
+def death_stops(ledger: pl.DataFrame, deaths: pl.DataFrame) -> pl.DataFrame:
+    """The withholdings a death recorded in the 住民記録 stops (``deaths``: atena_no, change_date): from the
+    month of the death on (the pension is not paid to the deceased; 失権), with ``stop_reason`` ``change_01``
+    (資格喪失等の通知 各種区分 01 死亡). Only a withholding with a month of the death or later still to come."""
+    month = pl.col("change_date").dt.strftime("%Y-%m")
+    died = deaths.select("atena_no", month.alias("stop_period")).unique("atena_no")
+    ahead = ledger.join(died, on="atena_no", how="inner").filter(
+        (pl.col("period") >= pl.col("stop_period")) & (pl.col("status") == "pending"))
+    return ahead.select("atena_no", "payer_code", "stop_period", pl.lit("change_01").alias("stop_reason")) \
+        .unique(["atena_no", "payer_code"]).sort("atena_no", "payer_code").cast(STOPS_SCHEMA)
+
+
+def moves(ledger: pl.DataFrame, already: pl.DataFrame, stops: pl.DataFrame | None = None) -> pl.DataFrame:
     """The months that move to 普通徴収 and were not moved before: one row per person, insurer and month.
 
     A withholding stops at its first month ``refused`` or ``not_withheld`` (``stop_period``, with
@@ -285,13 +301,17 @@ def moves(ledger: pl.DataFrame, already: pl.DataFrame) -> pl.DataFrame:
     then on every month not reported withheld moves, with what was not withheld of it (``amount``;
     地方税法第321条の7の6: what the insurer cannot withhold is collected by 普通徴収). A ``mismatch`` month is
     not moved: the ward asks the insurer first. ``already``: atena_no, payer_code, period moved in earlier
-    months, left out (a month moves once)."""
-    stopping = ledger.filter(pl.col("status").is_in(["refused", "not_withheld"])).sort("period").group_by(
+    months, left out (a month moves once). ``stops``: stops the ward decided itself (:func:`death_stops`,
+    :data:`STOPS_SCHEMA`); the earliest stop of a withholding counts."""
+    found = ledger.filter(pl.col("status").is_in(["refused", "not_withheld"])).sort("period").group_by(
         "atena_no", "payer_code").agg(
         pl.col("period").first().alias("stop_period"),
         pl.when(pl.col("status").first() == "refused")
         .then(pl.concat_str([pl.lit("result_"), pl.col("answer_result").first()]))
         .otherwise(pl.concat_str([pl.lit("collection_"), pl.col("result_category").first()])).alias("stop_reason"))
+    stopping = pl.concat([found.cast(STOPS_SCHEMA), *([stops.cast(STOPS_SCHEMA)] if stops is not None else [])]) \
+        .sort("atena_no", "payer_code", "stop_period", "stop_reason").unique(["atena_no", "payer_code"], keep="first",
+                                                                             maintain_order=True)
     moving = ledger.join(stopping, on=["atena_no", "payer_code"], how="inner").filter(
         (pl.col("period") >= pl.col("stop_period")) & pl.col("status").is_in(["refused", "not_withheld", "pending"]))
     return moving.join(already.select("atena_no", "payer_code", "period"), on=["atena_no", "payer_code", "period"],

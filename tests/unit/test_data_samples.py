@@ -19,7 +19,7 @@ ENTRIES = INDEX["samples"]
 M, N = INDEX["ward"]["municipality_code"], INDEX["ward"]["fiscal_year"]
 REGISTRY_STAGE, DOCUMENT_STAGE, NOTICE_STAGE = "resident_snapshot", "returns_ingest", "notice_export"
 PENSION_STAGE = "pension_special_collection"
-PENSION_SOURCES = ("pension_exchange", "pension_previous_year")
+PENSION_SOURCES = ("pension_exchange", "pension_previous_year", "resident_changes")
 #: the notice inputs' extract dates are 1 May and 1 June of the year (sample_ward.notice_inputs): notices of
 #: 10 June find the DV等支援措置 list 9 days old, inside the profile's 14
 NOTICE_DATE = f"{N}-05-20"

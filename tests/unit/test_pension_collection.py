@@ -233,3 +233,23 @@ def test_a_file_sent_again_with_a_higher_serial_supersedes_the_first():
 def test_the_months_of_a_fiscal_year_run_from_april_to_march(year, first, last):
     months = pc.months_of_year(year)
     assert (len(months), months[0], months[-1], months[9]) == (12, first, last, f"{year + 1}-01")
+
+
+def test_a_death_stops_the_withholding_from_its_month_and_moves_what_is_still_to_come():
+    """A death on 20 November: the October payment was made before it (its result is still to come, it is
+    not moved); December and February will not be paid to the deceased and move to 普通徴収. A person whose
+    every month is withheld already has nothing to stop."""
+    schedule = _schedule([
+        ("0000000001", "pension_main", "2026-10", 5_000), ("0000000001", "pension_main", "2026-12", 5_000),
+        ("0000000001", "pension_main", "2027-02", 5_000), ("0000000002", "pension_main", "2026-10", 3_000),
+    ])
+    results = _records([_result("2222222222", "00", 3_000, 0, date(2026, 10, 15), "2026-11")], "22", "r.dta", "2026-11")
+    requested = pc.requested_months(schedule, _requests("0000000001", "0000000002"), _records([], "02", "n.dta"))
+    ledger = pc.withholding_ledger(requested, results, PERSONS)
+    deaths = pl.DataFrame({"atena_no": ["0000000001", "0000000002"], "change_date": [date(2026, 11, 20)] * 2})
+    stops = pc.death_stops(ledger, deaths)
+    assert stops.rows() == [("0000000001", "999", "2026-11", "change_01")]
+    empty = pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String})
+    moved = pc.moves(ledger, empty, stops=stops)
+    assert moved.select("atena_no", "period", "amount", "stop_reason").rows() == [
+        ("0000000001", "2026-12", 5_000, "change_01"), ("0000000001", "2027-02", 5_000, "change_01")]

@@ -51,6 +51,10 @@ def year(tmp_path_factory):
         for month in MONTHS:
             write_month(lake / "landing", month, insurers.inbound(month, outbound_from_lake(lake, M, N, month)),
                         municipality=M, fiscal_year=N)
+            for of in ([f"{N}-04"] if month == f"{N}-05" else []) + [month]:  # the 住民記録's deaths of the month
+                rel, data = insurers.resident_changes_file(of)
+                (lake / "landing" / rel).parent.mkdir(parents=True, exist_ok=True)
+                (lake / "landing" / rel).write_bytes(data)
             reports[month] = pension(fiscal_year=N, municipality=M, processing_month=month)
             assert reports[month]["status"] == "success" and reports[month]["reconciliation"]["ok"], month
             if month == f"{N}-05":
@@ -68,7 +72,7 @@ def test_every_file_sent_round_trips_and_its_trailers_match(year):
     from transforms.pension_exchange_records import read_exchange_file, write_exchange_file
 
     sent = sorted((year["lake"] / "exports" / "pension_insurers").rglob("Z4*.dta"))
-    assert {p.name[:4] for p in sent} == {"Z401", "Z461"}
+    assert {p.name[:4] for p in sent} == {"Z401", "Z461", "Z441"}  # requests, next 仮徴収, stops after a death
     for path in sent:
         data = path.read_bytes()
         exchange = read_exchange_file(data, file=path.name)  # checks every trailer's count and totals
@@ -96,15 +100,41 @@ def test_every_yen_asked_for_is_withheld_or_moved_per_person(year):
     per_person = rows.group_by("atena_no").agg(
         pl.col("requested").sum(), pl.col("withheld").fill_null(0).sum(), pl.col("moved").fill_null(0).sum())
     assert (per_person["requested"] == per_person["withheld"] + per_person["moved"]).all()
-    # what stopped: a request refused (02 年金額不足, 03 資格喪失) or a payment not made (22 失権, 差止, 不足)
+    # what stopped: a request refused (02 年金額不足, 03 資格喪失), a payment not made (22 失権, 差止, 不足) or a
+    # death the 住民記録 recorded (41 死亡)
     assert moves.height > 0
-    assert set(moves["stop_reason"]) <= {"result_02", "result_03", "collection_01", "collection_02", "collection_03"}
+    assert set(moves["stop_reason"]) <= {"result_02", "result_03", "collection_01", "collection_02", "collection_03",
+                                         "change_01"}
     # every pensioner the insurers say died is moved from the month of the death on
     deaths = year["insurers"].deaths().filter(pl.col("atena_no").is_not_null())
     after = ledger.join(deaths.select("atena_no", pl.col("death_date").dt.strftime("%Y-%m").alias("died")),
                         on="atena_no").filter(pl.col("period") > pl.col("died"))
     assert after.height > 0  # the seed has withheld pensioners who die during the 年度
     assert after.join(moves, on=["atena_no", "payer_code", "period"], how="anti").height == 0
+
+
+def test_a_death_in_the_registry_sends_one_stop_notice_to_the_insurer(year):
+    """資格喪失等の通知 (41, 各種区分 01 死亡) once per deceased pensioner still to be withheld from, in the month the
+    住民記録 records the death, with the date of death; the insurer's answer (42) comes the month after."""
+    from transforms.pension_exchange_records import read_exchange_file
+
+    lake = year["lake"]
+    sent = sorted((lake / "exports" / "pension_insurers").rglob("Z441_*.dta"))
+    assert sent, "no stop notice was sent"
+    stops = pl.concat([read_exchange_file(p.read_bytes(), file=p.name).records["41"] for p in sent])
+    assert stops.select("basic_pension_no", "pension_code").is_unique().all()
+    assert set(stops["category"]) == {"01"} and (stops["amount_1"] + stops["amount_2"] + stops["amount_3"] == 0).all()
+    deaths = year["insurers"].deaths().select("payer_code", "basic_pension_no", "pension_code", "death_date")
+    joined = stops.join(deaths, on=["payer_code", "basic_pension_no", "pension_code"], how="left")
+    assert joined["death_date"].null_count() == 0 and (joined["event_date"] == joined["death_date"]).all()
+    for path in sent:  # sent in the month of the death
+        created = path.name.split("_")[2]
+        month_deaths = joined.filter(pl.col("death_date").dt.strftime("%Y%m") == created[:6])
+        assert month_deaths.height > 0
+    answers = [p for p in (lake / "landing" / "pension_exchange").rglob("Z442_*.dta")]
+    assert len(answers) == len(sent)
+    moves = _read(lake, "curated", "pension_moves")
+    assert "change_01" in set(moves["stop_reason"])
 
 
 def test_what_moved_becomes_new_ordinary_installments_of_the_same_amount(year):
