@@ -50,6 +50,14 @@ cannot be read. Report: `juminzei status`; docs/notice-export.md.
                 "description": "The day the notices go out (YYYY-MM-DD); the DV等支援措置 list must be fresh "
                 "on that day. Empty: today (Asia/Tokyo).",
             },
+            pension_switch_month={
+                "default": "",
+                "type": "string",
+                "pattern": "^$|^[0-9]{4}-(0[1-9]|1[0-2])$",
+                "title": "Pension switch month (年金特徴 中止月)",
+                "description": "Send instead the 納税通知書 (変更) of the persons whose pension withholding moved to "
+                "普通徴収 in this month (YYYY-MM), dated as the switch. Empty: the 当初賦課 notices.",
+            },
         ).items()
     },
 )

@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", default=None, help="landing folder (returns_ingest; default: the lake's landing zone)")
     run.add_argument("--notice-date", default=None,
                      help="notice date YYYY-MM-DD (notice_export; default: today in Asia/Tokyo)")
+    run.add_argument("--pension-switch-month", default=None,
+                     help="month YYYY-MM (notice_export: the 納税通知書 of the pension switches of that month)")
     run.add_argument("--processing-month", default=None,
                      help="month YYYY-MM (pension_special_collection; default: this month in Asia/Tokyo)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
@@ -176,6 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         params["notice_date"] = args.notice_date
     if args.processing_month is not None:
         params["processing_month"] = args.processing_month
+    if args.pension_switch_month is not None:
+        params["pension_switch_month"] = args.pension_switch_month
     run = resolve_run_config(args.stage, params, now=datetime.now(timezone.utc))
     summary = run_stage(run)
     if args.json:

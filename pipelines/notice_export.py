@@ -85,9 +85,14 @@ def run(
     dry_run: bool = False,
     notice_date: str | date | None = None,
     requested_by: str | None = None,
+    pension_switch_month: str | None = None,
 ) -> dict:
     """Plan, schedule and write the notices of one municipality and fiscal year: a dispatch writes the
     hand-off folders (``exports/``), a dry run the same files under ``preview/`` only.
+
+    ``pension_switch_month`` (YYYY-MM): instead, the 納税通知書 (変更) of the persons whose pension withholding
+    moved to 普通徴収 in that month (``pension_special_collection``, docs/pension-exchange.md), dated as the
+    switch and handed to the print vendor as a hand-off of its own; the plan of June is left as it is.
 
     ``notice_date`` (通知日, ISO date): the day the notices go out; the DV等支援措置 list must be fresh on
     that day. Empty: today in Asia/Tokyo. ``requested_by``: who chose this run (the Airflow user who
@@ -101,6 +106,9 @@ def run(
             "notice_date": day.isoformat(),
             "explicit": not dry_run,
         }
+        if pension_switch_month:
+            _run_switch(settings, municipality, fiscal_year, report.run_id, dry_run, pension_switch_month, report)
+            return
         _run(settings, municipality, fiscal_year, report.run_id, dry_run, day, report)
 
     return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
@@ -355,6 +363,101 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     if all(o.get("unchanged") for o in report.outputs) and all(h["unchanged"] for h in report.handoffs):
         report.message("Inputs unchanged since the last run: every output partition and hand-off was left as it "
                        "was; nothing was sent again.")
+
+
+def _run_switch(settings: Settings, municipality: str, fiscal_year: int, run_id: str, dry_run: bool, month: str,
+                report: RunReport) -> None:
+    """The 納税通知書 (変更) of a month's switch from pension withholding to 普通徴収 (see :func:`run`)."""
+    from contracts.notice_export import CollectionPlan, InstallmentSchedule
+    from contracts.tax_assessment import TaxAssessment
+    from pipelines import notice_files
+    from pipelines.pension_special_collection import MOVES, SWITCH_INSTALLMENTS
+    from transforms.notice_inputs import check_records, mailing_addresses, suppression_problems
+    from transforms.pension_collection import switched_plan
+    from transforms.tax_rules import RuleError, load_municipality_profile
+
+    lake = settings.lake
+    for zone, dataset in (("curated", "tax_assessment"), ("staging", "residents"), ("curated", PLAN),
+                          ("curated", SCHEDULE), ("curated", MOVES), ("curated", SWITCH_INSTALLMENTS)):
+        if not partition_exists(lake, zone, dataset, municipality, fiscal_year):
+            raise ConfigError(f"{zone}/{dataset} for {municipality}/{fiscal_year} does not exist: the 納税通知書 (変更) of "
+                              f"a pension switch need the dispatched 当初賦課 and pension_special_collection of {month}")
+    moves = read_partition(lake, "curated", MOVES, municipality, fiscal_year)
+    this_month = moves.filter(pl.col("month") == month)
+    report.dispatch["pension_switch_month"] = month
+    if this_month.height == 0:
+        report.message(f"No pension withholding moved to 普通徴収 in {month}: there is no notice to send.")
+        return
+    try:
+        profile = load_municipality_profile(municipality)
+        max_age = profile.amount("notice_dispatch.support_list_max_age_days")
+    except RuleError as error:
+        raise ConfigError(str(error)) from None
+    notice_date = this_month["notice_date"].min()
+    report.dispatch["notice_date"] = notice_date.isoformat()
+
+    step(STEPS[0])
+    assessment = validate(TaxAssessment, read_partition(lake, "curated", "tax_assessment", municipality, fiscal_year,
+                                                        columns=ASSESSMENT_COLUMNS), "curated/tax_assessment", run_id)
+    residents_full = read_partition(lake, "staging", "residents", municipality, fiscal_year, columns=RESIDENT_COLUMNS)
+    residents = residents_full.select("atena_no")
+    mailing = check_records(_read_required(settings, "mailing_address", municipality, fiscal_year, report),
+                            "mailing_address", residents)
+
+    step(STEPS[1])
+    current = _support_list(settings, municipality, fiscal_year, report, residents)
+    previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
+    problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
+    report.dispatch["interlock"] = "stopped" if problems else "passed"
+    if problems:
+        sentence = ("Dispatch stopped by the DV等支援措置 interlock (docs/notice-export.md): " + "; ".join(problems)
+                    + ". Nothing was written.")
+        if not dry_run:
+            raise DispatchStopped(sentence)
+        report.message("Dry run: a dispatch now would stop. " + sentence)
+        return
+
+    step(STEPS[2])
+    plan, schedule = switched_plan(read_partition(lake, "curated", PLAN, municipality, fiscal_year),
+                                   read_partition(lake, "curated", SCHEDULE, municipality, fiscal_year), moves,
+                                   read_partition(lake, "curated", SWITCH_INSTALLMENTS, municipality, fiscal_year), month)
+    plan = validate(CollectionPlan, plan, f"curated/{PLAN} (switched in {month})", run_id)
+    schedule = validate(InstallmentSchedule, schedule.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int32).over("person_id", "method").alias("sequence")),
+        f"curated/{SCHEDULE} (switched in {month})", run_id)
+
+    step(STEPS[4])
+    protected = current.persons(notice_date) if current is not None else pl.Series("atena_no", [], pl.String)
+    notices = notice_files.switch_notices(
+        assessment=assessment.join(plan.select("person_id"), on="person_id", how="semi"), plan=plan,
+        schedule=schedule, residents=residents_full, mailing=mailing_addresses(mailing), protected=protected,
+        fiscal_year=fiscal_year, municipality=municipality, notice_date=notice_date, profile=profile)
+    # the new notice of each person: the 普通徴収 期別 sum to the new 普通徴収 amount, the routes to the tax
+    tax = notices.tax
+    report.set_count("switch_notices", notices.sent_tax.height)
+    report.set_count("switch_notices_held", notices.held.height)
+    report.set_count("sum_switch_ordinary_amount", int(tax["ordinary_amount"].sum() or 0))
+    wrong = tax.filter(pl.col("ordinary_installments_total") != pl.col("ordinary_amount")).height
+    report.add_check("each switch notice's 普通徴収 期別 sum to its 普通徴収 amount", wrong == 0, expected=0, actual=wrong)
+    unbalanced = tax.filter(pl.col("salary_amount") + pl.col("pension_amount") + pl.col("ordinary_amount")
+                            != pl.col("total_tax")).height
+    report.add_check("each switch notice's routes sum to the assessed tax", unbalanced == 0, expected=0,
+                     actual=unbalanced)
+    one_each = tax.height == this_month["atena_no"].n_unique()
+    report.add_check("one notice per person switched in the month", one_each, expected=this_month["atena_no"].n_unique(),
+                     actual=tax.height)
+    require_reconciled(report)
+
+    step(STEPS[7])
+    source = {"pension_moves": _provenance(lake, "curated", MOVES, municipality, fiscal_year),
+              "pension_switch_month": month, "notice_date": notice_date.isoformat(), "stage_run_id": run_id}
+    written = write_handoff(lake, recipient="print_vendor", municipality=municipality, fiscal_year=fiscal_year,
+                            run_id=run_id, files=notices.files["print_vendor"], source=source, preview=dry_run,
+                            series=f"pension_switch_{month}")
+    report.handoffs.append(written)
+    if notices.held.height:
+        report.message(f"{notices.held.height} switch notice(s) held (DV等支援措置 or no address): they are handled by "
+                       "hand, like the held 当初 notices.")
 
 
 def _samples(lake: Path, municipality: str, fiscal_year: int, run_id: str, notices, report: RunReport) -> None:

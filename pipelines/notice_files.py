@@ -144,6 +144,36 @@ def print_vendor_files(tax: pl.DataFrame, employer: pl.DataFrame, employee: pl.D
     return vendor
 
 
+def switch_notices(*, assessment: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataFrame, residents: pl.DataFrame,
+                   mailing: pl.DataFrame, protected: pl.Series, fiscal_year: int, municipality: str, notice_date: date,
+                   profile) -> NoticeFiles:
+    """The 納税通知書 (変更) of the persons whose pension withholding moved to 普通徴収 (``plan``/``schedule``:
+    :func:`transforms.pension_collection.switched_plan`): the same print layout as the 当初 notices, the new
+    普通徴収 期別 in its installment slots; the protected and the unaddressable held; only the print vendor's
+    files (the 納税通知書 and its 外字 report)."""
+    from transforms import notices as n
+
+    periods, months = slots(fiscal_year, profile)
+    addressed = n.addressees(residents, mailing, protected)
+    tax = n.tax_notices(assessment, plan, schedule, addressed, fiscal_year=fiscal_year,
+                        ordinary_periods=periods["installments"], provisional_periods=periods["provisional"],
+                        main_periods=periods["main"]).with_columns(
+        pl.lit(fiscal_year, pl.Int64).alias("fiscal_year"), pl.lit(municipality).alias("municipality_code"),
+        pl.lit(notice_date, pl.Date).alias("notice_date"))
+    no_special = pl.DataFrame(schema={"person_id": pl.String, "notice_no": pl.String, "designation_no": pl.String,
+                                      "protected": pl.Boolean, "salary_amount": pl.Int64})
+    held = n.held_notices(tax, no_special).with_columns(pl.lit(fiscal_year, pl.Int32).alias("fiscal_year"))
+    sent = n.dispatch_order(tax.filter(~pl.col("protected") & pl.col("addressee_address").is_not_null()),
+                            "addressee_postal_code", "addressee_address", "addressee_address_detail", "person_id")
+    files, report = _paper("tax_notice", sent, months, counts={"notices": sent.height})
+    layout = load_handoff_layout("encoding_report")
+    files.append(HandoffFile("encoding_report.csv", to_export(report.sort("print_file", "notice_no", "field",
+                                                                          "position"), layout), layout, "csv"))
+    out = NoticeFiles(tax=tax, special=no_special, held=held, forwarding=pl.DataFrame(), sent_tax=sent)
+    out.files = {"print_vendor": files}
+    return out
+
+
 def _files(notices: NoticeFiles, months: dict[str, list[int]], my_numbers) -> dict[str, list[HandoffFile]]:
     from transforms.notices import cp932_form, dispatch_order, replace_unencodable, unencodable_characters
 

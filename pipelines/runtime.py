@@ -218,13 +218,14 @@ def resolve_options(params: Mapping[str, Any]) -> dict:
             options["notice_date"] = date.fromisoformat(str(notice_date)).isoformat()
         except ValueError:
             raise ConfigError(f"notice_date must be a date written YYYY-MM-DD, got {notice_date!r}") from None
-    month = params.get("processing_month")
-    if month not in (None, ""):
-        import re
+    for key in ("processing_month", "pension_switch_month"):
+        month = params.get(key)
+        if month not in (None, ""):
+            import re
 
-        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", str(month)):
-            raise ConfigError(f"processing_month must be a month written YYYY-MM, got {month!r}")
-        options["processing_month"] = str(month)
+            if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", str(month)):
+                raise ConfigError(f"{key} must be a month written YYYY-MM, got {month!r}")
+            options[key] = str(month)
     return options
 
 

@@ -28,7 +28,7 @@ RECORDS_REQUESTER = frozenset({"notice_export"})
 
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "returns_ingest": ("landing",),
-    "notice_export": ("notice_date",),
+    "notice_export": ("notice_date", "pension_switch_month"),
     "pension_special_collection": ("processing_month",),
 }
 

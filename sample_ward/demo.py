@@ -212,9 +212,21 @@ def main(argv: list[str] | None = None) -> int:
         insurers.deliver(month)
         ok, seconds, log_path = run_dag("pension_special_collection", {**conf, "processing_month": month}, env,
                                         logs / "pension_months", name=month)
-        pension_runs.append((month, ok, seconds, insurers.report()))
+        report = insurers.report()
         if not ok:
             return _failed(f"pension_special_collection {month}", seconds, log_path, lake, results, args.fiscal_year)
+        notices = None
+        if report.get("counts", {}).get("persons_moved_this_month"):
+            # the 納税通知書 (変更) of the month's switch, after a fresh DV等支援措置 extract (the interlock)
+            insurers.fresh_support_list(month)
+            ok, more, log_path = run_dag("notice_export", {**conf, "pension_switch_month": month}, env,
+                                         logs / "pension_months", name=f"{month}-switch-notices")
+            if not ok:
+                return _failed(f"notice_export {month} (switch notices)", more, log_path, lake, results,
+                               args.fiscal_year)
+            seconds += more
+            notices = insurers.notices_report()
+        pension_runs.append((month, ok, seconds, report, notices))
     print()
     print(summary_table(lake, results, args.fiscal_year))
     print(pension_table(pension_runs, insurers))
@@ -258,24 +270,41 @@ class PensionDesk:
                 os.replace(tmp, path)
         return len(files)
 
-    def report(self) -> dict:
-        path = (self.lake / "reports" / "pension_special_collection" / f"municipality={self.municipality}"
+    def report(self, stage: str = "pension_special_collection") -> dict:
+        path = (self.lake / "reports" / stage / f"municipality={self.municipality}"
                 / f"fiscal_year={self.fiscal_year}" / "latest.json")
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
+    def notices_report(self) -> dict:
+        return self.report("notice_export")
 
-def pension_table(runs: list[tuple[str, bool, float, dict]], desk: PensionDesk) -> str:
+    def fresh_support_list(self, month: str) -> None:
+        """The registry's DV等支援措置 extract taken again on the 15th of ``month`` (the May list's persons):
+        the notices of a switch are dated the 20th, and the interlock wants a list at most 14 days old."""
+        folder = self.lake / "landing" / "support_measures" / f"municipality={self.municipality}" \
+            / f"fiscal_year={self.fiscal_year}"
+        may = folder / f"shien_sochi_{self.municipality}_{self.fiscal_year}0515.csv"
+        fresh = folder / f"shien_sochi_{self.municipality}_{month.replace('-', '')}15.csv"
+        if may.exists() and not fresh.exists():
+            tmp = fresh.with_name(f".{fresh.name}.part")
+            tmp.write_bytes(may.read_bytes())
+            os.replace(tmp, fresh)
+
+
+def pension_table(runs: list[tuple[str, bool, float, dict, dict | None]], desk: PensionDesk) -> str:
     """One line per month of the exchange, and the planted faults of the insurers' files."""
     lines = ["", f"年金特徴 {desk.fiscal_year}: one run per month (docs/pension-exchange.md)",
              f"{'month':<8} {'run':<6} {'files':>5} {'quarant.':>8} {'superseded':>10} {'withheld':>12} "
-             f"{'moved':>9} {'open':>12}  reconciles"]
-    for month, ok, seconds, report in runs:
+             f"{'moved':>9} {'open':>12} {'notices':>7}  reconciles"]
+    for month, ok, seconds, report, notices in runs:
         c = report.get("counts", {})
+        sent = notices.get("counts", {}).get("switch_notices", 0) if notices else 0
         lines.append(
             f"{month:<8} {'ok' if ok else 'FAILED':<6} {c.get('files_received', 0):>5} {c.get('files_quarantined', 0):>8} "
             f"{c.get('files_superseded', 0):>10} {c.get('sum_withheld', 0):>12,} {c.get('sum_moved', 0):>9,} "
-            f"{c.get('sum_open', 0):>12,}  {'yes' if report.get('reconciliation', {}).get('ok') else 'NO'} "
+            f"{c.get('sum_open', 0):>12,} {sent:>7}  {'yes' if report.get('reconciliation', {}).get('ok') else 'NO'} "
             f"({seconds:.0f}s)")
+    lines.append("notices: the 納税通知書 (変更) of the month's switch to 普通徴収 (print vendor hand-off of its own).")
     faults = desk.insurers.planted_faults()
     lines.append("The insurers' planted faults (each must be quarantined or superseded, nothing else lost):")
     for row in faults.iter_rows(named=True):

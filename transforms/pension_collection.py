@@ -326,3 +326,32 @@ def switch_notice_date(month: str, day: int) -> date:
     """The date of the 普通徴収 notices of a month's stops: day ``day`` of the processing month."""
     year, m = (int(x) for x in month.split("-"))
     return date(year, m, day)
+
+
+# ------------------------------------------------------------------------------------- switch notices
+def switched_plan(plan: pl.DataFrame, schedule: pl.DataFrame, moves: pl.DataFrame, switch: pl.DataFrame,
+                  month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The plan and installments of the persons whose withholding moved to 普通徴収 in ``month``, as their
+    new 納税通知書 (変更) prints them: every move up to ``month`` taken out of the pension route
+    (``pension_amount`` less what moved; the moved 仮徴収/本徴収 months dropped) and put into 普通徴収
+    (``ordinary_amount`` plus what moved; the switch installments added to the ordinary ones of June). The
+    routes still sum to the assessed tax. ``moves``/``switch``: curated/pension_moves and
+    curated/pension_switch_installments (every month so far)."""
+    persons = moves.filter(pl.col("month") == month).select(pl.col("atena_no").alias("person_id")).unique()
+    upto = moves.filter(pl.col("month") <= month)
+    moved = upto.group_by(pl.col("atena_no").alias("person_id")).agg(pl.col("amount").sum().alias("_moved"))
+    new_plan = plan.join(persons, on="person_id", how="semi").join(moved, on="person_id", how="left").with_columns(
+        (pl.col("pension_amount") - pl.col("_moved")).alias("pension_amount"),
+        (pl.col("ordinary_amount") + pl.col("_moved")).alias("ordinary_amount"),
+    ).drop("_moved").with_columns(  # nothing left to withhold: no pension route (and no 特別徴収義務者) any more
+        pl.when(pl.col("pension_amount") > 0).then(pl.col("pension_payer")).alias("pension_payer"),
+        pl.when(pl.col("pension_amount") > 0).then(pl.col("pension_first_year")).alias("pension_first_year"),
+    ).sort("person_id")
+    gone = upto.select(pl.col("atena_no").alias("person_id"), "period", "route")
+    kept = schedule.join(persons, on="person_id", how="semi").join(gone, on=["person_id", "period", "route"], how="anti")
+    added = switch.filter(pl.col("month") <= month).join(persons, on="person_id", how="semi").select(
+        "person_id", pl.lit("ordinary").alias("method"), "sequence", "period", "due_date", "amount",
+        pl.lit("ordinary").alias("route"), pl.lit(None, pl.String).alias("payer"))
+    new_schedule = pl.concat([kept.select(added.columns), added.cast(kept.select(added.columns).schema)]) \
+        .sort("person_id", "period", "route")
+    return new_plan, new_schedule

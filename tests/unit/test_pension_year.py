@@ -168,3 +168,48 @@ def test_the_planted_faults_are_quarantined_and_nothing_else(year):
     assert first in set(records["file"]) and first not in set(ledger["result_file"].drop_nulls())
     received = sum(r["counts"]["files_received"] for r in year["reports"].values())
     assert received == files.height  # every file received is in exactly one place: staged or quarantined
+
+
+def test_a_switch_sends_a_new_tax_notice_with_the_remainder_in_the_ordinary_installments(year, tmp_path):
+    """The 納税通知書 (変更) of a month's switch (notice_export with pension_switch_month): one per person
+    switched, dated as the switch; its 普通徴収 期別 are June's ordinary ones plus what moved, split over the
+    納期 still ahead; its routes still sum to the tax; a hand-off of its own that supersedes nothing."""
+    from pipelines.notice_export import run as notice_export
+
+    lake = year["lake"]
+    moves = _read(lake, "curated", "pension_moves")
+    month = moves.group_by("month").len().sort("len", "month", descending=[True, False])["month"][0]
+    notice_date = moves.filter(pl.col("month") == month)["notice_date"][0]
+    # a fresh DV等支援措置 extract for the notice date (the interlock allows 14 days): the May list re-taken
+    folder = lake / "landing" / "support_measures" / f"municipality={M}" / f"fiscal_year={N}"
+    (may,) = sorted(folder.glob("shien_sochi_*.csv"))
+    fresh = folder / f"shien_sochi_{M}_{notice_date.replace(day=notice_date.day - 5):%Y%m%d}.csv"
+    fresh.write_bytes(may.read_bytes())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUMINZEI_LAKE", str(lake))
+        patch.setenv("JUMINZEI_VAULT_KEY_FILE", str(lake.parent / "keys" / "vault.key"))
+        patch.setenv("JUMINZEI_DATA_DOCS", str(lake.parent / "data_docs"))
+        report = notice_export(fiscal_year=N, municipality=M, pension_switch_month=month)
+    fresh.unlink()
+    assert report["status"] == "success" and report["reconciliation"]["ok"]
+    (handoff,) = report["handoffs"]
+    assert handoff["recipient"] == "print_vendor" and not handoff.get("supersedes")
+    notices = pl.read_parquet(lake / handoff["path"] / "tax_notice.parquet")
+    switched = moves.filter(pl.col("month") == month)["atena_no"].unique()
+    held = report["counts"]["switch_notices_held"]
+    assert notices.height + held == switched.len() and set(notices["person_id"]) <= set(switched)
+    assert (notices["notice_date"] == notice_date).all()
+    plan = _read(lake, "curated", "collection_plan")
+    schedule = _read(lake, "curated", "installment_schedule")
+    moved = moves.filter(pl.col("month") <= month).group_by(pl.col("atena_no").alias("person_id")).agg(
+        pl.col("amount").sum().alias("moved"))
+    june = schedule.filter(pl.col("route") == "ordinary").group_by("person_id").agg(pl.col("amount").sum().alias("june"))
+    got = notices.join(plan.select("person_id", pl.col("ordinary_amount").alias("ordinary_before"),
+                                   pl.col("pension_amount").alias("pension_before")), on="person_id") \
+        .join(moved, on="person_id").join(june, on="person_id", how="left")
+    assert (got["ordinary_amount"] == got["ordinary_before"] + got["moved"]).all()
+    assert (got["pension_amount"] == got["pension_before"] - got["moved"]).all()
+    assert (got["ordinary_installments_total"] == got["june"].fill_null(0) + got["moved"]).all()
+    slots = [c for c in notices.columns if c.startswith("installment_") and c.endswith("_amount")]
+    assert (notices.select(pl.sum_horizontal(slots)).to_series() == notices["ordinary_amount"]).all()
+    assert (notices["salary_amount"] + notices["pension_amount"] + notices["ordinary_amount"] == notices["total_tax"]).all()
