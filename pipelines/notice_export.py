@@ -178,8 +178,9 @@ def pension_targets(lake: Path, municipality: str, fiscal_year: int, report: Run
 
 
 def _support_list(settings: Settings, municipality: str, fiscal_year: int, report: RunReport,
-                  residents: pl.DataFrame | None):
-    """The newest DV等支援措置 extract of a fiscal year (by the date in its name), or None."""
+                  residents: pl.DataFrame | None, on: date | None = None):
+    """The newest DV等支援措置 extract of a fiscal year (by the date in its name) taken on or before ``on`` (the
+    notice date; a later extract belongs to a later dispatch), else the newest at all; None without one."""
     from contracts.errors import InputFileError
     from contracts.resident_snapshot import load_layout
     from pipelines.resident_snapshot import read_registry_file
@@ -194,7 +195,8 @@ def _support_list(settings: Settings, municipality: str, fiscal_year: int, repor
         dated.append((as_of, path))
     if not dated:
         return None
-    as_of, path = max(dated)
+    usable = [pair for pair in dated if on is None or pair[0] <= on]
+    as_of, path = max(usable or dated)
     lines = read_registry_file(settings, path, load_layout("support_measures"), report)
     name = path.resolve().relative_to(settings.landing.resolve()).as_posix()
     return SupportList(file=name, as_of=as_of, records=check_records(lines, "support_measures", residents))
@@ -260,7 +262,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     targets = pension_targets(lake, municipality, fiscal_year, report)
 
     step(STEPS[1])
-    current = _support_list(settings, municipality, fiscal_year, report, residents)
+    current = _support_list(settings, municipality, fiscal_year, report, residents, on=notice_date)
     previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
     problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
     report.dispatch["interlock"] = "stopped" if problems else "passed"
@@ -405,7 +407,7 @@ def _run_switch(settings: Settings, municipality: str, fiscal_year: int, run_id:
                             "mailing_address", residents)
 
     step(STEPS[1])
-    current = _support_list(settings, municipality, fiscal_year, report, residents)
+    current = _support_list(settings, municipality, fiscal_year, report, residents, on=notice_date)
     previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
     problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
     report.dispatch["interlock"] = "stopped" if problems else "passed"

@@ -206,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     # withheld; the ward's run reconciles it and moves what stopped to 普通徴収
     months = [f"{args.fiscal_year + (m < 4)}-{m:02d}" for m in (6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
     pension_runs = []
+    may = f"{args.fiscal_year}-05"
+    may_report = insurers.report()  # May's run is the cycle's; its switches (April's 仮徴収 not withheld) are
+    if may_report.get("counts", {}).get("persons_moved_this_month"):  # notified once the 当初 notices are out
+        ok, seconds, log_path = run_dag("notice_export", {**conf, "pension_switch_month": may}, env,
+                                        logs / "pension_months", name=f"{may}-switch-notices")
+        if not ok:
+            return _failed(f"notice_export {may} (switch notices)", seconds, log_path, lake, results, args.fiscal_year)
+        pension_runs.append((may, ok, seconds, may_report, insurers.notices_report()))
     print(f"5. a year of 年金特徴 exchange, {months[0]} … {months[-1]}: the insurers' files, then "
           "airflow dags test pension_special_collection for each month …", flush=True)
     for month in months:

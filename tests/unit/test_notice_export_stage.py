@@ -145,6 +145,24 @@ def test_an_emptied_support_list_stops_dispatch_when_last_years_was_not(lake):
     _assert_stopped(lake, "is empty although last year's list")
 
 
+def test_a_dispatch_uses_the_newest_support_list_taken_by_its_notice_date(lake):
+    """Extracts taken for later dispatches (a pension switch in August) do not count for the notices of 20 May:
+    the newest list on or before the notice date does, so a rerun of the 当初 dispatch still passes; the
+    August list serves an August notice."""
+    (may,) = _support_folder(lake).glob("*.csv")
+    (_support_folder(lake) / f"shien_sochi_{M}_20260815.csv").write_bytes(may.read_bytes())
+    report = _run()
+    assert report["status"] == "success" and report["dispatch"]["interlock"] == "passed"
+    august = run_at("2026-08-20")
+    assert august["dispatch"]["interlock"] == "passed"
+
+
+def run_at(notice_date: str) -> dict:
+    from pipelines.notice_export import run
+
+    return run(fiscal_year=N, municipality=M, notice_date=notice_date, dry_run=True)
+
+
 def test_a_stale_support_list_stops_dispatch_but_a_dry_run_only_reports_it(lake):
     from pipelines.notice_export import DispatchStopped, run
 
