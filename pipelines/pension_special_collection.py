@@ -52,6 +52,7 @@ OUTBOUND = "pension_outbound"
 LEDGER = "pension_ledger"
 MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
+ANSWERS = "pension_answers"
 REGISTER = "pension_register"
 MONTHS = "pension_months"
 QUARANTINE_DATASET = STAGE
@@ -346,6 +347,8 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     from contracts.pension_special_collection import PensionQuarantine
 
     quarantine = validate(PensionQuarantine, quarantine, f"quarantine/{QUARANTINE_DATASET}", run_id)
+    answers = pc.answered(outbound, records_in_force)
+    _account_answers(report, answers)
     _account(report, month_files, records_in_force, decided, review, ledger, moved, all_moves, superseded, month)
     report.add_quarantine_reasons(dict(register_held.group_by("reason_code").len().sort("reason_code").iter_rows()))
     require_reconciled(report)
@@ -365,6 +368,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         ("staging", RECORDS, records, ["month", "file", "record_no"]),
         ("quarantine", QUARANTINE_DATASET, quarantine, ["month", "source", "file", "record_no"]),
         ("curated", LEDGER, ledger, ["atena_no", "payer_code", "basic_pension_no", "pension_code", "period"]),
+        ("curated", ANSWERS, answers, ["notice_code", "payer_code", "basic_pension_no", "pension_code"]),
         ("curated", MOVES, all_moves, ["month", "atena_no", "payer_code", "period"]),
         ("curated", SWITCH_INSTALLMENTS, all_switch, ["month", "person_id", "sequence"]),
     ]
@@ -603,6 +607,19 @@ def _next_register(decided: pl.DataFrame, outbound: pl.DataFrame, settings: Sett
     return withheld.select("atena_no", "basic_pension_no", "pension_code", "payer_code").join(
         plan.select(pl.col("person_id").alias("atena_no"), pl.col("pension_payer").alias("payer_code"),
                     pl.col("pension_amount").alias("previous_year_tax")), on=["atena_no", "payer_code"], how="left")
+
+
+def _account_answers(report: RunReport, answers: pl.DataFrame) -> None:
+    """Each notice sent against its answer: counts per notice type and status, and a sentence for what the
+    operator must follow up (a refused stop or 仮徴収, an answer to nothing sent)."""
+    for code, status, count in answers.group_by("notice_code", "status").len().sort("notice_code", "status").iter_rows():
+        report.set_count(f"answers_{code}_{status}", count)
+    refused = answers.filter((pl.col("status") == "refused") & pl.col("notice_code").is_in(["41", "61"]))
+    unsolicited = answers.filter(pl.col("status") == "unsolicited")
+    if refused.height or unsolicited.height:
+        report.message(f"{refused.height} 資格喪失等・仮徴収額変更 notice(s) refused by the insurer and "
+                       f"{unsolicited.height} answer(s) to nothing the ward sent: ask the insurer "
+                       f"(curated/{ANSWERS}, status refused or unsolicited).")
 
 
 SWITCH_REASON = "年金特別徴収の中止に伴う普通徴収への切替 (地方税法第321条の7の6)"

@@ -355,3 +355,33 @@ def switched_plan(plan: pl.DataFrame, schedule: pl.DataFrame, moves: pl.DataFram
     new_schedule = pl.concat([kept.select(added.columns), added.cast(kept.select(added.columns).schema)]) \
         .sort("person_id", "period", "route")
     return new_plan, new_schedule
+
+
+# ----------------------------------------------------------------------------------------------- answers
+def answered(outbound: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Each record the ward sent (01, 31, 41, 61) with the insurer's answer (02, 32, 42, 62: the same
+    pension, the 処理結果), and each answer that answers nothing the ward sent: ``notice_code`` (sent),
+    :data:`PENSION_KEY`, ``atena_no``, ``sent_file``, ``answer_code``, ``result``, ``answer_file`` and
+    ``status``: ``accepted`` (処理結果 00), ``refused`` (another 処理結果), ``pending`` (no answer yet) or
+    ``unsolicited`` (an answer without a notice). The newest answer of a pension counts."""
+    schema = {"notice_code": pl.String(), "payer_code": pl.String(), "basic_pension_no": pl.String(),
+              "pension_code": pl.String(), "atena_no": pl.String(), "sent_file": pl.String(),
+              "answer_code": pl.String(), "result": pl.String(), "answer_file": pl.String(), "status": pl.String()}
+    if outbound is None or outbound.height == 0:
+        sent = pl.DataFrame(schema={k: schema[k] for k in ("notice_code", *PENSION_KEY, "atena_no", "sent_file")})
+    else:
+        sent = outbound.filter(pl.col("notice_code").is_in(list(ANSWERS))).select(
+            "notice_code", *PENSION_KEY, "atena_no", pl.col("file").alias("sent_file"))
+    sent = sent.with_columns(pl.col("notice_code").replace_strict(ANSWERS, return_dtype=pl.String).alias("answer_code"))
+    replies = records.filter(pl.col("notice_code").is_in(list(ANSWERS.values()))).sort("month", "file", "record_no") \
+        .select(pl.col("notice_code").alias("answer_code"), *PENSION_KEY, "result", pl.col("file").alias("answer_file")) \
+        .unique(["answer_code", *PENSION_KEY], keep="last", maintain_order=True)
+    joined = sent.join(replies, on=["answer_code", *PENSION_KEY], how="full", coalesce=True)
+    back = {v: k for k, v in ANSWERS.items()}
+    return joined.with_columns(
+        pl.coalesce("notice_code", pl.col("answer_code").replace_strict(back, return_dtype=pl.String)).alias("notice_code"),
+        pl.when(pl.col("sent_file").is_null()).then(pl.lit("unsolicited"))
+        .when(pl.col("answer_file").is_null()).then(pl.lit("pending"))
+        .when(pl.col("result") == RESULT_NORMAL).then(pl.lit("accepted"))
+        .otherwise(pl.lit("refused")).alias("status"),
+    ).select(list(schema)).cast(schema).sort("notice_code", *PENSION_KEY)

@@ -253,3 +253,24 @@ def test_a_death_stops_the_withholding_from_its_month_and_moves_what_is_still_to
     moved = pc.moves(ledger, empty, stops=stops)
     assert moved.select("atena_no", "period", "amount", "stop_reason").rows() == [
         ("0000000001", "2026-12", 5_000, "change_01"), ("0000000001", "2027-02", 5_000, "change_01")]
+
+
+def test_each_notice_sent_is_set_against_its_answer():
+    """01 answered by 02, 41 by 42, 61 by 62, by the pension; an answer to nothing sent is flagged."""
+    sent = pl.DataFrame({
+        "notice_code": ["01", "01", "41", "61"], "payer_code": ["999"] * 4,
+        "basic_pension_no": ["1111111111", "2222222222", "1111111111", "3333333333"], "pension_code": ["1150"] * 4,
+        "atena_no": ["0000000001", "0000000002", "0000000001", "0000000003"],
+        "file": ["Z401.dta", "Z401.dta", "Z441.dta", "Z461.dta"]})
+    replies = pl.concat([
+        _records([{"payer_code": "999", "basic_pension_no": "1111111111", "pension_code": "1150", "result": "00"},
+                  {"payer_code": "999", "basic_pension_no": "2222222222", "pension_code": "1150", "result": "02"},
+                  {"payer_code": "999", "basic_pension_no": "4444444444", "pension_code": "1150", "result": "00"}],
+                 "02", "Z402.dta", "2026-08"),
+        _records([{"payer_code": "999", "basic_pension_no": "1111111111", "pension_code": "1150", "result": "00"}],
+                 "42", "Z442.dta", "2026-12"),
+    ])
+    got = {(r["notice_code"], r["basic_pension_no"]): r["status"] for r in pc.answered(sent, replies).iter_rows(named=True)}
+    assert got == {("01", "1111111111"): "accepted", ("01", "2222222222"): "refused",
+                   ("01", "4444444444"): "unsolicited", ("41", "1111111111"): "accepted",
+                   ("61", "3333333333"): "pending"}

@@ -133,6 +133,10 @@ def test_a_death_in_the_registry_sends_one_stop_notice_to_the_insurer(year):
         assert month_deaths.height > 0
     answers = [p for p in (lake / "landing" / "pension_exchange").rglob("Z442_*.dta")]
     assert len(answers) == len(sent)
+    # every notice the ward sent has its answer by March, and no answer is to nothing sent
+    answered = _read(lake, "curated", "pension_answers")
+    assert set(answered["status"]) <= {"accepted", "refused"}
+    assert set(answered["notice_code"]) == {"01", "41", "61"}
     moves = _read(lake, "curated", "pension_moves")
     assert "change_01" in set(moves["stop_reason"])
 
