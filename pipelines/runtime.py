@@ -79,6 +79,11 @@ def resolve_run_config(
         options["processing_month"] = month
         if params.get("fiscal_year") in (None, ""):
             fiscal_year = resolve_fiscal_year(int(month[:4]) - (int(month[5:]) < 4), None, now)
+        elif int(month[:4]) - (int(month[5:]) < 4) != fiscal_year:
+            from contracts.errors import ConfigError
+
+            raise ConfigError(f"processing_month {month} is not a month of the {fiscal_year} 年度 ({fiscal_year}-04 to "
+                              f"{fiscal_year + 1}-03): correct the month or the fiscal year. Nothing was run.")
     return {
         "stage": stage,
         "fiscal_year": fiscal_year,

@@ -194,3 +194,5 @@ def test_a_monthly_run_takes_the_month_of_its_date_in_tokyo_and_its_fiscal_year_
     assert (named["fiscal_year"], named["options"]["processing_month"]) == (2026, "2027-02")
     with pytest.raises(ConfigError, match="YYYY-MM"):
         resolve_run_config("pension_special_collection", {"processing_month": "2027-13"})
+    with pytest.raises(ConfigError, match="not a month of the 2026 年度"):  # February 2026 is in 2025's
+        resolve_run_config("pension_special_collection", {"fiscal_year": 2026, "processing_month": "2026-02"})
