@@ -17,7 +17,13 @@ flags"):
                                                                         ``pending``
 ``dependant_income_over_limit`` ``<taxpayer 宛名番号>/<relative 宛名番号>``  ``keep``, ``deny``, ``pending``
                                 (扶養否認 候補)
+``pension_target``              ``doc_uid`` in                          ``person`` (宛名番号), ``none``
+                                ``staging/pension_review_queue``
+                                (年金特徴 特別徴収対象者の宛名付設)
 ==============================  ======================================  ===================================
+
+A ``pension_target`` decision is applied by the next run of ``pension_special_collection``
+(docs/pension-exchange.md), not by record_merge.
 
 The latest decision on an item (``decided_at``, then ``decision_id``) is the one that counts; earlier
 ones stay in the dataset (``supersedes`` names the decision a row replaced). A decision's ``reason``
@@ -33,12 +39,13 @@ from pandera.api.polars.types import PolarsData
 
 from contracts.identifiers import my_number_is_valid
 
-ITEM_KINDS: tuple[str, ...] = ("document", "dependant_claimed_twice", "dependant_income_over_limit")
+ITEM_KINDS: tuple[str, ...] = ("document", "dependant_claimed_twice", "dependant_income_over_limit", "pension_target")
 #: the decisions an operator may take on each kind of item
 DECISIONS_BY_KIND: dict[str, tuple[str, ...]] = {
     "document": ("person", "none", "forward"),               # この人 / 該当者なし / 回送
     "dependant_claimed_twice": ("keep", "deny", "pending"),   # 扶養重複: one taxpayer keeps / nobody / 照会中
     "dependant_income_over_limit": ("keep", "deny", "pending"),  # 扶養否認 候補: 認める / 否認 / 照会中
+    "pension_target": ("person", "none"),  # 年金特徴 特別徴収対象者: この人 / 該当者なし
 }
 DECISIONS: tuple[str, ...] = ("person", "none", "forward", "keep", "deny", "pending")
 #: what record_merge did with the latest decision of an item (curated/review_outcomes)
@@ -110,7 +117,7 @@ class ReviewDecision(pa.DataFrameModel):
     decided_at: pl.String = pa.Field(str_matches=_ISO_UTC)
     item_kind: pl.String = pa.Field(isin=list(ITEM_KINDS))
     item_key: pl.String = pa.Field(str_length={"min_value": 1})
-    item_id: pl.String = pa.Field(str_matches=r"^[DF][0-9a-f]{8}$")
+    item_id: pl.String = pa.Field(str_matches=r"^[DFP][0-9a-f]{8}$")
     decision: pl.String = pa.Field(isin=list(DECISIONS))
     target: pl.String = pa.Field(nullable=True)
     target_was_candidate: pl.Boolean = pa.Field(nullable=True)

@@ -410,8 +410,21 @@ def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str
                        "insurers for the file if one is expected.")
     residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year, columns=RESIDENT_COLUMNS)
     result = match_documents(pc.target_documents(targets), residents, pc.register_keys(register), key="basic_pension_no")
-    decided = pc.decide_targets(targets, result.matches, register)
+    matches = pc.apply_review_decisions(result.matches, _review_decisions(settings, municipality, fiscal_year))
+    decided = pc.decide_targets(targets, matches, register)
+    settled = matches.filter(pl.col("rule") == "review_decision").height
+    if settled:
+        report.message(f"{settled} 特別徴収対象者 record(s) tied or not tied by an operator's decision (juminzei review).")
     return decided, result.review_queue
+
+
+def _review_decisions(settings: Settings, municipality: str, fiscal_year: int) -> pl.DataFrame:
+    """The latest operator decision on each pension_target item of the review desk (``juminzei review``)."""
+    from pipelines.review import read_decisions
+    from transforms.review import latest_decisions
+
+    return latest_decisions(read_decisions(settings, municipality, fiscal_year)).filter(
+        pl.col("item_kind") == "pension_target").select("item_key", "decision", "target", "decision_id")
 
 
 def _requests(settings: Settings, municipality: str, fiscal_year: int, month: str, created: date,

@@ -41,7 +41,7 @@ AUDIT_OPERATION = "review_decision"
 AUDIT_REASON = "宛名付設・扶養の審査判定の記録 (juminzei review decide)"
 VIEW_REASON = "審査対象の確認 (juminzei review)"
 FLAG_KINDS = ("dependant_claimed_twice", "dependant_income_over_limit")
-ITEM_ORDER = ("document", *FLAG_KINDS)
+ITEM_ORDER = ("document", *FLAG_KINDS, "pension_target")
 _ATENA = re.compile(r"^[0-9]{10}$")
 _CODE = re.compile(r"^[0-9]{6}$")
 
@@ -100,6 +100,10 @@ def load_desk(settings: Settings, municipality: str, fiscal_year: int) -> Review
     else:
         notes.append(f"curated/merge_flags for {municipality}/{fiscal_year} does not exist: run record_merge to see "
                      "the 扶養 flags.")
+    if partition_exists(settings.lake, "staging", "pension_review_queue", municipality, fiscal_year):
+        pension = read_partition(settings.lake, "staging", "pension_review_queue", municipality, fiscal_year)
+        frames.append(_document_items(pension.with_columns(pl.lit("pension_target").alias("source")),
+                                      kind="pension_target"))
     items = pl.concat(frames, how="vertical") if frames else _empty_items()
     # Item ids: one hash per item (operators' items, a few hundred; not a loop over people).
     items = items.with_columns(
@@ -134,7 +138,7 @@ def _empty_items() -> pl.DataFrame:
     return pl.DataFrame(schema=_ITEM_SCHEMA)
 
 
-def _document_items(queue: pl.DataFrame) -> pl.DataFrame:
+def _document_items(queue: pl.DataFrame, kind: str = "document") -> pl.DataFrame:
     ordered = queue.sort("doc_uid", "candidate_rank", nulls_last=True)
     return ordered.group_by("doc_uid", maintain_order=True).agg(
         pl.col("source").first().alias("what"),
@@ -143,7 +147,7 @@ def _document_items(queue: pl.DataFrame) -> pl.DataFrame:
         pl.struct(pl.col("candidate_rank").alias("rank"), pl.col("candidate_atena_no").alias("atena_no"),
                   pl.col("candidate_score").alias("score"), pl.col("candidate_agreed_fields").alias("agreed"))
         .filter(pl.col("candidate_atena_no").is_not_null()).alias("candidates"),
-    ).select(pl.lit("document").alias("item_kind"), pl.col("doc_uid").alias("item_key"), "what", "reason",
+    ).select(pl.lit(kind).alias("item_kind"), pl.col("doc_uid").alias("item_key"), "what", "reason",
              "persons", "candidates").cast(_ITEM_SCHEMA)
 
 
@@ -178,8 +182,8 @@ def find_item(desk: ReviewDesk, item: str) -> dict:
         ids = ", ".join(found.get_column("item_id").to_list())
         raise ReviewError(f"Item {item!r} names several items of {where} ({ids}); give the id instead.")
     raise ReviewError(
-        f"Item {item!r} is not open for review in {where}: not in staging/review_queue nor among the 扶養 flags "
-        "of curated/merge_flags. List the items with `juminzei review list`."
+        f"Item {item!r} is not open for review in {where}: not in staging/review_queue, among the 扶養 flags "
+        "of curated/merge_flags nor in staging/pension_review_queue. List the items with `juminzei review list`."
     )
 
 
@@ -290,6 +294,7 @@ _KIND_WORDS = {
     "document": "a document in the 宛名付設 review queue",
     "dependant_claimed_twice": "a relative claimed by several taxpayers",
     "dependant_income_over_limit": "a dependant whose income is over the limit",
+    "pension_target": "a pensioner of the insurers' 特別徴収対象者情報 in the 宛名付設 review queue",
 }
 
 
@@ -383,11 +388,13 @@ def _decision_lock(settings: Settings, municipality: str, fiscal_year: int) -> I
 
 
 # ------------------------------------------------------------------------------------------- output
-KIND_LABELS = {"document": "宛名付設", "dependant_claimed_twice": "扶養重複", "dependant_income_over_limit": "扶養否認"}
+KIND_LABELS = {"document": "宛名付設", "dependant_claimed_twice": "扶養重複", "dependant_income_over_limit": "扶養否認",
+               "pension_target": "年金特徴"}
 DECISION_HELP = {
     "document": "person <宛名番号> | none | forward <団体コード>",
     "dependant_claimed_twice": "keep <宛名番号 of the taxpayer who keeps the relative> | deny | pending",
     "dependant_income_over_limit": "keep | deny | pending",
+    "pension_target": "person <宛名番号> | none",
 }
 
 

@@ -118,6 +118,24 @@ def register_keys(register: pl.DataFrame) -> pl.DataFrame:
     return pairs.filter(pl.col("basic_pension_no").is_unique()).sort("basic_pension_no")
 
 
+def apply_review_decisions(matches: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+    """The matches with the operators' latest decisions on the records sent to review (``decisions``:
+    item_key = doc_uid, decision ``person`` with its ``target`` 宛名番号, or ``none``): ``person`` ties the record
+    to that 宛名番号, ``none`` leaves it unmatched for good (``match_decision`` no_candidate); either way the
+    ``rule`` is ``review_decision``. A decision on a record that is no longer in review changes nothing."""
+    chosen = decisions.filter(pl.col("decision").is_in(["person", "none"])).select(
+        pl.col("item_key").alias("doc_uid"), pl.col("decision").alias("_decision"), pl.col("target").alias("_target"))
+    joined = matches.join(chosen, on="doc_uid", how="left")
+    applies = pl.col("_decision").is_not_null() & (pl.col("decision") == "review")
+    return joined.with_columns(
+        pl.when(applies & (pl.col("_decision") == "person")).then(pl.col("_target"))
+        .when(applies).then(pl.lit(None, pl.String)).otherwise(pl.col("atena_no")).alias("atena_no"),
+        pl.when(applies & (pl.col("_decision") == "person")).then(pl.lit("auto"))
+        .when(applies).then(pl.lit("no_candidate")).otherwise(pl.col("decision")).alias("decision"),
+        pl.when(applies).then(pl.lit("review_decision")).otherwise(pl.col("rule")).alias("rule"),
+    ).drop("_decision", "_target")
+
+
 def decide_targets(targets: pl.DataFrame, matches: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
     """One row per 00 record: ``doc_uid``, the pension (:data:`PENSION_KEY`), ``category``,
     ``pension_annual_amount``, ``atena_no`` (null unless matched), ``match_decision``, ``match_rule``,

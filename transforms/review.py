@@ -15,11 +15,13 @@ import polars as pl
 
 from contracts.review import DECISION_COLUMNS, REASON_MAX_CHARS, my_number_in_text
 
-ITEM_ID_PREFIX = {"document": "D", "dependant_claimed_twice": "F", "dependant_income_over_limit": "F"}
+ITEM_ID_PREFIX = {"document": "D", "dependant_claimed_twice": "F", "dependant_income_over_limit": "F",
+                  "pension_target": "P"}
 
 
 def item_id(kind: str, key: str) -> str:
-    """The short id of an item (``D`` for a queued document, ``F`` for a merge flag, then 8 hex digits of
+    """The short id of an item (``D`` for a queued document, ``F`` for a merge flag, ``P`` for a pensioner of the
+    insurers' 特別徴収対象者情報, then 8 hex digits of
     the sha256 of kind and key): stable across runs, so an operator can type it. Holds no personal data
     beyond what the key holds (a file name and record number, or 宛名番号)."""
     digest = hashlib.sha256(f"{kind}\n{key}".encode("utf-8")).hexdigest()

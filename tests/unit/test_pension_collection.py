@@ -274,3 +274,18 @@ def test_each_notice_sent_is_set_against_its_answer():
     assert got == {("01", "1111111111"): "accepted", ("01", "2222222222"): "refused",
                    ("01", "4444444444"): "unsolicited", ("41", "1111111111"): "accepted",
                    ("61", "3333333333"): "pending"}
+
+
+def test_an_operators_decision_settles_a_record_in_review_and_nothing_else():
+    matches = pl.DataFrame({
+        "doc_uid": ["f#1", "f#2", "f#3", "f#4"], "atena_no": [None, None, "0000000003", None],
+        "decision": ["review", "review", "auto", "no_candidate"],
+        "rule": ["four_info", "four_info", "four_info", None]},
+        schema={"doc_uid": pl.String, "atena_no": pl.String, "decision": pl.String, "rule": pl.String})
+    decisions = pl.DataFrame({"item_key": ["f#1", "f#2", "f#3"], "decision": ["person", "none", "person"],
+                              "target": ["0000000001", None, "0000000009"], "decision_id": ["a", "b", "c"]})
+    got = pc.apply_review_decisions(matches, decisions).rows()
+    assert got == [("f#1", "0000000001", "auto", "review_decision"),     # この人
+                   ("f#2", None, "no_candidate", "review_decision"),      # 該当者なし
+                   ("f#3", "0000000003", "auto", "four_info"),            # not in review any more: unchanged
+                   ("f#4", None, "no_candidate", None)]

@@ -269,3 +269,40 @@ def test_the_request_month_needs_the_dispatched_assessment(lake):
     shutil.rmtree(lake / "curated" / "collection_plan")
     with pytest.raises(PensionExchangeStopped, match="dispatch notice_export"):
         _run("2026-07")
+
+
+def test_a_record_the_matching_cannot_decide_waits_for_the_operator_and_then_follows_the_decision(lake):
+    """A pensioner whose insurer holds an old address outside the ward (name, birth date and sex agree: 80
+    points, below the 90 of an automatic match) and no 基礎年金番号 the register knows: the record goes to the
+    review queue, is not withheld from, and appears on the review desk as a 年金特徴 item; the operator's
+    `person` decision ties it at the next run of the month."""
+    from datetime import UTC, datetime
+
+    from pipelines.config import Settings
+    from pipelines.lake import read_partition
+    from pipelines.review import decide, load_desk
+
+    residents = read_partition(lake, "staging", "residents", M, N)
+    someone = residents.filter(pl.col("birth_date") <= date(N - 65, 4, 2)).sort("atena_no").row(0, named=True)
+    record = pl.DataFrame({
+        "basic_pension_no": ["9876543210"], "pension_code": ["1150"], "birth_date": [someone["birth_date"]],
+        "sex": [str(someone["sex"])], "name_kana": [_half_width(someone["name_kana"])],
+        "name_kanji": [someone["name_kanji"]], "postal_code": ["0600001"], "address_kana": [None],
+        "address_kanji": ["北海道札幌市中央区北一条西二丁目"], "category": ["01"], "event_date": [date(N, 4, 1)],
+        "amount_1": [1_500_000], "amount_2": [0], "amount_3": [0], "mutual_aid_certificate_no": [None]},
+        schema_overrides={"address_kana": pl.String, "mutual_aid_certificate_no": pl.String})
+    path = _write(lake, "2026-05", "00", "999", date(2026, 5, 21), record)
+    _run("2026-05")
+    doc = f"{path.name}#2"
+    target = _read(lake, "curated", "pension_targets").filter(pl.col("doc_uid") == doc).row(0, named=True)
+    assert (target["match_decision"], target["withholding"]) == ("review", False)
+    settings = Settings.from_env()
+    desk = load_desk(settings, M, N)
+    (item,) = desk.items.filter(pl.col("item_key") == doc).iter_rows(named=True)
+    assert item["item_kind"] == "pension_target" and someone["atena_no"] in item["persons"]
+    decide(settings, municipality=M, fiscal_year=N, item=item["item_id"], decision="person",
+           target=someone["atena_no"], reason="基礎年金番号の照会で本人と確認", now=datetime.now(UTC))
+    again = _run("2026-05")
+    assert any("operator's decision" in m for m in again["messages"])
+    target = _read(lake, "curated", "pension_targets").filter(pl.col("doc_uid") == doc).row(0, named=True)
+    assert (target["atena_no"], target["match_rule"]) == (someone["atena_no"], "review_decision")
