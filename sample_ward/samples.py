@@ -482,6 +482,10 @@ def build_samples() -> dict[str, bytes]:
         from sample_ward.export_samples import export_samples
 
         exports = export_samples(ward, Path(tmp) / "exports_work", municipality, fiscal_year)
+        from sample_ward.exchange_samples import exchange_samples
+
+        exchange, exchange_entries = exchange_samples(ward, Path(tmp) / "exchange_work", municipality, fiscal_year,
+                                                      WARD["residents"], WARD["seed"])
 
     files: dict[str, bytes] = {}
     entries = []
@@ -519,6 +523,7 @@ def build_samples() -> dict[str, bytes]:
             },
         })
     files.update(exports)
+    files.update(exchange)
     export_entries = _export_entries(exports)
     index = {
         "about": ("Synthetic samples of every file that enters the ward and of every hand-off that leaves it, "
@@ -529,6 +534,7 @@ def build_samples() -> dict[str, bytes]:
         "people": len(people),
         "samples": entries,
         "exports": export_entries,
+        "exchange": exchange_entries,
     }
     files[INDEX] = (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     return dict(sorted(files.items()))
@@ -597,7 +603,7 @@ def write_samples(out: Path) -> dict[str, bytes]:
     anything else in ``out`` (README.md) is left alone. Built in memory first: a failing build writes nothing."""
     files = build_samples()
     out.mkdir(parents=True, exist_ok=True)
-    for owned in (GOOD_ROOT, BAD_ROOT, EXPORTS_ROOT):
+    for owned in (GOOD_ROOT, BAD_ROOT, EXPORTS_ROOT, "exchange"):
         if (out / owned).exists():
             shutil.rmtree(out / owned)
     for rel, data in files.items():

@@ -302,3 +302,48 @@ def test_the_print_samples_show_a_gaiji_as_geta_and_report_it():
     for row in rows.iter_rows(named=True):
         assert row["notice_no"] in text and row["code_point"] == f"U+{ord(row['character']):04X}"
     assert "〓" in text
+
+
+# ----------------------------------------------------------------------------------- the 年金特徴 exchange
+EXCHANGE = INDEX["exchange"]
+
+
+def test_the_exchange_samples_cover_what_the_ward_sends_and_receives():
+    codes = {(e["direction"], e["notice_code"]) for e in EXCHANGE}
+    assert {("outbound", "01"), ("outbound", "61"), ("inbound", "02"), ("inbound", "22")} <= codes
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    for entry in EXCHANGE:
+        assert entry["file"].rsplit("/", 1)[1] in readme, entry["file"]
+
+
+@pytest.mark.parametrize("entry", [e for e in EXCHANGE if e["direction"] == "outbound"], ids=lambda e: e["notice_code"])
+def test_an_outbound_exchange_sample_reads_back_and_writes_the_same_bytes(entry):
+    from transforms.pension_exchange_records import read_exchange_file, write_exchange_file
+
+    data = (SAMPLES / entry["file"]).read_bytes()
+    name = entry["file"].rsplit("/", 1)[1]
+    exchange = read_exchange_file(data, file=name)  # every trailer's count and totals checked
+    assert set(exchange.records) == {entry["notice_code"]} and exchange.records[entry["notice_code"]].height >= 1
+    assert write_exchange_file(exchange, file=name) == data
+
+
+@pytest.mark.parametrize("entry", [e for e in EXCHANGE if e["direction"] == "inbound"], ids=lambda e: e["notice_code"])
+def test_an_inbound_exchange_sample_is_staged_and_its_bad_sibling_quarantined_whole(entry, tmp_path):
+    """Through the stage's own reader (pipelines.pension_special_collection.read_month), in a month's folder."""
+    from contracts.pension_exchange import landing_folder
+    from pipelines.pension_special_collection import read_month
+
+    name = entry["file"].rsplit("/", 1)[1]
+    month = "2026-09"
+    for kind, rel in (("good", entry["file"]), ("bad", entry["bad"]["file"])):
+        landing = tmp_path / kind
+        folder = landing / landing_folder(M, N, month)
+        folder.mkdir(parents=True)
+        shutil.copyfile(SAMPLES / rel, folder / name)
+        files, records = read_month(landing, M, N, month)
+        (row,) = files.iter_rows(named=True)
+        if kind == "good":
+            assert row["status"] == "staged" and records.height == row["records"] >= 1
+        else:
+            assert (row["status"], row["reason_code"]) == ("quarantined", entry["bad"]["reason_code"])
+            assert records.height == 0
