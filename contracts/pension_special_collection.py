@@ -165,3 +165,29 @@ class PensionQuarantine(pa.DataFrameModel):
     @pa.check("message", name="no 12-digit number (My Number) in messages")
     def _no_my_number(cls, data: PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~pl.col(data.key).str.contains(r"[0-9０-９]{12}"))
+
+
+class PensionCandidates(pa.DataFrameModel):
+    """curated/pension_candidates: the 特別徴収追加候補者 (30) received in the 年度, tied to a 宛名番号 or not."""
+
+    doc_uid: pl.String = pa.Field(unique=True)
+    file: pl.String
+    record_no: pl.Int64 = pa.Field(ge=1)
+    payer_code: pl.String = pa.Field(str_matches=_PAYER)
+    basic_pension_no: pl.String = pa.Field(str_matches=r"^[0-9]{10}$")
+    pension_code: pl.String = pa.Field(str_matches=r"^[0-9]{4}$")
+    category: pl.String = pa.Field(isin=["01", "02"])
+    pension_annual_amount: pl.Int64 = pa.Field(ge=0)
+    atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
+    match_decision: pl.String = pa.Field(isin=["auto", "review", "no_candidate"])
+    match_rule: pl.String = pa.Field(nullable=True)
+
+    class Config:
+        name = "PensionCandidates"
+        strict = True
+        ordered = True
+        coerce = False
+
+    @pa.dataframe_check(name="a candidate names its person exactly when it was matched")
+    def _matched(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("match_decision") == "auto") == pl.col("atena_no").is_not_null())

@@ -53,6 +53,7 @@ LEDGER = "pension_ledger"
 MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
 ANSWERS = "pension_answers"
+CANDIDATES = "pension_candidates"
 REGISTER = "pension_register"
 MONTHS = "pension_months"
 QUARANTINE_DATASET = STAGE
@@ -290,7 +291,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
 
     step(STEPS[1])
     register, register_held = _register(settings, municipality, fiscal_year, month, report)
-    decided, review = _targets(settings, municipality, fiscal_year, month, records_in_force, register, report)
+    decided, review, added = _targets(settings, municipality, fiscal_year, month, records_in_force, register, report)
 
     step(STEPS[2])
     outbound_before = _earlier(lake, "curated", OUTBOUND, municipality, fiscal_year, month)
@@ -334,7 +335,10 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
                          run_id)
     all_switch = validate(SwitchInstallments, all_switch, f"curated/{SWITCH_INSTALLMENTS}", run_id)
     if decided is not None:
+        from contracts.pension_special_collection import PensionCandidates
+
         decided = validate(PensionTargets, decided, f"curated/{TARGETS}", run_id)
+        added = validate(PensionCandidates, added, f"curated/{CANDIDATES}", run_id)
     earlier_quarantine = _earlier(lake, "quarantine", QUARANTINE_DATASET, municipality, fiscal_year, month,
                                   QUARANTINE_SCHEMA)
     files_held = month_files.filter(pl.col("status") == "quarantined").select(
@@ -373,7 +377,8 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
         ("curated", SWITCH_INSTALLMENTS, all_switch, ["month", "person_id", "sequence"]),
     ]
     if decided is not None:
-        outputs += [("curated", TARGETS, decided, ["doc_uid"]), ("staging", REVIEW, review, ["doc_uid", "candidate_rank"])]
+        outputs += [("curated", TARGETS, decided, ["doc_uid"]), ("staging", REVIEW, review, ["doc_uid", "candidate_rank"]),
+                    ("curated", CANDIDATES, added, ["doc_uid"])]
     if outbound is not None:
         outputs.append(("curated", OUTBOUND, outbound, ["month", "file", "record_no"]))
     for zone, dataset, frame, key in outputs:
@@ -395,7 +400,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
 
 
 def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str, records: pl.DataFrame,
-             register: pl.DataFrame, report: RunReport) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+             register: pl.DataFrame, report: RunReport):
     """The 00 records in force, matched and decided; None before May when none was received (from May on an
     empty list is a list: nobody is withheld)."""
     from transforms import pension_collection as pc
@@ -403,19 +408,28 @@ def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str
 
     targets = records.filter(pl.col("notice_code") == "00")
     if targets.height == 0 and month < f"{fiscal_year}-05":
-        return None, None  # before May: the insurers' list is not due yet
+        return None, None, None  # before May: the insurers' list is not due yet
     if targets.height == 0:
         report.message(f"No 特別徴収対象者情報 (00) has been received for {fiscal_year} by {month} (due by 25 May): "
                        "nobody is withheld from a pension and the notices put the pension tax into 普通徴収. Ask the "
                        "insurers for the file if one is expected.")
     residents = read_partition(settings.lake, "staging", "residents", municipality, fiscal_year, columns=RESIDENT_COLUMNS)
-    result = match_documents(pc.target_documents(targets), residents, pc.register_keys(register), key="basic_pension_no")
+    # the 追加候補者 (30) of the year are matched with the same rules, beside the 00 records
+    candidates = records.filter(pl.col("notice_code") == "30")
+    both = pl.concat([targets, candidates])
+    result = match_documents(pc.target_documents(both), residents, pc.register_keys(register), key="basic_pension_no")
     matches = pc.apply_review_decisions(result.matches, _review_decisions(settings, municipality, fiscal_year))
-    decided = pc.decide_targets(targets, matches, register)
+    target_uids = targets.select(pc.doc_uid().alias("doc_uid"))
+    decided = pc.decide_targets(targets, matches.join(target_uids, on="doc_uid", how="semi"), register)
     settled = matches.filter(pl.col("rule") == "review_decision").height
     if settled:
         report.message(f"{settled} 特別徴収対象者 record(s) tied or not tied by an operator's decision (juminzei review).")
-    return decided, result.review_queue
+    added = pc.candidates(candidates, matches)
+    report.set_count("addition_candidates", added.height)
+    if added.height:
+        report.message(f"{added.height} 特別徴収追加候補者 (30) received: matched and recorded (curated/{CANDIDATES}); "
+                       "their tax of this 年度 stays in 普通徴収 and the insurers list them again next May.")
+    return decided, result.review_queue, added
 
 
 def _review_decisions(settings: Settings, municipality: str, fiscal_year: int) -> pl.DataFrame:

@@ -178,6 +178,18 @@ def decide_targets(targets: pl.DataFrame, matches: pl.DataFrame, register: pl.Da
     ).sort("doc_uid")
 
 
+def candidates(records: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    """The 特別徴収追加候補者 (30) with their 宛名番号 (or none): ``doc_uid``, ``file``, ``record_no``, the pension,
+    ``category`` (01 新規者, 02 住所変更者), ``pension_annual_amount``, ``atena_no``, ``match_decision``,
+    ``match_rule``. Nothing is requested for them this 年度: the 当初賦課 put their pension tax in 普通徴収,
+    and a 新規者 is listed again in next May's 00 (our choice; docs/pension-exchange.md)."""
+    rows = records.select(
+        doc_uid().alias("doc_uid"), "file", "record_no", *PENSION_KEY, "category",
+        pl.col("amount_1").alias("pension_annual_amount"))
+    return rows.join(matches.select("doc_uid", "atena_no", pl.col("decision").alias("match_decision"),
+                                    pl.col("rule").alias("match_rule")), on="doc_uid", how="left").sort("doc_uid")
+
+
 def notice_targets(decided: pl.DataFrame) -> pl.DataFrame:
     """The persons withheld from, as :func:`transforms.collection_plan.collection_plan` reads them."""
     return decided.filter("withholding").select(

@@ -306,3 +306,31 @@ def test_a_record_the_matching_cannot_decide_waits_for_the_operator_and_then_fol
     assert any("operator's decision" in m for m in again["messages"])
     target = _read(lake, "curated", "pension_targets").filter(pl.col("doc_uid") == doc).row(0, named=True)
     assert (target["atena_no"], target["match_rule"]) == (someone["atena_no"], "review_decision")
+
+
+def test_an_addition_candidate_is_matched_and_recorded_but_not_withheld_from_this_year(lake):
+    """A 特別徴収追加候補者 (30) in October: tied to its resident like a May record and recorded; nothing is
+    requested for it this 年度 (its pension tax is in 普通徴収 since the 当初賦課)."""
+    from pipelines.lake import read_partition
+
+    residents = read_partition(lake, "staging", "residents", M, N)
+    targets = _read(lake, "curated", "pension_targets")
+    someone = residents.filter((pl.col("birth_date") <= date(N - 65, 4, 2))
+                               & ~pl.col("atena_no").is_in(targets["atena_no"].drop_nulls().implode())) \
+        .sort("atena_no").row(0, named=True)
+    record = pl.DataFrame({
+        "basic_pension_no": ["5550001111"], "pension_code": ["1150"], "birth_date": [someone["birth_date"]],
+        "sex": [str(someone["sex"])], "name_kana": [_half_width(someone["name_kana"])],
+        "name_kanji": [someone["name_kanji"]], "postal_code": [someone["postal_code"]], "address_kana": [None],
+        "address_kanji": [someone["address"]], "category": ["01"], "event_date": [date(N, 9, 1)],
+        "amount_1": [900_000], "amount_2": [0], "amount_3": [0], "mutual_aid_certificate_no": [None]},
+        schema_overrides={"address_kana": pl.String, "mutual_aid_certificate_no": pl.String})
+    _write(lake, "2026-10", "30", "999", date(2026, 10, 10), record)
+    for month in ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09"):
+        _run(month)
+    october = _run("2026-10")
+    assert october["counts"]["addition_candidates"] == 1
+    (added,) = _read(lake, "curated", "pension_candidates").iter_rows(named=True)
+    assert (added["atena_no"], added["match_decision"]) == (someone["atena_no"], "auto")
+    assert someone["atena_no"] not in set(_read(lake, "curated", "pension_targets")["atena_no"].drop_nulls())
+    assert not list((lake / "exports" / "pension_insurers").rglob("Z431_*.dta"))  # no 追加依頼
