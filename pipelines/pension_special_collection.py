@@ -32,7 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from contracts.errors import ConfigError, InputFileError, JuminzeiError
+from contracts.errors import ConfigError, JuminzeiError
 from pipelines.config import Settings
 from pipelines.lake import partition_exists, read_partition, write_partition
 from pipelines.progress import step
@@ -466,7 +466,7 @@ def _requests(settings: Settings, municipality: str, fiscal_year: int, month: st
     provisional = pension_amounts(pl.lit(0, pl.Int64), pl.col("pension_amount"), pl.lit(False), rules, unit)
     targets = records.filter(pl.col("notice_code") == "00")
     requests, changes = pc.request_records(targets, decided, plan, schedule,
-                                           dict(zip(("april", "june", "august"), provisional["pension_provisional"])))
+                                           dict(zip(("april", "june", "august"), provisional["pension_provisional"], strict=True)))
     sent, files = notice_files(municipality, month, created, {"01": requests, "61": changes})
     report.set_count("requests_sent", requests.height)
     report.set_count("requests_withheld", requests.filter(pl.col("category") == "01").height)

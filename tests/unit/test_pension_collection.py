@@ -118,7 +118,7 @@ def test_the_request_carries_the_schedules_main_amounts_and_next_years_provision
     rules = load_installment_rules(N + 1)
     provisional = pension_amounts(pl.lit(0, pl.Int64), pl.col("pension_amount"), pl.lit(False), rules, 100)
     requests, changes = pc.request_records(targets, decided, plan, schedule,
-                                           dict(zip("abc", provisional["pension_provisional"])))
+                                           dict(zip("abc", provisional["pension_provisional"], strict=True)))
     one = requests.filter(pl.col("basic_pension_no") == "1234567890").row(0, named=True)
     assert (one["category"], one["amount_1"], one["amount_2"], one["amount_3"]) == ("01", 10_300, 10_100, 10_100)
     other = requests.filter(pl.col("basic_pension_no") == "9999999999").row(0, named=True)
