@@ -25,8 +25,8 @@ NOT_WITHHELD_REASONS = ("not_matched", "another_pension", "no_previous_record")
 LEDGER_STATUSES = ("withheld", "not_withheld", "refused", "pending", "mismatch", "unexpected")
 
 
-class PensionTargets(pa.DataFrameModel):
-    """curated/pension_targets: the insurers' 特別徴収対象者 as the ward decided them."""
+class _MatchedRecord(pa.DataFrameModel):
+    """The fields of an insurer's record about a pensioner (00, 30) and its 宛名付設."""
 
     doc_uid: pl.String = pa.Field(unique=True)
     file: pl.String
@@ -39,6 +39,11 @@ class PensionTargets(pa.DataFrameModel):
     atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
     match_decision: pl.String = pa.Field(isin=["auto", "review", "no_candidate"])
     match_rule: pl.String = pa.Field(nullable=True)
+
+
+class PensionTargets(_MatchedRecord):
+    """curated/pension_targets: the insurers' 特別徴収対象者 as the ward decided them."""
+
     previous_year_tax: pl.Int64 = pa.Field(nullable=True, ge=0)
     withholding: pl.Boolean
     not_withheld_reason: pl.String = pa.Field(nullable=True, isin=list(NOT_WITHHELD_REASONS))
@@ -167,20 +172,8 @@ class PensionQuarantine(pa.DataFrameModel):
         return data.lazyframe.select(~pl.col(data.key).str.contains(r"[0-9０-９]{12}"))
 
 
-class PensionCandidates(pa.DataFrameModel):
+class PensionCandidates(_MatchedRecord):
     """curated/pension_candidates: the 特別徴収追加候補者 (30) received in the 年度, tied to a 宛名番号 or not."""
-
-    doc_uid: pl.String = pa.Field(unique=True)
-    file: pl.String
-    record_no: pl.Int64 = pa.Field(ge=1)
-    payer_code: pl.String = pa.Field(str_matches=_PAYER)
-    basic_pension_no: pl.String = pa.Field(str_matches=r"^[0-9]{10}$")
-    pension_code: pl.String = pa.Field(str_matches=r"^[0-9]{4}$")
-    category: pl.String = pa.Field(isin=["01", "02"])
-    pension_annual_amount: pl.Int64 = pa.Field(ge=0)
-    atena_no: pl.String = pa.Field(nullable=True, str_matches=_ATENA)
-    match_decision: pl.String = pa.Field(isin=["auto", "review", "no_candidate"])
-    match_rule: pl.String = pa.Field(nullable=True)
 
     class Config:
         name = "PensionCandidates"

@@ -202,6 +202,26 @@ def _support_list(settings: Settings, municipality: str, fiscal_year: int, repor
     return SupportList(file=name, as_of=as_of, records=check_records(lines, "support_measures", residents))
 
 
+def _interlock(settings: Settings, municipality: str, fiscal_year: int, report: RunReport, residents: pl.DataFrame,
+               notice_date: date, max_age: int, dry_run: bool, dry_run_note: str = ""):
+    """The DV等支援措置 interlock of a dispatch (docs/notice-export.md): the list in force on the notice date and
+    what would stop the dispatch. A dispatch that would stop raises :class:`DispatchStopped`; a dry run
+    reports it. Returns the list (or None) and the problems."""
+    from transforms.notice_inputs import suppression_problems
+
+    current = _support_list(settings, municipality, fiscal_year, report, residents, on=notice_date)
+    previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
+    problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
+    report.dispatch["interlock"] = "stopped" if problems else "passed"
+    if problems:
+        sentence = ("Dispatch stopped by the DV等支援措置 interlock (docs/notice-export.md): " + "; ".join(problems)
+                    + ". Nothing was written.")
+        if not dry_run:
+            raise DispatchStopped(sentence)
+        report.message("Dry run: a dispatch now would stop. " + sentence + dry_run_note)
+    return current, problems
+
+
 def _salary_reports(lineage: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
     """The current salary reports of each person's basis, in the columns the plan reads."""
     used = lineage.filter(pl.col("is_current") & (pl.col("source") == "salary_report")).select("person_id", "doc_uid")
@@ -232,7 +252,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     from contracts.notice_export import CollectionPlan, InstallmentSchedule, NoticeInputQuarantine
     from contracts.resident_snapshot import load_layout
     from contracts.tax_assessment import TaxAssessment
-    from transforms.notice_inputs import check_records, suppression_problems
+    from transforms.notice_inputs import check_records
     from transforms.resident_snapshot import quarantine_frame
     from transforms.tax_rules import RuleError, load_municipality_profile
 
@@ -262,17 +282,9 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, run_id: str, d
     targets = pension_targets(lake, municipality, fiscal_year, report)
 
     step(STEPS[1])
-    current = _support_list(settings, municipality, fiscal_year, report, residents, on=notice_date)
-    previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
-    problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
-    report.dispatch["interlock"] = "stopped" if problems else "passed"
-    if problems:
-        sentence = ("Dispatch stopped by the DV等支援措置 interlock (docs/notice-export.md): " + "; ".join(problems)
-                    + ". Nothing was written.")
-        if not dry_run:
-            raise DispatchStopped(sentence)
-        report.message("Dry run: a dispatch now would stop. " + sentence
-                       + " No preview files were rendered either (a protected address could be among them).")
+    current, problems = _interlock(settings, municipality, fiscal_year, report, residents, notice_date, max_age,
+                                   dry_run, " No preview files were rendered either (a protected address could be "
+                                   "among them).")
 
     step(STEPS[2])
     from transforms.collection_plan import collection_plan
@@ -374,7 +386,7 @@ def _run_switch(settings: Settings, municipality: str, fiscal_year: int, run_id:
     from contracts.tax_assessment import TaxAssessment
     from pipelines import notice_files
     from pipelines.pension_special_collection import MOVES, SWITCH_INSTALLMENTS
-    from transforms.notice_inputs import check_records, mailing_addresses, suppression_problems
+    from transforms.notice_inputs import check_records, mailing_addresses
     from transforms.pension_collection import switched_plan
     from transforms.tax_rules import RuleError, load_municipality_profile
 
@@ -407,16 +419,9 @@ def _run_switch(settings: Settings, municipality: str, fiscal_year: int, run_id:
                             "mailing_address", residents)
 
     step(STEPS[1])
-    current = _support_list(settings, municipality, fiscal_year, report, residents, on=notice_date)
-    previous = _support_list(settings, municipality, fiscal_year - 1, report, residents)
-    problems = suppression_problems(current, previous, notice_date=notice_date, max_age_days=max_age)
-    report.dispatch["interlock"] = "stopped" if problems else "passed"
+    current, problems = _interlock(settings, municipality, fiscal_year, report, residents, notice_date, max_age,
+                                   dry_run)
     if problems:
-        sentence = ("Dispatch stopped by the DV等支援措置 interlock (docs/notice-export.md): " + "; ".join(problems)
-                    + ". Nothing was written.")
-        if not dry_run:
-            raise DispatchStopped(sentence)
-        report.message("Dry run: a dispatch now would stop. " + sentence)
         return
 
     step(STEPS[2])
