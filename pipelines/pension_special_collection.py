@@ -229,21 +229,27 @@ def _register(settings: Settings, municipality: str, fiscal_year: int, month: st
                        f"{folder.relative_to(settings.landing)}/: 前年度継続者 cannot be tied by 基礎年金番号 and their "
                        "仮徴収 is unknown (each goes to the operator).")
         return pl.DataFrame(schema=schema), none
+    staged, held = _registry_dialect(settings, paths, "pension_previous_year", month, report)
+    return staged.select(list(schema)).cast(schema), held
+
+
+def _registry_dialect(settings: Settings, paths: list[Path], source: str, month: str,
+                      report: RunReport) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Files of the registry dialect (layout ``source``): the records that stage, and the others as quarantine
+    rows of the month; each file counted as an input of the run."""
     from contracts.resident_snapshot import load_layout
     from pipelines.resident_snapshot import read_registry_file
     from transforms.resident_snapshot import keyed_records, quarantine_frame
 
-    layout = load_layout("pension_previous_year")
-    lines = pl.concat([read_registry_file(settings, p, layout, report) for p in paths])
-    checked = keyed_records(lines, layout, None)
+    layout = load_layout(source)
+    checked = keyed_records(pl.concat([read_registry_file(settings, p, layout, report) for p in paths]), layout, None)
     for file, received, staged in checked.group_by("file").agg(
             pl.len(), pl.col("_reason").is_null().sum()).sort("file").iter_rows():
         report.add_input_counts(f"landing/{file}", received=received, staged=staged, quarantined=received - staged,
-                                source="pension_previous_year")
-    held = quarantine_frame({"pension_previous_year": (checked, layout)}, "register").select(
+                                source=source)
+    held = quarantine_frame({source: (checked, layout)}, "run").select(
         pl.lit(month).alias("month"), *[c for c in QUARANTINE_SCHEMA if c != "month"])
-    staged = checked.filter(pl.col("_reason").is_null())
-    return staged.select(list(schema)).cast(schema), held.cast(QUARANTINE_SCHEMA)
+    return checked.filter(pl.col("_reason").is_null()), held.cast(QUARANTINE_SCHEMA)
 
 
 # -------------------------------------------------------------------------------------------- the run
@@ -508,10 +514,6 @@ def _resident_changes(settings: Settings, municipality: str, fiscal_year: int, m
                       report: RunReport) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The deaths and removals the 住民記録 recorded up to ``month``: every monthly extract of the 年度 until
     then (``landing/resident_changes/``, layout ``resident_changes``), and its quarantined records."""
-    from contracts.resident_snapshot import load_layout
-    from pipelines.resident_snapshot import read_registry_file
-    from transforms.resident_snapshot import keyed_records, quarantine_frame
-
     schema = {"atena_no": pl.String, "change": pl.String, "change_date": pl.Date}
     folder = settings.landing / "resident_changes" / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
     last = month.replace("-", "")
@@ -519,17 +521,8 @@ def _resident_changes(settings: Settings, municipality: str, fiscal_year: int, m
         if folder.is_dir() else []
     if not paths:
         return pl.DataFrame(schema=schema), pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    layout = load_layout("resident_changes")
-    checked = keyed_records(pl.concat([read_registry_file(settings, p, layout, report) for p in paths]), layout, None)
-    for file, received, staged in checked.group_by("file").agg(
-            pl.len(), pl.col("_reason").is_null().sum()).sort("file").iter_rows():
-        report.add_input_counts(f"landing/{file}", received=received, staged=staged, quarantined=received - staged,
-                                source="resident_changes")
-    held = quarantine_frame({"resident_changes": (checked, layout)}, "changes").select(
-        pl.lit(month).alias("month"), *[c for c in QUARANTINE_SCHEMA if c != "month"])
-    staged = checked.filter(pl.col("_reason").is_null()).select(
-        "atena_no", "change", pl.col("change_date").str.strptime(pl.Date, "%Y%m%d"))
-    return staged.cast(schema), held.cast(QUARANTINE_SCHEMA)
+    staged, held = _registry_dialect(settings, paths, "resident_changes", month, report)
+    return staged.select("atena_no", "change", pl.col("change_date").str.strptime(pl.Date, "%Y%m%d")).cast(schema), held
 
 
 def _stop_notices(municipality: str, month: str, created: date, deaths: pl.DataFrame, changes: pl.DataFrame,
