@@ -283,6 +283,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
             "reason_code").agg(pl.col("records").fill_null(1).sum()).sort("reason_code").iter_rows()))
         report.message(f"{month} was processed already with these same files, and later months after it: nothing "
                        "was changed or written.")
+        report.set_count("already_processed", 1)
         return
     files = pl.concat([_earlier(lake, "staging", FILES, municipality, fiscal_year, month, FILE_SCHEMA), month_files])
     records = pl.concat([_earlier(lake, "staging", RECORDS, municipality, fiscal_year, month, pc.RECORD_SCHEMA),

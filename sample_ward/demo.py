@@ -306,6 +306,10 @@ def pension_table(runs: list[tuple[str, bool, float, dict, dict | None]], desk: 
              f"{'moved':>9} {'open':>12} {'notices':>7}  reconciles"]
     for month, ok, seconds, report, notices in runs:
         c = report.get("counts", {})
+        if c.get("already_processed"):
+            lines.append(f"{month:<8} {'ok' if ok else 'FAILED':<6} processed already with the same files: left as it "
+                         f"was ({seconds:.0f}s)")
+            continue
         sent = notices.get("counts", {}).get("switch_notices", 0) if notices else 0
         lines.append(
             f"{month:<8} {'ok' if ok else 'FAILED':<6} {c.get('files_received', 0):>5} {c.get('files_quarantined', 0):>8} "
