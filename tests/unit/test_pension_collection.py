@@ -289,3 +289,47 @@ def test_an_operators_decision_settles_a_record_in_review_and_nothing_else():
                    ("f#2", None, "no_candidate", "review_decision"),      # 該当者なし
                    ("f#3", "0000000003", "auto", "four_info"),            # not in review any more: unchanged
                    ("f#4", None, "no_candidate", None)]
+
+
+def test_a_switch_takes_the_moved_months_out_of_the_pension_route_and_into_the_ordinary_one():
+    """The 納税通知書 (変更) of a November switch: P's October, December and February 本徴収 (5,000 each) were not
+    withheld; they leave the pension route (30,000 → 15,000, 仮徴収 kept) and join 普通徴収 (30,000 → 45,000) as
+    the switch installment of January beside June's four 期. Q's whole pension route moved: no route, no
+    特別徴収義務者 is left. R moved in another month and gets no notice now."""
+    plan = pl.DataFrame({
+        "person_id": ["P", "Q", "R"], "total_tax": [60_000, 10_000, 8_000], "salary_amount": [0, 0, 0],
+        "pension_amount": [30_000, 10_000, 8_000], "ordinary_amount": [30_000, 0, 0],
+        "pension_payer": ["999", "700", "999"], "pension_first_year": [False, True, False]})
+    rows = [("P", "ordinary", p, a, "ordinary") for p, a in
+            (("2026-06", 9_000), ("2026-08", 7_000), ("2026-10", 7_000), ("2027-01", 7_000))]
+    rows += [("P", "pension", p, 5_000, r) for p, r in
+             (("2026-04", "pension_provisional"), ("2026-06", "pension_provisional"),
+              ("2026-08", "pension_provisional"), ("2026-10", "pension_main"), ("2026-12", "pension_main"),
+              ("2027-02", "pension_main"))]
+    rows += [("Q", "pension", "2026-10", 10_000, "pension_main"), ("R", "pension", "2026-10", 8_000, "pension_main")]
+    schedule = pl.DataFrame(rows, schema={"person_id": pl.String, "method": pl.String, "period": pl.String,
+                                          "amount": pl.Int64, "route": pl.String}, orient="row").with_columns(
+        pl.lit(0, pl.Int32).alias("sequence"), pl.lit(date(2026, 6, 30)).alias("due_date"),
+        pl.when(pl.col("route") == "ordinary").then(pl.lit(None, pl.String)).otherwise(pl.lit("999")).alias("payer"))
+    moves = pl.DataFrame({
+        "atena_no": ["P", "P", "P", "Q", "R"], "payer_code": ["999", "999", "999", "700", "999"],
+        "period": ["2026-10", "2026-12", "2027-02", "2026-10", "2026-10"], "route": ["pension_main"] * 5,
+        "amount": [5_000, 5_000, 5_000, 10_000, 8_000],
+        "month": ["2026-11", "2026-11", "2026-11", "2026-11", "2026-12"]})
+    switch = pl.DataFrame({"month": ["2026-11", "2026-11", "2026-12"], "person_id": ["P", "Q", "R"],
+                           "sequence": pl.Series([0, 0, 0], dtype=pl.Int32), "period": ["2027-01"] * 3,
+                           "due_date": [date(2027, 2, 1)] * 3, "amount": [15_000, 10_000, 8_000]})
+    new_plan, new_schedule = pc.switched_plan(plan, schedule, moves, switch, "2026-11")
+    assert new_plan.select("person_id", "pension_amount", "ordinary_amount", "pension_payer",
+                           "pension_first_year").rows() == [("P", 15_000, 45_000, "999", False),
+                                                            ("Q", 0, 10_000, None, None)]
+    p = new_schedule.filter(pl.col("person_id") == "P")
+    ordinary = p.filter(pl.col("route") == "ordinary").sort("period", "amount")
+    assert ordinary.select("period", "amount").rows() == [
+        ("2026-06", 9_000), ("2026-08", 7_000), ("2026-10", 7_000), ("2027-01", 7_000), ("2027-01", 15_000)]
+    assert int(ordinary["amount"].sum()) == 45_000
+    assert p.filter(pl.col("route") == "pension_main").height == 0
+    assert p.filter(pl.col("route") == "pension_provisional")["amount"].to_list() == [5_000] * 3
+    assert set(new_schedule["person_id"]) == {"P", "Q"}
+    assert new_schedule.filter(pl.col("route") == "ordinary")["payer"].null_count() == \
+        new_schedule.filter(pl.col("route") == "ordinary").height
