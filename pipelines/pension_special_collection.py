@@ -274,13 +274,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     step(STEPS[0])
     month_files, month_records = read_month(settings.landing, municipality, fiscal_year, month)
     if _already_processed(lake, municipality, fiscal_year, month, month_files):
-        for row in month_files.sort("file").iter_rows(named=True):
-            received = row["records"] if row["records"] is not None else 1
-            staged = received if row["status"] == "staged" else 0
-            report.add_input_counts(f"landing/{row['path']}", received=received, staged=staged,
-                                    quarantined=received - staged, source=f"pension_exchange_{row['notice_code']}")
-        report.add_quarantine_reasons(dict(month_files.filter(pl.col("status") == "quarantined").group_by(
-            "reason_code").agg(pl.col("records").fill_null(1).sum()).sort("reason_code").iter_rows()))
+        _count_files(report, month_files)
         report.message(f"{month} was processed already with these same files, and later months after it: nothing "
                        "was changed or written.")
         report.set_count("already_processed", 1)
@@ -658,18 +652,24 @@ def _audit_switch(lake: Path, run_id: str, month: str, moved: pl.DataFrame) -> N
                           "persons_by_stop_reason": reasons})
 
 
-def _account(report: RunReport, month_files: pl.DataFrame, records: pl.DataFrame, decided: pl.DataFrame | None,
-             review: pl.DataFrame | None, ledger: pl.DataFrame, moved: pl.DataFrame, all_moves: pl.DataFrame,
-             superseded: pl.DataFrame, month: str) -> None:
+def _count_files(report: RunReport, month_files: pl.DataFrame) -> None:
+    """Each file of the month as an input of the run (its data records staged, or all quarantined), and the
+    quarantine reasons: a file quarantined whole counts each of its records (or itself, when its records
+    cannot be told apart)."""
     for row in month_files.sort("file").iter_rows(named=True):
         received = row["records"] if row["records"] is not None else 1
         staged = received if row["status"] == "staged" else 0
         report.add_input_counts(f"landing/{row['path']}", received=received, staged=staged,
                                 quarantined=received - staged, source=f"pension_exchange_{row['notice_code'] or 'unknown'}")
-    # a file quarantined whole counts each of its records (or itself, when its records cannot be told apart)
     reasons = month_files.filter(pl.col("status") == "quarantined").group_by("reason_code").agg(
         pl.col("records").fill_null(1).sum()).sort("reason_code")
     report.add_quarantine_reasons(dict(reasons.iter_rows()))
+
+
+def _account(report: RunReport, month_files: pl.DataFrame, records: pl.DataFrame, decided: pl.DataFrame | None,
+             review: pl.DataFrame | None, ledger: pl.DataFrame, moved: pl.DataFrame, all_moves: pl.DataFrame,
+             superseded: pl.DataFrame, month: str) -> None:
+    _count_files(report, month_files)
     report.set_count("files_received", month_files.height)
     report.set_count("files_quarantined", month_files.filter(pl.col("status") == "quarantined").height)
     report.set_count("files_superseded", superseded.height)
