@@ -303,6 +303,13 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
             and requests_sent.height == 0:
         new_outbound, handoff_files = _requests(settings, municipality, fiscal_year, month, exchange_date, decided,
                                                 records_in_force, report)
+    if added is not None and added.height:
+        answer_rows = pc.addition_answers(records_in_force.filter(pl.col("notice_code") == "30"), added, outbound_before)
+        answer_outbound, answer_files = notice_files(municipality, month, exchange_date, {"31": answer_rows})
+        if answer_outbound is not None:
+            new_outbound = pl.concat([f for f in (new_outbound, answer_outbound) if f is not None], how="diagonal_relaxed")
+            handoff_files = [*handoff_files, *answer_files]
+        report.set_count("addition_answers_sent", answer_rows.height)
     sent_so_far = [f for f in (outbound_before, new_outbound) if f is not None and f.height]
     outbound = pl.concat(sent_so_far, how="diagonal_relaxed") if sent_so_far else None
 
@@ -428,7 +435,8 @@ def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str
     added = pc.candidates(candidates, matches)
     report.set_count("addition_candidates", added.height)
     if added.height:
-        report.message(f"{added.height} 特別徴収追加候補者 (30) received: matched and recorded (curated/{CANDIDATES}); "
+        report.message(f"{added.height} 特別徴収追加候補者 (30) received this 年度: matched and recorded "
+                       f"(curated/{CANDIDATES}); each is answered once by a 追加依頼通知 (31) as 特別徴収非対象者, "
                        "their tax of this 年度 stays in 普通徴収 and the insurers list them again next May.")
     return decided, result.review_queue, added
 

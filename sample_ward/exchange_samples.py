@@ -6,11 +6,12 @@ sample ward's pension insurers, ``sample_ward.pension_insurer``). From what went
 records of each kind of file are kept and written again through the codec
 (:mod:`transforms.pension_exchange_records`, which recomputes the trailers):
 
-* ``exchange/outbound/<name>``: what the ward sends — the 依頼通知 (01), next 年度's 仮徴収 (61) and, when the
-  year had a death, a 資格喪失等の通知 (41);
+* ``exchange/outbound/<name>``: what the ward sends — the 依頼通知 (01), next 年度's 仮徴収 (61), the 追加依頼通知
+  (31) and, when the year had a death of a pensioner withheld from, a 資格喪失等の通知 (41);
 * ``exchange/inbound/<name>``: what the insurers send besides May's 00 (sampled with the landing files) — an
-  依頼処理結果 (02) and a 特別徴収結果通知 (22) — and ``exchange/bad/<name>``: the same file with one fault the
-  stage must quarantine the file for (its reason code in the index).
+  依頼処理結果 (02), a 特別徴収結果通知 (22), a 追加候補者情報 (30) and its 追加依頼処理結果 (32) — and
+  ``exchange/bad/<name>``: the same file with one fault the stage must quarantine the file for (its reason code
+  in the index).
 
 Deterministic: fixed ward, records chosen by sorted keys. The index entries are in ``samples.json``
 (``exchange``); ``tests/unit/test_data_samples.py`` reads each file back through the stage's own reader.
@@ -25,9 +26,11 @@ EXCHANGE_ROOT = "exchange"
 PER_FILE = 3
 CYCLE = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
 #: the kinds of file sampled: 通知内容コード → (direction, the fault of the bad sibling of an inbound file)
-KINDS = {"01": ("outbound", None), "61": ("outbound", None), "41": ("outbound", None),
+KINDS = {"01": ("outbound", None), "61": ("outbound", None), "41": ("outbound", None), "31": ("outbound", None),
          "02": ("inbound", ("result of record 1 set to XX, a code the layout does not know", "field_value")),
-         "22": ("inbound", ("合計金額 金額1 of the trailer one yen more than its records", "trailer_totals"))}
+         "22": ("inbound", ("合計金額 金額1 of the trailer one yen more than its records", "trailer_totals")),
+         "30": ("inbound", ("category of record 1 set to XX, a code the layout does not know", "field_value")),
+         "32": ("inbound", ("result of record 1 set to XX, a code the layout does not know", "field_value"))}
 
 
 def _cut(data: bytes, name: str) -> bytes:
@@ -51,9 +54,10 @@ def _bad(code: str, data: bytes) -> bytes:
         at = len(data) - lay.record_length + total.start - 1
         value = str(int(data[at:at + total.length]) + 1).rjust(total.length, "0").encode("ascii")
         return data[:at] + value + data[at + total.length:]
-    result = lay.notice(code).data.field("result")  # the first data record's 処理結果
-    at = lay.control_length + lay.record_length + result.start - 1
-    return data[:at] + b"XX" + data[at + result.length:]
+    # the first data record's 処理結果 (各種区分 in a 30, which has no 処理結果)
+    field = lay.notice(code).data.field("category" if code == "30" else "result")
+    at = lay.control_length + lay.record_length + field.start - 1
+    return data[:at] + b"XX" + data[at + field.length:]
 
 
 def exchange_samples(ward: Path, work: Path, municipality: str, fiscal_year: int, residents: int,

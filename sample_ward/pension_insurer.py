@@ -17,7 +17,8 @@ generated population and one 年度 ``Y`` (April Y … March Y+1):
   税額 of every 前年度継続者, from which the 仮徴収 of April, June and August is withheld.
 * :class:`PensionInsurers`: month by month, :meth:`PensionInsurers.inbound` returns the files the
   insurers deliver in that month, given every file the ward has sent: the 00 files in May, an answer
-  (02, 32, 42, 62) to each request the ward sent that month (01, 31, 41, 61), and in odd months the
+  (02, 32, 42, 62) to each request the ward sent that month (01, 31, 41, 61), in July and November the
+  特別徴収追加候補者情報 (30) of the pensioners not listed in May, and in odd months the
   特別徴収結果通知 (22) of the previous month's pension payment. Deaths, 差止 and short pensions are drawn
   once per population and seed (:meth:`PensionInsurers.deaths`), and four files carry a planted fault
   (:meth:`PensionInsurers.planted_faults`).
@@ -82,7 +83,7 @@ __all__ = [
 _SELECTION_STREAM = 0x4E4F5449
 #: this module's own draws ("NENK"), one child stream per purpose
 _STREAM = 0x4E454E4B
-_VARIATION_DRAWS, _EVENT_DRAWS, _MOVE_DRAWS = 1, 2, 3
+_VARIATION_DRAWS, _EVENT_DRAWS, _MOVE_DRAWS, _CANDIDATE_DRAWS = 1, 2, 3, 4
 #: residents who move out of the ward in a month (転出), share of the residents; the 住民記録 異動 extract lists them
 MOVE_OUT_SHARE = 0.004
 
@@ -91,7 +92,10 @@ MOVE_OUT_SHARE = 0.004
 PENSION_AGE = 65
 MIN_PENSION_YEN = 180_000
 NEW_SHARE = 0.125  # 新規者 among the listed
-UNLISTED_SHARE = 0.05  # eligible by age and amount but not listed by the insurer (介護保険料 not withheld)
+UNLISTED_SHARE = 0.05  # eligible by age and amount but not listed by the insurer in May
+#: the unlisted are found later (a pension decided after May) and sent as 特別徴収追加候補者 (30, 新規者), half
+#: in each of these months (index in the 年度: July, November), created on the 20th
+_CANDIDATE_MONTHS = (3, 7)
 #: each kind of identity variation (old address, kana-only name, 旧字 variant), share of the resident records
 VARIATION_SHARE = 0.015
 #: records of people who do not live in the ward (the insurer's address is stale)
@@ -268,8 +272,9 @@ def _book(pop: Population) -> pl.DataFrame:
 
 
 def _listed(pop: Population, seed: int) -> pl.DataFrame:
-    """The resident pensioners on the insurers' lists, with 各種区分 and the previous year's tax (a synthetic
-    estimate: the generator does not compute last year's tax)."""
+    """The resident pensioners eligible by age and amount, with ``listed`` (on the insurers' May lists; the
+    others become 追加候補者), 各種区分 and the previous year's tax (a synthetic estimate: the generator does not
+    compute last year's tax)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, _SELECTION_STREAM])))
     born_by = date(pop.fiscal_year - PENSION_AGE, 4, 2)  # 65 on 1 April: born on or before 2 April (民法第143条)
     residents = pop.persons.filter(pl.col("in_registry") & (pl.col("registry_status") == "resident")) \
@@ -282,6 +287,9 @@ def _listed(pop: Population, seed: int) -> pl.DataFrame:
     n = eligible.height
     listed = rng.random(n) >= UNLISTED_SHARE
     new = rng.random(n) < NEW_SHARE
+    short = len(_CANDIDATE_MONTHS) - int((~listed).sum())
+    if n >= ENOUGH_PENSIONERS and short > 0:  # a 追加候補者 in each candidate month (a draw of its own stream)
+        listed[_draws(seed, _CANDIDATE_DRAWS).choice(np.flatnonzero(listed), size=short, replace=False)] = False
     factor = rng.uniform(0.85, 1.15, n)
     # last year's pension-route tax, a synthetic estimate: (公的年金等控除後 − 基礎控除 43万) × 10 % + 5,000
     income = (eligible["pension_revenue"].to_numpy() - 1_100_000).clip(0, None)
@@ -290,7 +298,8 @@ def _listed(pop: Population, seed: int) -> pl.DataFrame:
     return eligible.with_columns(
         pl.Series("category", np.where(new, "01", "02")),
         pl.Series("previous_year_tax", previous.astype(np.int64), pl.Int64),
-    ).filter(pl.Series(listed)).select(*_KEY, "person_id", "category", "previous_year_tax")
+        pl.Series("listed", listed),
+    ).select(*_KEY, "person_id", "category", "previous_year_tax", "listed")
 
 
 def _stale_ward_addresses(identities: pl.DataFrame) -> pl.DataFrame:
@@ -325,14 +334,17 @@ def _variant_names() -> dict[str, str]:
 class _Targets:
     records: pl.DataFrame  # the 00 records as written (insurer text), sorted by payer then key
     book: pl.DataFrame  # every pension as the insurers know it (insurer text)
+    candidates: pl.DataFrame  # the 追加候補者 (30): key and person_id of the eligible pensioners not listed
 
 
 def _targets(pop: Population, seed: int) -> _Targets:
     """The 00 records (with their planted variations) and the insurers' book, in insurer text."""
     book = _book(pop)
     identities = _identities(pop)
-    listed = _listed(pop, seed).join(book, on=[*_KEY, "person_id"], how="left", validate="1:1",
-                                     maintain_order="left").sort(*_KEY)
+    eligible = _listed(pop, seed)
+    unlisted = eligible.filter(~pl.col("listed")).select(*_KEY, "person_id").sort(*_KEY)
+    listed = eligible.filter("listed").drop("listed").join(book, on=[*_KEY, "person_id"], how="left",
+                                                           validate="1:1", maintain_order="left").sort(*_KEY)
     rng = _draws(seed, _VARIATION_DRAWS)
     stale = _stale_ward_addresses(identities)
 
@@ -392,7 +404,7 @@ def _targets(pop: Population, seed: int) -> _Targets:
         pl.when(pl.col("variation").is_null() & pl.col("_substituted")).then(pl.lit(SUBSTITUTED))
         .when(pl.col("variation").is_null() & pl.col("_truncated")).then(pl.lit(TRUNCATED))
         .otherwise("variation").alias("variation"))
-    return _Targets(records.drop("_substituted", "_truncated"), book.drop("_substituted", "_truncated"))
+    return _Targets(records.drop("_substituted", "_truncated"), book.drop("_substituted", "_truncated"), unlisted)
 
 
 def _insurer_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -462,6 +474,7 @@ class PensionInsurers:
         self.municipality_code = pop.municipality_code[:5]  # 市町村コード of the files: without the check digit
         targets = _targets(pop, seed)
         self._records, self._book = targets.records, targets.book
+        self._candidates = targets.candidates
         counts = self._records.group_by("payer_code").len().sort(["len", "payer_code"], descending=[True, False])
         #: the insurer with the most 00 records: the planted faults are in its files
         self.main_payer: str | None = counts["payer_code"][0] if counts.height else None
@@ -635,6 +648,7 @@ class PensionInsurers:
         files: dict[str, bytes] = {}
         if index == _TARGETS_MONTH:
             files.update(self._files_00)
+        files.update(self._candidate_files(index))
         files.update(self._answers(sent, index))
         if index % 2 == 1:
             for payer, delivered in self._results(sent, index - 1).items():
@@ -646,6 +660,35 @@ class PensionInsurers:
             # the refused file, sent again correct the month after (媒体連番 002, the same 作成年月日)
             files.update(self._results(sent, index - 2, resend=True).get(self.main_payer, {}))
         return dict(sorted(files.items()))
+
+    def candidate_truth(self) -> pl.DataFrame:
+        """One row per 追加候補者 (30) record: ``month_index`` (0 = April), ``payer_code``, ``basic_pension_no``,
+        ``pension_code``, ``person_id``, ``atena_no``."""
+        months = pl.Series(_CANDIDATE_MONTHS, dtype=pl.Int64)
+        return self._candidates.with_columns(
+            months.gather(np.arange(self._candidates.height) % len(_CANDIDATE_MONTHS)).alias("month_index"),
+        ).join(self._book.select(*_KEY, "atena_no"), on=list(_KEY), how="left", validate="1:1",
+               maintain_order="left").select("month_index", *_KEY, "person_id", "atena_no")
+
+    def _candidate_files(self, index: int) -> dict[str, bytes]:
+        """The 特別徴収追加候補者情報 (30, 各種区分 01 新規者) delivered in month ``index``, one file per insurer:
+        the pensioners the insurers did not list in May, found since (捕捉年月日 the 1st of the month)."""
+        if index not in _CANDIDATE_MONTHS:
+            return {}
+        mine = self.candidate_truth().filter(pl.col("month_index") == index).select(_KEY)
+        if mine.is_empty():
+            return {}
+        created = _month_start(self.fiscal_year, index).replace(day=_TARGETS_DAY)
+        records = mine.join(self._book, on=list(_KEY), how="left", validate="1:1", maintain_order="left").with_columns(
+            pl.lit("01").alias("category"), pl.lit(_month_start(self.fiscal_year, index), pl.Date).alias("event_date"),
+            pl.col("pension_revenue").alias("amount_1"),  # 年金年額
+            pl.lit(0, pl.Int64).alias("amount_2"), pl.lit(0, pl.Int64).alias("amount_3"))
+        files: dict[str, bytes] = {}
+        for payer in records["payer_code"].unique().sort().to_list():
+            name, data = _file_bytes("30", self.municipality_code, payer, created, 1,
+                                     records.filter(pl.col("payer_code") == payer))
+            files[name] = data
+        return files
 
     def _sent(self, outbound: dict[str, bytes]) -> pl.DataFrame:
         """Every data record the ward sent, with the file, its month index, its answer date and the answer's

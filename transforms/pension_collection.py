@@ -16,7 +16,9 @@ The year (docs/pension-exchange.md; 地方税法第321条の7の2〜第321条の
   特別徴収対象者 with the 本徴収 amounts of October, December and February of the installment schedule, or
   特別徴収非対象者 with 0; one 61 record per person withheld, with ½ of this 年度's pension-route tax for next
   April, June and August (地方税法第321条の7の8第1項, the rule of ``rules/installments``).
-* **Answers (02, 62) and results (22, odd months).** :func:`withholding_ledger`: one row per person, insurer
+* **追加候補者 (30).** Matched like the 00 records (:func:`candidates`) and answered once by a 追加依頼通知
+  (31) as 特別徴収非対象者 (:func:`addition_answers`).
+* **Answers (02, 32, 42, 62) and results (22, odd months).** :func:`withholding_ledger`: one row per person, insurer
   and pension month, what was requested against what the 22 records say was withheld or not.
 * **Stops.** :func:`stops`: withholding that stops (処理結果 other than 正常, a 22 record not 正常) moves the
   unpaid remainder — every requested month from the stop on that was not withheld — to 普通徴収
@@ -181,13 +183,35 @@ def decide_targets(targets: pl.DataFrame, matches: pl.DataFrame, register: pl.Da
 def candidates(records: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     """The 特別徴収追加候補者 (30) with their 宛名番号 (or none): ``doc_uid``, ``file``, ``record_no``, the pension,
     ``category`` (01 新規者, 02 住所変更者), ``pension_annual_amount``, ``atena_no``, ``match_decision``,
-    ``match_rule``. Nothing is requested for them this 年度: the 当初賦課 put their pension tax in 普通徴収,
-    and a 新規者 is listed again in next May's 00 (our choice; docs/pension-exchange.md)."""
+    ``match_rule``. Each is answered by :func:`addition_answers`."""
     rows = records.select(
         doc_uid().alias("doc_uid"), "file", "record_no", *PENSION_KEY, "category",
         pl.col("amount_1").alias("pension_annual_amount"))
     return rows.join(matches.select("doc_uid", "atena_no", pl.col("decision").alias("match_decision"),
                                     pl.col("rule").alias("match_rule")), on="doc_uid", how="left").sort("doc_uid")
+
+
+def addition_answers(candidate_records: pl.DataFrame, added: pl.DataFrame, sent: pl.DataFrame | None) -> pl.DataFrame:
+    """The 特別徴収追加依頼通知 (31) that answer the 追加候補者 (30) not answered yet: one record per candidate
+    pension, its identity as the insurer sent it, 各種区分 03 特別徴収非対象者 and amounts 0, with ``payer_code``
+    and ``atena_no`` (null when the candidate is not tied to a resident).
+
+    Every candidate is answered 非対象 this 年度 (our choice, docs/pension-exchange.md): the 当初賦課 has put the
+    person's pension tax into 普通徴収 and told the taxpayer so; starting to withhold in the middle of the 年度
+    would change the collection method of a notice already sent, which is a 賦課更正 (税額変更通知書). The
+    answer closes the candidate at the insurer instead of leaving it waiting. ``candidate_records``: the 30
+    records in force (:data:`RECORD_SCHEMA`); ``added``: :func:`candidates`; ``sent``: every record the ward has
+    sent this 年度 (``notice_code`` and :data:`PENSION_KEY`), so that a candidate is answered once."""
+    answered_before = sent.filter(pl.col("notice_code") == "31").select(PENSION_KEY).unique() \
+        if sent is not None and "notice_code" in sent.columns else pl.DataFrame(schema=dict.fromkeys(PENSION_KEY, pl.String))
+    rows = candidate_records.with_columns(doc_uid().alias("doc_uid")).sort("month", "file", "record_no") \
+        .unique(PENSION_KEY, keep="last", maintain_order=True) \
+        .join(answered_before, on=PENSION_KEY, how="anti") \
+        .join(added.select("doc_uid", "atena_no"), on="doc_uid", how="left", validate="1:1")
+    return rows.select(
+        "payer_code", "atena_no", *IDENTITY, pl.lit("03").alias("category"),
+        *[pl.lit(0, I64).alias(f"amount_{i}") for i in (1, 2, 3)],
+    ).sort("payer_code", "basic_pension_no", "pension_code")
 
 
 def notice_targets(decided: pl.DataFrame) -> pl.DataFrame:

@@ -333,3 +333,31 @@ def test_a_switch_takes_the_moved_months_out_of_the_pension_route_and_into_the_o
     assert set(new_schedule["person_id"]) == {"P", "Q"}
     assert new_schedule.filter(pl.col("route") == "ordinary")["payer"].null_count() == \
         new_schedule.filter(pl.col("route") == "ordinary").height
+
+
+def test_each_addition_candidate_is_answered_once_as_not_withheld_with_its_own_identity():
+    """追加候補者 (30) → 追加依頼通知 (31): one answer per candidate pension, the identity echoed as the insurer sent
+    it, 各種区分 03 特別徴収非対象者 with amounts 0 (docs/pension-exchange.md); a pension answered in an earlier
+    month is not answered again, and the newest record of a pension sent twice is the one echoed."""
+    july = _records([_target("999", "1000000001", "01", 900_000),
+                     _target("501", "1000000002", "01", 700_000, kanji="芝 花子")], "30", "Z430_a.dta", "2026-07")
+    november = _records([_target("999", "1000000001", "02", 900_000, address="東京都港区三田一丁目2番3号"),
+                         _target("999", "1000000003", "01", 500_000, kanji="麻布 一郎")], "30", "Z430_b.dta", "2026-11")
+    records = pl.concat([july, november])
+    added = pc.candidates(records, _matches({"Z430_a.dta#1": "000000000011", "Z430_a.dta#2": None,
+                                              "Z430_b.dta#1": "000000000011", "Z430_b.dta#2": "000000000033"}))
+    first = pc.addition_answers(july, added, None)
+    assert first.select("payer_code", "basic_pension_no", "atena_no", "name_kanji", "category").rows() == [
+        ("501", "1000000002", None, "芝 花子", "03"), ("999", "1000000001", "000000000011", "港 太郎", "03")]
+    assert first.select(pl.sum_horizontal("amount_1", "amount_2", "amount_3")).to_series().to_list() == [0, 0]
+    sent = first.with_columns(pl.lit("31").alias("notice_code"))
+    later = pc.addition_answers(records, added, sent)
+    assert later.select("basic_pension_no", "atena_no", "name_kanji").rows() == [
+        ("1000000003", "000000000033", "麻布 一郎")]
+    # nothing sent yet: the pension sent twice is answered once, with the newer (November) address
+    both = pc.addition_answers(records, added, sent.filter(pl.lit(False)))
+    assert both["basic_pension_no"].to_list() == ["1000000002", "1000000001", "1000000003"]
+    assert both.filter(pl.col("basic_pension_no") == "1000000001")["address_kanji"].to_list() == [
+        "東京都港区三田一丁目2番3号"]
+    # an earlier 01 or 41 to the same pension is not an answer to the candidate
+    assert pc.addition_answers(july, added, first.with_columns(pl.lit("41").alias("notice_code"))).height == 2

@@ -308,10 +308,13 @@ def test_a_record_the_matching_cannot_decide_waits_for_the_operator_and_then_fol
     assert (target["atena_no"], target["match_rule"]) == (someone["atena_no"], "review_decision")
 
 
-def test_an_addition_candidate_is_matched_and_recorded_but_not_withheld_from_this_year(lake):
-    """A 特別徴収追加候補者 (30) in October: tied to its resident like a May record and recorded; nothing is
-    requested for it this 年度 (its pension tax is in 普通徴収 since the 当初賦課)."""
+def test_an_addition_candidate_is_matched_answered_once_and_not_withheld_from_this_year(lake):
+    """A 特別徴収追加候補者 (30) in October: tied to its resident like a May record and recorded, and answered in
+    October's hand-off by one 追加依頼通知 (31) that echoes its identity as 特別徴収非対象者 (03) with amounts 0:
+    nothing is withheld from it this 年度 (its pension tax is in 普通徴収 since the 当初賦課). A rerun of October
+    and November's run send nothing more; the insurer's 32 in November closes it."""
     from pipelines.lake import read_partition
+    from transforms.pension_exchange_records import read_exchange_file
 
     residents = read_partition(lake, "staging", "residents", M, N)
     targets = _read(lake, "curated", "pension_targets")
@@ -333,4 +336,21 @@ def test_an_addition_candidate_is_matched_and_recorded_but_not_withheld_from_thi
     (added,) = _read(lake, "curated", "pension_candidates").iter_rows(named=True)
     assert (added["atena_no"], added["match_decision"]) == (someone["atena_no"], "auto")
     assert someone["atena_no"] not in set(_read(lake, "curated", "pension_targets")["atena_no"].drop_nulls())
-    assert not list((lake / "exports" / "pension_insurers").rglob("Z431_*.dta"))  # no 追加依頼
+    assert october["counts"]["addition_answers_sent"] == 1
+    (name, data), = _sent(lake, "31").items()
+    assert name == "Z431_999_20261020_001.dta"  # the month's exchange date (profile switch_notice_day 20)
+    (answer,) = read_exchange_file(data, file=name).records["31"].iter_rows(named=True)
+    assert {k: answer[k] for k in ("basic_pension_no", "pension_code", "birth_date", "name_kanji", "category",
+                                   "amount_1", "amount_2", "amount_3")} == {
+        "basic_pension_no": "5550001111", "pension_code": "1150", "birth_date": someone["birth_date"],
+        "name_kanji": someone["name_kanji"], "category": "03", "amount_1": 0, "amount_2": 0, "amount_3": 0}
+    assert _run("2026-10")["status"] == "success"
+    assert list(_sent(lake, "31")) == [name]
+    reply = read_exchange_file(data, file=name).records["31"].with_columns(
+        pl.lit("00").alias("result"), pl.lit(date(2026, 11, 10)).alias("event_date"))
+    _write(lake, "2026-11", "32", "999", date(2026, 11, 10), reply.drop("municipality_code", "payer_code",
+                                                                            "created_date"))
+    november = _run("2026-11")
+    assert november["counts"].get("addition_answers_sent", 0) == 0 and list(_sent(lake, "31")) == [name]
+    (closed,) = _read(lake, "curated", "pension_answers").filter(pl.col("notice_code") == "31").iter_rows(named=True)
+    assert (closed["atena_no"], closed["status"]) == (someone["atena_no"], "accepted")

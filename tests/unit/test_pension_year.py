@@ -72,7 +72,8 @@ def test_every_file_sent_round_trips_and_its_trailers_match(year):
     from transforms.pension_exchange_records import read_exchange_file, write_exchange_file
 
     sent = sorted((year["lake"] / "exports" / "pension_insurers").rglob("Z4*.dta"))
-    assert {p.name[:4] for p in sent} == {"Z401", "Z461", "Z441"}  # requests, next 仮徴収, stops after a death
+    # requests, next 仮徴収, stops after a death, answers to the 追加候補者
+    assert {p.name[:4] for p in sent} == {"Z401", "Z461", "Z441", "Z431"}
     for path in sent:
         data = path.read_bytes()
         exchange = read_exchange_file(data, file=path.name)  # checks every trailer's count and totals
@@ -136,9 +137,39 @@ def test_a_death_in_the_registry_sends_one_stop_notice_to_the_insurer(year):
     # every notice the ward sent has its answer by March, and no answer is to nothing sent
     answered = _read(lake, "curated", "pension_answers")
     assert set(answered["status"]) <= {"accepted", "refused"}
-    assert set(answered["notice_code"]) == {"01", "41", "61"}
+    assert set(answered["notice_code"]) == {"01", "31", "41", "61"}
     moves = _read(lake, "curated", "pension_moves")
     assert "change_01" in set(moves["stop_reason"])
+
+
+def test_every_addition_candidate_is_answered_once_as_not_withheld(year):
+    """Each 特別徴収追加候補者 (30) the insurers send gets one 追加依頼通知 (31) in the month it arrives, 各種区分
+    03 特別徴収非対象者 with amounts 0 (docs/pension-exchange.md: the 当初 notice put the tax in 普通徴収), and
+    nothing of the candidate is requested or withheld; the insurer's 32 answers it."""
+    from transforms.pension_exchange_records import read_exchange_file
+
+    lake = year["lake"]
+    truth = year["insurers"].candidate_truth()
+    assert truth.height >= 2 and truth["month_index"].n_unique() == 2  # July and November at this seed
+    key = ["payer_code", "basic_pension_no", "pension_code"]
+    answers = []
+    for path in sorted((lake / "exports" / "pension_insurers").rglob("Z431_*.dta")):
+        records = read_exchange_file(path.read_bytes(), file=path.name).records["31"]
+        answers.append(records.with_columns(pl.lit(int(path.name.split("_")[2][4:6])).alias("sent_month")))
+    sent = pl.concat(answers)
+    assert sent.select(key).is_unique().all()
+    assert set(sent["category"]) == {"03"} and (sent["amount_1"] + sent["amount_2"] + sent["amount_3"] == 0).all()
+    months = {3: 7, 7: 11}  # index in the 年度 → calendar month
+    expected = truth.select(*key, pl.col("month_index").replace_strict(months).alias("sent_month"))
+    assert sent.select(*key, "sent_month").sort(key).equals(expected.sort(key))
+    candidates = _read(lake, "curated", "pension_candidates")
+    assert candidates.height == truth.height
+    tied = candidates.join(truth.select(*key, pl.col("atena_no").alias("truth")), on=key)
+    assert (tied["atena_no"] == tied["truth"]).all()  # every candidate tied to the right resident
+    ledger = _read(lake, "curated", "pension_ledger")
+    assert ledger.join(truth.select("atena_no", "payer_code"), on=["atena_no", "payer_code"], how="semi").height == 0
+    replies = _read(lake, "curated", "pension_answers").filter(pl.col("notice_code") == "31")
+    assert replies.height == truth.height and set(replies["status"]) == {"accepted"}
 
 
 def test_what_moved_becomes_new_ordinary_installments_of_the_same_amount(year):
