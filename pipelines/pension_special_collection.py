@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -295,37 +296,28 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     decided, review, added = _targets(settings, municipality, fiscal_year, month, records_in_force, register, report)
 
     step(STEPS[2])
-    outbound_before = _earlier(lake, "curated", OUTBOUND, municipality, fiscal_year, month)
-    requests_sent = (outbound_before.filter(pl.col("notice_code") == "01") if outbound_before is not None
-                     else pl.DataFrame())
-    new_outbound, handoff_files = None, []
-    if months.index(month) >= months.index(f"{fiscal_year + (request_month < 4):04d}-{request_month:02d}") \
-            and requests_sent.height == 0:
-        new_outbound, handoff_files = _requests(settings, municipality, fiscal_year, month, exchange_date, decided,
-                                                records_in_force, report)
+    sent = _Sent(_earlier(lake, "curated", OUTBOUND, municipality, fiscal_year, month))
+    request_from = months.index(f"{fiscal_year + (request_month < 4):04d}-{request_month:02d}")
+    if months.index(month) >= request_from and sent.before_of("01").height == 0:
+        sent.add(*_requests(settings, municipality, fiscal_year, month, exchange_date, decided, records_in_force,
+                            report))
     if added is not None and added.height:
-        answer_rows = pc.addition_answers(records_in_force.filter(pl.col("notice_code") == "30"), added, outbound_before)
-        answer_outbound, answer_files = notice_files(municipality, month, exchange_date, {"31": answer_rows})
-        if answer_outbound is not None:
-            new_outbound = pl.concat([f for f in (new_outbound, answer_outbound) if f is not None], how="diagonal_relaxed")
-            handoff_files = [*handoff_files, *answer_files]
+        answer_rows = pc.addition_answers(records_in_force.filter(pl.col("notice_code") == "30"), added, sent.before)
+        sent.add(*notice_files(municipality, month, exchange_date, {"31": answer_rows}))
         report.set_count("addition_answers_sent", answer_rows.height)
-    sent_so_far = [f for f in (outbound_before, new_outbound) if f is not None and f.height]
-    outbound = pl.concat(sent_so_far, how="diagonal_relaxed") if sent_so_far else None
 
     step(STEPS[3])
-    ledger = _ledger(settings, municipality, fiscal_year, register, decided, outbound, records_in_force)
+    ledger = _ledger(settings, municipality, fiscal_year, register, decided, sent.all(), records_in_force)
 
     step(STEPS[4])
     changes, changes_held = _resident_changes(settings, municipality, fiscal_year, month, report)
     deaths = pc.death_stops(ledger, changes.filter(pl.col("change") == "1"))
     stop_outbound, stop_files = _stop_notices(municipality, month, exchange_date, deaths, changes, ledger,
-                                              records_in_force, outbound)
+                                              records_in_force, sent.all())
     if stop_outbound is not None:
-        new_outbound = pl.concat([f for f in (new_outbound, stop_outbound) if f is not None], how="diagonal_relaxed")
-        handoff_files = [*handoff_files, *stop_files]
-        outbound = pl.concat([f for f in (outbound, stop_outbound) if f is not None], how="diagonal_relaxed")
+        sent.add(stop_outbound, stop_files)
         report.set_count("stop_notices_sent", stop_outbound.height)
+    outbound, new_outbound, handoff_files = sent.all(), sent.new(), sent.files
     earlier_moves = _earlier(lake, "curated", MOVES, municipality, fiscal_year, month)
     moved = pc.moves(ledger, earlier_moves if earlier_moves is not None else
                      pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String}),
@@ -405,6 +397,31 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
                                 run_id=run_id, files=handoff_files, series=month,
                                 source={"processing_month": month, "stage_run_id": run_id})
         report.handoffs.append(written)
+
+
+@dataclass
+class _Sent:
+    """What the ward has sent the insurers this 年度: the records of earlier months (``before``, as in
+    ``curated/pension_outbound``) and this month's, added notice by notice with their files."""
+
+    before: pl.DataFrame | None
+    added: list[pl.DataFrame] = field(default_factory=list)
+    files: list = field(default_factory=list)
+
+    def before_of(self, code: str) -> pl.DataFrame:
+        return self.before.filter(pl.col("notice_code") == code) if self.before is not None else pl.DataFrame()
+
+    def add(self, records: pl.DataFrame | None, files: list) -> None:
+        if records is not None:
+            self.added.append(records)
+            self.files.extend(files)
+
+    def new(self) -> pl.DataFrame | None:
+        return pl.concat(self.added, how="diagonal_relaxed") if self.added else None
+
+    def all(self) -> pl.DataFrame | None:
+        frames = [f for f in (self.before, *self.added) if f is not None and f.height]
+        return pl.concat(frames, how="diagonal_relaxed") if frames else None
 
 
 def _targets(settings: Settings, municipality: str, fiscal_year: int, month: str, records: pl.DataFrame,
