@@ -296,11 +296,12 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     decided, review, added = _targets(settings, municipality, fiscal_year, month, records_in_force, register, report)
 
     step(STEPS[2])
+    changes, changes_held = _resident_changes(settings, municipality, fiscal_year, month, report)
     sent = _Sent(_earlier(lake, "curated", OUTBOUND, municipality, fiscal_year, month))
     request_from = months.index(f"{fiscal_year + (request_month < 4):04d}-{request_month:02d}")
     if months.index(month) >= request_from and sent.before_of("01").height == 0:
         sent.add(*_requests(settings, municipality, fiscal_year, month, exchange_date, decided, records_in_force,
-                            report))
+                            changes, report))
     if added is not None and added.height:
         answer_rows = pc.addition_answers(records_in_force.filter(pl.col("notice_code") == "30"), added, sent.before)
         sent.add(*notice_files(municipality, month, exchange_date, {"31": answer_rows}))
@@ -310,13 +311,13 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, month: str, ru
     ledger = _ledger(settings, municipality, fiscal_year, register, decided, sent.all(), records_in_force)
 
     step(STEPS[4])
-    changes, changes_held = _resident_changes(settings, municipality, fiscal_year, month, report)
     deaths = pc.death_stops(ledger, changes.filter(pl.col("change") == "1"))
-    stop_outbound, stop_files = _stop_notices(municipality, month, exchange_date, deaths, changes, ledger,
-                                              records_in_force, sent.all())
+    stop_outbound, stop_files, moved_out_stops = _stop_notices(municipality, fiscal_year, month, exchange_date,
+                                                               deaths, changes, ledger, records_in_force, sent.all())
     if stop_outbound is not None:
         sent.add(stop_outbound, stop_files)
         report.set_count("stop_notices_sent", stop_outbound.height)
+        report.set_count("provisional_withdrawn_moved_out", moved_out_stops)
     outbound, new_outbound, handoff_files = sent.all(), sent.new(), sent.files
     earlier_moves = _earlier(lake, "curated", MOVES, municipality, fiscal_year, month)
     moved = pc.moves(ledger, earlier_moves if earlier_moves is not None else
@@ -468,8 +469,9 @@ def _review_decisions(settings: Settings, municipality: str, fiscal_year: int) -
 
 
 def _requests(settings: Settings, municipality: str, fiscal_year: int, month: str, created: date,
-              decided: pl.DataFrame | None, records: pl.DataFrame, report: RunReport):
-    """The 01 and 61 files of the request month, one of each per insurer, and their records as sent."""
+              decided: pl.DataFrame | None, records: pl.DataFrame, changes: pl.DataFrame, report: RunReport):
+    """The 01 and 61 files of the request month, one of each per insurer, and their records as sent; no 61 for
+    a person who has moved out of the ward already (the next 年度 is the new municipality's)."""
     from transforms import pension_collection as pc
     from transforms.installments import load_installment_rules, pension_amounts
 
@@ -492,7 +494,9 @@ def _requests(settings: Settings, municipality: str, fiscal_year: int, month: st
     provisional = pension_amounts(pl.lit(0, pl.Int64), pl.col("pension_amount"), pl.lit(False), rules, unit)
     targets = records.filter(pl.col("notice_code") == "00")
     requests, changes = pc.request_records(targets, decided, plan, schedule,
-                                           dict(zip(("april", "june", "august"), provisional["pension_provisional"], strict=True)))
+                                           dict(zip(("april", "june", "august"), provisional["pension_provisional"], strict=True)),
+                                           moved_out=changes.filter((pl.col("change") == "2")
+                                                                    & (pl.col("change_date") < date(fiscal_year + 1, 1, 1))))
     sent, files = notice_files(municipality, month, created, {"01": requests, "61": changes})
     report.set_count("requests_sent", requests.height)
     report.set_count("requests_withheld", requests.filter(pl.col("category") == "01").height)
@@ -545,14 +549,26 @@ def _resident_changes(settings: Settings, municipality: str, fiscal_year: int, m
     return staged.select("atena_no", "change", pl.col("change_date").str.strptime(pl.Date, "%Y%m%d")).cast(schema), held
 
 
-def _stop_notices(municipality: str, month: str, created: date, deaths: pl.DataFrame, changes: pl.DataFrame,
-                  ledger: pl.DataFrame, records: pl.DataFrame, outbound: pl.DataFrame | None):
-    """The 資格喪失等の通知 (41, 各種区分 01 死亡) of the deaths not yet notified: one record per pension, its
-    identity as the insurer sent it in May, 異動年月日 the date of death, amounts 0 (codes.yaml)."""
+def _stop_notices(municipality: str, fiscal_year: int, month: str, created: date, deaths: pl.DataFrame,
+                  changes: pl.DataFrame, ledger: pl.DataFrame, records: pl.DataFrame, outbound: pl.DataFrame | None):
+    """The month's 資格喪失等の通知 (41), one file per insurer: 各種区分 01 死亡 for the deaths not yet notified (one
+    record per pension, its identity as the insurer sent it in May, 異動年月日 the date of death, amounts 0;
+    codes.yaml), and 02 転出 withdrawing next 年度's 仮徴収 of those who moved out before the next 賦課期日
+    (:func:`transforms.pension_collection.move_out_stops`)."""
+    from transforms.pension_collection import move_out_stops
+
+    moves_out = move_out_stops(outbound, changes.filter(pl.col("change") == "2"), date(fiscal_year + 1, 1, 1))
+    rows = pl.concat([_death_rows(deaths, changes, ledger, records, outbound), moves_out], how="vertical_relaxed") \
+        .sort("payer_code", "category", "basic_pension_no", "pension_code")
+    if rows.height == 0:
+        return None, [], moves_out.height
+    return *notice_files(municipality, month, created, {"41": rows}), moves_out.height
+
+
+def _death_rows(deaths: pl.DataFrame, changes: pl.DataFrame, ledger: pl.DataFrame, records: pl.DataFrame,
+                outbound: pl.DataFrame | None) -> pl.DataFrame:
     from transforms.pension_collection import IDENTITY, PENSION_KEY
 
-    if deaths.height == 0:
-        return None, []
     pensions = ledger.select("atena_no", *PENSION_KEY).drop_nulls().unique(["atena_no", "payer_code"])
     notified = outbound.filter(pl.col("notice_code") == "41").select("atena_no", "payer_code") \
         if outbound is not None and "notice_code" in outbound.columns else pl.DataFrame(
@@ -564,12 +580,9 @@ def _stop_notices(municipality: str, month: str, created: date, deaths: pl.DataF
         pensions, on=["atena_no", "payer_code"], how="inner").join(identity, on=PENSION_KEY, how="inner") \
         .join(changes.filter(pl.col("change") == "1").select("atena_no", pl.col("change_date").alias("event_date")),
               on="atena_no", how="left")
-    if stops.height == 0:
-        return None, []
-    rows = stops.sort("payer_code", "basic_pension_no", "pension_code").select(
+    return stops.select(
         "payer_code", "atena_no", *IDENTITY, pl.lit("01").alias("category"), "event_date",
         *[pl.lit(0, pl.Int64).alias(f"amount_{i}") for i in (1, 2, 3)])
-    return notice_files(municipality, month, created, {"41": rows})
 
 
 def _provisional_requested(register: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:

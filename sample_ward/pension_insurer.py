@@ -133,8 +133,10 @@ VARIATIONS: dict[str, str] = {
 #: answer to each notice the ward sends
 ANSWERS: dict[str, str] = {"01": "02", "31": "32", "41": "42", "61": "62"}
 _REQUESTS = ("01", "31")
-#: 各種区分 of a 41 that stops the withholding (死亡, 転出, 特別事情, 税額変更による中止); 11 changes the amounts
-_STOPS_41 = ("01", "02", "03", "12")
+#: 各種区分 of a 41 that stops the withholding of the 年度 (死亡, 特別事情, 税額変更による中止); 11 changes the
+#: amounts; 02 転出 withdraws the next 年度's 仮徴収 only (this 年度's continues after a move: the 平成28年10月
+#: reform, docs/sources.md T9), which a simulator of one 年度 has nothing of
+_STOPS_41 = ("01", "03", "12")
 _MEDIUM_ONLINE = "1"  # 媒体コード 1: eLTAX
 
 #: payment months by index in the 年度 (0 = April): 仮徴収 April, June, August; 本徴収 October, December,

@@ -214,6 +214,27 @@ def addition_answers(candidate_records: pl.DataFrame, added: pl.DataFrame, sent:
     ).sort("payer_code", "basic_pension_no", "pension_code")
 
 
+def move_out_stops(sent: pl.DataFrame | None, moves_out: pl.DataFrame, next_assessment_day: date) -> pl.DataFrame:
+    """The 資格喪失等の通知 (41, 各種区分 02 転出) that withdraw next 年度's 仮徴収 of a person who moved out of the
+    ward before the next 賦課期日 (``next_assessment_day``, 1 January): that 年度's tax is the new municipality's
+    (地方税法第318条), so the 仮徴収 the ward's 61 asked for would be withheld for the wrong municipality. This
+    年度's 本徴収 continues after the move (the 平成28年10月 reform; docs/sources.md T9), so nothing of this 年度
+    stops. One record per pension whose 61 was sent and that has no 41 yet: its identity as sent, 異動年月日 the
+    date of the move, amounts 0. ``sent``: every record sent this 年度 (``notice_code``, ``atena_no``,
+    :data:`IDENTITY`, ``payer_code``); ``moves_out``: atena_no, change_date."""
+    columns = ["payer_code", "atena_no", *IDENTITY, "category", "event_date", "amount_1", "amount_2", "amount_3"]
+    if sent is None or "notice_code" not in sent.columns:
+        return pl.DataFrame(schema={c: (pl.Date if c in ("birth_date", "event_date") else I64 if c.startswith("amount")
+                                        else pl.String) for c in columns})
+    stopped = sent.filter(pl.col("notice_code") == "41").select(PENSION_KEY).unique()
+    moved = moves_out.filter(pl.col("change_date") < next_assessment_day) \
+        .group_by("atena_no").agg(pl.col("change_date").min().alias("event_date"))
+    rows = sent.filter(pl.col("notice_code") == "61").unique(PENSION_KEY, keep="last", maintain_order=True) \
+        .drop("event_date", strict=False).join(stopped, on=PENSION_KEY, how="anti").join(moved, on="atena_no", how="inner")
+    return rows.with_columns(pl.lit("02").alias("category"), *[pl.lit(0, I64).alias(f"amount_{i}") for i in (1, 2, 3)]) \
+        .select(columns).sort("payer_code", "basic_pension_no", "pension_code")
+
+
 def notice_targets(decided: pl.DataFrame) -> pl.DataFrame:
     """The persons withheld from, as :func:`transforms.collection_plan.collection_plan` reads them."""
     return decided.filter("withholding").select(
@@ -224,7 +245,8 @@ def notice_targets(decided: pl.DataFrame) -> pl.DataFrame:
 
 # ------------------------------------------------------------------------------------- August: 01, 61
 def request_records(targets: pl.DataFrame, decided: pl.DataFrame, plan: pl.DataFrame, schedule: pl.DataFrame,
-                    next_provisional: dict[str, pl.Expr]) -> tuple[pl.DataFrame, pl.DataFrame]:
+                    next_provisional: dict[str, pl.Expr], moved_out: pl.DataFrame | None = None
+                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The 依頼通知 (01) and 仮徴収額変更通知 (61) data records, each with ``payer_code`` and ``atena_no``.
 
     ``targets``: the 00 records (:data:`RECORD_SCHEMA`), whose identity fields each request echoes;
@@ -235,7 +257,8 @@ def request_records(targets: pl.DataFrame, decided: pl.DataFrame, plan: pl.DataF
 
     01: one record per 00 record — 各種区分 01 特別徴収対象者 with the 本徴収 amounts of October, December and
     February (金額1–3) when the person's pension route is this pension; else 03 特別徴収非対象者 with 0.
-    61: one record per 特別徴収対象者, 金額1–3 next April, June and August.
+    61: one record per 特別徴収対象者, 金額1–3 next April, June and August — but none for a person in
+    ``moved_out`` (atena_no: moved out of the ward before the next 賦課期日, see :func:`move_out_stops`).
     """
     main = schedule.filter(pl.col("route") == "pension_main").with_columns(
         pl.col("period").str.slice(5, 2).cast(pl.Int32).alias("_m"))
@@ -254,7 +277,9 @@ def request_records(targets: pl.DataFrame, decided: pl.DataFrame, plan: pl.DataF
     ).sort("payer_code", "file", "record_no")
     requests = requests.select("payer_code", "atena_no", *IDENTITY, "category", "amount_1", "amount_2", "amount_3",
                                "pension_amount")
-    provisional = requests.filter(pl.col("category") == "01").with_columns(
+    staying = requests.join(moved_out.select("atena_no").unique(), on="atena_no", how="anti") \
+        if moved_out is not None else requests
+    provisional = staying.filter(pl.col("category") == "01").with_columns(
         pl.lit("00").alias("category"),
         *[expr.cast(I64).alias(f"amount_{i}") for i, expr in zip((1, 2, 3), next_provisional.values(), strict=True)],
     )

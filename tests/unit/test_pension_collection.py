@@ -126,6 +126,13 @@ def test_the_request_carries_the_schedules_main_amounts_and_next_years_provision
     # next 年度: ½ × 61,000 = 30,500 → 10,100 × 2 and 10,300 first
     assert changes.select("atena_no", "amount_1", "amount_2", "amount_3").rows() == [("0000000001", 10_300, 10_100, 10_100)]
     assert one["name_kanji"] == "港 太郎" and one["birth_date"] == date(1950, 3, 3)  # echoed from the 00 record
+    # a person who has moved out of the ward keeps this 年度's 本徴収 (平成28年10月 reform) but is not asked next
+    # 年度's 仮徴収: that 年度 is the new municipality's (賦課期日 1 January, 地方税法第318条)
+    moved = pl.DataFrame({"atena_no": ["0000000001"], "change_date": [date(2026, 6, 30)]})
+    requests_after, changes_after = pc.request_records(targets, decided, plan, schedule,
+                                                       dict(zip("abc", provisional["pension_provisional"], strict=True)),
+                                                       moved_out=moved)
+    assert requests_after.equals(requests) and changes_after.height == 0
 
 
 # -------------------------------------------------------------------------------------- the ledger
@@ -361,3 +368,34 @@ def test_each_addition_candidate_is_answered_once_as_not_withheld_with_its_own_i
         "東京都港区三田一丁目2番3号"]
     # an earlier 01 or 41 to the same pension is not an answer to the candidate
     assert pc.addition_answers(july, added, first.with_columns(pl.lit("41").alias("notice_code"))).height == 2
+
+
+def test_a_move_out_before_the_next_assessment_day_withdraws_next_years_provisional_collection_once():
+    """41 各種区分 02 転出 (codes.yaml category_41): for a pension whose 61 was sent and whose holder moved out
+    before 1 January of the next 年度 — 異動年月日 the move, amounts 0; a move on or after 1 January keeps the
+    person the ward's taxpayer next 年度 (賦課期日, 地方税法第318条), and a pension with a 41 already is not sent
+    another."""
+    identity = {c: None for c in pc.IDENTITY}
+    sent = pl.DataFrame([
+        {**identity, "notice_code": "61", "payer_code": "999", "basic_pension_no": "1000000001", "pension_code": "1150",
+         "atena_no": "0000000001", "name_kanji": "港 太郎", "birth_date": date(1950, 3, 3), "category": "00",
+         "amount_1": 10_300, "amount_2": 10_100, "amount_3": 10_100},
+        {**identity, "notice_code": "61", "payer_code": "501", "basic_pension_no": "1000000002", "pension_code": "1150",
+         "atena_no": "0000000002", "name_kanji": "芝 花子", "birth_date": date(1951, 4, 4), "category": "00",
+         "amount_1": 5_200, "amount_2": 5_100, "amount_3": 5_100},
+        {**identity, "notice_code": "61", "payer_code": "999", "basic_pension_no": "1000000003", "pension_code": "1150",
+         "atena_no": "0000000003", "name_kanji": "麻布 一郎", "birth_date": date(1952, 5, 5), "category": "00",
+         "amount_1": 3_400, "amount_2": 3_300, "amount_3": 3_300},
+        {**identity, "notice_code": "41", "payer_code": "999", "basic_pension_no": "1000000003", "pension_code": "1150",
+         "atena_no": "0000000003", "category": "01", "amount_1": 0, "amount_2": 0, "amount_3": 0},
+    ], schema_overrides={"birth_date": pl.Date})
+    moves = pl.DataFrame({"atena_no": ["0000000001", "0000000002", "0000000003", "0000000004"],
+                          "change_date": [date(2026, 10, 15), date(2027, 1, 1), date(2026, 9, 1), date(2026, 8, 1)]})
+    rows = pc.move_out_stops(sent, moves, date(2027, 1, 1))
+    assert rows.select("payer_code", "basic_pension_no", "atena_no", "name_kanji", "category", "event_date").rows() == [
+        ("999", "1000000001", "0000000001", "港 太郎", "02", date(2026, 10, 15))]
+    assert rows.select(pl.sum_horizontal("amount_1", "amount_2", "amount_3")).item() == 0
+    # once sent, not again
+    again = pl.concat([sent, rows.with_columns(pl.lit("41").alias("notice_code"))], how="diagonal_relaxed")
+    assert pc.move_out_stops(again, moves, date(2027, 1, 1)).height == 0
+    assert pc.move_out_stops(None, moves, date(2027, 1, 1)).height == 0

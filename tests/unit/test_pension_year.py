@@ -14,6 +14,7 @@ the reconciliation is recomputed here from the lake's rows, not read from the st
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -122,16 +123,17 @@ def test_a_death_in_the_registry_sends_one_stop_notice_to_the_insurer(year):
     lake = year["lake"]
     sent = sorted((lake / "exports" / "pension_insurers").rglob("Z441_*.dta"))
     assert sent, "no stop notice was sent"
-    stops = pl.concat([read_exchange_file(p.read_bytes(), file=p.name).records["41"] for p in sent])
-    assert stops.select("basic_pension_no", "pension_code").is_unique().all()
-    assert set(stops["category"]) == {"01"} and (stops["amount_1"] + stops["amount_2"] + stops["amount_3"] == 0).all()
+    every = pl.concat([read_exchange_file(p.read_bytes(), file=p.name).records["41"].with_columns(
+        pl.lit(p.name.split("_")[2][:6]).alias("sent")) for p in sent])
+    assert every.select("basic_pension_no", "pension_code").is_unique().all()
+    assert set(every["category"]) == {"01", "02"}  # 死亡, and 転出 (the next test)
+    stops = every.filter(pl.col("category") == "01")
+    assert (stops["amount_1"] + stops["amount_2"] + stops["amount_3"] == 0).all()
     deaths = year["insurers"].deaths().select("payer_code", "basic_pension_no", "pension_code", "death_date")
     joined = stops.join(deaths, on=["payer_code", "basic_pension_no", "pension_code"], how="left")
     assert joined["death_date"].null_count() == 0 and (joined["event_date"] == joined["death_date"]).all()
-    for path in sent:  # sent in the month of the death
-        created = path.name.split("_")[2]
-        month_deaths = joined.filter(pl.col("death_date").dt.strftime("%Y%m") == created[:6])
-        assert month_deaths.height > 0
+    # sent in the month of the death
+    assert (joined["sent"] == joined["death_date"].dt.strftime("%Y%m")).all()
     answers = [p for p in (lake / "landing" / "pension_exchange").rglob("Z442_*.dta")]
     assert len(answers) == len(sent)
     # every notice the ward sent has its answer by March, and no answer is to nothing sent
@@ -170,6 +172,38 @@ def test_every_addition_candidate_is_answered_once_as_not_withheld(year):
     assert ledger.join(truth.select("atena_no", "payer_code"), on=["atena_no", "payer_code"], how="semi").height == 0
     replies = _read(lake, "curated", "pension_answers").filter(pl.col("notice_code") == "31")
     assert replies.height == truth.height and set(replies["status"]) == {"accepted"}
+
+
+def test_a_move_out_keeps_this_years_withholding_and_withdraws_next_years_provisional_collection(year):
+    """A 転出 recorded by the 住民記録 (異動事由 2): this 年度's withholding continues (the 平成28年10月 reform), the
+    next 年度 is the new municipality's (賦課期日 1 January). Moved out by July → no 61 for the person; moved out
+    after the 61 and before 1 January → one 41 各種区分 02 in the month of the move, 異動年月日 the move; moved out
+    from January on → nothing (the person is still the ward's taxpayer next 年度)."""
+    from transforms.pension_exchange_records import read_exchange_file
+
+    lake = year["lake"]
+    changes = pl.concat([pl.read_csv(p, schema_overrides={"atena_no": pl.String, "change": pl.String,
+                                                          "change_date": pl.String})
+                         for p in sorted((lake / "landing" / "resident_changes").rglob("*.csv"))])
+    moves = changes.filter(pl.col("change") == "2").select(
+        "atena_no", pl.col("change_date").str.strptime(pl.Date, "%Y%m%d"))
+    outbound = _read(lake, "curated", "pension_outbound")
+    asked_61 = outbound.filter(pl.col("notice_code") == "61").join(moves, on="atena_no")
+    withheld = outbound.filter((pl.col("notice_code") == "01") & (pl.col("category") == "01")).join(moves, on="atena_no")
+    assert withheld.height > 0  # the seed has withheld pensioners who move out
+    july = date(N, 7, 31)
+    assert asked_61.filter(pl.col("change_date") <= july).height == 0
+    sent = [read_exchange_file(p.read_bytes(), file=p.name).records["41"].with_columns(
+        pl.lit(p.name.split("_")[2][:6]).alias("sent")) for p in sorted((lake / "exports").rglob("Z441_*.dta"))]
+    stops = pl.concat(sent).filter(pl.col("category") == "02")
+    key = ["payer_code", "basic_pension_no", "pension_code"]
+    expected = asked_61.filter(pl.col("change_date") < date(N + 1, 1, 1)).select(
+        *key, pl.col("change_date").alias("event_date"), pl.col("change_date").dt.strftime("%Y%m").alias("sent"))
+    assert expected.height > 0
+    assert stops.select(*key, "event_date", "sent").sort(key).equals(expected.sort(key))
+    # this 年度's 本徴収 of a person who moved out is not stopped by the move
+    moved_keys = _read(lake, "curated", "pension_moves").join(withheld.select("atena_no"), on="atena_no", how="semi")
+    assert "change_02" not in set(moved_keys["stop_reason"])
 
 
 def test_what_moved_becomes_new_ordinary_installments_of_the_same_amount(year):
