@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     installments.add_argument("--municipality", default="131032",
                               help="profile whose 普通徴収 納期 and rounding unit a line without them takes (default 131032 港区)")
 
+    commands.add_parser(
+        "late-charge", help="延滞金 calculator: JSON Lines on stdin (tax_amount, due_date, payments, computed_on), one "
+                            "answer per line (docs/late-charge.md)")
+
     explain = commands.add_parser("explain", help="print one person's stored computation sheet (税額計算明細)")
     explain.add_argument("--fiscal-year", type=int, required=True, help="年度")
     explain.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
@@ -239,6 +243,13 @@ def cmd_installments(args: argparse.Namespace) -> int:
     from juminzei.installments import run_installments
 
     errors = run_installments(sys.stdin, sys.stdout, municipality=args.municipality)
+    return 1 if errors else 0
+
+
+def cmd_late_charge(args: argparse.Namespace) -> int:
+    from juminzei.late_charge import run_late_charge
+
+    errors = run_late_charge(sys.stdin, sys.stdout)
     return 1 if errors else 0
 
 
@@ -417,7 +428,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
-    "calc": cmd_calc, "installments": cmd_installments, "explain": cmd_explain, "review": cmd_review,
+    "calc": cmd_calc, "installments": cmd_installments, "late-charge": cmd_late_charge, "explain": cmd_explain,
+    "review": cmd_review,
     "quarantine": cmd_quarantine, "handoff": cmd_handoff, "preview": cmd_preview,
 }
 
