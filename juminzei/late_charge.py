@@ -14,8 +14,9 @@ still unpaid then accrues up to it, that day included. Writes one line for each:
                    "amount": 212}, ...]}
 
 ``late_charge`` is the yen to collect after every statutory rounding, ``due_date`` the 納期限 the charge runs
-from (a 納期限 on a closed day moves to the next open day), ``rate`` the percent a year of the segment. A line that cannot be answered gives ``{"error": ..., "field": ..., "line": n}`` (the other lines
-still are). The computation is :func:`transforms.late_charge.late_charge`.
+from (a 納期限 on a closed day moves to the next open day), ``rate`` the percent a year of the segment. A
+line that cannot be answered gives ``{"error": ..., "field": ..., "line": n}`` (the other lines still are).
+The computation is :func:`transforms.late_charge.late_charge`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ _KEYS = ("tax_amount", "due_date", "payments", "computed_on")
 
 def _yen(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(field, f"{field} must be an integer number of yen, got {json.dumps(value, ensure_ascii=False)}")
+        shown = json.dumps(value, ensure_ascii=False)
+        raise InputError(field, f"{field} must be an integer number of yen, got {shown}")
     if not 0 <= value <= MAX_AMOUNT:
         raise InputError(field, f"{field} must be between 0 and {MAX_AMOUNT:,} yen, got {value:,}")
     return value

@@ -68,8 +68,8 @@ class LateChargeRules:
         except KeyError:
             known = sorted(self.rates)
             raise RuleError(f"{self.file}: there are no 延滞金 rates for the calendar year {year} (the rules hold "
-                            f"{known[0]}–{known[-1]}; a year's 特例 rates follow the 平均貸付割合 the 財務大臣 announces by 30 November of the "
-                            "year before: add its row when published)"
+                            f"{known[0]}–{known[-1]}; a year's 特例 rates follow the 平均貸付割合 the 財務大臣 "
+                            "announces by 30 November of the year before: add its row when published)"
                             ) from None
 
 

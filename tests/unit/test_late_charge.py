@@ -21,21 +21,25 @@ from transforms.late_charge import late_charge, load_late_charge_rules, months_l
 # (source, tax, 納期限, paid on, [(from, to, days, base, rate %, yen)], total before rounding, 延滞金)
 PUBLISHED = [
     pytest.param(56_400, date(2026, 2, 2), date(2026, 5, 29),
-                 [("2026-02-03", "2026-03-02", 28, 56_000, "2.8", 120), ("2026-03-03", "2026-05-29", 88, 56_000, "9.1", 1_228)],
+                 [("2026-02-03", "2026-03-02", 28, 56_000, "2.8", 120),
+                  ("2026-03-03", "2026-05-29", 88, 56_000, "9.1", 1_228)],
                  1_348, 1_300,
                  id="中央市 (山梨県) 延滞金の計算例: https://www.city.chuo.yamanashi.jp/soshiki/zeimu/shuunou/10746.html"),
     pytest.param(65_000, date(2021, 5, 31), date(2022, 1, 31),
-                 [("2021-06-01", "2021-06-30", 30, 65_000, "2.5", 133), ("2021-07-01", "2021-12-31", 184, 65_000, "8.8", 2_883),
+                 [("2021-06-01", "2021-06-30", 30, 65_000, "2.5", 133),
+                  ("2021-07-01", "2021-12-31", 184, 65_000, "8.8", 2_883),
                   ("2022-01-01", "2022-01-31", 31, 65_000, "8.7", 480)],
                  3_496, 3_400,
                  id="豊橋市 延滞金の計算 (two calendar years): www.city.toyohashi.lg.jp menuid=10874"),
     pytest.param(100_000, date(2016, 10, 31), date(2017, 2, 20),
-                 [("2016-11-01", "2016-11-30", 30, 100_000, "2.8", 230), ("2016-12-01", "2016-12-31", 31, 100_000, "9.1", 772),
+                 [("2016-11-01", "2016-11-30", 30, 100_000, "2.8", 230),
+                  ("2016-12-01", "2016-12-31", 31, 100_000, "9.1", 772),
                   ("2017-01-01", "2017-02-20", 51, 100_000, "9.0", 1_257)],
                  2_259, 2_200,
                  id="泉佐野市 FAQ 市府民税3期 (two calendar years): https://www.city.izumisano.lg.jp/kakuka/somu/zeimu/faq/faq_nofu/q4.html"),
     pytest.param(117_300, date(2024, 1, 31), date(2024, 8, 31),
-                 [("2024-02-01", "2024-02-29", 29, 117_000, "2.4", 223), ("2024-03-01", "2024-08-31", 184, 117_000, "8.7", 5_131)],
+                 [("2024-02-01", "2024-02-29", 29, 117_000, "2.4", 223),
+                  ("2024-03-01", "2024-08-31", 184, 117_000, "8.7", 5_131)],
                  5_354, 5_300,
                  id="富里市 市民税・県民税 (a leap year, still 365 days): https://www.city.tomisato.lg.jp/0000000057.html"),
 ]
@@ -44,7 +48,8 @@ PUBLISHED = [
 @pytest.mark.parametrize(("tax", "due", "paid", "segments", "total", "charge"), PUBLISHED)
 def test_published_examples_to_the_yen(tax, due, paid, segments, total, charge):
     result = late_charge(tax, due, [(paid, tax)], paid)
-    got = [(s.start.isoformat(), s.end.isoformat(), s.days, s.base, percent_text(s.rate), s.amount) for s in result.segments]
+    got = [(s.start.isoformat(), s.end.isoformat(), s.days, s.base, percent_text(s.rate), s.amount)
+           for s in result.segments]
     assert got == segments
     assert (result.before_rounding, result.late_charge, result.unpaid_tax) == (total, charge, 0)
 
