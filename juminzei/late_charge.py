@@ -9,10 +9,13 @@ Reads JSON Lines, one unpaid tax period a line::
 period's tax (in any order; each is applied to the tax first); ``computed_on``: the day of computation — tax
 still unpaid then accrues up to it, that day included. Writes one line for each::
 
-    {"late_charge": 1800, "due_date": "2025-06-30", "before_rounding": 1854, "unpaid_tax": 0,
-     "segments": [{"from": "2025-07-01", "to": "2025-07-31", "days": 31, "base": 100000, "rate": "2.5",
-                   "amount": 212}, ...]}
+    {"late_charge": 1100, "due_date": "2025-06-30", "before_rounding": 1180, "unpaid_tax": 0,
+     "segments": [{"from": "2025-07-01", "to": "2025-07-31", "days": 31, "base": 100000, "rate": "2.4",
+                   "amount": 203},
+                  {"from": "2025-08-01", "to": "2025-09-10", "days": 41, "base": 100000, "rate": "8.7",
+                   "amount": 977}]}
 
+(100,000 × 2.4 % × 31 / 365 = 203.8 → 203; 100,000 × 8.7 % × 41 / 365 = 977.3 → 977; 1,180 → 1,100.)
 ``late_charge`` is the yen to collect after every statutory rounding, ``due_date`` the 納期限 the charge runs
 from (a 納期限 on a closed day moves to the next open day), ``rate`` the percent a year of the segment. A
 line that cannot be answered gives ``{"error": ..., "field": ..., "line": n}`` (the other lines still are).
