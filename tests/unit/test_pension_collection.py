@@ -124,7 +124,13 @@ def test_the_request_carries_the_schedules_main_amounts_and_next_years_provision
     other = requests.filter(pl.col("basic_pension_no") == "9999999999").row(0, named=True)
     assert (other["category"], other["amount_1"], other["amount_2"], other["amount_3"]) == ("03", 0, 0, 0)
     # next 年度: ½ × 61,000 = 30,500 → 10,100 × 2 and 10,300 first
-    assert changes.select("atena_no", "amount_1", "amount_2", "amount_3").rows() == [("0000000001", 10_300, 10_100, 10_100)]
+    assert changes.select("atena_no", "category", "amount_1", "amount_2", "amount_3").rows() == [
+        ("0000000001", "00", 10_300, 10_100, 10_100)]  # 61 各種区分 00 初期値 (codes.yaml category_61)
+    # a month the schedule has no installment in is asked 0 (a small 本徴収 may not reach every month)
+    short, _ = pc.request_records(targets, decided, plan, schedule.filter(pl.col("period") == "2026-10"),
+                                  dict(zip("abc", provisional["pension_provisional"], strict=True)))
+    assert short.filter(pl.col("basic_pension_no") == "1234567890").select(
+        "category", "amount_1", "amount_2", "amount_3").row(0) == ("01", 10_300, 0, 0)
     assert one["name_kanji"] == "港 太郎" and one["birth_date"] == date(1950, 3, 3)  # echoed from the 00 record
     # a person who has moved out of the ward keeps this 年度's 本徴収 (平成28年10月 reform) but is not asked next
     # 年度's 仮徴収: that 年度 is the new municipality's (賦課期日 1 January, 地方税法第318条)
@@ -399,3 +405,105 @@ def test_a_move_out_before_the_next_assessment_day_withdraws_next_years_provisio
     again = pl.concat([sent, rows.with_columns(pl.lit("41").alias("notice_code"))], how="diagonal_relaxed")
     assert pc.move_out_stops(again, moves, date(2027, 1, 1)).height == 0
     assert pc.move_out_stops(None, moves, date(2027, 1, 1)).height == 0
+
+
+def test_the_ledger_rows_in_order_with_amounts_accepted_answers_and_a_later_file_winning():
+    """Every column of the ledger on hand-made rows given out of order: 0000000001's October 5,000 is reported
+    twice — 4,000 in file r1.dta, then corrected to 5,000 in r2.dta (the later file counts: withheld); its
+    December 5,000 was accepted (02 処理結果 00) and has no result yet (pending, not refused); 0000000002's
+    October 7,000 is reported 正常 (00) with 5,000 withheld and 2,000 not (the two add up to what was asked,
+    and a part missing is not a full withholding: not_withheld); a result for 0000000003's August, when
+    nothing was asked, is unexpected with requested 0."""
+    schedule = _schedule([
+        ("0000000002", "pension_main", "2026-10", 7_000),
+        ("0000000001", "pension_main", "2026-12", 5_000), ("0000000001", "pension_main", "2026-10", 5_000),
+    ])
+    answers = _records([{"payer_code": "999", "basic_pension_no": n, "pension_code": "1150", "result": "00"}
+                        for n in ("1111111111", "2222222222")], "02", "a.dta")
+    results = pl.concat([
+        _records([_result("3333333333", "00", 3_000, 0, date(2026, 8, 15), "2026-09"),
+                  _result("2222222222", "00", 5_000, 2_000, date(2026, 10, 15), "2026-11"),
+                  _result("1111111111", "00", 4_000, 0, date(2026, 10, 15), "2026-11")], "22", "r1.dta", "2026-11"),
+        _records([_result("1111111111", "00", 5_000, 0, date(2026, 10, 15), "2026-11")], "22", "r2.dta", "2026-11"),
+    ])
+    requested = pc.requested_months(schedule, _requests("0000000001", "0000000002"), answers)
+    ledger = pc.withholding_ledger(requested, results.reverse(), PERSONS.reverse())
+    assert ledger.select("atena_no", "period", "requested", "withheld", "not_withheld", "answer_result",
+                         "result_file", "status").rows() == [
+        ("0000000001", "2026-10", 5_000, 5_000, 0, "00", "r2.dta", "withheld"),
+        ("0000000001", "2026-12", 5_000, None, None, "00", None, "pending"),
+        ("0000000002", "2026-10", 7_000, 5_000, 2_000, "00", "r1.dta", "not_withheld"),
+        ("0000000003", "2026-08", 0, 3_000, 0, None, "r1.dta", "unexpected"),
+    ]
+
+
+def test_answers_in_order_one_notice_sent_and_a_newer_answer_counting():
+    """One 01 sent (a frame of a single row); the insurer answers it 02 (年金額不足) in August and again 00 in
+    September (a corrected answer: the newer month counts, whatever the file names); an answer in a file of its
+    own to a 61 nothing was sent for is unsolicited. Rows come out by notice type, then pension."""
+    sent = pl.DataFrame({"notice_code": ["01"], "payer_code": ["999"], "basic_pension_no": ["2222222222"],
+                         "pension_code": ["1150"], "atena_no": ["0000000002"], "file": ["Z401.dta"]})
+    replies = pl.concat([
+        _records([{"payer_code": "999", "basic_pension_no": "2222222222", "pension_code": "1150", "result": "00"}],
+                 "02", "A_late.dta", "2026-09"),
+        _records([{"payer_code": "999", "basic_pension_no": "1111111111", "pension_code": "1150", "result": "00"}],
+                 "62", "A_62.dta", "2026-08"),
+        _records([{"payer_code": "999", "basic_pension_no": "2222222222", "pension_code": "1150", "result": "02"}],
+                 "02", "Z_first.dta", "2026-08"),
+    ])
+    got = pc.answered(sent, replies)
+    assert got.select("notice_code", "basic_pension_no", "atena_no", "answer_code", "result", "answer_file",
+                      "status").rows() == [
+        ("01", "2222222222", "0000000002", "02", "00", "A_late.dta", "accepted"),
+        ("61", "1111111111", None, "62", "00", "A_62.dta", "unsolicited"),
+    ]
+    assert got.schema["notice_code"] == pl.String and got.schema["answer_code"] == pl.String
+
+
+def test_among_other_insurers_the_largest_pension_then_the_lower_code_is_withheld_from():
+    """Without a 999 pension (地方税法施行令第48条の9の10 as read in decide_targets' docstring): person 1's 700
+    pension of 900,000 is withheld rather than the 501 one of 700,000; person 2's two pensions of 600,000 tie,
+    and the lower 特別徴収義務者コード (501) is taken."""
+    targets = _records([
+        _target("501", "1111111111", "01", 700_000), _target("700", "1111111111", "01", 900_000),
+        _target("700", "2222222222", "01", 600_000), _target("501", "2222222222", "01", 600_000),
+    ], "00", "f.dta")
+    decided = pc.decide_targets(targets, _matches({"f.dta#1": "0000000001", "f.dta#2": "0000000001",
+                                                   "f.dta#3": "0000000002", "f.dta#4": "0000000002"}), REGISTER)
+    withheld = decided.filter("withholding").select("atena_no", "payer_code").rows()
+    assert withheld == [("0000000001", "700"), ("0000000002", "501")]
+
+
+def test_the_earliest_stop_of_a_withholding_counts_and_requests_of_nothing_are_left_out():
+    """0000000002: the request is answered 02 refused in August after a first 00 answer (the newest answer
+    counts: refused), a 0円 month is not requested, and a death stop in February comes after the refusal of
+    October: the months move from October with the answer's reason, once each, with route pension_main."""
+    schedule = _schedule([("0000000002", "pension_main", "2026-10", 7_000), ("0000000002", "pension_main", "2026-12", 0),
+                          ("0000000002", "pension_main", "2027-02", 7_000)])
+    answers = pl.concat([
+        _records([{"payer_code": "999", "basic_pension_no": "2222222222", "pension_code": "1150", "result": "00"}],
+                 "02", "a1.dta", "2026-08"),
+        _records([{"payer_code": "999", "basic_pension_no": "2222222222", "pension_code": "1150", "result": "02"}],
+                 "02", "a2.dta", "2026-08"),
+    ])
+    requested = pc.requested_months(schedule, _requests("0000000002"), answers)
+    assert requested.select("period", "requested", "route", "answer_result").rows() == [
+        ("2026-10", 7_000, "pension_main", "02"), ("2027-02", 7_000, "pension_main", "02")]
+    ledger = pc.withholding_ledger(requested, _records([], "22", "none.dta"), PERSONS)
+    death = pl.DataFrame({"atena_no": ["0000000002"], "payer_code": ["999"], "stop_period": ["2027-02"],
+                          "stop_reason": ["change_01"]})
+    empty = pl.DataFrame(schema={"atena_no": pl.String, "payer_code": pl.String, "period": pl.String})
+    moved = pc.moves(ledger.reverse(), empty, stops=death)
+    assert moved.select("atena_no", "payer_code", "period", "route", "amount", "stop_period", "stop_reason").rows() == [
+        ("0000000002", "999", "2026-10", "pension_main", 7_000, "2026-10", "result_02"),
+        ("0000000002", "999", "2027-02", "pension_main", 7_000, "2026-10", "result_02")]
+
+
+def test_records_of_a_file_carry_the_file_month_serial_and_notice_type_given():
+    frame = pc.records_frame(pl.DataFrame({"payer_code": ["999"], "record_no": [2], "amount_1": [5_000]}),
+                             month="2026-11", file="Z422_999_20261110_002.dta", medium_serial_no="002",
+                             notice_code="22")
+    assert frame.columns == list(pc.RECORD_SCHEMA) and frame.schema == pl.Schema(pc.RECORD_SCHEMA)
+    row = frame.row(0, named=True)
+    assert (row["month"], row["file"], row["medium_serial_no"], row["notice_code"], row["payer_code"],
+            row["amount_1"], row["amount_2"]) == ("2026-11", "Z422_999_20261110_002.dta", "002", "22", "999", 5_000, None)
