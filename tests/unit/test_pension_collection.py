@@ -135,9 +135,8 @@ def test_the_request_carries_the_schedules_main_amounts_and_next_years_provision
     # a person who has moved out of the ward keeps this 年度's 本徴収 (平成28年10月 reform) but is not asked next
     # 年度's 仮徴収: that 年度 is the new municipality's (賦課期日 1 January, 地方税法第318条)
     moved = pl.DataFrame({"atena_no": ["0000000001"], "change_date": [date(2026, 6, 30)]})
-    requests_after, changes_after = pc.request_records(targets, decided, plan, schedule,
-                                                       dict(zip("abc", provisional["pension_provisional"], strict=True)),
-                                                       moved_out=moved)
+    next_year = dict(zip("abc", provisional["pension_provisional"], strict=True))
+    requests_after, changes_after = pc.request_records(targets, decided, plan, schedule, next_year, moved_out=moved)
     assert requests_after.equals(requests) and changes_after.height == 0
 
 
@@ -478,7 +477,8 @@ def test_the_earliest_stop_of_a_withholding_counts_and_requests_of_nothing_are_l
     """0000000002: the request is answered 02 refused in August after a first 00 answer (the newest answer
     counts: refused), a 0円 month is not requested, and a death stop in February comes after the refusal of
     October: the months move from October with the answer's reason, once each, with route pension_main."""
-    schedule = _schedule([("0000000002", "pension_main", "2026-10", 7_000), ("0000000002", "pension_main", "2026-12", 0),
+    schedule = _schedule([("0000000002", "pension_main", "2026-10", 7_000),
+                          ("0000000002", "pension_main", "2026-12", 0),
                           ("0000000002", "pension_main", "2027-02", 7_000)])
     answers = pl.concat([
         _records([{"payer_code": "999", "basic_pension_no": "2222222222", "pension_code": "1150", "result": "00"}],
@@ -506,4 +506,5 @@ def test_records_of_a_file_carry_the_file_month_serial_and_notice_type_given():
     assert frame.columns == list(pc.RECORD_SCHEMA) and frame.schema == pl.Schema(pc.RECORD_SCHEMA)
     row = frame.row(0, named=True)
     assert (row["month"], row["file"], row["medium_serial_no"], row["notice_code"], row["payer_code"],
-            row["amount_1"], row["amount_2"]) == ("2026-11", "Z422_999_20261110_002.dta", "002", "22", "999", 5_000, None)
+            row["amount_1"], row["amount_2"]) == ("2026-11", "Z422_999_20261110_002.dta", "002", "22", "999",
+                                                  5_000, None)
