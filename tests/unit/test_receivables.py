@@ -1,0 +1,77 @@
+"""調定 rows from the installment schedule (transforms/receivables.py), on a hand-made schedule.
+
+What each row must be follows from the notices: one 調定 per 期別 of each route and 特別徴収義務者, the amount the
+notice prints for that 期 (a first-year pensioner's June and August 普通徴収 carry the other income's installment
+and half the pension tax together), the 通知書番号 of the notice that told it (納税通知書: 年度 + 1 + 宛名番号;
+特別徴収税額決定通知書: 年度 + 2 + 宛名番号). Every person is synthetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from contracts.collection import LedgerEntries
+from pipelines.sql import run_statement
+from transforms.receivables import assessment_entries
+
+SCHEDULE = {"person_id": pl.String, "method": pl.String, "sequence": pl.Int32, "period": pl.String,
+            "due_date": pl.Date, "amount": pl.Int64, "route": pl.String, "payer": pl.String}
+
+
+def _schedule() -> pl.DataFrame:
+    rows = [
+        # A: 普通徴収 of other income in four 期, and a first-year pension: half in June and August by 普通徴収,
+        # the other half withheld in October, December and February
+        ("0100000001", "ordinary", 0, "2026-06", date(2026, 6, 30), 16_500, "ordinary", None),
+        ("0100000001", "ordinary", 1, "2026-08", date(2026, 8, 31), 13_000, "ordinary", None),
+        ("0100000001", "ordinary", 2, "2026-10", date(2026, 11, 2), 13_000, "ordinary", None),
+        ("0100000001", "ordinary", 3, "2027-01", date(2027, 2, 1), 13_000, "ordinary", None),
+        ("0100000001", "pension", 0, "2026-06", date(2026, 6, 30), 41_400, "ordinary", None),
+        ("0100000001", "pension", 1, "2026-08", date(2026, 8, 31), 40_000, "ordinary", None),
+        ("0100000001", "pension", 2, "2026-10", date(2026, 11, 10), 27_200, "pension_main", "999"),
+        ("0100000001", "pension", 3, "2026-12", date(2027, 1, 12), 27_100, "pension_main", "999"),
+        ("0100000001", "pension", 4, "2027-02", date(2027, 3, 10), 27_100, "pension_main", "999"),
+        # B: 給与特別徴収, June and July shown, and a month of 0 (nothing to collect, no 調定)
+        ("0100000002", "salary", 0, "2026-06", date(2026, 7, 10), 8_300, "salary", "E0000001"),
+        ("0100000002", "salary", 1, "2026-07", date(2026, 8, 10), 8_200, "salary", "E0000001"),
+        ("0100000002", "salary", 2, "2026-08", date(2026, 9, 10), 0, "salary", "E0000001"),
+    ]
+    return pl.DataFrame(rows, schema=SCHEDULE, orient="row")
+
+
+def test_one_receivable_per_period_route_and_payer_with_the_notices_number():
+    entries = assessment_entries(_schedule().reverse(), fiscal_year=2026, posted_on=date(2026, 5, 20),
+                                 posting_run="run-1")
+    LedgerEntries.validate(entries)
+    assert entries.select("atena_no", "route", "payer", "notice_no", "period", "installment", "due_date",
+                          "amount").rows() == [
+        ("0100000001", "ordinary", None, "202610100000001", "2026-06", 0, date(2026, 6, 30), 57_900),  # 16,500 + 41,400
+        ("0100000001", "ordinary", None, "202610100000001", "2026-08", 1, date(2026, 8, 31), 53_000),  # 13,000 + 40,000
+        ("0100000001", "ordinary", None, "202610100000001", "2026-10", 2, date(2026, 11, 2), 13_000),
+        ("0100000001", "ordinary", None, "202610100000001", "2027-01", 3, date(2027, 2, 1), 13_000),
+        ("0100000001", "pension_main", "999", "202610100000001", "2026-10", 2, date(2026, 11, 10), 27_200),
+        ("0100000001", "pension_main", "999", "202610100000001", "2026-12", 3, date(2027, 1, 12), 27_100),
+        ("0100000001", "pension_main", "999", "202610100000001", "2027-02", 4, date(2027, 3, 10), 27_100),
+        ("0100000002", "salary", "E0000001", "202620100000002", "2026-06", 0, date(2026, 7, 10), 8_300),
+        ("0100000002", "salary", "E0000001", "202620100000002", "2026-07", 1, date(2026, 8, 10), 8_200),
+    ]
+    assert set(entries["entry_kind"]) == {"assessment"} and set(entries["posting_run"]) == {"run-1"}
+    # the same schedule gives the same ids: a rerun recognises what it posted
+    again = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1")
+    assert again.equals(entries)
+
+
+def test_the_opening_balances_are_what_the_notices_told():
+    """Before any payment every receivable is unpaid: A owes 57,900 + 53,000 + 13,000 × 2 + 27,200 + 27,100 × 2 =
+    218,300 yen, B 8,300 + 8,200 = 16,500 yen."""
+    entries = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1")
+    balances = run_statement("receivable_balances", {"fiscal_year": 2026, "as_of": date(2026, 5, 31)},
+                             {"ledger": entries})
+    per_person = balances.group_by("atena_no").agg(pl.col("charged").sum(), pl.col("unpaid").sum()).sort("atena_no")
+    assert per_person.rows() == [("0100000001", 218_300, 218_300), ("0100000002", 16_500, 16_500)]
+    # nothing posted before the notice date
+    before = run_statement("receivable_balances", {"fiscal_year": 2026, "as_of": date(2026, 5, 19)},
+                           {"ledger": entries})
+    assert before.height == 0
