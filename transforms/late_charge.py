@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
+import polars as pl
+
 from transforms.tax_rules import RULES_DIR, RuleError, RuleSet, _load_yaml, check_basis, to_fraction
 
 RULES_FILE = RULES_DIR / "late_charge.yaml"
@@ -206,5 +208,104 @@ def percent_text(rate: Fraction) -> str:
     raise ValueError(f"rate {rate} is not a short decimal percent")
 
 
-__all__ = ["LateCharge", "LateChargeRules", "Segment", "YearRates", "late_charge", "load_late_charge_rules",
-           "months_later_end", "percent_text"]
+
+
+# ------------------------------------------------------------------------------------ many periods at once
+def rates_frame(rules: LateChargeRules) -> tuple[pl.DataFrame, int]:
+    """The rates of every calendar year as integers over one common denominator (returned beside the frame):
+    ``year``, ``first_num``, ``after_num`` — exact, so that the vectorised charge stays integer arithmetic."""
+    import math
+
+    denominator = math.lcm(*[r.first_month.denominator for r in rules.rates.values()],
+                           *[r.after.denominator for r in rules.rates.values()])
+    frame = pl.DataFrame({
+        "_year": [r.year for r in rules.rates.values()],
+        "_first_num": [int(r.first_month * denominator) for r in rules.rates.values()],
+        "_after_num": [int(r.after * denominator) for r in rules.rates.values()],
+    }, schema={"_year": pl.Int32, "_first_num": pl.Int64, "_after_num": pl.Int64})
+    return frame, denominator
+
+
+def late_charges(periods: pl.DataFrame, payments: pl.DataFrame, rules: LateChargeRules | None = None
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`late_charge` for many periods at once, as frame operations (no loop over periods).
+
+    ``periods``: ``key`` (any unique id), ``tax_amount``, ``due_date`` (moved off a closed day here),
+    ``computed_on``; ``payments``: ``key``, ``date``, ``amount`` (none after its period's ``computed_on``).
+    Returns (one row per period: ``key``, ``due_date``, ``late_charge``, ``before_rounding``, ``unpaid_tax``;
+    one row per segment: ``key``, ``start``, ``end``, ``days``, ``base``, ``rate`` as a fraction's numerator over
+    ``rate_denominator``, ``amount``). A segment in a calendar year without rates raises :class:`RuleError`."""
+    from transforms.installments import next_open_day
+
+    rules = rules or load_late_charge_rules()
+    rates, denominator = rates_frame(rules)
+    dues = periods.select(pl.col("due_date").unique())
+    moved = {d: next_open_day(d) for d in dues["due_date"].to_list()}  # one per distinct date, not per person
+    base = periods.with_columns(pl.col("due_date").replace_strict(moved, return_dtype=pl.Date))
+    paid = payments.join(base.select("key", "due_date"), on="key", how="inner")
+    early = paid.filter(pl.col("date") <= pl.col("due_date")).group_by("key").agg(
+        pl.col("amount").sum().alias("_early"))
+    late = paid.filter(pl.col("date") > pl.col("due_date")).group_by("key", "date").agg(pl.col("amount").sum()) \
+        .sort("key", "date").with_columns(pl.col("amount").cum_sum().over("key").alias("_paid_by"))
+    base = base.join(early, on="key", how="left").with_columns(
+        (pl.col("tax_amount") - pl.col("_early").fill_null(0)).clip(lower_bound=0).alias("_at_due"),
+        pl.col("due_date").dt.offset_by("1d").alias("_start"),
+    ).with_columns(
+        pl.col("_start").dt.offset_by(f"{rules.first_period_months}mo").alias("_corresponding"),
+    ).with_columns(
+        # 民法第143条: the day before the corresponding day, or the month's last day when there is none
+        pl.when(pl.col("_corresponding").dt.day() == pl.col("_start").dt.day())
+        .then(pl.col("_corresponding").dt.offset_by("-1d")).otherwise(pl.col("_corresponding")).alias("_first_end"),
+    )
+    charged = base.filter((pl.col("_at_due") >= rules.base_minimum) & (pl.col("computed_on") >= pl.col("_start")))
+    year_ends = charged.select(
+        "key", pl.int_ranges(pl.col("_start").dt.year(), pl.col("computed_on").dt.year() + 1).alias("_y"),
+    ).explode("_y").select("key", pl.date(pl.col("_y"), 12, 31).alias("_cut"))
+    cuts = pl.concat([
+        year_ends,
+        charged.select("key", pl.col("_first_end").alias("_cut")),
+        charged.select("key", pl.col("computed_on").alias("_cut")),
+        late.select("key", pl.col("date").alias("_cut")),
+    ]).join(charged.select("key", "_start", "computed_on", "_first_end", "_at_due"), on="key", how="inner") \
+        .filter((pl.col("_cut") >= pl.col("_start")) & (pl.col("_cut") <= pl.col("computed_on"))) \
+        .unique(["key", "_cut"]).sort("key", "_cut")
+    segments = cuts.with_columns(
+        pl.col("_cut").shift(1).over("key").dt.offset_by("1d").fill_null(pl.col("_start")).alias("start"),
+        pl.col("_cut").alias("end"),
+    ).with_columns(pl.col("start").dt.offset_by("-1d").alias("_before"))
+    # what is still unpaid on a segment's first day: the tax at the 納期限 less what was paid before that day
+    segments = segments.sort("_before").join_asof(
+        late.select("key", pl.col("date").alias("_before"), "_paid_by").sort("_before"),
+        on="_before", by="key", strategy="backward", check_sortedness=False,  # sorted by _before within key
+    ).with_columns((pl.col("_at_due") - pl.col("_paid_by").fill_null(0)).alias("_unpaid")) \
+        .filter(pl.col("_unpaid") > 0)
+    segments = segments.with_columns(pl.col("start").dt.year().cast(pl.Int32).alias("_year")) \
+        .join(rates, on="_year", how="left")
+    missing = segments.filter(pl.col("_first_num").is_null())["_year"].unique().sort().to_list()
+    if missing:
+        known = sorted(rules.rates)
+        raise RuleError(f"{rules.file}: there are no 延滞金 rates for the calendar year {missing[0]} (the rules hold "
+                        f"{known[0]}–{known[-1]})")
+    segments = segments.with_columns(
+        ((pl.col("end") - pl.col("start")).dt.total_days() + 1).cast(pl.Int64).alias("days"),
+        (pl.col("_unpaid") // rules.base_unit * rules.base_unit).alias("base"),
+        pl.when(pl.col("start") <= pl.col("_first_end")).then("_first_num").otherwise("_after_num").alias("rate"),
+    ).with_columns(
+        (pl.col("base") * pl.col("rate") * pl.col("days") // (denominator * rules.year_days)
+         // rules.segment_unit * rules.segment_unit).alias("amount"),
+    ).select("key", "start", "end", "days", "base", "rate", "amount").sort("key", "start")
+    totals = segments.group_by("key").agg(pl.col("amount").sum().alias("before_rounding"))
+    paid_total = late.group_by("key").agg(pl.col("amount").sum().alias("_late_paid"))
+    result = base.join(totals, on="key", how="left").join(paid_total, on="key", how="left").with_columns(
+        pl.col("before_rounding").fill_null(0),
+        (pl.col("_at_due") - pl.col("_late_paid").fill_null(0)).clip(lower_bound=0).alias("unpaid_tax"),
+    ).with_columns(
+        (pl.col("before_rounding") // rules.charge_unit * rules.charge_unit).alias("late_charge"),
+    ).with_columns(
+        pl.when(pl.col("late_charge") < rules.charge_minimum).then(0).otherwise("late_charge").alias("late_charge"),
+    ).select("key", "due_date", "late_charge", "before_rounding", "unpaid_tax")
+    return result, segments.with_columns(pl.lit(denominator).alias("rate_denominator"))
+
+
+__all__ = ["LateCharge", "LateChargeRules", "Segment", "YearRates", "late_charge", "late_charges",
+           "load_late_charge_rules", "months_later_end", "percent_text", "rates_frame"]

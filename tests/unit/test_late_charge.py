@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
@@ -147,3 +147,45 @@ def test_the_calculator_answers_each_line_and_names_the_bad_field():
         "from": "2021-07-01", "to": "2021-12-31", "days": 184, "base": 65_000, "rate": "8.8", "amount": 2_883}
     assert [(a.get("field"), a.get("line")) for a in answers[1:]] == [
         ("tax_amount", 2), ("payments[0].date", 3), ("due_date", 4), ("interest", 5), ("", 6)]
+
+
+def test_many_periods_at_once_give_what_each_gives_alone():
+    """late_charges (frame operations, for the collection stage) against late_charge (one period, the function
+    the published examples check) on the published cases and 400 drawn ones: due dates 2014–2025 (closed days
+    included), taxes from 500 to 3,000,000 yen, up to three payments before or after the 納期限."""
+    import numpy as np
+    import polars as pl
+
+    from transforms.late_charge import late_charges
+
+    rng = np.random.default_rng(20261207)
+    cases = [(tax, due, [(paid, tax)], paid) for tax, due, paid, *_ in (p.values for p in PUBLISHED)]
+    for _ in range(400):
+        due = date(2014, 1, 1) + timedelta(days=int(rng.integers(0, 12 * 365)))
+        tax = int(rng.choice([500, 1_999, 2_000, 2_999, 75_000, 152_500, 3_000_000]))
+        computed_on = due + timedelta(days=int(rng.integers(0, 700)))
+        if computed_on.year > 2026:
+            computed_on = date(2026, 12, 31)
+        span = max((computed_on - due).days, 0)
+        payments = [(due + timedelta(days=int(rng.integers(-20, span + 1))),
+                     int(rng.integers(1, tax + 1))) for _ in range(int(rng.integers(0, 4)))]
+        payments = [(d, a) for d, a in payments if d <= computed_on]
+        cases.append((tax, due, payments, computed_on))
+    periods = pl.DataFrame({"key": list(range(len(cases))), "tax_amount": [c[0] for c in cases],
+                            "due_date": [c[1] for c in cases], "computed_on": [c[3] for c in cases]})
+    payments = pl.DataFrame([(k, d, a) for k, c in enumerate(cases) for d, a in c[2]],
+                            schema={"key": pl.Int64, "date": pl.Date, "amount": pl.Int64}, orient="row")
+    result, segments = late_charges(periods, payments)
+    # the draw reaches what matters: charges collected, bases lowered by a payment, two calendar years
+    assert result.filter(pl.col("late_charge") > 0).height > 100
+    assert segments.group_by("key").agg(pl.col("base").n_unique()).filter(pl.col("base") > 1).height > 20
+    assert segments.group_by("key").agg(pl.col("start").dt.year().n_unique()).filter(pl.col("start") > 1).height > 20
+    by_key = {r["key"]: r for r in result.iter_rows(named=True)}
+    for key, (tax, due, paid, computed_on) in enumerate(cases):
+        one = late_charge(tax, due, paid, computed_on)
+        row = by_key[key]
+        assert (row["late_charge"], row["before_rounding"], row["unpaid_tax"], row["due_date"]) == (
+            one.late_charge, one.before_rounding, one.unpaid_tax, one.due_date), (tax, due, paid, computed_on)
+        mine = segments.filter(pl.col("key") == key)
+        assert mine.select("start", "end", "days", "base", "amount").rows() == [
+            (s.start, s.end, s.days, s.base, s.amount) for s in one.segments], (tax, due, paid, computed_on)
