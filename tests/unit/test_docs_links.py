@@ -254,5 +254,6 @@ def test_slugs_follow_github():
 
 
 def test_layout_parser_reads_entries_not_descriptions():
-    assert "sql/" not in readme_layout_folders()
+    assert "sql/" in readme_layout_folders()  # an entry of its own since the collection ledger
+    assert "worked_examples/" not in readme_layout_folders()
     assert "benchmarks/" not in readme_layout_folders()  # inside a description, not an entry
