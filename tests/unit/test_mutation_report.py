@@ -355,3 +355,33 @@ def test_the_committed_null_literal_pattern_accepts_each_way_of_dropping_the_dty
                     '+ return pl.when(c != "").then(c).otherwise(pl.lit("", ))',
                     '+ return pl.when(c != "").then(c).otherwise(pl.lit(None, pl.Int64))'):
         assert run.accepted_by_pattern("transforms/m.py", original + changed, patterns) is None, changed
+
+
+def test_the_committed_join_and_dtype_patterns_accept_only_their_own_change():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text(encoding="utf-8")
+    patterns = run.parse_patterns(doc)
+    accepted = [
+        ('- moving = ledger.join(stopping, on=["a", "b"], how="inner").filter(\n',
+         '+ moving = ledger.join(stopping, on=["a", "b"], ).filter('),
+        ('- x = pl.col("c").replace_strict(back, return_dtype=pl.String)).alias("n"),\n',
+         '+ x = pl.col("c").replace_strict(back, return_dtype=None)).alias("n"),'),
+        ('- x = pl.col("c").replace_strict(back, return_dtype=pl.String)).alias("n"),\n',
+         '+ x = pl.col("c").replace_strict(back, )).alias("n"),'),
+        ('- .join(d.select("k", "v"), on="k", how="left", validate="1:1") \\\n',
+         '+ .join(d.select("k", "v"), on="k", how="left", ) \\'),
+    ]
+    for original, mutant in accepted:
+        assert run.accepted_by_pattern("transforms/m.py", original + mutant, patterns), mutant
+    refused = [
+        ('- moving = ledger.join(stopping, on=["a", "b"], how="inner").filter(\n',
+         '+ moving = ledger.join(stopping, on=["a", "b"], how="left").filter('),
+        ('- x = pl.col("c").replace_strict(back, return_dtype=pl.String)).alias("n"),\n',
+         '+ x = pl.col("c").replace_strict(None, return_dtype=pl.String)).alias("n"),'),
+        ('- .join(d.select("k", "v"), on="k", how="left", validate="1:1") \\\n',
+         '+ .join(d.select("k", "v"), on="k", validate="1:1") \\'),
+        ('- .join(d.select("k", "v"), on="k", how="left", validate="1:1") \\\n',
+         '+ .join(d.select("k", "v"), on="k", how="left", ) ')]
+    for original, mutant in refused:
+        assert run.accepted_by_pattern("transforms/m.py", original + mutant, patterns) is None, mutant
