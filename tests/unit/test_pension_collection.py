@@ -400,10 +400,33 @@ def test_a_move_out_before_the_next_assessment_day_withdraws_next_years_provisio
     assert rows.select("payer_code", "basic_pension_no", "atena_no", "name_kanji", "category", "event_date").rows() == [
         ("999", "1000000001", "0000000001", "港 太郎", "02", date(2026, 10, 15))]
     assert rows.select(pl.sum_horizontal("amount_1", "amount_2", "amount_3")).item() == 0
+    # the records sent carry 異動年月日 of their own (the 41 of a death) and a 61 may have gone twice (the
+    # newer identity is echoed); two insurers' pensions come out by insurer, then 基礎年金番号
+    more = pl.concat([sent.with_columns(pl.lit(None, pl.Date).alias("event_date")), pl.DataFrame([
+        {**identity, "notice_code": "61", "payer_code": "999", "basic_pension_no": "1000000005", "pension_code": "1150",
+         "atena_no": "0000000005", "name_kanji": "白金 一", "birth_date": date(1949, 1, 1), "category": "00",
+         "amount_1": 1_000, "amount_2": 1_000, "amount_3": 1_000, "event_date": None},
+        {**identity, "notice_code": "61", "payer_code": "501", "basic_pension_no": "1000000009", "pension_code": "1150",
+         "atena_no": "0000000009", "name_kanji": "高輪 旧", "birth_date": date(1948, 2, 2), "category": "00",
+         "amount_1": 1_000, "amount_2": 1_000, "amount_3": 1_000, "event_date": None},
+        {**identity, "notice_code": "61", "payer_code": "501", "basic_pension_no": "1000000009", "pension_code": "1150",
+         "atena_no": "0000000009", "name_kanji": "高輪 新", "birth_date": date(1948, 2, 2), "category": "00",
+         "amount_1": 1_000, "amount_2": 1_000, "amount_3": 1_000, "event_date": None},
+    ], schema_overrides={"birth_date": pl.Date, "event_date": pl.Date})], how="diagonal_relaxed")
+    out = pl.concat([moves, pl.DataFrame({"atena_no": ["0000000005", "0000000009"],
+                                          "change_date": [date(2026, 11, 1), date(2026, 12, 1)]})])
+    rows = pc.move_out_stops(more, out, date(2027, 1, 1))
+    assert rows.select("payer_code", "basic_pension_no", "name_kanji", "event_date").rows() == [
+        ("501", "1000000009", "高輪 新", date(2026, 12, 1)), ("999", "1000000001", "港 太郎", date(2026, 10, 15)),
+        ("999", "1000000005", "白金 一", date(2026, 11, 1))]
+    assert rows.schema["amount_1"] == pl.Int64 and rows.schema["event_date"] == pl.Date
     # once sent, not again
     again = pl.concat([sent, rows.with_columns(pl.lit("41").alias("notice_code"))], how="diagonal_relaxed")
     assert pc.move_out_stops(again, moves, date(2027, 1, 1)).height == 0
-    assert pc.move_out_stops(None, moves, date(2027, 1, 1)).height == 0
+    nothing = pc.move_out_stops(None, moves, date(2027, 1, 1))
+    assert nothing.height == 0 and nothing.columns == rows.columns
+    assert (nothing.schema["birth_date"], nothing.schema["event_date"], nothing.schema["amount_3"],
+            nothing.schema["name_kanji"]) == (pl.Date, pl.Date, pl.Int64, pl.String)
 
 
 def test_the_ledger_rows_in_order_with_amounts_accepted_answers_and_a_later_file_winning():
