@@ -110,3 +110,35 @@ def test_a_statement_without_its_header_or_with_an_undeclared_parameter_is_refus
             sql.run_statement("fine", {"a": 1, "b": 2}, {})
     finally:
         sql.load_statement.cache_clear()
+
+
+def test_the_totals_of_a_route_sum_unpaid_and_overpaid_per_period():
+    """The ledger of test_a_balance_is_the_sum_of_the_rows_posted_by_the_day on 6-30: 普通徴収 調定 10,000 + 5,000 +
+    4,000 = 19,000; 収入 9,000 + 10,000 = 19,000; yet 未納 1,000 (A) + 4,000 (B's 2nd 期) = 5,000 and 過誤納 5,000
+    (B's 1st 期 paid twice): an overpaid 期 pays no other until it is 充当. A salary receivable of 1,200 stays
+    unpaid."""
+    ledger = _ledger([
+        ("r1", "2026-06-10", "assessment", "A", "2026-06", "2026-06-30", 10_000),
+        ("r2", "2026-06-30", "payment", "A", "2026-06", "2026-06-30", 9_000),
+        ("r1", "2026-06-10", "assessment", "B", "2026-06", "2026-06-30", 5_000),
+        ("r1", "2026-06-10", "assessment", "B", "2026-08", "2026-08-31", 4_000),
+        ("r2", "2026-06-29", "payment", "B", "2026-06", "2026-06-30", 5_000),
+        ("r2", "2026-06-30", "payment", "B", "2026-06", "2026-06-30", 5_000),
+        ("r1", "2026-06-10", "assessment", "C", "2026-06", "2026-07-10", 1_200, "salary", "E0000001", 2026),
+    ])
+    totals = run_statement("collection_totals", {"fiscal_year": 2026, "as_of": d("2026-06-30")}, {"ledger": ledger})
+    assert totals.rows() == [("ordinary", 3, 19_000, 19_000, 5_000, 5_000), ("salary", 1, 1_200, 0, 1_200, 0)]
+
+
+def test_the_days_receipts_count_each_movement_of_money_once():
+    """On 6-30: A paid 9,000 and B 5,000 (two 普通徴収 payments, 14,000), and C's employer remitted 1,200; B's
+    payment of 6-29 and the 調定 rows are not receipts of the day."""
+    ledger = _ledger([
+        ("r1", "2026-06-10", "assessment", "A", "2026-06", "2026-06-30", 10_000),
+        ("r2", "2026-06-30", "payment", "A", "2026-06", "2026-06-30", 9_000),
+        ("r2", "2026-06-29", "payment", "B", "2026-06", "2026-06-30", 5_000),
+        ("r2", "2026-06-30", "payment", "B", "2026-06", "2026-06-30", 5_000),
+        ("r2", "2026-06-30", "payment", "C", "2026-06", "2026-07-10", 1_200, "salary", "E0000001", 2026),
+    ])
+    day = run_statement("daily_receipts", {"fiscal_year": 2026, "day": d("2026-06-30")}, {"ledger": ledger})
+    assert day.rows() == [("payment", "ordinary", 2, 14_000), ("payment", "salary", 1, 1_200)]
