@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from contracts.fixed_width import FixedField, tiling_problem
 from contracts.layouts import LayoutError
 
 PENSION_EXCHANGE_DIR = Path(__file__).resolve().parent / "pension_exchange"
@@ -117,39 +118,12 @@ class PensionLayoutError(LayoutError):
 
 
 @dataclass(frozen=True)
-class ExchangeField:
+class ExchangeField(FixedField):
     """One field of a 年金特徴 record (see the comment at the top of record_frame.yaml)."""
 
-    id: str
-    name_ja: str  # 項目名
-    start: int  # 1-based byte
-    length: int
-    type: str
-    pad: str
-    file: str  # the layout file that describes it, for messages
-    fixed: str | None = None  # the only value it may hold (then not a column)
     fixed_by_notice: bool = False  # ``fixed: notice``: the value is the notice type's own 通知内容コード
-    codes: str | None = None  # the code list of codes.yaml its value belongs to
-    code_values: tuple[tuple[str, str], ...] = ()  # (code, label) of that list
-    nullable: bool = False
     shift: str | None = None  # kanji_in / kanji_out for a shift field
-    description: str = ""
     meaning: tuple[tuple[str, str], ...] = ()  # notice_meanings entry: (key, value) pairs
-
-    @property
-    def end(self) -> int:
-        """Last byte (1-based, inclusive)."""
-        return self.start + self.length - 1
-
-    @property
-    def offset(self) -> int:
-        """First byte, 0-based."""
-        return self.start - 1
-
-    @property
-    def title(self) -> str:
-        """``生年月日 (birth_date)``: how messages name a field."""
-        return f"{self.name_ja} ({self.id})"
 
     @property
     def is_column(self) -> bool:
@@ -159,10 +133,6 @@ class ExchangeField:
     @property
     def dtype(self) -> str | None:
         return TYPES[self.type][1]
-
-    @property
-    def allowed(self) -> frozenset[str]:
-        return frozenset(code for code, _ in self.code_values)
 
 
 @dataclass(frozen=True)
@@ -457,22 +427,10 @@ def _field(file: str, spec: Any, codes: dict[str, Any], notice: str | None, mean
 def _check_tiling(kind: str, fields: list[ExchangeField], length: int) -> None:
     """The fields cover bytes 1..length exactly once, in order: no gap, no overlap."""
     record = "control block" if kind == "control" else f"{kind} record"
-    previous: ExchangeField | None = None
-    for f in fields:
-        expected = 1 if previous is None else previous.end + 1
-        if f.start > expected:
-            span = f"byte {expected} is" if f.start - 1 == expected else f"bytes {expected}–{f.start - 1} are"
-            raise PensionLayoutError(f"{f.file}: field {f.title} starts at byte {f.start}, but {span} described by "
-                                     f"no field of the {record}")
-        if f.start < expected:
-            raise PensionLayoutError(f"{f.file}: field {f.title} starts at byte {f.start}, inside {previous.title} "
-                                     f"(bytes {previous.start}–{previous.end}): fields of the {record} overlap")
-        previous = f
-    end = previous.end if previous else 0
-    if end != length:
-        where = previous.file if previous else "contracts/pension_exchange"
-        last = f"its last field {previous.title} ends" if previous else "its fields end"
-        raise PensionLayoutError(f"{where}: {last} at byte {end}; the {record} is {length} bytes")
+    problem = tiling_problem(fields, length, record)
+    if problem:
+        at_fault, words = problem
+        raise PensionLayoutError(f"{at_fault.file if at_fault else 'contracts/pension_exchange'}: {words}")
 
 
 # -------------------------------------------------------------------------------------------------- docs

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from contracts.fixed_width import FixedField, tiling_problem
 from contracts.layouts import LayoutError
 
 ZENGIN_DIR = Path(__file__).resolve().parent / "zengin"
@@ -81,36 +82,8 @@ class ZenginLayoutError(LayoutError):
 
 
 @dataclass(frozen=True)
-class ZenginField:
+class ZenginField(FixedField):
     """One field of a 全銀 record (see the comment at the top of account_transfer_91.yaml)."""
-
-    id: str
-    name_ja: str  # 項目名
-    start: int  # 1-based byte
-    length: int
-    type: str
-    pad: str
-    file: str  # the layout file that describes it, for messages
-    fixed: str | None = None  # the only value it may hold (then not a column)
-    codes: str | None = None  # the code list of codes.yaml its value belongs to
-    code_values: tuple[tuple[str, str], ...] = ()  # (code, label) of that list
-    nullable: bool = False  # a digits field that may be blank; a code field whose blank is allowed
-    description: str = ""
-
-    @property
-    def end(self) -> int:
-        """Last byte (1-based, inclusive)."""
-        return self.start + self.length - 1
-
-    @property
-    def offset(self) -> int:
-        """First byte, 0-based."""
-        return self.start - 1
-
-    @property
-    def title(self) -> str:
-        """``受取人名 (payee_name)``: how messages name a field."""
-        return f"{self.name_ja} ({self.id})"
 
     @property
     def dtype(self) -> str | None:
@@ -120,10 +93,6 @@ class ZenginField:
     def is_column(self) -> bool:
         """Whether the field is a column of the frames (not a filler, not a fixed value)."""
         return self.dtype is not None and self.fixed is None
-
-    @property
-    def allowed(self) -> frozenset[str]:
-        return frozenset(code for code, _ in self.code_values)
 
 
 @dataclass(frozen=True)
@@ -432,22 +401,9 @@ def _field(file: str, kind: str, spec: Any, codes: dict[str, Any]) -> ZenginFiel
 
 def _check_tiling(file: str, kind: str, fields: list[ZenginField]) -> None:
     """The fields cover bytes 1..120 exactly once, in order: no gap, no overlap."""
-    previous: ZenginField | None = None
-    for f in fields:
-        expected = 1 if previous is None else previous.end + 1
-        if f.start > expected:
-            span = f"byte {expected} is" if f.start - 1 == expected else f"bytes {expected}–{f.start - 1} are"
-            raise ZenginLayoutError(f"{file}: {kind} record, field {f.title} starts at byte {f.start}, but {span} "
-                                    f"described by no field")
-        if f.start < expected:
-            assert previous is not None
-            raise ZenginLayoutError(f"{file}: {kind} record, field {f.title} starts at byte {f.start}, inside "
-                                    f"{previous.title} (bytes {previous.start}–{previous.end}): fields overlap")
-        previous = f
-    assert previous is not None
-    if previous.end != RECORD_LENGTH:
-        raise ZenginLayoutError(f"{file}: {kind} record, its last field {previous.title} ends at byte {previous.end}; "
-                                f"the record is {RECORD_LENGTH} bytes")
+    problem = tiling_problem(fields, RECORD_LENGTH, f"{kind} record")
+    if problem:
+        raise ZenginLayoutError(f"{file}: {kind} record, {problem[1]}")
 
 
 # -------------------------------------------------------------------------------------------------- docs
