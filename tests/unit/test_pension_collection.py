@@ -345,6 +345,13 @@ def test_a_switch_takes_the_moved_months_out_of_the_pension_route_and_into_the_o
     assert set(new_schedule["person_id"]) == {"P", "Q"}
     assert new_schedule.filter(pl.col("route") == "ordinary")["payer"].null_count() == \
         new_schedule.filter(pl.col("route") == "ordinary").height
+    # the switch installments are 普通徴収 of their own 期, listed by person, period and route like the rest
+    assert new_schedule.filter(pl.col("amount").is_in([15_000, 10_000]) & (pl.col("period") == "2027-01")).select(
+        "person_id", "method", "sequence", "due_date", "route").rows() == [
+        ("P", "ordinary", 0, date(2027, 2, 1), "ordinary"), ("Q", "ordinary", 0, date(2027, 2, 1), "ordinary")]
+    assert new_schedule.schema["payer"] == pl.String
+    assert new_schedule.select("person_id", "period", "route").rows() == sorted(
+        new_schedule.select("person_id", "period", "route").rows())
 
 
 def test_each_addition_candidate_is_answered_once_as_not_withheld_with_its_own_identity():
