@@ -72,7 +72,10 @@ def run_dag(dag_id: str, conf: dict, env: dict[str, str], log_dir: Path,
     return result.returncode == 0, time.monotonic() - started, log_path
 
 
-def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], fiscal_year: int) -> str:
+def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], fiscal_year: int,
+                  dispatch: dict | None = None) -> str:
+    """The cycle's summary; ``dispatch``: the report of the 当初賦課's notice_export run (the latest report of the
+    stage may be a later month's 納税通知書 (変更))."""
     from pipelines.reports import load_latest
 
     reports = {
@@ -119,7 +122,7 @@ def summary_table(lake: Path, dag_results: list[tuple[str, bool, float, Path]], 
             "The calculator on its own: echo '{\"fiscal_year\": 2026, \"taxpayer\": {\"birth_date\": \"1980-04-01\"}, "
             "\"income\": {\"salary_revenue\": 5000000}}' | .venv/bin/juminzei calc",
         ]
-    notices = reports.get(("notice_export", fiscal_year))
+    notices = dispatch or reports.get(("notice_export", fiscal_year))
     if notices:
         counts = notices["counts"]
         lines += [
@@ -207,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     months = [f"{args.fiscal_year + (m < 4)}-{m:02d}" for m in (6, 7, 8, 9, 10, 11, 12, 1, 2, 3)]
     pension_runs = []
     may = f"{args.fiscal_year}-05"
+    dispatch = insurers.notices_report()  # the 当初賦課's, before any switch notice
     may_report = insurers.report()  # May's run is the cycle's; its switches (April's 仮徴収 not withheld) are
     if may_report.get("counts", {}).get("persons_moved_this_month"):  # notified once the 当初 notices are out
         ok, seconds, log_path = run_dag("notice_export", {**conf, "pension_switch_month": may}, env,
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             notices = insurers.notices_report()
         pension_runs.append((month, ok, seconds, report, notices))
     print()
-    print(summary_table(lake, results, args.fiscal_year))
+    print(summary_table(lake, results, args.fiscal_year, dispatch))
     print(pension_table(pension_runs, insurers))
     return 0 if all(ok for _, ok, _, _ in results) and len(results) == len(CYCLE_ORDER) else 1
 

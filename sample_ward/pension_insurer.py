@@ -774,7 +774,9 @@ class PensionInsurers:
             base = self._records.filter(pl.col("category") == "02").select(*_KEY, amount.alias("requested"))
             return base.join(before.filter(stop).select(_KEY).unique(), on=list(_KEY), how="anti") \
                 .filter(pl.col("requested") > 0)
-        changes = before.filter(pl.col("notice_code").is_in([*_REQUESTS, "41"]))
+        # the notices that set or stop a 本徴収 under way: a 41-02 (転出) does neither (this 年度 continues)
+        changes = before.filter(pl.col("notice_code").is_in(_REQUESTS) | (
+            pl.col("notice_code").eq("41") & pl.col("category").is_in([*_STOPS_41, "11"])))
         if changes.is_empty():
             return pl.DataFrame(schema={**{k: pl.String for k in _KEY}, "requested": pl.Int64})
         sets = (pl.col("notice_code").is_in(_REQUESTS) & (pl.col("category") == "01")) | (

@@ -49,7 +49,7 @@ FISCAL_YEAR = 2026
 MONTHS = [f"{FISCAL_YEAR}-{m:02d}" for m in range(4, 13)] + [f"{FISCAL_YEAR + 1}-{m:02d}" for m in range(1, 4)]
 KEY = ["payer_code", "basic_pension_no", "pension_code"]
 REQUEST_SENT = date(2026, 8, 10)  # the ward's 01 (本徴収 of October, December, February)
-STOP_SENT = date(2026, 11, 5)  # a 41 転出 for one requested person: no December and February withholding
+STOP_SENT = date(2026, 11, 5)  # a 41 特別事情 (a stop) for one requested person: no December and February withholding
 UNKNOWN_PENSION_NO = "0000000001"
 
 
@@ -93,7 +93,7 @@ def _amounts(index: int) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def outbound(insurers, targets):
     """The ward's files: a 01 per insurer in August for every resident 00 person (category 01 対象者), one of
-    them sent as 03 非対象者 and one request for a pension no insurer knows; a 41 転出 in November."""
+    them sent as 03 非対象者 and one request for a pension no insurer knows; a 41 特別事情 in November."""
     files: dict[str, bytes] = {}
     residents = targets.filter(pl.col("variation").fill_null("") != "not_resident").sort(KEY)
     for payer in residents["payer_code"].unique().sort().to_list():
@@ -119,11 +119,12 @@ def _answers(files: dict[str, bytes], code: str) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def with_stop(insurers, outbound):
-    """``outbound`` plus a 41 転出 in November for the first person the August request got withheld from."""
+    """``outbound`` plus a 41 特別事情 (各種区分 03, a stop) in November for the first person the August request got
+    withheld from (a 41 転出 stops nothing of the 年度 since the 平成28年10月 reform)."""
     answers = _answers(insurers.inbound("2026-09", outbound), "02")
     first = answers.filter((pl.col("result") == "00") & (pl.col("category") == "01")
                            & (pl.col("payer_code") == insurers.main_payer)).sort(KEY).head(1)
-    stop = first.with_columns(pl.lit("02").alias("category"), pl.lit(date(2026, 10, 31)).alias("event_date"),
+    stop = first.with_columns(pl.lit("03").alias("category"), pl.lit(date(2026, 10, 31)).alias("event_date"),
                               *[pl.lit(0, pl.Int64).alias(f"amount_{n}") for n in (1, 2, 3)])
     name, data = _exchange("41", insurers.main_payer, STOP_SENT, stop)
     return {**outbound, name: data}, first.select(KEY).row(0)

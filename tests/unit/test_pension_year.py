@@ -201,9 +201,13 @@ def test_a_move_out_keeps_this_years_withholding_and_withdraws_next_years_provis
         *key, pl.col("change_date").alias("event_date"), pl.col("change_date").dt.strftime("%Y%m").alias("sent"))
     assert expected.height > 0
     assert stops.select(*key, "event_date", "sent").sort(key).equals(expected.sort(key))
-    # this 年度's 本徴収 of a person who moved out is not stopped by the move
+    # this 年度's 本徴収 of a person who moved out is not stopped by the move: the insurer goes on withholding
+    # and reporting every month asked for (none is left pending at the end of the 年度 for the move)
     moved_keys = _read(lake, "curated", "pension_moves").join(withheld.select("atena_no"), on="atena_no", how="semi")
     assert "change_02" not in set(moved_keys["stop_reason"])
+    stopped = stops.join(outbound.filter(pl.col("notice_code") == "61").select(*key, "atena_no"), on=key)
+    ledger = _read(lake, "curated", "pension_ledger").join(stopped.select("atena_no"), on="atena_no", how="semi")
+    assert ledger.height > 0 and ledger.filter(pl.col("status") == "pending").height == 0
 
 
 def test_what_moved_becomes_new_ordinary_installments_of_the_same_amount(year):
