@@ -495,8 +495,9 @@ def _requests(settings: Settings, municipality: str, fiscal_year: int, month: st
     targets = records.filter(pl.col("notice_code") == "00")
     requests, changes = pc.request_records(targets, decided, plan, schedule,
                                            dict(zip(("april", "june", "august"), provisional["pension_provisional"], strict=True)),
-                                           moved_out=changes.filter((pl.col("change") == "2")
-                                                                    & (pl.col("change_date") < date(fiscal_year + 1, 1, 1))))
+                                           moved_out=changes.filter(
+                                               (pl.col("change") == pc.CHANGE_MOVED_OUT)
+                                               & (pl.col("change_date") < pc.next_assessment_day(fiscal_year))))
     sent, files = notice_files(municipality, month, created, {"01": requests, "61": changes})
     report.set_count("requests_sent", requests.height)
     report.set_count("requests_withheld", requests.filter(pl.col("category") == "01").height)
@@ -555,9 +556,10 @@ def _stop_notices(municipality: str, fiscal_year: int, month: str, created: date
     record per pension, its identity as the insurer sent it in May, 異動年月日 the date of death, amounts 0;
     codes.yaml), and 02 転出 withdrawing next 年度's 仮徴収 of those who moved out before the next 賦課期日
     (:func:`transforms.pension_collection.move_out_stops`)."""
-    from transforms.pension_collection import move_out_stops
+    from transforms import pension_collection as pc
 
-    moves_out = move_out_stops(outbound, changes.filter(pl.col("change") == "2"), date(fiscal_year + 1, 1, 1))
+    moves_out = pc.move_out_stops(outbound, changes.filter(pl.col("change") == pc.CHANGE_MOVED_OUT),
+                               pc.next_assessment_day(fiscal_year))
     rows = pl.concat([_death_rows(deaths, changes, ledger, records, outbound), moves_out], how="vertical_relaxed") \
         .sort("payer_code", "category", "basic_pension_no", "pension_code")
     if rows.height == 0:

@@ -39,6 +39,8 @@ INBOUND = ("00", "02", "22", "30", "32", "42", "62")
 OUTBOUND = ("01", "31", "41", "61")
 #: 特別徴収結果通知 arrive in odd months only (the insurers pay in even months; docs/sources.md#f3-2)
 ODD_MONTHS_ONLY = frozenset({"22"})
+#: 住民記録 異動事由 of a move out of the ward (contracts/layouts/resident_changes.yaml)
+CHANGE_MOVED_OUT = "2"
 #: the answer each outbound notice type expects
 ANSWERS = {"01": "02", "31": "32", "41": "42", "61": "62"}
 #: 処理結果 (codes.yaml: result) that leaves the request in force
@@ -212,6 +214,11 @@ def addition_answers(candidate_records: pl.DataFrame, added: pl.DataFrame, sent:
         "payer_code", "atena_no", *IDENTITY, pl.lit("03").alias("category"),
         *[pl.lit(0, I64).alias(f"amount_{i}") for i in (1, 2, 3)],
     ).sort("payer_code", "basic_pension_no", "pension_code")
+
+
+def next_assessment_day(fiscal_year: int) -> date:
+    """The 賦課期日 of the next 年度: 1 January of the year it begins in (地方税法第318条)."""
+    return date(fiscal_year + 1, 1, 1)
 
 
 def move_out_stops(sent: pl.DataFrame | None, moves_out: pl.DataFrame, next_assessment_day: date) -> pl.DataFrame:
