@@ -24,12 +24,22 @@ ENTRY_KINDS = ("assessment", "increase", "decrease", "payment", "refund", "appro
 ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
 
 
+#: the columns of curated/collection_ledger, in order (an empty ledger is a frame of this schema)
+LEDGER_SCHEMA: dict[str, pl.DataType] = {
+    "entry_id": pl.String(), "posting_run": pl.String(), "posted_on": pl.Date(), "value_date": pl.Date(),
+    "entry_kind": pl.String(), "atena_no": pl.String(), "fiscal_year": pl.Int64(), "route": pl.String(),
+    "payer": pl.String(), "notice_no": pl.String(), "period": pl.String(), "installment": pl.Int32(),
+    "due_date": pl.Date(), "amount": pl.Int64(), "cause": pl.String(),
+}
+
+
 class LedgerEntries(pa.DataFrameModel):
     """curated/collection_ledger, one posting run's rows."""
 
     entry_id: pl.String = pa.Field(unique=True)  # the row's key, readable (transforms.receivables.entry_id)
     posting_run: pl.String
     posted_on: pl.Date
+    value_date: pl.Date  # the day the money moved: 領収日 of a payment; the posting day of 調定, 充当 and 還付
     entry_kind: pl.String = pa.Field(isin=list(ENTRY_KINDS))
     atena_no: pl.String = pa.Field(str_matches=_ATENA)
     fiscal_year: pl.Int64 = pa.Field(ge=2000, le=2100)
@@ -37,7 +47,7 @@ class LedgerEntries(pa.DataFrameModel):
     payer: pl.String = pa.Field(nullable=True)
     notice_no: pl.String = pa.Field(str_matches=r"^[0-9]{4}[12][0-9]{10}$")
     period: pl.String = pa.Field(str_matches=_PERIOD)
-    installment: pl.Int32 = pa.Field(ge=0)
+    installment: pl.Int32 = pa.Field(ge=1, le=12)  # 期別: 普通徴収 第n期, 特別徴収 the month of the 年度 (4月 = 1)
     due_date: pl.Date
     amount: pl.Int64 = pa.Field(gt=0)
     cause: pl.String  # what the row comes from: a dataset and its key, a payment file and its record
@@ -59,4 +69,4 @@ class LedgerEntries(pa.DataFrameModel):
         return data.lazyframe.select(pl.col("notice_no") == expected)
 
 
-__all__ = ["ENTRY_KINDS", "ROUTES", "LedgerEntries"]
+__all__ = ["ENTRY_KINDS", "LEDGER_SCHEMA", "ROUTES", "LedgerEntries"]

@@ -89,6 +89,10 @@ class PartitionError(JuminzeiError):
     """A lake partition is absent, incomplete or does not match its manifest."""
 
 
+class AppendOnlyError(PartitionError):
+    """A posting run of an append-only dataset (the collection ledger) was written again with other rows."""
+
+
 class RunSkipped(JuminzeiError):
     """A DAG run that must do nothing (a late scheduled run) or start nothing downstream (a dry run, a run
     that changed nothing). The DAG turns it into a skipped task; the sentence says why."""

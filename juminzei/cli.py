@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="month YYYY-MM (notice_export: the 納税通知書 of the pension switches of that month)")
     run.add_argument("--processing-month", default=None,
                      help="month YYYY-MM (pension_special_collection; default: this month in Asia/Tokyo)")
+    run.add_argument("--processing-day", default=None,
+                     help="day YYYY-MM-DD (collection: post every pending day up to it; default: today in Asia/Tokyo)")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
 
     status = commands.add_parser(
@@ -184,6 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         params["processing_month"] = args.processing_month
     if args.pension_switch_month is not None:
         params["pension_switch_month"] = args.pension_switch_month
+    if args.processing_day is not None:
+        params["processing_day"] = args.processing_day
     run = resolve_run_config(args.stage, params, now=datetime.now(timezone.utc))
     summary = run_stage(run)
     if args.json:

@@ -38,7 +38,7 @@ DEFAULT_ARGS: dict = {
 
 # The cycle order `make demo` runs the DAGs in (docs/architecture.md §4). Later issues append their DAG ids.
 CYCLE_ORDER: tuple[str, ...] = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment",
-                                "pension_special_collection", "notice_export")
+                                "pension_special_collection", "notice_export", "collection")
 
 
 def run_params(dry_run_description: str, *, dry_run_default: bool = False, **extra: dict) -> dict[str, dict]:

@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from contracts.errors import ConfigError, ContractError, PartitionError
+from contracts.errors import AppendOnlyError, ConfigError, ContractError, PartitionError
 
 if TYPE_CHECKING:
     from pipelines.config import Settings
@@ -95,6 +95,9 @@ MANIFEST_VERSION = 1
 PARQUET_COMPRESSION = "zstd"
 PARQUET_COMPRESSION_LEVEL = 3
 PARQUET_ROW_GROUP_SIZE = 262_144
+
+#: the key of an append-only dataset's partitions, one per posting run (:func:`write_partition` with ``run``)
+RUN_KEY = "posting_run"
 
 VAULT_DATASET = "my_number"
 VAULT_SECRET_COLUMN = "my_number"
@@ -130,15 +133,21 @@ def zone_path(lake: str | Path, zone: str) -> Path:
     return Path(lake) / zone
 
 
-def partition_path(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> Path:
-    """``<lake>/<zone>/<dataset>/municipality=<M>/fiscal_year=<N>``."""
+def partition_path(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int, *,
+                   run: str | None = None) -> Path:
+    """``<lake>/<zone>/<dataset>/municipality=<M>/fiscal_year=<N>``; with ``run``, the append-only partition of
+    one posting run beneath it: ``…/fiscal_year=<N>/posting_run=<run>`` (:data:`RUN_KEY`)."""
     from pipelines.config import check_fiscal_year, check_municipality
 
     _check_zone(zone)
     _check_name("Dataset", dataset)
     check_municipality(municipality)
     check_fiscal_year(fiscal_year)
-    return Path(lake) / zone / dataset / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    path = Path(lake) / zone / dataset / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    if run is None:
+        return path
+    _check_name("Posting run", run)
+    return path / f"{RUN_KEY}={run}"
 
 
 def relative_to_lake(lake: str | Path, path: str | Path) -> str:
@@ -428,18 +437,22 @@ def write_partition(
     run_id: str,
     encryption: PartitionEncryption | None = None,
     compare_ignoring: Sequence[str] = (),
+    run: str | None = None,
 ) -> PartitionWrite:
     """Write one partition atomically and idempotently (see the module docstring).
 
     ``sort_by`` is the business key (rows are sorted by it, then by every other column);
     ``compare_ignoring`` names provenance columns left out of the "same content?" comparison.
+    ``run`` writes the partition of one posting run of an append-only dataset (:func:`run_partitions`): once
+    written it is never replaced; writing it again with the same rows changes nothing, with other rows is
+    refused (:class:`AppendOnlyError`).
     """
     if zone not in PARTITIONED_ZONES:
         raise ConfigError(f"Zone {zone!r} does not hold partitions; expected one of {sorted(PARTITIONED_ZONES)}.")
     if isinstance(df, pl.LazyFrame):
         raise ConfigError("write_partition takes a collected DataFrame (validate it first), not a LazyFrame.")
     lake = Path(lake)
-    target = partition_path(lake, zone, dataset, municipality, fiscal_year)
+    target = partition_path(lake, zone, dataset, municipality, fiscal_year, run=run)
     if zone in GUARDED_ZONES:
         refuse_my_numbers(df, lake=lake, municipality=municipality, fiscal_year=fiscal_year, what=f"{zone}/{dataset}")
     # Lake data is personal data: never world-readable; the vault is for its owner only.
@@ -490,6 +503,8 @@ def write_partition(
         ),
         "run_id": run_id,
     }
+    if run is not None:
+        manifest[RUN_KEY] = run
 
     with _partition_lock(target):
         _clean_leftovers(target)
@@ -500,6 +515,11 @@ def write_partition(
                 lake, zone, dataset, municipality, fiscal_year, target, existing["rows"],
                 first["sha256"], first["bytes"], True, existing["run_id"], existing,
             )
+        if run is not None and existing is not None:
+            raise AppendOnlyError(
+                f"{zone}/{dataset} of {municipality}/{fiscal_year}: posting run {run} was posted by run "
+                f"{existing['run_id']} with other rows ({existing['rows']} rows), and a posted run is never "
+                "changed. Post the difference in a later posting run.")
         tmp = target.parent / f".{target.name}.tmp-{run_id}-{secrets.token_hex(4)}"
         tmp.mkdir(mode=0o700 if private else 0o750)
         _step("tmp_created")
@@ -520,17 +540,58 @@ def write_partition(
 # ---------------------------------------------------------------------------------------------- reads
 
 
-def read_manifest(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> dict:
+def read_manifest(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int, *,
+                  run: str | None = None) -> dict:
     """The manifest of a visible partition; :class:`PartitionError` if there is none."""
-    target = partition_path(lake, zone, dataset, municipality, fiscal_year)
+    target = partition_path(lake, zone, dataset, municipality, fiscal_year, run=run)
     manifest = _existing_manifest(target)
     if manifest is None:
         raise PartitionError(_absent_message(target, zone, dataset))
     return manifest
 
 
-def partition_exists(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int) -> bool:
-    return (partition_path(lake, zone, dataset, municipality, fiscal_year) / MANIFEST_FILE).is_file()
+def partition_exists(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int, *,
+                     run: str | None = None) -> bool:
+    return (partition_path(lake, zone, dataset, municipality, fiscal_year, run=run) / MANIFEST_FILE).is_file()
+
+
+def run_partitions(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int, *,
+                   through: str | None = None) -> list[str]:
+    """The posting runs of an append-only dataset that are visible (have a manifest), in order; with ``through``,
+    those up to it. A run being written (a hidden temporary directory) is not among them."""
+    base = partition_path(lake, zone, dataset, municipality, fiscal_year)
+    if not base.is_dir():
+        return []
+    prefix = f"{RUN_KEY}="
+    runs = sorted(p.name[len(prefix):] for p in base.iterdir()
+                  if p.name.startswith(prefix) and (p / MANIFEST_FILE).is_file())
+    return [r for r in runs if through is None or r <= through]
+
+
+def read_run_partitions(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int, *,
+                        through: str | None = None, columns: Sequence[str] | None = None,
+                        schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Every posting run of an append-only dataset (up to ``through``) read through its manifest and checked,
+    concatenated in run order; an empty frame of ``schema`` when there is none yet."""
+    runs = run_partitions(lake, zone, dataset, municipality, fiscal_year, through=through)
+    frames = [read_partition(lake, zone, dataset, municipality, fiscal_year, columns=columns, run=r) for r in runs]
+    if not frames:
+        if schema is None:
+            raise PartitionError(f"{zone}/{dataset} of {municipality}/{fiscal_year} has no posting run yet.")
+        return pl.DataFrame(schema=dict(schema) if columns is None else {c: schema[c] for c in columns})
+    return pl.concat(frames, how="vertical")
+
+
+def run_partition_files(lake: str | Path, zone: str, dataset: str, municipality: str, fiscal_year: int, *,
+                        through: str | None = None) -> list[Path]:
+    """The Parquet files of the posting runs (up to ``through``), as their manifests name them: what a DuckDB
+    statement of ``sql/`` reads (:func:`pipelines.sql.run_statement`)."""
+    files = []
+    for r in run_partitions(lake, zone, dataset, municipality, fiscal_year, through=through):
+        target = partition_path(lake, zone, dataset, municipality, fiscal_year, run=r)
+        files += [target / entry["name"] for entry in read_manifest(lake, zone, dataset, municipality, fiscal_year,
+                                                                      run=r)["files"]]
+    return files
 
 
 def _absent_message(target: Path, zone: str, dataset: str) -> str:
@@ -561,14 +622,15 @@ def read_partition(
     columns: Sequence[str] | None = None,
     decryption: PartitionEncryption | pl.ParquetDecryptionProperties | None = None,
     verify: bool = True,
+    run: str | None = None,
 ) -> pl.DataFrame:
     """Read a whole partition through its manifest, isolated from a concurrent swap.
 
     The directory is opened once and every file is read relative to that handle, so a writer
     swapping in a new version meanwhile cannot mix versions. With ``verify`` the sha256 of every
-    file is checked against the manifest.
+    file is checked against the manifest. ``run``: one posting run of an append-only dataset.
     """
-    target = partition_path(lake, zone, dataset, municipality, fiscal_year)
+    target = partition_path(lake, zone, dataset, municipality, fiscal_year, run=run)
     for _attempt in range(3):
         try:
             dir_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)

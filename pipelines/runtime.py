@@ -84,6 +84,14 @@ def resolve_run_config(
 
             raise ConfigError(f"processing_month {month} is not a month of the {fiscal_year} 年度 ({fiscal_year}-04 to "
                               f"{fiscal_year + 1}-03): correct the month or the fiscal year. Nothing was run.")
+    if "processing_day" in allowed_params(stage):
+        # a daily stage (collection): the day of the run date in Asia/Tokyo unless the operator names one; the
+        # collection of 年度 N runs from its June notices to the end of May N+1 (出納整理期間), so a day of
+        # January to May belongs to the 年度 of the year before unless the operator names the 年度
+        day = options.get("processing_day") or (logical_date or now).astimezone(TIMEZONE).strftime("%Y-%m-%d")
+        options["processing_day"] = day
+        if params.get("fiscal_year") in (None, ""):
+            fiscal_year = resolve_fiscal_year(int(day[:4]) - (int(day[5:7]) < 6), None, now)
     return {
         "stage": stage,
         "fiscal_year": fiscal_year,
@@ -223,6 +231,14 @@ def resolve_options(params: Mapping[str, Any]) -> dict:
             options["notice_date"] = date.fromisoformat(str(notice_date)).isoformat()
         except ValueError:
             raise ConfigError(f"notice_date must be a date written YYYY-MM-DD, got {notice_date!r}") from None
+    day = params.get("processing_day")
+    if day not in (None, ""):
+        from datetime import date
+
+        try:
+            options["processing_day"] = date.fromisoformat(str(day)).isoformat()
+        except ValueError:
+            raise ConfigError(f"processing_day must be a date written YYYY-MM-DD, got {day!r}") from None
     for key in ("processing_month", "pension_switch_month"):
         month = params.get(key)
         if month not in (None, ""):

@@ -17,6 +17,7 @@ STAGES: dict[str, str] = {
     "tax_assessment": "pipelines.tax_assessment:run",
     "notice_export": "pipelines.notice_export:run",
     "pension_special_collection": "pipelines.pension_special_collection:run",
+    "collection": "pipelines.collection:run",
 }
 
 
@@ -30,6 +31,7 @@ STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "returns_ingest": ("landing",),
     "notice_export": ("notice_date", "pension_switch_month"),
     "pension_special_collection": ("processing_month",),
+    "collection": ("processing_day",),
 }
 
 

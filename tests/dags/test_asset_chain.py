@@ -43,10 +43,11 @@ EXPECTED_CONSUMERS: dict[str, set[str]] = {
     asset_uri("curated", "non_filers"): set(),
     asset_uri("curated", "review_outcomes"): set(),
     asset_uri("curated", "tax_assessment"): {"notice_export"},  # a preview (dry run by default) of the notices
-    asset_uri("curated", "collection_plan"): set(),          # the end of today's cycle
-    asset_uri("curated", "installment_schedule"): set(),
-    asset_uri("curated", "pension_targets"): set(),          # read by notice_export's next run (issue 14, in progress)
-    asset_uri("curated", "pension_switch_installments"): set(),  # 普通徴収 after a stop: for collection (issue 15)
+    asset_uri("curated", "collection_plan"): set(),          # read by people (the notices print it)
+    asset_uri("curated", "installment_schedule"): {"collection"},  # the 調定 of the dispatched notices
+    asset_uri("curated", "pension_targets"): set(),          # read by notice_export's next run
+    asset_uri("curated", "pension_switch_installments"): {"collection"},  # 普通徴収 after a stop: 増額・減額調定
+    asset_uri("curated", "collection_ledger"): set(),        # the end of today's cycle: read by people and reports
 }
 
 
@@ -123,10 +124,11 @@ def test_an_update_starts_exactly_the_stages_that_read_it(dagbag):
 def test_each_stage_run_starts_the_next_stage_of_the_cycle(dagbag):
     """All the events of one successful run of each DAG (every outlet of its publish task) start exactly the
     next stage that depends on it: resident_snapshot and returns_ingest → record_merge → tax_assessment →
-    notice_export → none.
+    notice_export → collection → none; a pension switch (pension_special_collection) → collection.
     returns_ingest is not started by the snapshot: it runs on its own schedule (the delivery window)."""
     expected = {"resident_snapshot": {"record_merge"}, "returns_ingest": {"record_merge"},
-                "record_merge": {"tax_assessment"}, "tax_assessment": {"notice_export"}, "notice_export": set()}
+                "record_merge": {"tax_assessment"}, "tax_assessment": {"notice_export"},
+                "notice_export": {"collection"}, "pension_special_collection": {"collection"}, "collection": set()}
     for producer, consumers in expected.items():
         events = _outlets(dagbag.dags[producer])
         started = {dag_id for dag_id, dag in dagbag.dags.items() if _fires(_condition(dag), events)}
@@ -150,6 +152,12 @@ def test_schedules_and_outlets_match_what_the_stages_read_and_write(dagbag):
     notices = dagbag.dags["notice_export"]
     assert _uris(_condition(notices)) == {asset_uri("curated", tax_assessment.OUTPUT)}
     assert _outlets(notices) == {asset_uri("curated", notice_export.PLAN), asset_uri("curated", notice_export.SCHEDULE)}
+    from pipelines import collection
+
+    collect = dagbag.dags["collection"]
+    assert _uris(_condition(collect)) == {asset_uri("curated", collection.SCHEDULE),
+                                          asset_uri("curated", collection.SWITCH_INSTALLMENTS)}
+    assert _outlets(collect) == {asset_uri("curated", collection.LEDGER)}
 
 
 @pytest.mark.parametrize("dag_id", CYCLE_ORDER)

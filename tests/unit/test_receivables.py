@@ -16,6 +16,8 @@ from contracts.collection import LedgerEntries
 from pipelines.sql import run_statement
 from transforms.receivables import assessment_entries
 
+#: 港区's 普通徴収 納期 (rules/profiles special_ward.yaml ordinary_collection.due_months; 地方税法第320条)
+DUE_MONTHS = [6, 8, 10, 1]
 SCHEDULE = {"person_id": pl.String, "method": pl.String, "sequence": pl.Int32, "period": pl.String,
             "due_date": pl.Date, "amount": pl.Int64, "route": pl.String, "payer": pl.String}
 
@@ -43,30 +45,31 @@ def _schedule() -> pl.DataFrame:
 
 def test_one_receivable_per_period_route_and_payer_with_the_notices_number():
     entries = assessment_entries(_schedule().reverse(), fiscal_year=2026, posted_on=date(2026, 5, 20),
-                                 posting_run="run-1")
+                                 posting_run="run-1", due_months=DUE_MONTHS)
     LedgerEntries.validate(entries)
     assert entries.select("atena_no", "route", "payer", "notice_no", "period", "installment", "due_date",
                           "amount").rows() == [
-        ("0100000001", "ordinary", None, "202610100000001", "2026-06", 0, date(2026, 6, 30), 57_900),  # 16,500 + 41,400
-        ("0100000001", "ordinary", None, "202610100000001", "2026-08", 1, date(2026, 8, 31), 53_000),  # 13,000 + 40,000
-        ("0100000001", "ordinary", None, "202610100000001", "2026-10", 2, date(2026, 11, 2), 13_000),
-        ("0100000001", "ordinary", None, "202610100000001", "2027-01", 3, date(2027, 2, 1), 13_000),
-        ("0100000001", "pension_main", "999", "202610100000001", "2026-10", 2, date(2026, 11, 10), 27_200),
-        ("0100000001", "pension_main", "999", "202610100000001", "2026-12", 3, date(2027, 1, 12), 27_100),
-        ("0100000001", "pension_main", "999", "202610100000001", "2027-02", 4, date(2027, 3, 10), 27_100),
-        ("0100000002", "salary", "E0000001", "202620100000002", "2026-06", 0, date(2026, 7, 10), 8_300),
-        ("0100000002", "salary", "E0000001", "202620100000002", "2026-07", 1, date(2026, 8, 10), 8_200),
+        # 期別: 普通徴収 第1期 (June) … 第4期 (January); 特別徴収 the month of the 年度 counted from April = 1
+        ("0100000001", "ordinary", None, "202610100000001", "2026-06", 1, date(2026, 6, 30), 57_900),  # 16,500 + 41,400
+        ("0100000001", "ordinary", None, "202610100000001", "2026-08", 2, date(2026, 8, 31), 53_000),  # 13,000 + 40,000
+        ("0100000001", "ordinary", None, "202610100000001", "2026-10", 3, date(2026, 11, 2), 13_000),
+        ("0100000001", "ordinary", None, "202610100000001", "2027-01", 4, date(2027, 2, 1), 13_000),
+        ("0100000001", "pension_main", "999", "202610100000001", "2026-10", 7, date(2026, 11, 10), 27_200),
+        ("0100000001", "pension_main", "999", "202610100000001", "2026-12", 9, date(2027, 1, 12), 27_100),
+        ("0100000001", "pension_main", "999", "202610100000001", "2027-02", 11, date(2027, 3, 10), 27_100),
+        ("0100000002", "salary", "E0000001", "202620100000002", "2026-06", 3, date(2026, 7, 10), 8_300),
+        ("0100000002", "salary", "E0000001", "202620100000002", "2026-07", 4, date(2026, 8, 10), 8_200),
     ]
     assert set(entries["entry_kind"]) == {"assessment"} and set(entries["posting_run"]) == {"run-1"}
     # the same schedule gives the same ids: a rerun recognises what it posted
-    again = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1")
+    again = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1", due_months=DUE_MONTHS)
     assert again.equals(entries)
 
 
 def test_the_opening_balances_are_what_the_notices_told():
     """Before any payment every receivable is unpaid: A owes 57,900 + 53,000 + 13,000 × 2 + 27,200 + 27,100 × 2 =
     218,300 yen, B 8,300 + 8,200 = 16,500 yen."""
-    entries = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1")
+    entries = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1", due_months=DUE_MONTHS)
     balances = run_statement("receivable_balances", {"fiscal_year": 2026, "as_of": date(2026, 5, 31)},
                              {"ledger": entries})
     per_person = balances.group_by("atena_no").agg(pl.col("charged").sum(), pl.col("unpaid").sum()).sort("atena_no")

@@ -1,0 +1,524 @@
+"""Stage `collection` (収納管理): the daily posting runs of the collection ledger.
+
+A run works on one municipality and 年度 and catches up to a processing day (the DAG's: the day of the run,
+Asia/Tokyo). Every day since the last posting run on which something happens is one posting run, posted in day
+order, each an append-only partition of its own (``…/posting_run=YYYY-MM-DD/``, :func:`pipelines.lake.
+write_partition` with ``run``): the 当初 dispatch's notice date, every day with payment files in
+``landing/payments/municipality=M/fiscal_year=N/day=YYYY-MM-DD/``, the notice date of every pension switch, and
+the day each 期's 督促 falls due. In one posting run, in this order (docs/collection.md):
+
+1. 調定: the ledger's 調定 is brought to what the notices sent by that day tell (:mod:`transforms.receivables`):
+   ``assessment`` rows on the 当初 notice date, ``increase``/``decrease`` rows when a pension switch moved
+   months to 普通徴収;
+2. the day's payment files are read (:mod:`transforms.payment_records`; the channel is the start of the file
+   name) and 消込 (:func:`transforms.collection.match_payments`): every record ends posted, provisional (速報),
+   cancelled (速報取消), in suspense (未特定入金) or quarantined, and ``curated/payment_records`` says which;
+   a file that cannot be read at all is quarantined whole;
+3. 過誤納 is 充当 to the person's unpaid 期, oldest first, and the rest refunded (``curated/refunds``, with the
+   還付加算金 decided that day);
+4. 督促: the unpaid 期 whose 督促 falls due (``curated/demand_notices``, with the 延滞金 as of the 発付日).
+
+The ledger partition is written last: a day is posted when its ledger partition exists. A posted day is never
+changed; files put later into the folder of a posted day are refused with a sentence (put them in the folder of
+the day they arrive). A rerun with the same files changes nothing, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from contracts.errors import ConfigError, JuminzeiError
+from pipelines.config import Settings
+from pipelines.lake import (
+    partition_exists,
+    read_partition,
+    read_run_partitions,
+    run_partition_files,
+    run_partitions,
+    write_partition,
+)
+from pipelines.progress import step
+from pipelines.reports import RunReport, load_history
+from pipelines.stage import execute, validate
+
+log = logging.getLogger("juminzei.collection")
+
+STAGE = "collection"
+STEPS = ("reading the ledger", "posting the days", "writing")
+LEDGER = "collection_ledger"
+RECORDS = "payment_records"
+FILES = "payment_files"
+REFUNDS = "refunds"
+DEMANDS = "demand_notices"
+SCHEDULE = "installment_schedule"
+MOVES = "pension_moves"
+SWITCH_INSTALLMENTS = "pension_switch_installments"
+PAYMENTS_SOURCE = "payments"
+
+FILE_SCHEMA: dict[str, pl.DataType] = {
+    "posting_run": pl.String(), "file": pl.String(), "channel": pl.String(), "sha256": pl.String(),
+    "bytes": pl.Int64(), "records": pl.Int64(), "status": pl.String(), "reason_code": pl.String(),
+    "reason": pl.String(),
+}
+REFUND_SCHEMA: dict[str, pl.DataType] = {
+    "posting_run": pl.String(), "decided_on": pl.Date(), "atena_no": pl.String(), "notice_no": pl.String(),
+    "route": pl.String(), "payer": pl.String(), "period": pl.String(), "installment": pl.Int32(),
+    "refund": pl.Int64(), "paid_on": pl.Date(), "refund_addition": pl.Int64(),
+}
+DEMAND_SCHEMA: dict[str, pl.DataType] = {
+    "posting_run": pl.String(), "issued_on": pl.Date(), "demand_no": pl.String(), "atena_no": pl.String(),
+    "notice_no": pl.String(), "route": pl.String(), "payer": pl.String(), "period": pl.String(),
+    "installment": pl.Int32(), "due_date": pl.Date(), "charged": pl.Int64(), "unpaid": pl.Int64(),
+    "late_charge": pl.Int64(), "fee": pl.Int64(), "deadline": pl.Date(),
+}
+
+
+class CollectionStopped(JuminzeiError):
+    """The days cannot be posted as asked (a posted day's files changed, nothing dispatched yet)."""
+
+
+def run(
+    *,
+    fiscal_year: int,
+    municipality: str = "131032",
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    processing_day: str | date | None = None,
+) -> dict:
+    """Post every pending day of the 年度's collection up to ``processing_day`` (YYYY-MM-DD; required: the DAG
+    and the CLI default it to the run date in Asia/Tokyo, :mod:`pipelines.runtime`). See the module docstring."""
+    through = _day(processing_day)
+
+    def body(settings: Settings, report: RunReport) -> None:
+        report.set_count("processing_day", int(through.strftime("%Y%m%d")))
+        _run(settings, municipality, fiscal_year, through, report.run_id, dry_run, report)
+
+    return execute(STAGE, body, fiscal_year=fiscal_year, municipality=municipality, settings=settings,
+                   run_id=run_id, dry_run=dry_run, log=log, steps=STEPS)
+
+
+def _day(value: str | date | None) -> date:
+    if isinstance(value, date):
+        return value
+    if not value:
+        raise ConfigError("processing_day (YYYY-MM-DD) is required: the day up to which the collection is posted")
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"processing_day {value!r} is not a day (YYYY-MM-DD)") from None
+
+
+# ------------------------------------------------------------------------------------------ the calendar
+def dispatched_on(lake: Path, municipality: str, fiscal_year: int) -> date:
+    """The notice date of the 当初 dispatch (the first successful ``notice_export`` dispatch of the 年度,
+    not a dry run, not a pension switch): the day the opening 調定 is posted."""
+    days = [
+        date.fromisoformat(r["dispatch"]["notice_date"])
+        for r in load_history(lake, stage="notice_export", fiscal_year=fiscal_year, municipality=municipality)
+        if r.get("status") == "success" and not r.get("dry_run") and (r.get("dispatch") or {}).get("mode") == "dispatch"
+        and not (r.get("dispatch") or {}).get("pension_switch_month") and (r.get("dispatch") or {}).get("notice_date")
+    ]
+    if not days or not partition_exists(lake, "curated", SCHEDULE, municipality, fiscal_year):
+        raise CollectionStopped(
+            f"the {fiscal_year} 年度 of {municipality} has no dispatched 当初賦課 (notice_export, not a dry run): "
+            "there is nothing to collect yet. Dispatch the notices first.")
+    return min(days)
+
+
+def landing_days(landing: Path, municipality: str, fiscal_year: int) -> dict[str, list[Path]]:
+    """The day folders of ``landing/payments/…`` and their files (hidden and ``_`` names skipped)."""
+    base = landing / PAYMENTS_SOURCE / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    if not base.is_dir():
+        return {}
+    out: dict[str, list[Path]] = {}
+    for folder in sorted(base.iterdir()):
+        if not folder.is_dir() or not folder.name.startswith("day="):
+            continue
+        day = folder.name[4:]
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            raise ConfigError(f"landing folder {folder.relative_to(landing)} is not named day=YYYY-MM-DD") from None
+        out[day] = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+    return out
+
+
+def demand_days(due_dates: pl.Series, after_days: int) -> set[str]:
+    """The day the 督促 of each 納期限 falls due: ``after_days`` later, moved to the next open day."""
+    from transforms.installments import next_open_day
+
+    return {next_open_day(d + timedelta(days=after_days)).isoformat() for d in due_dates.unique().to_list()}
+
+
+# ------------------------------------------------------------------------------------------------ run
+def _run(settings: Settings, municipality: str, fiscal_year: int, through: date, run_id: str, dry_run: bool,
+         report: RunReport) -> None:
+    from transforms.tax_rules import RuleError, load_municipality_profile
+
+    lake = settings.lake
+    try:
+        profile = load_municipality_profile(municipality)
+        due_months = list(profile.get("ordinary_collection.due_months"))
+        after_days = profile.amount("collection.demand_after_days")
+    except RuleError as error:
+        raise ConfigError(str(error)) from None
+
+    step(STEPS[0])
+    opening = dispatched_on(lake, municipality, fiscal_year)
+    posted = run_partitions(lake, "curated", LEDGER, municipality, fiscal_year)
+    last = posted[-1] if posted else None
+    schedule = read_partition(lake, "curated", SCHEDULE, municipality, fiscal_year)
+    moves = _optional(lake, MOVES, municipality, fiscal_year)
+    switch = _optional(lake, SWITCH_INSTALLMENTS, municipality, fiscal_year)
+    folders = landing_days(settings.landing, municipality, fiscal_year)
+    _check_posted_days(lake, settings.landing, municipality, fiscal_year, folders, posted)
+
+    dues = pl.concat([schedule["due_date"], switch["due_date"]]) if switch is not None else schedule["due_date"]
+    events = {opening.isoformat(), *folders, *demand_days(dues, after_days)}
+    if moves is not None:
+        events |= {d.isoformat() for d in moves["notice_date"].unique().to_list()}
+    days = sorted(d for d in events if d >= opening.isoformat() and d <= through.isoformat()
+                  and (last is None or d > last))
+    report.set_count("days_posted", len(days))
+    if not days:
+        report.message(f"Nothing to post: the ledger is posted up to {last} and no day up to {through} has files "
+                       "or a 督促 due.")
+
+    ledger = read_run_partitions(lake, "curated", LEDGER, municipality, fiscal_year, schema=_ledger_schema())
+    outcomes = read_run_partitions(lake, "curated", RECORDS, municipality, fiscal_year, through=last,
+                                   schema=_outcome_schema())
+    demanded = read_run_partitions(lake, "curated", DEMANDS, municipality, fiscal_year, through=last,
+                                   schema=DEMAND_SCHEMA)
+
+    step(STEPS[1])
+    ctx = _Context(settings, municipality, fiscal_year, run_id, dry_run, report, profile, due_months, schedule,
+                   moves, switch, opening)
+    for day in days:
+        ledger, outcomes, demanded = ctx.post_day(date.fromisoformat(day), folders.get(day, []), ledger, outcomes,
+                                                  demanded)
+
+    step(STEPS[2])
+    _summarise(lake, municipality, fiscal_year, through, ledger, report, dry_run)
+
+
+def _optional(lake: Path, dataset: str, municipality: str, fiscal_year: int) -> pl.DataFrame | None:
+    if not partition_exists(lake, "curated", dataset, municipality, fiscal_year):
+        return None
+    return read_partition(lake, "curated", dataset, municipality, fiscal_year)
+
+
+def _check_posted_days(lake: Path, landing: Path, municipality: str, fiscal_year: int,
+                       folders: dict[str, list[Path]], posted: list[str]) -> None:
+    """A posted day's folder must hold the files it was posted with; a folder of a past day never posted is
+    refused too (its day is over)."""
+    if not posted:
+        return
+    seen = read_run_partitions(lake, "curated", FILES, municipality, fiscal_year, schema=FILE_SCHEMA,
+                               columns=["posting_run", "file", "sha256"])
+    for day, paths in folders.items():
+        if day > posted[-1]:
+            continue
+        now = sorted((p.name, _sha256(p)) for p in paths)
+        then = sorted(seen.filter(pl.col("posting_run") == day).select("file", "sha256").rows())
+        if now != then:
+            raise CollectionStopped(
+                f"the payment files of {day} (landing/{PAYMENTS_SOURCE}/…/day={day}/) are not those that day was "
+                f"posted with, and the ledger is posted up to {posted[-1]}: a posted day is never changed. Put a "
+                "late or corrected file in the folder of the day it arrives in.")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _ledger_schema() -> dict[str, pl.DataType]:
+    from contracts.collection import LEDGER_SCHEMA
+
+    return LEDGER_SCHEMA
+
+
+def _outcome_schema() -> dict[str, pl.DataType]:
+    from transforms.collection import OUTCOME_SCHEMA
+
+    return OUTCOME_SCHEMA
+
+
+class _Context:
+    """What every posting day of one run shares."""
+
+    def __init__(self, settings, municipality, fiscal_year, run_id, dry_run, report, profile, due_months, schedule,
+                 moves, switch, opening):
+        self.settings, self.municipality, self.fiscal_year = settings, municipality, fiscal_year
+        self.run_id, self.dry_run, self.report, self.profile = run_id, dry_run, report, profile
+        self.due_months, self.schedule, self.moves, self.switch, self.opening = \
+            due_months, schedule, moves, switch, opening
+
+    def post_day(self, day: date, paths: list[Path], ledger: pl.DataFrame, outcomes: pl.DataFrame,
+                 demanded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        from contracts.collection import LedgerEntries
+        from transforms.collection import appropriations, balances, match_payments
+        from transforms.receivables import charge_entries, notified_schedule, receivables
+
+        run = day.isoformat()
+        fy, report = self.fiscal_year, self.report
+        # 1. 調定
+        notified = notified_schedule(self.schedule, self.moves, self.switch, as_of=day)
+        targets = receivables(notified, fiscal_year=fy, due_months=self.due_months)
+        charged = balances(ledger) if ledger.height else _no_balances()
+        charges = charge_entries(targets, charged, opening=ledger.height == 0, fiscal_year=fy, posting_run=run,
+                                 posted_on=day, cause="curated/installment_schedule" if ledger.height == 0 else
+                                 "curated/pension_moves (年金特別徴収から普通徴収へ)")
+        # 2. payments
+        files, records, quarantined = self._read_files(run, paths)
+        bal = balances(pl.concat([ledger, charges], how="vertical"))
+        payments, day_outcomes = match_payments(records, bal, outcomes, fiscal_year=fy, posting_run=run,
+                                                posted_on=day)
+        day_outcomes = pl.concat([day_outcomes, quarantined], how="vertical").sort("file", "record_no")
+        # 3. 充当 and 還付
+        bal = balances(pl.concat([ledger, charges, payments], how="vertical"))
+        moved, refunds = appropriations(bal, fiscal_year=fy, posting_run=run, posted_on=day)
+        day_rows = pl.concat([charges, payments, moved], how="vertical_relaxed")
+        day_rows = validate(LedgerEntries, day_rows.cast(_ledger_schema()), f"curated/{LEDGER} {run}", self.run_id)
+        ledger = pl.concat([ledger, day_rows], how="vertical")
+        refund_rows = self._refunds(run, day, refunds, ledger)
+        # 4. 督促
+        all_outcomes = pl.concat([outcomes, day_outcomes], how="vertical")
+        demand_rows = self._demands(run, day, balances(ledger), demanded, all_outcomes, ledger)
+
+        self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows)
+        if not self.dry_run:
+            lake, m = self.settings.lake, self.municipality
+            for dataset, frame, key in ((FILES, files, ["file"]), (RECORDS, day_outcomes, ["file", "record_no"]),
+                                        (REFUNDS, refund_rows, ["atena_no", "notice_no", "route", "period"]),
+                                        (DEMANDS, demand_rows, ["demand_no"]),
+                                        (LEDGER, day_rows, ["entry_id"])):  # the ledger last: it marks the day
+                report.add_output(write_partition(lake, "curated", dataset, m, fy, frame, sort_by=key,
+                                                  run_id=self.run_id, run=run))
+        return ledger, all_outcomes, pl.concat([demanded, demand_rows], how="vertical")
+
+    # -------------------------------------------------------------------------------------- files
+    def _read_files(self, run: str, paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        from transforms.collection import OUTCOME_SCHEMA, RECORD_SCHEMA
+
+        files, frames, bad = [], [], []
+        for path in paths:
+            data = path.read_bytes()
+            channel = channel_of(path.name)
+            entry = {"posting_run": run, "file": path.name, "channel": channel,
+                     "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "records": 0,
+                     "status": "read", "reason_code": None, "reason": None}
+            if channel is None:
+                entry.update(status="quarantined", reason_code="unknown_file", records=1,
+                             reason="the file name does not start with a known channel (docs/layouts/payments.md)")
+            else:
+                from transforms.payment_records import read_payment_file
+
+                try:
+                    parsed = read_payment_file(data, file=path.name, channel=channel)
+                except JuminzeiError as error:
+                    entry.update(status="quarantined", reason_code=type(error).__name__, records=1,
+                                 reason=str(error))
+                else:
+                    frames.append(parsed.records.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA))
+                    q = parsed.quarantine
+                    entry["records"] = parsed.records.height + q.height
+                    bad.append(q.select(
+                        pl.lit(run).alias("posting_run"), "file", "record_no", pl.lit(channel).alias("channel"),
+                        pl.col("reason_code").alias("reason_code")))
+            if entry["status"] == "quarantined":
+                self.report.message(f"payment file {path.name} of {run} is quarantined whole: {entry['reason']}")
+                bad.append(pl.DataFrame({"posting_run": [run], "file": [path.name], "record_no": [None],
+                                         "channel": [channel], "reason_code": [entry["reason_code"]]},
+                                        schema={"posting_run": pl.String, "file": pl.String, "record_no": pl.Int64,
+                                                "channel": pl.String, "reason_code": pl.String}))
+            files.append(entry)
+        records = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=RECORD_SCHEMA)
+        quarantined = pl.concat(bad, how="vertical") if bad else pl.DataFrame(
+            schema={"posting_run": pl.String, "file": pl.String, "record_no": pl.Int64, "channel": pl.String,
+                    "reason_code": pl.String})
+        fixed = {"disposition": pl.lit("quarantined"), "posted_amount": pl.lit(0, pl.Int64),
+                 "suspense_amount": pl.lit(0, pl.Int64)}
+        quarantined = quarantined.with_columns(
+            *[pl.lit(None, dtype).alias(c) for c, dtype in OUTCOME_SCHEMA.items()
+              if c not in quarantined.columns and c not in fixed],
+            *[value.alias(c) for c, value in fixed.items()],
+        ).select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)
+        return pl.DataFrame(files, schema=FILE_SCHEMA), records, quarantined
+
+    # ------------------------------------------------------------------------------------ refunds
+    def _refunds(self, run: str, day: date, refunds: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
+        """The refunds decided on ``day`` with their 還付加算金 (from the latest payment of the 期)."""
+        if refunds.height == 0:
+            return pl.DataFrame(schema=REFUND_SCHEMA)
+        from transforms.receivables import KEY
+
+        last_paid = ledger.filter(pl.col("entry_kind") == "payment").group_by(KEY).agg(
+            pl.col("value_date").max().alias("paid_on"))
+        rows = refunds.join(last_paid, on=KEY, how="left", nulls_equal=True).select(
+            pl.lit(run).alias("posting_run"), pl.lit(day, pl.Date).alias("decided_on"), "atena_no", "notice_no",
+            "route", "payer", "period", "installment", "refund", "paid_on")
+        return rows.with_columns(_refund_additions(rows, ledger, day, self.report).alias("refund_addition")) \
+            .cast(REFUND_SCHEMA)
+
+    # ------------------------------------------------------------------------------------ 督促
+    def _demands(self, run: str, day: date, bal: pl.DataFrame, demanded: pl.DataFrame, outcomes: pl.DataFrame,
+                 ledger: pl.DataFrame) -> pl.DataFrame:
+        from transforms.collection import demands, pending_preliminary
+
+        pending = pending_preliminary(outcomes, bal)
+        due = demands(bal, demanded, pending, day=day,
+                      issue_after_days=self.profile.amount("collection.demand_after_days"))
+        if due.height == 0:
+            return pl.DataFrame(schema=DEMAND_SCHEMA)
+        fee = self.profile.amount("collection.demand_fee")
+        deadline = day + timedelta(days=self.profile.amount("collection.demand_deadline_days"))
+        charges = _late_charges(due, ledger, day, self.report)
+        out = due.join(charges, on=["notice_no", "route", "payer", "period"], how="left", nulls_equal=True).select(
+            pl.lit(run).alias("posting_run"), pl.lit(day, pl.Date).alias("issued_on"),
+            pl.concat_str(pl.lit(run.replace("-", "")), pl.lit("-"), pl.col("notice_no"), pl.lit("-"),
+                          pl.col("route"), pl.lit("-"), pl.col("payer").fill_null("-"), pl.lit("-"),
+                          pl.col("period")).alias("demand_no"),
+            "atena_no", "notice_no", "route", "payer", "period", "installment", "due_date", "charged", "unpaid",
+            "late_charge", pl.lit(fee, pl.Int64).alias("fee"),
+            pl.lit(deadline, pl.Date).alias("deadline"))
+        return out.cast(DEMAND_SCHEMA)
+
+    # ------------------------------------------------------------------------------------ report
+    def _account(self, run: str, files: pl.DataFrame, outcomes: pl.DataFrame, rows: pl.DataFrame,
+                 refunds: pl.DataFrame, demands: pl.DataFrame) -> None:
+        report = self.report
+        per_file = outcomes.group_by("file").agg(
+            pl.len().alias("received"),
+            (pl.col("disposition") != "quarantined").sum().alias("staged"),
+            (pl.col("disposition") == "quarantined").sum().alias("quarantined"))
+        per_file = files.select("file", "records").join(per_file, on="file", how="left")
+        for f in per_file.iter_rows(named=True):
+            report.add_input_counts(f"landing/{PAYMENTS_SOURCE}/municipality={self.municipality}/fiscal_year="
+                                    f"{self.fiscal_year}/day={run}/{f['file']}",
+                                    received=f["records"], staged=f["staged"] or 0,
+                                    quarantined=f["quarantined"] or 0, source=PAYMENTS_SOURCE)
+        for disposition in ("posted", "provisional", "cancelled_provisional", "suspense", "quarantined"):
+            name = f"records_{disposition}"
+            report.set_count(name, report.counts.get(name, 0) + outcomes.filter(
+                pl.col("disposition") == disposition).height)
+        report.add_quarantine_reasons(dict(outcomes.filter(pl.col("disposition") == "quarantined")
+                                           .group_by("reason_code").len().rows()))
+        sums = dict(rows.group_by("entry_kind").agg(pl.col("amount").sum()).rows())
+        for kind in ("assessment", "increase", "decrease", "payment", "appropriation_in", "refund"):
+            name = f"yen_{kind}"
+            report.set_count(name, report.counts.get(name, 0) + int(sums.get(kind, 0)))
+        report.set_count("yen_suspense", report.counts.get("yen_suspense", 0)
+                         + int(outcomes["suspense_amount"].sum() or 0))
+        report.set_count("refunds", report.counts.get("refunds", 0) + refunds.height)
+        report.set_count("demand_notices", report.counts.get("demand_notices", 0) + demands.height)
+        # every yen of a record read (a final payment, a remittance with its 退職所得分) is posted or in suspense
+        read = outcomes.filter(pl.col("disposition").is_in(["posted", "suspense"])
+                               & (pl.col("report_kind") == "final"))
+        yen_in = int((read["amount"] + read["retirement_amount"]).sum() or 0)
+        posted_yen = int(outcomes["posted_amount"].sum() or 0)
+        suspense_yen = int(outcomes["suspense_amount"].sum() or 0)
+        report.add_check(f"{run}: yen received = posted + suspense", yen_in == posted_yen + suspense_yen
+                         and posted_yen == int(sums.get("payment", 0)),
+                         expected=yen_in, actual={"posted": posted_yen, "suspense": suspense_yen,
+                                                  "ledger_payments": int(sums.get("payment", 0))},
+                         detail="every yen of a payment record read is posted to a 期 or held in suspense")
+
+
+def channel_of(name: str) -> str | None:
+    """The channel a payment file's name starts with (``convenience_…``, ``special_remittance_…``), or None."""
+    from transforms.payment_records import CHANNELS
+
+    for channel in sorted(CHANNELS, key=len, reverse=True):
+        if name.startswith(f"{channel}_"):
+            return channel
+    return None
+
+
+def _no_balances() -> pl.DataFrame:
+    return pl.DataFrame(schema={"atena_no": pl.String, "notice_no": pl.String, "route": pl.String,
+                                "payer": pl.String, "period": pl.String, "installment": pl.Int32,
+                                "due_date": pl.Date, "charged": pl.Int64, "received": pl.Int64,
+                                "unpaid": pl.Int64, "overpaid": pl.Int64})
+
+
+def _late_charges(due: pl.DataFrame, ledger: pl.DataFrame, day: date, report: RunReport) -> pl.DataFrame:
+    """延滞金 as of ``day`` of each 期 in ``due`` (its 調定 and the payments made on it); null, with a sentence in
+    the report, when a day of the period has no published rate (the 督促状 still goes out: the 延滞金 is
+    computed when the tax is paid)."""
+    from transforms.late_charge import late_charges
+    from transforms.receivables import KEY
+    from transforms.tax_rules import RuleError
+
+    periods = due.with_row_index("_id").select(pl.col("_id").cast(pl.String).alias("key"), *KEY,
+                                               pl.col("charged").alias("tax_amount"), "due_date",
+                                               pl.lit(day, pl.Date).alias("computed_on"))
+    pays = ledger.filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])
+                         & (pl.col("value_date") <= day)).join(
+        periods.select("key", *KEY), on=KEY, how="inner", nulls_equal=True).select(
+        "key", pl.col("value_date").alias("date"), "amount")
+    try:
+        charged, _segments = late_charges(periods.select("key", "tax_amount", "due_date", "computed_on"), pays)
+    except RuleError as error:
+        report.message(f"the 延滞金 printed on the 督促状 of {day} is not computed: {error}")
+        return periods.select(*KEY, pl.lit(None, pl.Int64).alias("late_charge"))
+    return periods.select("key", *KEY).join(charged.select("key", "late_charge"), on="key", how="left").select(
+        *KEY, pl.col("late_charge").cast(pl.Int64))
+
+
+def _refund_additions(rows: pl.DataFrame, ledger: pl.DataFrame, day: date, report: RunReport) -> pl.Series:
+    """還付加算金 of each refund decided on ``day`` (:mod:`transforms.refund_addition`), counted from its last
+    payment: a 過納 (the 期's 調定 was lowered, 第17条の4第1項第1号) from the day after it, any other 過誤納
+    (paid twice, paid too much: 第4号) from one month after it. Null, with a sentence in the report, when a
+    day has no published rate (the rules refuse it rather than guess)."""
+    from transforms.receivables import KEY
+    from transforms.refund_addition import refund_additions
+    from transforms.tax_rules import RuleError
+
+    lowered = ledger.filter(pl.col("entry_kind") == "decrease").select(KEY).unique().with_columns(
+        pl.lit(True).alias("_lowered"))
+    frame = rows.with_row_index("_id").join(lowered, on=KEY, how="left", nulls_equal=True).sort("_id").select(
+        pl.col("_id").cast(pl.String).alias("refund_id"),
+        pl.when(pl.col("_lowered")).then(pl.lit("assessment_reduced")).otherwise(pl.lit("mistaken_payment"))
+        .alias("cause"),
+        pl.col("paid_on").fill_null(day), pl.col("refund").alias("amount"), pl.lit(day, pl.Date).alias("decided_on"))
+    try:
+        out = refund_additions(frame)
+    except RuleError as error:
+        report.message(f"the 還付加算金 of the refunds decided on {day} is not decided: {error}")
+        return pl.Series("refund_addition", [None] * rows.height, pl.Int64)
+    return frame.select("refund_id").join(out.select("refund_id", "refund_addition"), on="refund_id",
+                                          how="left", maintain_order="left")["refund_addition"].cast(pl.Int64)
+
+
+def _summarise(lake: Path, municipality: str, fiscal_year: int, through: date, ledger: pl.DataFrame,
+               report: RunReport, dry_run: bool) -> None:
+    """The 調定・収入・未納 totals of the 年度 as of the processing day, by a DuckDB statement over the ledger's
+    partitions (a dry run: over the rows in memory), held equal to the same figures summed here."""
+    from pipelines.sql import run_statement
+    from transforms.collection import balances
+
+    if ledger.height == 0:
+        return
+    files = run_partition_files(lake, "curated", LEDGER, municipality, fiscal_year)
+    source = ledger if dry_run or not files else files
+    totals = run_statement("collection_totals", {"fiscal_year": fiscal_year, "as_of": through}, {"ledger": source})
+    mine = balances(ledger.filter(pl.col("posted_on") <= through)).group_by("route").agg(
+        pl.col("charged").sum(), pl.col("received").sum(), pl.col("unpaid").sum(), pl.col("overpaid").sum()) \
+        .sort("route")
+    same = totals.select("route", "charged", "received", "unpaid", "overpaid").sort("route").equals(
+        mine.select("route", "charged", "received", "unpaid", "overpaid"))
+    report.add_check("collection_totals (sql) = the ledger summed per 期", same,
+                     expected=mine.to_dicts(), actual=totals.to_dicts(),
+                     detail="調定 = 収入 + 未納 − 過誤納 per 期 and route, two computations")
+    for row in totals.iter_rows(named=True):
+        for figure in ("charged", "received", "unpaid", "overpaid"):
+            report.set_count(f"{row['route']}_{figure}", int(row[figure]))
+
+
+__all__ = ["CollectionStopped", "channel_of", "dispatched_on", "landing_days", "run"]

@@ -1,0 +1,218 @@
+"""消込, 充当・還付 and 督促 (transforms/collection.py) on a small hand-made ledger.
+
+The ledger of 年度 2026 holds, for two synthetic persons:
+
+* A (0100000001), 普通徴収 in four 期 (港区's 納期: 6月・8月・10月・1月 末, 地方税法第320条): 第1期 10,000 due
+  2026-06-30, 第2期 9,000 due 2026-08-31, 第3期 9,000 due 2026-11-02, 第4期 9,000 due 2027-02-01;
+* B (0100000002) and C (0100000003), 給与特別徴収 by the employer 92702083: June 8,300 and 4,100, due 2026-07-10.
+
+Every expected figure below follows from the rules stated in each test (a payment pays the 期 it names; the
+rest stays due; an overpayment is 充当 to the oldest unpaid 期 of the same person, then refunded — 地方税法
+第17条の2, 第17条; a 督促 for a 期 unpaid 15 days after its 納期限 — the ward's profile within 第329条's 20 days),
+worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from contracts.collection import LedgerEntries
+from transforms.collection import RECORD_SCHEMA, OUTCOME_SCHEMA, appropriations, balances, demands, \
+    match_payments, pending_preliminary
+from transforms.receivables import assessment_entries
+
+A, B, C = "0100000001", "0100000002", "0100000003"
+NA, NB, NC = "202610100000001", "202620100000002", "202620100000003"
+EMPLOYER = "92702083"
+
+
+def _schedule() -> pl.DataFrame:
+    rows = [
+        (A, "ordinary", 0, "2026-06", date(2026, 6, 30), 10_000, "ordinary", None),
+        (A, "ordinary", 1, "2026-08", date(2026, 8, 31), 9_000, "ordinary", None),
+        (A, "ordinary", 2, "2026-10", date(2026, 11, 2), 9_000, "ordinary", None),
+        (A, "ordinary", 3, "2027-01", date(2027, 2, 1), 9_000, "ordinary", None),
+        (B, "salary", 0, "2026-06", date(2026, 7, 10), 8_300, "salary", EMPLOYER),
+        (C, "salary", 0, "2026-06", date(2026, 7, 10), 4_100, "salary", EMPLOYER),
+    ]
+    return pl.DataFrame(rows, schema={"person_id": pl.String, "method": pl.String, "sequence": pl.Int32,
+                                      "period": pl.String, "due_date": pl.Date, "amount": pl.Int64,
+                                      "route": pl.String, "payer": pl.String}, orient="row")
+
+
+def _opening() -> pl.DataFrame:
+    return assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 6, 10), posting_run="2026-06-10",
+                              due_months=[6, 8, 10, 1])
+
+
+def _record(file: str, record_no: int, *, kind: str = "final", ref: str | None = None, paid: date,
+            notice: str | None = None, installment: int | None = None, amount: int, channel: str = "convenience",
+            route: str | None = None, payer: str | None = None, period: str | None = None,
+            retirement: int = 0) -> dict:
+    return {"file": file, "record_no": record_no, "channel": channel, "report_kind": kind,
+            "reference": ref or f"{file}#{record_no}", "paid_on": paid, "credited_on": None, "notice_no": notice,
+            "installment": installment, "route": route, "payer": payer, "period": period, "amount": amount,
+            "retirement_amount": retirement}
+
+
+def _records(*rows: dict) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=RECORD_SCHEMA)
+
+
+NO_OUTCOMES = pl.DataFrame(schema=OUTCOME_SCHEMA)
+
+
+def _match(records: pl.DataFrame, ledger: pl.DataFrame, earlier: pl.DataFrame = NO_OUTCOMES,
+           day: date = date(2026, 7, 15)):
+    return match_payments(records, balances(ledger), earlier, fiscal_year=2026, posting_run=day.isoformat(),
+                          posted_on=day)
+
+
+def test_a_payment_pays_the_period_it_names_and_a_short_one_leaves_the_rest_due():
+    ledger = _opening()
+    # A pays 第1期 in full (10,000) and 4,000 of 第2期 (9,000): 第2期 keeps 5,000 due
+    rows, outcomes = _match(_records(
+        _record("cvs_1", 2, paid=date(2026, 6, 29), notice=NA, installment=1, amount=10_000),
+        _record("cvs_1", 3, paid=date(2026, 7, 1), notice=NA, installment=2, amount=4_000)), ledger)
+    LedgerEntries.validate(rows)
+    assert rows.select("entry_kind", "period", "value_date", "amount").rows() == [
+        ("payment", "2026-06", date(2026, 6, 29), 10_000), ("payment", "2026-08", date(2026, 7, 1), 4_000)]
+    assert outcomes["disposition"].to_list() == ["posted", "posted"]
+    bal = balances(pl.concat([ledger, rows])).filter(pl.col("atena_no") == A)
+    assert bal.select("period", "unpaid", "overpaid").rows() == [
+        ("2026-06", 0, 0), ("2026-08", 5_000, 0), ("2026-10", 9_000, 0), ("2027-01", 9_000, 0)]
+
+
+def test_what_names_nothing_goes_to_suspense_never_guessed():
+    ledger = _opening()
+    rows, outcomes = _match(_records(
+        _record("mpn_1", 2, paid=date(2026, 7, 1), notice="202610199999999", installment=1, amount=5_000),
+        _record("mpn_1", 3, paid=date(2026, 7, 1), notice=NA, installment=7, amount=5_000),
+        _record("mpn_1", 4, paid=date(2026, 7, 1), notice="202510100000001", installment=1, amount=5_000),
+        _record("mpn_1", 5, paid=date(2026, 7, 1), notice=None, installment=None, amount=5_000)), ledger)
+    assert rows.height == 0
+    assert outcomes.select("record_no", "disposition", "reason_code", "suspense_amount").rows() == [
+        (2, "suspense", "unknown_notice", 5_000), (3, "suspense", "unknown_installment", 5_000),
+        (4, "suspense", "other_fiscal_year", 5_000), (5, "suspense", "no_notice_number", 5_000)]
+
+
+def test_a_preliminary_report_is_held_and_its_confirmation_counted_once():
+    ledger = _opening()
+    # day 1: the 速報 of A's 第1期; nothing posted
+    rows1, out1 = _match(_records(_record("cvs_s", 2, kind="preliminary", ref="BAR1", paid=date(2026, 6, 29),
+                                          notice=NA, installment=1, amount=10_000)), ledger,
+                         day=date(2026, 6, 30))
+    assert rows1.height == 0 and out1["disposition"].to_list() == ["provisional"]
+    # while it waits, no 督促 for that 期 (the money is on its way)
+    assert pending_preliminary(out1, balances(ledger)).select("period").to_series().to_list() == ["2026-06"]
+    # day 2: its 確報, and the same 確報 delivered again in another file: posted once, the repeat quarantined
+    rows2, out2 = _match(_records(
+        _record("cvs_k", 2, ref="BAR1", paid=date(2026, 6, 29), notice=NA, installment=1, amount=10_000),
+        _record("cvs_k2", 2, ref="BAR1", paid=date(2026, 6, 29), notice=NA, installment=1, amount=10_000)),
+        ledger, earlier=out1, day=date(2026, 7, 3))
+    assert rows2["amount"].to_list() == [10_000]
+    assert out2.select("file", "disposition", "reason_code").rows() == [
+        ("cvs_k", "posted", None), ("cvs_k2", "quarantined", "duplicate_payment")]
+    # day 3: the same 確報 a third time, a day later: still counted once
+    all_out = pl.concat([out1, out2])
+    rows3, out3 = _match(_records(_record("cvs_k3", 2, ref="BAR1", paid=date(2026, 6, 29), notice=NA,
+                                          installment=1, amount=10_000)), pl.concat([ledger, rows2]),
+                         earlier=all_out, day=date(2026, 7, 6))
+    assert rows3.height == 0 and out3["reason_code"].to_list() == ["duplicate_payment"]
+    assert pending_preliminary(all_out, balances(ledger)).height == 0
+
+
+def test_a_cancelled_preliminary_report_pays_nothing_and_a_cancel_of_nothing_is_suspense():
+    ledger = _opening()
+    _, out1 = _match(_records(_record("cvs_s", 2, kind="preliminary", ref="BAR2", paid=date(2026, 6, 29),
+                                      notice=NA, installment=1, amount=10_000)), ledger)
+    rows, out2 = _match(_records(
+        _record("cvs_c", 2, kind="preliminary_cancel", ref="BAR2", paid=date(2026, 6, 29), notice=NA,
+                installment=1, amount=10_000),
+        _record("cvs_c", 3, kind="preliminary_cancel", ref="BAR9", paid=date(2026, 6, 29), notice=NA,
+                installment=1, amount=10_000)), ledger, earlier=out1)
+    assert rows.height == 0
+    assert out2.select("disposition", "reason_code").rows() == [
+        ("cancelled_provisional", None), ("suspense", "cancel_without_preliminary")]
+    assert pending_preliminary(pl.concat([out1, out2]), balances(ledger)).height == 0
+
+
+def test_a_remittance_pays_its_employers_month_person_by_person():
+    ledger = _opening()
+    # the employer remits June: 8,300 + 4,100 = 12,400 for B and C; then a second employer month that no 調定
+    # names, and a remittance with 3,000 of 退職所得分 (not assessed here)
+    remit = dict(channel="special_remittance", route="salary", payer=EMPLOYER, period="2026-06")
+    rows, out = _match(_records(
+        _record("rem_1", 2, paid=date(2026, 7, 10), amount=12_400, **remit),
+        _record("rem_1", 3, paid=date(2026, 7, 10), amount=5_000, channel="special_remittance", route="salary",
+                payer="99999999", period="2026-06"),
+        _record("rem_1", 4, paid=date(2026, 7, 10), amount=0, retirement=3_000, **remit)), ledger)
+    LedgerEntries.validate(rows)
+    assert rows.select("atena_no", "notice_no", "period", "amount").rows() == [
+        (B, NB, "2026-06", 8_300), (C, NC, "2026-06", 4_100)]
+    assert out.select("record_no", "disposition", "reason_code", "posted_amount", "suspense_amount").rows() == [
+        (2, "posted", None, 12_400, 0), (3, "suspense", "unknown_remittance", 0, 5_000),
+        (4, "suspense", "unknown_remittance", 0, 3_000)]
+
+
+def test_a_short_remittance_pays_in_atena_order_and_a_long_one_leaves_the_excess_in_suspense():
+    ledger = _opening()
+    remit = dict(channel="special_remittance", route="salary", payer=EMPLOYER, period="2026-06")
+    # 10,000 of 12,400: B's 8,300 in full, then 1,700 of C's 4,100 (2,400 left due)
+    rows, _ = _match(_records(_record("rem_2", 2, paid=date(2026, 7, 10), amount=10_000, **remit)), ledger)
+    assert rows.select("atena_no", "amount").rows() == [(B, 8_300), (C, 1_700)]
+    # then 3,000 more: C's 2,400, and 600 above the month's 調定 to suspense for review
+    rows2, out2 = _match(_records(_record("rem_3", 2, paid=date(2026, 7, 13), amount=3_000, **remit)),
+                         pl.concat([ledger, rows]))
+    assert rows2.select("atena_no", "amount").rows() == [(C, 2_400)]
+    assert out2.select("disposition", "reason_code", "posted_amount", "suspense_amount").rows() == [
+        ("posted", "remittance_above_charge", 2_400, 600)]
+
+
+def test_an_overpayment_goes_to_the_oldest_unpaid_period_first_then_is_refunded():
+    ledger = _opening()
+    # A pays 第1期 twice (bank and convenience store): 10,000 too much on 第1期
+    rows, _ = _match(_records(
+        _record("bank_1", 2, paid=date(2026, 6, 25), notice=NA, installment=1, amount=10_000, channel="bank_counter"),
+        _record("cvs_1", 2, paid=date(2026, 6, 26), notice=NA, installment=1, amount=10_000)), ledger)
+    moved, refunds = appropriations(balances(pl.concat([ledger, rows])), fiscal_year=2026, posting_run="2026-07-15",
+                                    posted_on=date(2026, 7, 15))
+    LedgerEntries.validate(moved)
+    # 充当: 9,000 to 第2期 (the oldest unpaid), 1,000 to 第3期; nothing left to refund
+    assert moved.select("entry_kind", "period", "amount").sort("entry_kind", "period").rows() == [
+        ("appropriation_in", "2026-08", 9_000), ("appropriation_in", "2026-10", 1_000),
+        ("appropriation_out", "2026-06", 9_000), ("appropriation_out", "2026-06", 1_000)]
+    assert refunds.height == 0
+    after = balances(pl.concat([ledger, rows, moved])).filter(pl.col("atena_no") == A)
+    assert after.select("period", "unpaid", "overpaid").rows() == [
+        ("2026-06", 0, 0), ("2026-08", 0, 0), ("2026-10", 8_000, 0), ("2027-01", 9_000, 0)]
+
+
+def test_what_no_unpaid_period_can_take_is_refunded():
+    ledger = _opening()
+    # A pays the whole year (37,000) and then 第4期 again (9,000): nothing unpaid is left to take the 9,000
+    pays = [_record("bank_2", n + 2, paid=date(2026, 6, 20), notice=NA, installment=n + 1, amount=a,
+                    channel="bank_counter") for n, a in enumerate([10_000, 9_000, 9_000, 9_000])]
+    pays.append(_record("cvs_2", 2, paid=date(2026, 6, 22), notice=NA, installment=4, amount=9_000))
+    rows, _ = _match(_records(*pays), ledger)
+    moved, refunds = appropriations(balances(pl.concat([ledger, rows])), fiscal_year=2026, posting_run="2026-07-15",
+                                    posted_on=date(2026, 7, 15))
+    assert moved.select("entry_kind", "period", "amount").rows() == [("refund", "2027-01", 9_000)]
+    assert refunds.select("atena_no", "period", "refund").rows() == [(A, "2027-01", 9_000)]
+
+
+def test_a_demand_for_each_period_unpaid_fifteen_days_after_its_due_date_once():
+    ledger = _opening()
+    # on 2026-07-15, 15 days after 第1期's 2026-06-30: A's 第1期 is demanded; B and C's June (due 2026-07-10)
+    # only 5 days late: not yet
+    none = pl.DataFrame(schema={"notice_no": pl.String, "route": pl.String, "payer": pl.String, "period": pl.String})
+    due = demands(balances(ledger), none, none, day=date(2026, 7, 15), issue_after_days=15)
+    assert due.select("atena_no", "period", "unpaid").rows() == [(A, "2026-06", 10_000)]
+    # on 2026-07-27 (17 days after 2026-07-10) the employer's June of B and C; A's 第1期 was demanded already
+    later = demands(balances(ledger), due, none, day=date(2026, 7, 27), issue_after_days=15)
+    assert later.select("atena_no", "route", "period").rows() == [(B, "salary", "2026-06"), (C, "salary", "2026-06")]
+    # a paid 期 is not demanded; a 期 with a pending 速報 waits
+    pending = due.select("notice_no", "route", "payer", "period")
+    assert demands(balances(ledger), none, pending, day=date(2026, 7, 15), issue_after_days=15).height == 0
