@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
     explain.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
     explain.add_argument("--no-sources", action="store_true", help="omit the legal source under each line")
+    acct = commands.add_parser("account", help="one person's collection account: 調定, payments, balances, 延滞金, "
+                                               "督促 and 還付 (docs/collection.md)")
+    acct.add_argument("--fiscal-year", type=int, required=True, help="年度")
+    acct.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
+    acct.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
+    acct.add_argument("--as-of", default=None, help="day YYYY-MM-DD (default: today in Asia/Tokyo)")
     _add_review_parser(commands)
     _add_quarantine_parser(commands)
     _add_handoff_parser(commands)
@@ -282,6 +288,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_account(args: argparse.Namespace) -> int:
+    import re
+    from datetime import date
+
+    from contracts.errors import ConfigError
+    from pipelines.account import account, format_account
+    from pipelines.config import Settings
+    from pipelines.dag_policy import TIMEZONE
+
+    settings = Settings.from_env()
+    if not re.fullmatch(r"[0-9]{10}", args.atena_no):
+        raise ConfigError(f"--atena-no must be a 10-digit 宛名番号, got {args.atena_no!r}")
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(TIMEZONE).date()
+    except ValueError:
+        raise ConfigError(f"--as-of must be a day written YYYY-MM-DD, got {args.as_of!r}") from None
+    acc = account(settings, args.municipality or settings.municipality, args.fiscal_year, args.atena_no, as_of)
+    print(format_account(acc), end="")
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from pipelines import review
     from pipelines.config import Settings
@@ -433,6 +460,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 COMMANDS = {
     "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
     "calc": cmd_calc, "installments": cmd_installments, "late-charge": cmd_late_charge, "explain": cmd_explain,
+    "account": cmd_account,
     "review": cmd_review,
     "quarantine": cmd_quarantine, "handoff": cmd_handoff, "preview": cmd_preview,
 }

@@ -378,7 +378,7 @@ class _Context:
             return pl.DataFrame(schema=DEMAND_SCHEMA)
         fee = self.profile.amount("collection.demand_fee")
         deadline = day + timedelta(days=self.profile.amount("collection.demand_deadline_days"))
-        charges = _late_charges(due, ledger, day, self.report)
+        charges = late_charges_of(due, ledger, day, self.report.message)
         out = due.join(charges, on=["notice_no", "route", "payer", "period"], how="left", nulls_equal=True).select(
             pl.lit(run).alias("posting_run"), pl.lit(day, pl.Date).alias("issued_on"),
             pl.concat_str(pl.lit(run.replace("-", "")), pl.lit("-"), pl.col("notice_no"), pl.lit("-"),
@@ -447,10 +447,10 @@ def _no_balances() -> pl.DataFrame:
                                 "unpaid": pl.Int64, "overpaid": pl.Int64})
 
 
-def _late_charges(due: pl.DataFrame, ledger: pl.DataFrame, day: date, report: RunReport) -> pl.DataFrame:
+def late_charges_of(due: pl.DataFrame, ledger: pl.DataFrame, day: date, say) -> pl.DataFrame:
     """延滞金 as of ``day`` of each 期 in ``due`` (its 調定 and the payments made on it); null, with a sentence in
     the report, when a day of the period has no published rate (the 督促状 still goes out: the 延滞金 is
-    computed when the tax is paid)."""
+    computed when the tax is paid). ``say`` takes that sentence (a run report's ``message``)."""
     from transforms.late_charge import late_charges
     from transforms.receivables import KEY
     from transforms.tax_rules import RuleError
@@ -465,7 +465,7 @@ def _late_charges(due: pl.DataFrame, ledger: pl.DataFrame, day: date, report: Ru
     try:
         charged, _segments = late_charges(periods.select("key", "tax_amount", "due_date", "computed_on"), pays)
     except RuleError as error:
-        report.message(f"the 延滞金 printed on the 督促状 of {day} is not computed: {error}")
+        say(f"the 延滞金 of {day} is not computed: {error}")
         return periods.select(*KEY, pl.lit(None, pl.Int64).alias("late_charge"))
     return periods.select("key", *KEY).join(charged.select("key", "late_charge"), on="key", how="left").select(
         *KEY, pl.col("late_charge").cast(pl.Int64))
@@ -521,4 +521,4 @@ def _summarise(lake: Path, municipality: str, fiscal_year: int, through: date, l
             report.set_count(f"{row['route']}_{figure}", int(row[figure]))
 
 
-__all__ = ["CollectionStopped", "channel_of", "dispatched_on", "landing_days", "run"]
+__all__ = ["CollectionStopped", "channel_of", "dispatched_on", "landing_days", "late_charges_of", "run"]
