@@ -126,7 +126,8 @@ REASON_CODES: dict[str, str] = {
     "agency_mismatch": "the 収納機関番号 is not the header's",
     "municipality_mismatch": "the 地方公共団体コード is not the header's",
     "route_mismatch": "a 年金特別徴収 record whose 指定番号 is not a 3-digit insurer code, or with 退職所得分",
-    "period_outside_year": "the 納入月分 is outside the 年度 (June of the year to May of the next)",
+    "period_outside_year": "the 納入月分 is outside the 年度's withholding (給与: June to May of the next year; "
+                           "年金: April to March)",
 }
 #: field type → the reason of a record whose field of that type is malformed
 TYPE_REASONS: dict[str, str] = {

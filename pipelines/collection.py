@@ -18,6 +18,10 @@ the day each 期's 督促 falls due. In one posting run, in this order (docs/col
    還付加算金 decided that day);
 4. 督促: the unpaid 期 whose 督促 falls due (``curated/demand_notices``, with the 延滞金 as of the 発付日).
 
+A pension insurer's remittance that equals what it reported withholding that month (``curated/pension_ledger``,
+from its 特別徴収結果通知) pays each person what was withheld from each; a 仮徴収 above this year's tax is then
+that person's overpayment, 充当 or refunded like any other.
+
 The ledger partition is written last: a day is posted when its ledger partition exists. A posted day is never
 changed; files put later into the folder of a posted day are refused with a sentence (put them in the folder of
 the day they arrive). A rerun with the same files changes nothing, byte for byte.
@@ -58,6 +62,7 @@ DEMANDS = "demand_notices"
 SCHEDULE = "installment_schedule"
 MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
+PENSION_LEDGER = "pension_ledger"
 PAYMENTS_SOURCE = "payments"
 
 FILE_SCHEMA: dict[str, pl.DataType] = {
@@ -176,6 +181,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
     schedule = read_partition(lake, "curated", SCHEDULE, municipality, fiscal_year)
     moves = _optional(lake, MOVES, municipality, fiscal_year)
     switch = _optional(lake, SWITCH_INSTALLMENTS, municipality, fiscal_year)
+    pension = _optional(lake, PENSION_LEDGER, municipality, fiscal_year)
     folders = landing_days(settings.landing, municipality, fiscal_year)
     _check_posted_days(lake, settings.landing, municipality, fiscal_year, folders, posted)
 
@@ -199,6 +205,9 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
     step(STEPS[1])
     ctx = _Context(settings, municipality, fiscal_year, run_id, dry_run, report, profile, due_months, schedule,
                    moves, switch, opening)
+    if pension is not None:  # what each insurer reported withholding from each person (特別徴収結果通知, 22)
+        ctx.pension_detail = pension.filter(pl.col("withheld") > 0).select(
+            "atena_no", "route", pl.col("payer_code").alias("payer"), "period", "withheld")
     for day in days:
         ledger, outcomes, demanded = ctx.post_day(date.fromisoformat(day), folders.get(day, []), ledger, outcomes,
                                                   demanded)
@@ -258,6 +267,7 @@ class _Context:
         self.run_id, self.dry_run, self.report, self.profile = run_id, dry_run, report, profile
         self.due_months, self.schedule, self.moves, self.switch, self.opening = \
             due_months, schedule, moves, switch, opening
+        self.pension_detail: pl.DataFrame | None = None
 
     def post_day(self, day: date, paths: list[Path], ledger: pl.DataFrame, outcomes: pl.DataFrame,
                  demanded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -278,7 +288,7 @@ class _Context:
         files, records, quarantined = self._read_files(run, paths)
         bal = balances(pl.concat([ledger, charges], how="vertical"))
         payments, day_outcomes = match_payments(records, bal, outcomes, fiscal_year=fy, posting_run=run,
-                                                posted_on=day)
+                                                posted_on=day, pension_detail=self.pension_detail)
         day_outcomes = pl.concat([day_outcomes, quarantined], how="vertical").sort("file", "record_no")
         # 3. 充当 and 還付
         bal = balances(pl.concat([ledger, charges, payments], how="vertical"))

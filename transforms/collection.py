@@ -77,11 +77,15 @@ def _outcomes(records: pl.DataFrame, posting_run: str, disposition: pl.Expr, rea
 
 
 def match_payments(records: pl.DataFrame, bal: pl.DataFrame, earlier: pl.DataFrame, *, fiscal_year: int,
-                   posting_run: str, posted_on: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   posting_run: str, posted_on: date, pension_detail: pl.DataFrame | None = None
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """消込 of the run's payment records (``records``: :data:`RECORD_SCHEMA`, every file of the day) against the
     ledger's balances ``bal`` (:func:`balances`, 調定 of this run included) and ``earlier`` outcomes (every earlier
     posting run's curated/payment_records). Returns the ledger's ``payment`` rows and one outcome per record
-    (:data:`OUTCOME_SCHEMA`). Records are taken in (paid_on, file, record_no) order."""
+    (:data:`OUTCOME_SCHEMA`). Records are taken in (paid_on, file, record_no) order. ``pension_detail``
+    (atena_no, route, payer, period, withheld: what each pension insurer reported withholding from each person,
+    curated/pension_ledger) lets a pension remittance that equals its month's detail pay person by person what
+    was withheld from each, a 調定 or not (a 仮徴収 above this year's tax is the person's overpayment)."""
     recs = records.sort("paid_on", "file", "record_no")
     # a final record posted before, or twice in the day's files, counts once: the first
     seen = earlier.filter((pl.col("disposition") == "posted") & (pl.col("report_kind") == "final")) \
@@ -137,7 +141,12 @@ def match_payments(records: pl.DataFrame, bal: pl.DataFrame, earlier: pl.DataFra
         "record_no", "channel")
 
     # 特別徴収 remittances: the 特別徴収義務者's month, person by person
-    remit_rows, remit_outcomes = _allocate_remittances(remits, bal, posting_run)
+    by_detail, detail_rows, detail_outcomes = _pension_by_detail(remits, bal, pension_detail, fiscal_year,
+                                                                 posting_run)
+    remit_rows, remit_outcomes = _allocate_remittances(remits.join(by_detail, on=["file", "record_no"], how="anti"),
+                                                       bal, posting_run)
+    remit_rows = pl.concat([remit_rows, detail_rows], how="vertical_relaxed")
+    outcomes.append(detail_outcomes)
     outcomes.append(remit_outcomes)
 
     pays = pl.concat([slip_rows, remit_rows], how="vertical_relaxed")
@@ -149,6 +158,42 @@ def match_payments(records: pl.DataFrame, bal: pl.DataFrame, earlier: pl.DataFra
         id_suffix=pl.concat_str(pl.col("file"), pl.lit("#"), pl.col("record_no").cast(pl.String)))
     out = pl.concat([o.select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA) for o in outcomes], how="vertical")
     return posted, out.sort("file", "record_no")
+
+
+def _pension_by_detail(remits: pl.DataFrame, bal: pl.DataFrame, detail: pl.DataFrame | None, fiscal_year: int,
+                       posting_run: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The pension remittances that equal the insurer's reported withholding of their month (the only remittance
+    of that insurer and month in the day's files): (their file/record_no, the payment rows per person, their
+    outcomes)."""
+    keys = pl.DataFrame(schema={"file": pl.String, "record_no": I64})
+    rows_schema = {"atena_no": pl.String, "notice_no": pl.String, "route": pl.String, "payer": pl.String,
+                   "period": pl.String, "installment": pl.Int32, "due_date": pl.Date, "amount": I64,
+                   "paid_on": pl.Date, "file": pl.String, "record_no": I64, "channel": pl.String}
+    pension = remits.filter(pl.col("route") == "pension")
+    if detail is None or detail.height == 0 or pension.height == 0:
+        return keys, pl.DataFrame(schema=rows_schema), pl.DataFrame(schema=OUTCOME_SCHEMA)
+    from transforms.notices import NOTICE_KINDS
+
+    totals = detail.group_by("payer", "period").agg(pl.col("withheld").sum().alias("_detail"))
+    single = pension.with_columns(pl.len().over("payer", "period").alias("_n"))
+    exact = single.join(totals, on=["payer", "period"], how="inner").filter(
+        (pl.col("_n") == 1) & (pl.col("amount") == pl.col("_detail")) & (pl.col("retirement_amount") == 0))
+    if exact.height == 0:
+        return keys, pl.DataFrame(schema=rows_schema), pl.DataFrame(schema=OUTCOME_SCHEMA)
+    dues = bal.filter(pl.col("route").is_in(list(PENSION_ROUTES))).group_by("route", "payer", "period").agg(
+        pl.col("due_date").max())
+    lines = exact.select("payer", "period", "paid_on", "file", "record_no", "channel").join(
+        detail.filter(pl.col("withheld") > 0), on=["payer", "period"], how="inner").join(
+        dues, on=["route", "payer", "period"], how="left")
+    month = pl.col("period").str.slice(5, 2).cast(pl.Int32)
+    rows = lines.select(
+        "atena_no",
+        pl.concat_str(pl.lit(f"{fiscal_year:04d}{NOTICE_KINDS['tax_notice']}"), pl.col("atena_no")).alias("notice_no"),
+        "route", "payer", "period", ((month + 8) % 12 + 1).cast(pl.Int32).alias("installment"),
+        pl.col("due_date").fill_null(pl.col("paid_on")), pl.col("withheld").cast(I64).alias("amount"), "paid_on",
+        "file", "record_no", "channel")
+    out = _outcomes(exact, posting_run, pl.lit("posted"), pl.lit(None, pl.String), pl.col("amount"), pl.lit(0))
+    return exact.select("file", "record_no"), rows.cast(rows_schema), out
 
 
 def _allocate_remittances(remits: pl.DataFrame, bal: pl.DataFrame, posting_run: str

@@ -502,8 +502,12 @@ def _channel_checks(layout: PaymentLayout, header: dict[str, Any]) -> list[tuple
             (data.field("payer").title, "route_mismatch", "a 年金特別徴収 record holds a 3-digit insurer code and "
              "no 退職所得分", ~pension | (pl.col("raw_payer").str.contains(r"^[0-9]{3} *$")
                                       & (pl.col("raw_retirement_amount").cast(pl.Int64, strict=False) == 0))),
-            (data.field("period_month").title, "period_outside_year", "the 納入月分 is not between June of the 年度 "
-             "and May of the next year", month.is_between(year * 100 + 6, (year + 1) * 100 + 5)),
+            # 給与特別徴収 withholds from June to May (地方税法第321条の5); 年金特別徴収 from April (仮徴収) to
+            # February (本徴収) of the 年度 (第321条の7の2・第321条の7の8)
+            (data.field("period_month").title, "period_outside_year", "the 納入月分 is not a month of the 年度's "
+             "withholding (給与: June to May of the next year; 年金: April to March)",
+             pl.when(pension).then(month.is_between(year * 100 + 4, (year + 1) * 100 + 3))
+             .otherwise(month.is_between(year * 100 + 6, (year + 1) * 100 + 5))),
         ]
     return checks
 

@@ -338,6 +338,15 @@ def remit_file(data: list[bytes], count: str, total: str, retirement: str) -> by
     return joined([REMIT_HEADER, *data, line("8", count, total, retirement, SP * 89), end_record()])
 
 
+def test_a_pension_remittance_of_april_is_a_month_of_the_year():
+    """年金特別徴収 begins with the 仮徴収 of April (地方税法第321条の7の8): 2026-04 is in the 2026 年度 for a
+    pension insurer, though not for an employer (給与: June to May)."""
+    april = remit_file([remit_data("2", "999", "202604", "0000345600", "0000000000", "00000011"), REMIT_DATA[1]],
+                       "000002", "000000353400", "000000000000")
+    pf = read_payment_file(april, file="remit.txt", channel="special_remittance")
+    assert pf.quarantine.height == 0 and pf.records["period"].to_list()[0] == "2026-04"
+
+
 def test_special_remittance_reads_and_round_trips():
     data = joined(REMIT_FILE)
     pf = read_payment_file(data, file="remit.txt", channel="special_remittance")
@@ -449,6 +458,9 @@ QUARANTINE_CASES = [
     ("remit period", "special_remittance",
      remit_file([remit_data("1", "92702083", "202605", "0000345600", "0000020000", "00000011"), REMIT_DATA[1]],
                 "000002", "000000353400", "000000020000"), "period_outside_year", "納入月分 (period_month)"),
+    ("remit pension period", "special_remittance",  # 年金: April 2026 to March 2027 only
+     remit_file([remit_data("2", "999", "202704", "0000345600", "0000000000", "00000011"), REMIT_DATA[1]],
+                "000002", "000000353400", "000000000000"), "period_outside_year", "納入月分 (period_month)"),
     ("remit month", "special_remittance",
      remit_file([remit_data("1", "92702083", "202613", "0000345600", "0000020000", "00000011"), REMIT_DATA[1]],
                 "000002", "000000353400", "000000020000"), "invalid_month", "納入月分 (period_month)"),
