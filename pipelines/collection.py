@@ -64,6 +64,7 @@ MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
 PENSION_LEDGER = "pension_ledger"
 PAYMENTS_SOURCE = "payments"
+ACCOUNTS_SOURCE = "public_benefit_accounts"
 
 FILE_SCHEMA: dict[str, pl.DataType] = {
     "posting_run": pl.String(), "file": pl.String(), "channel": pl.String(), "sha256": pl.String(),
@@ -302,6 +303,8 @@ class _Context:
         demand_rows = self._demands(run, day, balances(ledger), demanded, all_outcomes, ledger)
 
         self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows)
+        if demand_rows.height or refund_rows.height:  # the day's 督促状 and 還付通知書 leave before it is posted
+            self._hand_off(run, day, demand_rows, refund_rows)
         if not self.dry_run:
             lake, m = self.settings.lake, self.municipality
             for dataset, frame, key in ((FILES, files, ["file"]), (RECORDS, day_outcomes, ["file", "record_no"]),
@@ -360,6 +363,87 @@ class _Context:
             *[value.alias(c) for c, value in fixed.items()],
         ).select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)
         return pl.DataFrame(files, schema=FILE_SCHEMA), records, quarantined
+
+    # ---------------------------------------------------------------------------------- hand-offs
+    def _inputs(self) -> dict:
+        """What the printed files need, read once a run: residents, 送付先, employers, 公金受取口座."""
+        if getattr(self, "_printed_inputs", None) is None:
+            from pipelines.notice_export import RESIDENT_COLUMNS, SALARY_REPORT_COLUMNS, _read_required, landing_files
+            from transforms.notice_inputs import check_records, mailing_addresses
+            from transforms.notices import employers
+
+            lake, m, fy, report = self.settings.lake, self.municipality, self.fiscal_year, self.report
+            residents = read_partition(lake, "staging", "residents", m, fy, columns=RESIDENT_COLUMNS)
+            mailing = check_records(_read_required(self.settings, "mailing_address", m, fy, report),
+                                    "mailing_address", residents.select("atena_no"))
+            reports = read_partition(lake, "staging", "salary_reports", m, fy, columns=SALARY_REPORT_COLUMNS) \
+                .filter(pl.col("is_current"))
+            summaries = read_partition(lake, "staging", "salary_summaries", m, fy) \
+                if partition_exists(lake, "staging", "salary_summaries", m, fy) else None
+            accounts = pl.DataFrame(schema={"atena_no": pl.String, "bank_code": pl.String, "branch_code": pl.String,
+                                            "deposit_type": pl.String, "account_no": pl.String,
+                                            "account_holder_kana": pl.String, "obtained_on": pl.Date})
+            if landing_files(self.settings, ACCOUNTS_SOURCE, m, fy):  # the newest account of each person
+                checked = check_records(_read_required(self.settings, ACCOUNTS_SOURCE, m, fy, report),
+                                        ACCOUNTS_SOURCE, residents.select("atena_no"))
+                accounts = checked.filter(pl.col("_reason").is_null()).sort("atena_no", "obtained_on") \
+                    .unique("atena_no", keep="last", maintain_order=True).select(accounts.columns) \
+                    .cast({c: accounts.schema[c] for c in accounts.columns if c != "obtained_on"})
+            self._printed_inputs = {
+                "residents": residents, "mailing": mailing_addresses(mailing), "accounts": accounts,
+                "employers": employers(summaries, reports) if summaries is not None else None}
+        return self._printed_inputs
+
+    def _hand_off(self, run: str, day: date, demands: pl.DataFrame, refunds: pl.DataFrame) -> None:
+        """The day's 督促状 and 還付通知書 print data to the print vendor, and the 総合振込 of the refunds paid to a
+        公金受取口座 to the 指定金融機関, each a hand-off folder of its own (``<run id>-<day>``). Printing waits for
+        the DV等支援措置 list as a dispatch of notices does: a list missing or too old on the day stops the run
+        before the day is posted (docs/notice-export.md)."""
+        from pipelines.collection_files import Consignor, demand_notice_files, refund_files, transfer_file_name
+        from pipelines.handoff import RawHandoffFile, write_handoff
+        from pipelines.notice_export import _interlock
+
+        inputs, report = self._inputs(), self.report
+        report.dispatch = report.dispatch or {}
+        current, problems = _interlock(self.settings, self.municipality, self.fiscal_year, report,
+                                       inputs["residents"].select("atena_no"), day,
+                                       self.profile.amount("notice_dispatch.support_list_max_age_days"),
+                                       self.dry_run, " The day's 督促状 and 還付通知書 were not rendered.")
+        if problems:
+            return
+        protected = current.persons(day) if current is not None else pl.Series("atena_no", [], pl.String)
+        common = dict(residents=inputs["residents"], mailing=inputs["mailing"], protected=protected,
+                      fiscal_year=self.fiscal_year, municipality_code=self.municipality)
+        printed = []
+        if demands.height:
+            employer_rows = inputs["employers"]
+            if employer_rows is None:
+                employer_rows = pl.DataFrame(schema={"designation_no": pl.String, "employer_name": pl.String,
+                                                     "employer_address": pl.String})
+            printed += demand_notice_files(demands, employers=employer_rows, **common)
+        transfer = None
+        if refunds.height:
+            consignor = Consignor(**self.profile.get("collection.refund_consignor"))
+            handed = refund_files(refunds, accounts=inputs["accounts"], transfer_day=day, consignor=consignor,
+                                  **common)
+            printed += handed.print_files
+            transfer = handed.transfer
+            for sentence in handed.messages:
+                report.message(f"{run}: {sentence}")
+        folder = f"{self.run_id}-{day:%Y%m%d}"
+        source = {"stage": STAGE, "posting_run": run}
+        if printed:
+            report.handoffs.append(write_handoff(
+                self.settings.lake, recipient="print_vendor", municipality=self.municipality,
+                fiscal_year=self.fiscal_year, run_id=folder, files=printed, source=source,
+                preview=self.dry_run, series=f"collection:{run}"))
+        if transfer is not None:
+            raw = RawHandoffFile(name=transfer_file_name(day), data=transfer, recipient="bank",
+                                 export="zengin_21", encoding="cp932",
+                                 totals={"rows": int(refunds.height)})
+            report.handoffs.append(write_handoff(
+                self.settings.lake, recipient="bank", municipality=self.municipality, fiscal_year=self.fiscal_year,
+                run_id=folder, files=[raw], source=source, preview=self.dry_run, series=f"collection:{run}"))
 
     # ------------------------------------------------------------------------------------ refunds
     def _refunds(self, run: str, day: date, refunds: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:

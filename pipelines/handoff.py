@@ -43,7 +43,7 @@ from pipelines.lake import _parquet_bytes, fsync_dir, refuse_my_numbers, sha256_
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-RECIPIENTS = ("print_vendor", "eltax", "municipalities", "pension_insurers")
+RECIPIENTS = ("print_vendor", "eltax", "municipalities", "pension_insurers", "bank")
 
 
 class HandoffError(JuminzeiError):

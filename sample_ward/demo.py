@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     DAG_CONF["notice_export"] = {"notice_date": f"{args.fiscal_year}-05-20"}
     # the pension insurers' May delivery (特別徴収対象者情報) decides who is withheld from a pension
     DAG_CONF["pension_special_collection"] = {"processing_month": f"{args.fiscal_year}-05"}
+    # the collection ledger opens with the dispatch (its first posting run: the notice date)
+    DAG_CONF["collection"] = {"processing_day": f"{args.fiscal_year}-05-31"}
     insurers = PensionDesk(args, lake)
     insurers.deliver(f"{args.fiscal_year}-05")
     logs = REPO / "var" / "demo" / "logs"
@@ -239,10 +241,76 @@ def main(argv: list[str] | None = None) -> int:
             seconds += more
             notices = insurers.notices_report()
         pension_runs.append((month, ok, seconds, report, notices))
+    # a year of payments: taxpayers, employers, pension insurers and their collecting agents deliver the payment
+    # files day by day until the end of the 出納整理期間 (31 May); one collection run posts every day of it
+    end = f"{args.fiscal_year + 1}-05-31"
+    planted = _payments(lake, args, end)
+    print(f"6. a year of payments to {end} delivered; airflow dags test collection (every day posted in order) …",
+          flush=True)
+    ok, seconds, log_path = run_dag("collection", {**conf, "processing_day": end}, env, logs, name="collection-year")
+    if not ok:
+        return _failed("collection (the year)", seconds, log_path, lake, results, args.fiscal_year)
     print()
     print(summary_table(lake, results, args.fiscal_year, dispatch))
     print(pension_table(pension_runs, insurers))
+    print(collection_table(lake, args.fiscal_year, planted, seconds))
     return 0 if all(ok for _, ok, _, _ in results) and len(results) == len(CYCLE_ORDER) else 1
+
+
+def _payments(lake: Path, args: argparse.Namespace, end: str) -> dict[str, int]:
+    from datetime import date
+
+    from sample_ward.payments import deliver, deliver_desk, desk_files, simulate
+
+    notice_date = date.fromisoformat(DAG_CONF["notice_export"]["notice_date"])
+    files, planted = simulate(lake, municipality="131032", fiscal_year=args.fiscal_year, seed=args.seed,
+                              opening=notice_date, through=date.fromisoformat(end))
+    deliver(lake / "landing", files, municipality="131032", fiscal_year=args.fiscal_year)
+    deliver_desk(lake / "landing", desk_files(lake, municipality="131032", fiscal_year=args.fiscal_year,
+                                              seed=args.seed, opening=notice_date, through=date.fromisoformat(end)))
+    return planted
+
+
+def collection_table(lake: Path, fiscal_year: int, planted: dict[str, int], seconds: float) -> str:
+    """収納率 per route, where every payment record went, and the reconciliation (docs/collection.md)."""
+    from pipelines.reports import load_history
+
+    runs = [r for r in load_history(lake, stage="collection", fiscal_year=fiscal_year)
+            if r.get("status") == "success" and not r.get("dry_run")]
+    if not runs:
+        return ""
+    latest, c = runs[0], {}
+    for r in reversed(runs):  # the year's figures: counts summed over the runs, balances from the latest
+        for k, v in r["counts"].items():
+            if k.startswith(("records_", "yen_", "refunds", "demand_notices", "days_posted")):
+                c[k] = c.get(k, 0) + v
+    totals = latest["counts"]
+    lines = ["", f"収納 {fiscal_year}: the ledger as posted to {latest['counts'].get('processing_day')} "
+             f"({c.get('days_posted', 0)} posting runs; the year's run took {seconds:.0f}s; docs/collection.md)",
+             f"{'route':<20} {'調定':>14} {'収入':>14} {'未納':>12} {'過誤納':>9} {'収納率':>7}"]
+    for route in ("ordinary", "salary", "pension_provisional", "pension_main"):
+        charged = totals.get(f"{route}_charged", 0)
+        if not charged:
+            continue
+        received = totals.get(f"{route}_received", 0)
+        lines.append(f"{route:<20} {charged:>14,} {received:>14,} {totals.get(f'{route}_unpaid', 0):>12,} "
+                     f"{totals.get(f'{route}_overpaid', 0):>9,} {received / charged:>7.1%}")
+    lines.append(
+        f"Payment records: {c.get('records_posted', 0)} posted, {c.get('records_provisional', 0)} 速報 held until "
+        f"their 確報 ({c.get('records_cancelled_provisional', 0)} cancelled), {c.get('records_suspense', 0)} in suspense "
+        f"(未特定入金, {c.get('yen_suspense', 0):,} yen), {c.get('records_quarantined', 0)} quarantined.")
+    lines.append(
+        f"Posted: 収入 {c.get('yen_payment', 0):,} yen; 充当 {c.get('yen_appropriation_in', 0):,}; 還付 "
+        f"{c.get('yen_refund', 0):,} in {c.get('refunds', 0)} refunds; {c.get('demand_notices', 0)} 督促状.")
+    checks = [k for r in runs for k in r.get("reconciliation", {}).get("checks", []) if not k.get("ok")]
+    lines.append("Reconciliation: " + ("every run's checks hold (yen read = posted + suspense per day; the DuckDB "
+                                       "totals = the ledger summed per 期)" if not checks else
+                                       f"{len(checks)} checks FAILED: " + "; ".join(k["name"] for k in checks)))
+    shown = ", ".join(f"{k} {v}" for k, v in planted.items())
+    lines.append(f"Planted by the payers and agents: {shown}.")
+    lines.append("One person: .venv/bin/juminzei account --fiscal-year "
+                 f"{fiscal_year} --atena-no <宛名番号> --as-of {fiscal_year + 1}-05-31")
+    return "\n".join(lines)
 
 
 def _failed(what: str, seconds: float, log_path: Path, lake: Path, results: list, fiscal_year: int) -> int:

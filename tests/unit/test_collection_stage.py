@@ -47,6 +47,11 @@ def template(tmp_path_factory) -> Path:
         pension = stage_runner("pension_special_collection")(fiscal_year=N, municipality=M, processing_month=f"{N}-05")
         assert pension["status"] == "success"
         assert dispatch(fiscal_year=N, municipality=M, notice_date=NOTICE_DATE)["status"] == "success"
+    # the 住民記録's DV等支援措置 extract every Monday and the 公金受取口座 (sample_ward.payments.desk_files)
+    from sample_ward.payments import deliver_desk, desk_files
+
+    deliver_desk(lake / "landing", desk_files(lake, municipality=M, fiscal_year=N, seed=15,
+                                              opening=date(2026, 5, 20), through=date(2027, 5, 31)))
     return root
 
 
@@ -145,9 +150,91 @@ def test_a_posted_day_is_never_changed(lake):
         _run("2026-07-31")
 
 
+def test_without_a_fresh_support_list_the_day_of_a_demand_stops_unposted(lake):
+    """督促状 are printed like notices: a DV等支援措置 list older than 14 days on the day stops the run before
+    that day is posted (the days before it stay posted); a fresh list lets it go on."""
+    from pipelines.notice_export import DispatchStopped
+
+    folder = lake / "landing" / "support_measures" / f"municipality={M}" / f"fiscal_year={N}"
+    late = sorted(folder.glob("shien_sochi_*_2026*.csv"))
+    kept = {p.name: p.read_bytes() for p in late}
+    for p in late:
+        if p.name > f"shien_sochi_{M}_20260520.csv":
+            p.unlink()
+    with pytest.raises(DispatchStopped, match="61 days before"):
+        _run("2026-07-31")
+    from pipelines.lake import run_partitions
+
+    posted = run_partitions(lake, "curated", "collection_ledger", M, N)
+    assert posted and posted[-1] < "2026-07-15"  # 第1期's 督促 day (2026-07-15) is not posted
+    for name, data in kept.items():
+        (folder / name).write_bytes(data)
+    assert _run("2026-07-31")["status"] == "success"
+    assert "2026-07-15" in run_partitions(lake, "curated", "collection_ledger", M, N)
+
+
 def test_nothing_is_collected_before_the_dispatch(lake, tmp_path):
     from pipelines.collection import CollectionStopped
 
     shutil.rmtree(lake / "reports" / "notice_export")
     with pytest.raises(CollectionStopped, match="no dispatched 当初賦課"):
         _run("2026-07-31")
+
+
+# ---------------------------------------------------------------------------------- a year of payments
+def test_a_year_of_payments_every_record_in_one_place_and_the_ledger_reconciles(lake):
+    """The sample ward's payers and agents deliver a year (sample_ward.payments); every data record of every file
+    ends posted, provisional, cancelled, in suspense or quarantined; the ledger's payments are the posted yen; a
+    期 paid twice ends neither overpaid nor lost (充当 or refunded); every 督促 names a 期 unpaid on its day."""
+    from pipelines.lake import read_run_partitions, run_partition_files
+    from pipelines.sql import run_statement
+    from sample_ward.payments import deliver, simulate
+    from transforms.payment_records import PaymentFormatError, read_payment_file
+
+    files, planted = simulate(lake, municipality=M, fiscal_year=N, seed=15, opening=date(2026, 5, 20),
+                              through=date(2027, 5, 31))
+    deliver(lake / "landing", files, municipality=M, fiscal_year=N)
+    report = _run("2027-05-31")
+    assert report["status"] == "success" and report["reconciliation"]["ok"]
+
+    # every data record of every delivered file, counted here by reading the files (a file refused whole: 1)
+    delivered = 0
+    for named in files.values():
+        for name, data in named.items():
+            channel = next(c for c in ("special_remittance", "bank_counter", "convenience", "el_qr", "mpn")
+                           if name.startswith(c + "_"))
+            try:
+                parsed = read_payment_file(data, file=name, channel=channel)
+                delivered += parsed.records.height + parsed.quarantine.height
+            except PaymentFormatError:
+                delivered += 1
+    outcomes = read_run_partitions(lake, "curated", "payment_records", M, N)
+    assert outcomes.height == delivered
+    assert set(outcomes["disposition"]) <= {"posted", "provisional", "cancelled_provisional", "suspense",
+                                            "quarantined"}
+    ledger = _ledger(lake)
+    assert int(outcomes["posted_amount"].sum()) == int(ledger.filter(pl.col("entry_kind") == "payment")["amount"].sum())
+    # the planted faults, each where it belongs
+    reasons = outcomes.group_by("disposition", "reason_code").len()
+    for disposition, reason in (("suspense", "unknown_notice"), ("suspense", "unknown_installment"),
+                                ("suspense", "other_fiscal_year"), ("quarantined", "invalid_date"),
+                                ("quarantined", "barcode_check_digit"), ("cancelled_provisional", None)):
+        assert reasons.filter((pl.col("disposition") == disposition)
+                              & (pl.col("reason_code").eq_missing(reason))).height == 1, (disposition, reason)
+    # no 期 ends overpaid: every overpayment was 充当 or refunded, and the SQL totals say the same
+    files_ = run_partition_files(lake, "curated", "collection_ledger", M, N)
+    balances = run_statement("receivable_balances", {"fiscal_year": N, "as_of": date(2027, 5, 31)},
+                             {"ledger": files_})
+    assert int(balances["overpaid"].sum()) == 0
+    twice = ledger.filter(pl.col("entry_kind") == "payment").group_by("notice_no", "route", "period").len() \
+        .filter(pl.col("len") >= 2)
+    assert twice.height >= planted["ordinary_twice"] // 2
+    refunded = ledger.filter(pl.col("entry_kind").is_in(["refund", "appropriation_out"]))
+    assert refunded.join(twice, on=["notice_no", "route", "period"], how="semi").height >= 1
+    # every 督促 names a 期 unpaid on the day it was issued (the balances of that day, by the SQL statement)
+    demands = read_run_partitions(lake, "curated", "demand_notices", M, N)
+    for day in demands["issued_on"].unique().to_list():
+        owed = run_statement("receivable_balances", {"fiscal_year": N, "as_of": day}, {"ledger": files_})
+        named = demands.filter(pl.col("issued_on") == day).join(
+            owed, on=["notice_no", "route", "period"], how="left", suffix="_sql")
+        assert (named["unpaid_sql"] == named["unpaid"]).all() and (named["unpaid"] > 0).all()
