@@ -65,6 +65,10 @@ SWITCH_INSTALLMENTS = "pension_switch_installments"
 PENSION_LEDGER = "pension_ledger"
 PAYMENTS_SOURCE = "payments"
 ACCOUNTS_SOURCE = "public_benefit_accounts"
+REGISTRATIONS_SOURCE = "account_transfer_registrations"
+REQUESTS = "account_transfer_requests"
+FAILURES = "account_transfer_failures"
+RESULT_PREFIX = "account_transfer_result_"
 
 FILE_SCHEMA: dict[str, pl.DataType] = {
     "posting_run": pl.String(), "file": pl.String(), "channel": pl.String(), "sha256": pl.String(),
@@ -188,6 +192,13 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
 
     dues = pl.concat([schedule["due_date"], switch["due_date"]]) if switch is not None else schedule["due_date"]
     events = {opening.isoformat(), *folders, *demand_days(dues, after_days)}
+    registrations = _registrations(settings, municipality, fiscal_year, report)
+    request_days = profile.amount("collection.account_transfer_request_days")
+    if registrations is not None:  # the 口座振替 依頼 of each 普通徴収 納期限 goes to the bank that many days before
+        ordinary = schedule.filter(pl.col("route") == "ordinary")["due_date"]
+        if switch is not None:
+            ordinary = pl.concat([ordinary, switch["due_date"]])
+        events |= {(d - timedelta(days=request_days)).isoformat() for d in ordinary.unique().to_list()}
     if moves is not None:
         events |= {d.isoformat() for d in moves["notice_date"].unique().to_list()}
     days = sorted(d for d in events if d >= opening.isoformat() and d <= through.isoformat()
@@ -206,6 +217,9 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
     step(STEPS[1])
     ctx = _Context(settings, municipality, fiscal_year, run_id, dry_run, report, profile, due_months, schedule,
                    moves, switch, opening)
+    ctx.registrations, ctx.request_days = registrations, request_days
+    ctx.requests = read_run_partitions(lake, "curated", REQUESTS, municipality, fiscal_year, through=last,
+                                       schema=_request_schema())
     if pension is not None:  # what each insurer reported withholding from each person (特別徴収結果通知, 22)
         ctx.pension_detail = pension.filter(pl.col("withheld") > 0).select(
             "atena_no", "route", pl.col("payer_code").alias("payer"), "period", "withheld")
@@ -253,6 +267,31 @@ def _ledger_schema() -> dict[str, pl.DataType]:
     return LEDGER_SCHEMA
 
 
+def _request_schema() -> dict[str, pl.DataType]:
+    from transforms.account_transfer import REQUEST_SCHEMA
+
+    return REQUEST_SCHEMA
+
+
+def _registrations(settings: Settings, municipality: str, fiscal_year: int, report: RunReport
+                   ) -> pl.DataFrame | None:
+    """The 口座振替 registrations delivered by the 収納 desk (landing/account_transfer_registrations/), staged;
+    None when none was delivered (no 口座振替 then)."""
+    from pipelines.notice_export import _read_required, landing_files
+    from transforms.account_transfer import staged_registrations
+    from transforms.notice_inputs import check_records
+
+    if not landing_files(settings, REGISTRATIONS_SOURCE, municipality, fiscal_year):
+        return None
+    checked = check_records(_read_required(settings, REGISTRATIONS_SOURCE, municipality, fiscal_year, report),
+                            REGISTRATIONS_SOURCE, None)
+    held = checked.filter(pl.col("_reason").is_not_null()).height
+    if held:
+        report.message(f"{held} 口座振替 registrations are held (their reasons: juminzei quarantine show "
+                       f"--stage collection); their 期 are not debited.")
+    return staged_registrations(checked)
+
+
 def _outcome_schema() -> dict[str, pl.DataType]:
     from transforms.collection import OUTCOME_SCHEMA
 
@@ -269,6 +308,9 @@ class _Context:
         self.due_months, self.schedule, self.moves, self.switch, self.opening = \
             due_months, schedule, moves, switch, opening
         self.pension_detail: pl.DataFrame | None = None
+        self.registrations: pl.DataFrame | None = None
+        self.request_days = 0
+        self.requests = pl.DataFrame(schema=_request_schema())
 
     def post_day(self, day: date, paths: list[Path], ledger: pl.DataFrame, outcomes: pl.DataFrame,
                  demanded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -286,7 +328,7 @@ class _Context:
                                  posted_on=day, cause="curated/installment_schedule" if ledger.height == 0 else
                                  "curated/pension_moves (年金特別徴収から普通徴収へ)")
         # 2. payments
-        files, records, quarantined = self._read_files(run, paths)
+        files, records, quarantined, failures = self._read_files(run, paths)
         bal = balances(pl.concat([ledger, charges], how="vertical"))
         payments, day_outcomes = match_payments(records, bal, outcomes, fiscal_year=fy, posting_run=run,
                                                 posted_on=day, pension_detail=self.pension_detail)
@@ -298,37 +340,59 @@ class _Context:
         day_rows = validate(LedgerEntries, day_rows.cast(_ledger_schema()), f"curated/{LEDGER} {run}", self.run_id)
         ledger = pl.concat([ledger, day_rows], how="vertical")
         refund_rows = self._refunds(run, day, refunds, ledger)
+        request_rows = self._debit_requests(day, balances(ledger))
         # 4. 督促
         all_outcomes = pl.concat([outcomes, day_outcomes], how="vertical")
         demand_rows = self._demands(run, day, balances(ledger), demanded, all_outcomes, ledger)
 
-        self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows)
-        if demand_rows.height or refund_rows.height:  # the day's 督促状 and 還付通知書 leave before it is posted
-            self._hand_off(run, day, demand_rows, refund_rows)
+        self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows, failures)
+        if demand_rows.height or refund_rows.height or request_rows.height:  # they leave before the day is posted
+            self._hand_off(run, day, demand_rows, refund_rows, request_rows)
         if not self.dry_run:
             lake, m = self.settings.lake, self.municipality
-            for dataset, frame, key in ((FILES, files, ["file"]), (RECORDS, day_outcomes, ["file", "record_no"]),
+            extra = []
+            if self.registrations is not None or request_rows.height:
+                extra.append((REQUESTS, request_rows, ["debit_day", "customer_no"]))
+            if failures.height:
+                extra.append((FAILURES, failures, ["file", "record_no"]))
+            for dataset, frame, key in (*extra, (FILES, files, ["file"]),
+                                        (RECORDS, day_outcomes, ["file", "record_no"]),
                                         (REFUNDS, refund_rows, ["atena_no", "notice_no", "route", "period"]),
                                         (DEMANDS, demand_rows, ["demand_no"]),
                                         (LEDGER, day_rows, ["entry_id"])):  # the ledger last: it marks the day
                 report.add_output(write_partition(lake, "curated", dataset, m, fy, frame, sort_by=key,
                                                   run_id=self.run_id, run=run))
+        self.requests = pl.concat([self.requests, request_rows], how="vertical")
         return ledger, all_outcomes, pl.concat([demanded, demand_rows], how="vertical")
 
     # -------------------------------------------------------------------------------------- files
     def _read_files(self, run: str, paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         from transforms.collection import OUTCOME_SCHEMA, RECORD_SCHEMA
 
-        files, frames, bad = [], [], []
+        from transforms.account_transfer import FAILURE_SCHEMA, result_records
+
+        files, frames, bad, failed = [], [], [], []
         for path in paths:
             data = path.read_bytes()
-            channel = channel_of(path.name)
+            channel = "account_transfer" if path.name.startswith(RESULT_PREFIX) else channel_of(path.name)
             entry = {"posting_run": run, "file": path.name, "channel": channel,
                      "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "records": 0,
                      "status": "read", "reason_code": None, "reason": None}
             if channel is None:
                 entry.update(status="quarantined", reason_code="unknown_file", records=1,
                              reason="the file name does not start with a known channel (docs/layouts/payments.md)")
+            elif channel == "account_transfer":  # the bank's 振替結果 of a 口座振替 依頼 the ward sent
+                try:
+                    paid, failures = result_records(data, file=path.name, requests=self.requests)
+                except (JuminzeiError, ValueError) as error:
+                    entry.update(status="quarantined", reason_code=type(error).__name__, records=1,
+                                 reason=str(error))
+                else:
+                    frames.append(paid.select(list(RECORD_SCHEMA)).cast(RECORD_SCHEMA))
+                    failed.append(failures.with_columns(pl.lit(run).alias("posting_run")))
+                    entry["records"] = paid.height + failures.height
+                    self.report.set_count("account_transfer_failed",
+                                          self.report.counts.get("account_transfer_failed", 0) + failures.height)
             else:
                 from transforms.payment_records import read_payment_file
 
@@ -362,7 +426,10 @@ class _Context:
               if c not in quarantined.columns and c not in fixed],
             *[value.alias(c) for c, value in fixed.items()],
         ).select(list(OUTCOME_SCHEMA)).cast(OUTCOME_SCHEMA)
-        return pl.DataFrame(files, schema=FILE_SCHEMA), records, quarantined
+        failure_schema = {"posting_run": pl.String(), **FAILURE_SCHEMA}
+        failures = pl.concat(failed, how="vertical").select(list(failure_schema)).cast(failure_schema) if failed \
+            else pl.DataFrame(schema=failure_schema)
+        return pl.DataFrame(files, schema=FILE_SCHEMA), records, quarantined, failures
 
     # ---------------------------------------------------------------------------------- hand-offs
     def _inputs(self) -> dict:
@@ -394,24 +461,28 @@ class _Context:
                 "employers": employers(summaries, reports) if summaries is not None else None}
         return self._printed_inputs
 
-    def _hand_off(self, run: str, day: date, demands: pl.DataFrame, refunds: pl.DataFrame) -> None:
+    def _hand_off(self, run: str, day: date, demands: pl.DataFrame, refunds: pl.DataFrame,
+                  requests: pl.DataFrame) -> None:
         """The day's 督促状 and 還付通知書 print data to the print vendor, and the 総合振込 of the refunds paid to a
-        公金受取口座 to the 指定金融機関, each a hand-off folder of its own (``<run id>-<day>``). Printing waits for
-        the DV等支援措置 list as a dispatch of notices does: a list missing or too old on the day stops the run
-        before the day is posted (docs/notice-export.md)."""
+        公金受取口座 and the 口座振替 依頼 to the 指定金融機関, each a hand-off folder of its own (``<run id>-<day>``).
+        Printing waits for the DV等支援措置 list as a dispatch of notices does: a list missing or too old on the day
+        stops the run before the day is posted (docs/notice-export.md); a bank file carries no address."""
         from pipelines.collection_files import Consignor, demand_notice_files, refund_files, transfer_file_name
         from pipelines.handoff import RawHandoffFile, write_handoff
         from pipelines.notice_export import _interlock
 
         inputs, report = self._inputs(), self.report
-        report.dispatch = report.dispatch or {}
-        current, problems = _interlock(self.settings, self.municipality, self.fiscal_year, report,
-                                       inputs["residents"].select("atena_no"), day,
-                                       self.profile.amount("notice_dispatch.support_list_max_age_days"),
-                                       self.dry_run, " The day's 督促状 and 還付通知書 were not rendered.")
-        if problems:
-            return
-        protected = current.persons(day) if current is not None else pl.Series("atena_no", [], pl.String)
+        protected = pl.Series("atena_no", [], pl.String)
+        if demands.height or refunds.height:  # printed with an address: the interlock first
+            report.dispatch = report.dispatch or {}
+            current, problems = _interlock(self.settings, self.municipality, self.fiscal_year, report,
+                                           inputs["residents"].select("atena_no"), day,
+                                           self.profile.amount("notice_dispatch.support_list_max_age_days"),
+                                           self.dry_run, " The day's 督促状 and 還付通知書 were not rendered.")
+            if problems:
+                return
+            if current is not None:
+                protected = current.persons(day)
         common = dict(residents=inputs["residents"], mailing=inputs["mailing"], protected=protected,
                       fiscal_year=self.fiscal_year, municipality_code=self.municipality)
         printed = []
@@ -430,6 +501,12 @@ class _Context:
             transfer = handed.transfer
             for sentence in handed.messages:
                 report.message(f"{run}: {sentence}")
+        bank = []
+        if transfer is not None:
+            bank.append(RawHandoffFile(name=transfer_file_name(day), data=transfer, recipient="bank",
+                                       export="zengin_21", encoding="cp932", totals={"rows": int(refunds.height)}))
+        for debit_day, part in requests.group_by("debit_day", maintain_order=True):
+            bank.append(self._request_file(debit_day[0], part))
         folder = f"{self.run_id}-{day:%Y%m%d}"
         source = {"stage": STAGE, "posting_run": run}
         if printed:
@@ -437,13 +514,39 @@ class _Context:
                 self.settings.lake, recipient="print_vendor", municipality=self.municipality,
                 fiscal_year=self.fiscal_year, run_id=folder, files=printed, source=source,
                 preview=self.dry_run, series=f"collection:{run}"))
-        if transfer is not None:
-            raw = RawHandoffFile(name=transfer_file_name(day), data=transfer, recipient="bank",
-                                 export="zengin_21", encoding="cp932",
-                                 totals={"rows": int(refunds.height)})
+        if bank:
             report.handoffs.append(write_handoff(
                 self.settings.lake, recipient="bank", municipality=self.municipality, fiscal_year=self.fiscal_year,
-                run_id=folder, files=[raw], source=source, preview=self.dry_run, series=f"collection:{run}"))
+                run_id=folder, files=bank, source=source, preview=self.dry_run, series=f"collection:{run}"))
+
+    def _request_file(self, debit_day: date, requests: pl.DataFrame):
+        """The 口座振替 依頼 (全銀 91) of one 引落日, for the bank."""
+        from pipelines.handoff import RawHandoffFile
+        from transforms.account_transfer import request_file
+
+        name = f"koza_furikae_91_{debit_day:%Y%m%d}.txt"
+        consignor = self.profile.get("collection.account_transfer_consignor")
+        data = request_file(requests, file=name, debit_day=debit_day, **consignor)
+        return RawHandoffFile(name=name, data=data, recipient="bank", export="zengin_91", encoding="cp932",
+                              totals={"rows": requests.height, "sum_amount": int(requests["amount"].sum())})
+
+    def _debit_requests(self, day: date, bal: pl.DataFrame) -> pl.DataFrame:
+        """The 口座振替 依頼 made on ``day``: for every 普通徴収 納期限 within the profile's days ahead that has none
+        yet, the unpaid 期 of the persons with a registration in force (:mod:`transforms.account_transfer`)."""
+        from transforms.account_transfer import debit_requests
+
+        if self.registrations is None:
+            return pl.DataFrame(schema=_request_schema())
+        asked = set(self.requests["debit_day"].unique().to_list())
+        ahead = bal.filter((pl.col("route") == "ordinary") & (pl.col("due_date") > day)
+                           & (pl.col("due_date") <= day + timedelta(days=self.request_days)))
+        frames = [debit_requests(bal, self.registrations, debit_day=d, earlier_requests=self.requests)
+                  for d in sorted(set(ahead["due_date"].unique().to_list()) - asked)]
+        out = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=_request_schema())
+        if out.height:
+            self.report.set_count("account_transfer_requested",
+                                  self.report.counts.get("account_transfer_requested", 0) + out.height)
+        return out.cast(_request_schema())
 
     # ------------------------------------------------------------------------------------ refunds
     def _refunds(self, run: str, day: date, refunds: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
@@ -485,13 +588,17 @@ class _Context:
 
     # ------------------------------------------------------------------------------------ report
     def _account(self, run: str, files: pl.DataFrame, outcomes: pl.DataFrame, rows: pl.DataFrame,
-                 refunds: pl.DataFrame, demands: pl.DataFrame) -> None:
+                 refunds: pl.DataFrame, demands: pl.DataFrame, failures: pl.DataFrame) -> None:
         report = self.report
         per_file = outcomes.group_by("file").agg(
             pl.len().alias("received"),
             (pl.col("disposition") != "quarantined").sum().alias("staged"),
             (pl.col("disposition") == "quarantined").sum().alias("quarantined"))
         per_file = files.select("file", "records").join(per_file, on="file", how="left")
+        if failures.height:  # a 振替不能 record is recorded (curated/account_transfer_failures), not a payment
+            failed = failures.group_by("file").agg(pl.len().alias("_failed"))
+            per_file = per_file.join(failed, on="file", how="left").with_columns(
+                (pl.col("staged").fill_null(0) + pl.col("_failed").fill_null(0)).alias("staged")).drop("_failed")
         for f in per_file.iter_rows(named=True):
             report.add_input_counts(f"landing/{PAYMENTS_SOURCE}/municipality={self.municipality}/fiscal_year="
                                     f"{self.fiscal_year}/day={run}/{f['file']}",

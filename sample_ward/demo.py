@@ -245,11 +245,21 @@ def main(argv: list[str] | None = None) -> int:
     # files day by day until the end of the 出納整理期間 (31 May); one collection run posts every day of it
     end = f"{args.fiscal_year + 1}-05-31"
     planted = _payments(lake, args, end)
-    print(f"6. a year of payments to {end} delivered; airflow dags test collection (every day posted in order) …",
-          flush=True)
-    ok, seconds, log_path = run_dag("collection", {**conf, "processing_day": end}, env, logs, name="collection-year")
-    if not ok:
-        return _failed("collection (the year)", seconds, log_path, lake, results, args.fiscal_year)
+    # posted in segments, as the daily DAG would: up to each 普通徴収 納期限 (the 口座振替 依頼 of it has gone to
+    # the bank by then), the bank answers, and so on to the end of the 出納整理期間
+    segments = [*_ordinary_due_dates(lake, args.fiscal_year), end]
+    print(f"6. a year of payments to {end} delivered; airflow dags test collection in {len(segments)} runs "
+          "(every day posted in order; the bank answers each 口座振替 依頼) …", flush=True)
+    seconds = 0.0
+    for through in segments:
+        ok, more, log_path = run_dag("collection", {**conf, "processing_day": through}, env, logs / "collection",
+                                     name=through)
+        seconds += more
+        if not ok:
+            return _failed(f"collection to {through}", more, log_path, lake, results, args.fiscal_year)
+        from sample_ward.payments import bank_answers
+
+        bank_answers(lake, municipality="131032", fiscal_year=args.fiscal_year, seed=args.seed)
     print()
     print(summary_table(lake, results, args.fiscal_year, dispatch))
     print(pension_table(pension_runs, insurers))
@@ -260,15 +270,26 @@ def main(argv: list[str] | None = None) -> int:
 def _payments(lake: Path, args: argparse.Namespace, end: str) -> dict[str, int]:
     from datetime import date
 
-    from sample_ward.payments import deliver, deliver_desk, desk_files, simulate
+    from sample_ward.payments import deliver, deliver_desk, desk_files, registrations, simulate
 
     notice_date = date.fromisoformat(DAG_CONF["notice_export"]["notice_date"])
-    files, planted = simulate(lake, municipality="131032", fiscal_year=args.fiscal_year, seed=args.seed,
-                              opening=notice_date, through=date.fromisoformat(end))
-    deliver(lake / "landing", files, municipality="131032", fiscal_year=args.fiscal_year)
     deliver_desk(lake / "landing", desk_files(lake, municipality="131032", fiscal_year=args.fiscal_year,
                                               seed=args.seed, opening=notice_date, through=date.fromisoformat(end)))
+    registered = registrations(lake, municipality="131032", fiscal_year=args.fiscal_year, seed=args.seed)
+    files, planted = simulate(lake, municipality="131032", fiscal_year=args.fiscal_year, seed=args.seed,
+                              opening=notice_date, through=date.fromisoformat(end), registered=registered)
+    deliver(lake / "landing", files, municipality="131032", fiscal_year=args.fiscal_year)
     return planted
+
+
+def _ordinary_due_dates(lake: Path, fiscal_year: int) -> list[str]:
+    import polars as pl
+
+    from pipelines.lake import read_partition
+
+    schedule = read_partition(lake, "curated", "installment_schedule", "131032", fiscal_year)
+    dues = schedule.filter(pl.col("route") == "ordinary")["due_date"].unique().sort().to_list()
+    return [d.isoformat() for d in dues]
 
 
 def collection_table(lake: Path, fiscal_year: int, planted: dict[str, int], seconds: float) -> str:

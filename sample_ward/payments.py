@@ -67,13 +67,23 @@ def _notified(lake: Path, municipality: str, fiscal_year: int, as_of: date) -> p
         pl.when(pl.col("route") == "ordinary").then(pl.col("notified_on")).alias("notified_on"))
 
 
-def simulate(lake: Path, *, municipality: str, fiscal_year: int, seed: int, opening: date, through: date
-             ) -> tuple[dict[str, dict[str, bytes]], dict[str, int]]:
+def simulate(lake: Path, *, municipality: str, fiscal_year: int, seed: int, opening: date, through: date,
+             registered: pl.DataFrame | None = None) -> tuple[dict[str, dict[str, bytes]], dict[str, int]]:
     """The payment files of every delivery day in (``opening``, ``through``]: ``{day: {file name: bytes}}``, and
-    the counts of what was planted."""
+    the counts of what was planted. ``registered``: the 口座振替 registrations (atena_no, start_date, end_date):
+    their 期 are debited by the bank (:func:`bank_answers`), not paid at a counter — but for one person who pays
+    a debited 期 at a convenience store too (a 過誤納 to refund)."""
     rng = np.random.default_rng(seed)
     owed = _notified(lake, municipality, fiscal_year, through)
     ordinary = owed.filter(pl.col("route") == "ordinary").sort("notice_no", "installment")
+    if registered is not None and registered.height:
+        debited = ordinary.join(registered.select("atena_no", "start_date", "end_date"), on="atena_no") \
+            .filter((pl.col("start_date") <= pl.col("due_date"))
+                    & (pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("due_date")))) \
+            .select("notice_no", "installment").unique()
+        keep = debited.sort("notice_no", "installment").head(1)  # also paid at a store: paid twice
+        ordinary = ordinary.join(debited.join(keep, on=["notice_no", "installment"], how="anti"),
+                                 on=["notice_no", "installment"], how="anti")
     payments, planted = _ordinary_payments(ordinary, rng, opening, through)
     pension_only = owed.group_by("notice_no").agg((pl.col("route") == "ordinary").any().alias("_ordinary")) \
         .filter(~pl.col("_ordinary") & pl.col("notice_no").str.slice(4, 1).eq("1")).sort("notice_no")
@@ -313,12 +323,25 @@ def _plant_faults(out: dict[str, dict[str, bytes]], events: pl.DataFrame, munici
         planted["file_with_wrong_trailer"] = 1
 
 
+def registrations(lake: Path, *, municipality: str, fiscal_year: int, seed: int) -> pl.DataFrame:
+    """The 口座振替 依頼書 of about 30 % of the 普通徴収 persons (:mod:`sample_ward.account_transfer`)."""
+    from sample_ward.account_transfer import registrations as made
+    from transforms.tax_rules import load_municipality_profile
+
+    owed = _notified(lake, municipality, fiscal_year, date(fiscal_year + 1, 5, 31))
+    persons = owed.filter(pl.col("route") == "ordinary").select("atena_no").unique().sort("atena_no")
+    due_months = list(load_municipality_profile(municipality).get("ordinary_collection.due_months"))
+    return made(persons, seed=seed, fiscal_year=fiscal_year, due_months=due_months)
+
+
 def desk_files(lake: Path, *, municipality: str, fiscal_year: int, seed: int, opening: date, through: date
                ) -> dict[str, bytes]:
     """What the ward's other desks deliver for the year's collection, by path under the landing zone: the
     住民記録's DV等支援措置 extract every Monday (the same persons as May's: the 督促状 and 還付通知書 are printed
-    only with a list at most 14 days old) and the 公金受取口座 obtained for the residents (about 40 %)."""
+    only with a list at most 14 days old), the 公金受取口座 obtained for the residents (about 40 %) and the
+    口座振替 registrations (about 30 % of the 普通徴収 persons)."""
     from pipelines.lake import read_partition
+    from sample_ward.account_transfer import registrations_csv, registrations_path
     from sample_ward.public_benefit_accounts import accounts, accounts_csv
 
     out: dict[str, bytes] = {}
@@ -335,7 +358,31 @@ def desk_files(lake: Path, *, municipality: str, fiscal_year: int, seed: int, op
     made = accounts(residents, seed=seed, through=opening)
     folder = Path("public_benefit_accounts") / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
     out[(folder / f"kokin_koza_{municipality}_{opening:%Y%m%d}.csv").as_posix()] = accounts_csv(made)
+    out[registrations_path(municipality, fiscal_year)] = registrations_csv(
+        registrations(lake, municipality=municipality, fiscal_year=fiscal_year, seed=seed))
     return out
+
+
+def bank_answers(lake: Path, *, municipality: str, fiscal_year: int, seed: int) -> int:
+    """The bank answers every 口座振替 依頼 (全銀 91) the ward handed off and it has not answered yet: its 振替結果
+    arrives in the landing folder of the third day after the 引落日 (:func:`sample_ward.account_transfer.
+    bank_results`). Returns the number of result files delivered."""
+    from sample_ward.account_transfer import bank_results
+
+    exports = lake / "exports" / "bank" / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    base = lake / "landing" / "payments" / f"municipality={municipality}" / f"fiscal_year={fiscal_year}"
+    written = 0
+    for request in sorted(exports.glob("*/koza_furikae_91_*.txt")):
+        debit = date.fromisoformat(f"{request.stem[-8:-4]}-{request.stem[-4:-2]}-{request.stem[-2:]}")
+        day = debit + timedelta(days=3)
+        day = day + timedelta(days=(7 - day.weekday()) % 7 if day.weekday() >= 5 else 0)
+        target = base / f"day={day.isoformat()}" / f"account_transfer_result_{debit:%Y%m%d}.txt"
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(bank_results(request.read_bytes(), file=request.name, seed=seed))
+        written += 1
+    return written
 
 
 def deliver_desk(landing: Path, files: dict[str, bytes]) -> int:
@@ -367,4 +414,4 @@ def deliver(landing: Path, files: dict[str, dict[str, bytes]], *, municipality: 
     return written
 
 
-__all__ = ["deliver", "deliver_desk", "desk_files", "simulate"]
+__all__ = ["bank_answers", "deliver", "deliver_desk", "desk_files", "registrations", "simulate"]

@@ -238,3 +238,31 @@ def test_a_year_of_payments_every_record_in_one_place_and_the_ledger_reconciles(
         named = demands.filter(pl.col("issued_on") == day).join(
             owed, on=["notice_no", "route", "period"], how="left", suffix="_sql")
         assert (named["unpaid_sql"] == named["unpaid"]).all() and (named["unpaid"] > 0).all()
+
+
+def test_a_direct_debit_is_requested_before_its_due_date_and_its_result_posted(lake):
+    """口座振替: the 依頼 (全銀 91) of 第1期 (納期限 2026-06-30) goes to the bank 10 days before (the profile's
+    account_transfer_request_days) for every registered person with the 期 unpaid; the bank's 振替結果 pays the 期
+    on the 引落日 (code 0) or is recorded as 振替不能 (other codes), and the 期 stays due."""
+    from pipelines.lake import read_run_partitions
+    from sample_ward.payments import bank_answers
+    from transforms.zengin_records import read_zengin_file
+
+    _run("2026-06-30")
+    requests = read_run_partitions(lake, "curated", "account_transfer_requests", M, N)
+    assert set(requests["debit_day"]) == {date(2026, 6, 30)} and requests.height > 0
+    assert set(requests["installment"]) == {1}
+    [request] = sorted((lake / "exports" / "bank").rglob("koza_furikae_91_20260630.txt"))
+    sent = read_zengin_file(request.read_bytes(), file=request.name, kind="91")
+    assert sent.records.height == requests.height
+    assert int(sent.records["amount"].sum()) == int(requests["amount"].sum())
+    assert bank_answers(lake, municipality=M, fiscal_year=N, seed=15) == 1
+    report = _run("2026-07-10")
+    assert report["reconciliation"]["ok"]
+    ledger = _ledger(lake)
+    debited = ledger.filter(pl.col("cause").str.starts_with("account_transfer:"))
+    failures = read_run_partitions(lake, "curated", "account_transfer_failures", M, N)
+    # every request ends paid or failed, to the yen
+    assert debited.height + failures.height == requests.height
+    assert int(debited["amount"].sum()) + int(failures["amount"].sum()) == int(requests["amount"].sum())
+    assert set(debited["value_date"]) == {date(2026, 6, 30)} and failures.height >= 1
