@@ -105,7 +105,8 @@ def ward_texts(municipality_code: str) -> dict[str, str]:
 
 def _print_files(export: str, frame: pl.DataFrame) -> list[HandoffFile]:
     """A print file as CP932 CSV (外字 → 〓), Parquet with the characters themselves beside it, and the 外字
-    report of the CSV (as :func:`pipelines.notice_files._paper`)."""
+    report of the CSV (as :func:`pipelines.notice_files._paper`) when the CSV replaced a character: a day's files
+    without 外字 have no report."""
     from transforms.notices import cp932_form, replace_unencodable, unencodable_characters
 
     layout = load_handoff_layout(export)
@@ -114,11 +115,14 @@ def _print_files(export: str, frame: pl.DataFrame) -> list[HandoffFile]:
     counts = {"notices": shaped.height}
     report_layout = load_handoff_layout("encoding_report")
     report = gaiji.with_columns(pl.lit(f"{export}.csv").alias("print_file")).sort("notice_no", "field", "position")
-    return [
+    files = [
         HandoffFile(f"{export}.csv", replace_unencodable(shaped, gaiji), layout, "csv", None, dict(counts)),
         HandoffFile(f"{export}.parquet", shaped, layout, "parquet", None, dict(counts)),
-        HandoffFile(f"{export}_encoding_report.csv", to_export(report, report_layout), report_layout, "csv"),
     ]
+    if report.height:
+        files.append(HandoffFile(f"{export}_encoding_report.csv", to_export(report, report_layout), report_layout,
+                                 "csv"))
+    return files
 
 
 def _sent(records: pl.DataFrame, *tiebreak: str) -> pl.DataFrame:

@@ -486,6 +486,11 @@ def build_samples() -> dict[str, bytes]:
 
         exchange, exchange_entries = exchange_samples(ward, Path(tmp) / "exchange_work", municipality, fiscal_year,
                                                       WARD["residents"], WARD["seed"])
+        from sample_ward.payment_samples import payment_samples
+
+        payments, payment_entries, printed = payment_samples(Path(tmp) / "exchange_work", municipality,
+                                                             fiscal_year, WARD["seed"])
+        exports.update(printed)
 
     files: dict[str, bytes] = {}
     entries = []
@@ -524,6 +529,7 @@ def build_samples() -> dict[str, bytes]:
         })
     files.update(exports)
     files.update(exchange)
+    files.update(payments)
     export_entries = _export_entries(exports)
     index = {
         "about": ("Synthetic samples of every file that enters the ward and of every hand-off that leaves it, "
@@ -535,6 +541,7 @@ def build_samples() -> dict[str, bytes]:
         "samples": entries,
         "exports": export_entries,
         "exchange": exchange_entries,
+        "payments": payment_entries,
     }
     files[INDEX] = (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     return dict(sorted(files.items()))
@@ -603,7 +610,7 @@ def write_samples(out: Path) -> dict[str, bytes]:
     anything else in ``out`` (README.md) is left alone. Built in memory first: a failing build writes nothing."""
     files = build_samples()
     out.mkdir(parents=True, exist_ok=True)
-    for owned in (GOOD_ROOT, BAD_ROOT, EXPORTS_ROOT, "exchange"):
+    for owned in (GOOD_ROOT, BAD_ROOT, EXPORTS_ROOT, "exchange", "payments"):
         if (out / owned).exists():
             shutil.rmtree(out / owned)
     for rel, data in files.items():

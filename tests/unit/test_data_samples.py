@@ -294,7 +294,7 @@ def test_no_paper_sample_holds_a_twelve_digit_number_and_only_the_eltax_file_car
 
 
 def test_the_print_samples_show_a_gaiji_as_geta_and_report_it():
-    (report,) = [e for e in EXPORTS if e["export"] == "encoding_report"]
+    (report,) = [e for e in EXPORTS if e["export"] == "encoding_report" and "notice_export" in e["file"]]
     rows = pl.read_csv(SAMPLES / report["file"], infer_schema=False)
     assert rows.height >= 1
     notice = [e for e in EXPORTS if e["export"] == "tax_notice" and e["format"] == "csv"][0]
@@ -349,3 +349,53 @@ def test_an_inbound_exchange_sample_is_staged_and_its_bad_sibling_quarantined_wh
         else:
             assert (row["status"], row["reason_code"]) == ("quarantined", entry["bad"]["reason_code"])
             assert records.height == 0
+
+
+# ----------------------------------------------------------------------------------- collection (収納)
+PAYMENTS = INDEX["payments"]
+
+
+def test_the_payment_samples_cover_every_channel_and_bank_file():
+    kinds = {(e["direction"], e["channel"]) for e in PAYMENTS}
+    assert {("inbound", c) for c in ("convenience", "mpn", "el_qr", "bank_counter", "special_remittance",
+                                     "account_transfer_result")} <= kinds
+    assert {("outbound", "zengin_91"), ("outbound", "zengin_21"), ("landing", "account_transfer_registrations"),
+            ("landing", "public_benefit_accounts")} <= kinds
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    for entry in PAYMENTS:
+        assert entry["file"].rsplit("/", 1)[1] in readme, entry["file"]
+
+
+@pytest.mark.parametrize("entry", [e for e in PAYMENTS if e["direction"] == "inbound"], ids=lambda e: e["channel"])
+def test_an_inbound_payment_sample_reads_whole_and_its_bad_sibling_loses_exactly_its_fault(entry):
+    """Through the collection stage's readers: the good file has no record in quarantine; the bad sibling's
+    faulty record is quarantined with its reason and every other record still read (a 振替結果 with a wrong
+    trailer is refused whole)."""
+    from transforms.payment_records import read_payment_file
+    from transforms.zengin_records import ZenginFormatError, read_zengin_file
+
+    good = (SAMPLES / entry["file"]).read_bytes()
+    bad = (SAMPLES / entry["bad"]["file"]).read_bytes()
+    name = entry["file"].rsplit("/", 1)[1]
+    if entry["channel"] == "account_transfer_result":
+        assert read_zengin_file(good, file=name, kind="91_result").records.height >= 1
+        with pytest.raises(ZenginFormatError) as refused:
+            read_zengin_file(bad, file=name, kind="91_result")
+        assert type(refused.value).__name__ == entry["bad"]["reason_code"]
+        return
+    read = read_payment_file(good, file=name, channel=entry["channel"])
+    assert read.quarantine.height == 0 and read.records.height >= 1
+    faulty = read_payment_file(bad, file=name, channel=entry["channel"])
+    assert faulty.quarantine.select("record_no", "reason_code").rows() == [
+        (entry["bad"]["record_no"], entry["bad"]["reason_code"])]
+    assert faulty.records.height == read.records.height - 1
+
+
+@pytest.mark.parametrize("entry", [e for e in PAYMENTS if e["direction"] == "outbound"], ids=lambda e: e["channel"])
+def test_an_outbound_bank_sample_reads_back_and_writes_the_same_bytes(entry):
+    from transforms.zengin_records import read_zengin_file, write_zengin_file
+
+    data = (SAMPLES / entry["file"]).read_bytes()
+    kind = entry["channel"].removeprefix("zengin_")
+    zf = read_zengin_file(data, file=entry["file"], kind=kind)
+    assert zf.records.height >= 1 and write_zengin_file(zf, file=entry["file"], kind=kind) == data
