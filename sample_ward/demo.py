@@ -196,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     DAG_CONF["notice_export"] = {"notice_date": f"{args.fiscal_year}-05-20"}
     # the pension insurers' May delivery (特別徴収対象者情報) decides who is withheld from a pension
     DAG_CONF["pension_special_collection"] = {"processing_month": f"{args.fiscal_year}-05"}
-    # the collection ledger opens with the dispatch (its first posting run: the notice date)
-    DAG_CONF["collection"] = {"processing_day": f"{args.fiscal_year}-05-31"}
+    # the collection ledger opens with the dispatch (its first posting run: the notice date); the year's payments
+    # are posted after the pension months (step 6), each day's files in the folder of the day they arrive
+    DAG_CONF["collection"] = {"processing_day": DAG_CONF["notice_export"]["notice_date"]}
     insurers = PensionDesk(args, lake)
     insurers.deliver(f"{args.fiscal_year}-05")
     logs = REPO / "var" / "demo" / "logs"
