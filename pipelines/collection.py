@@ -346,6 +346,7 @@ class _Context:
         demand_rows = self._demands(run, day, balances(ledger), demanded, all_outcomes, ledger)
 
         self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows, failures)
+        self._daily(run, day, day_rows, day_outcomes, refund_rows, demand_rows)
         if demand_rows.height or refund_rows.height or request_rows.height:  # they leave before the day is posted
             self._hand_off(run, day, demand_rows, refund_rows, request_rows)
         if not self.dry_run:
@@ -587,6 +588,25 @@ class _Context:
         return out.cast(DEMAND_SCHEMA)
 
     # ------------------------------------------------------------------------------------ report
+    def _daily(self, run: str, day: date, rows: pl.DataFrame, outcomes: pl.DataFrame, refunds: pl.DataFrame,
+               demands: pl.DataFrame) -> None:
+        """The day's 収納日計 (sql/daily_receipts.sql over the day's rows): yen and rows received, 充当 and
+        refunded per route, with the records matched, held and in suspense."""
+        from pipelines.sql import run_statement
+
+        receipts = run_statement("daily_receipts", {"fiscal_year": self.fiscal_year, "day": day}, {"ledger": rows})
+        by_kind = {(r["entry_kind"], r["route"]): {"rows": int(r["rows"]), "yen": int(r["amount"])}
+                   for r in receipts.iter_rows(named=True)}
+        self.report.daily.append({
+            "day": run,
+            "receipts": [{"entry_kind": k, "route": r, **v} for (k, r), v in sorted(by_kind.items())],
+            "records": {d: outcomes.filter(pl.col("disposition") == d).height
+                        for d in ("posted", "provisional", "cancelled_provisional", "suspense", "quarantined")},
+            "suspense_yen": int(outcomes["suspense_amount"].sum() or 0),
+            "refunds": refunds.height, "refund_yen": int(refunds["refund"].sum() or 0) if refunds.height else 0,
+            "demand_notices": demands.height,
+        })
+
     def _account(self, run: str, files: pl.DataFrame, outcomes: pl.DataFrame, rows: pl.DataFrame,
                  refunds: pl.DataFrame, demands: pl.DataFrame, failures: pl.DataFrame) -> None:
         report = self.report

@@ -53,6 +53,8 @@ class RunReport:
     #: notice_export: the operator's dispatch choice and the hand-off folders written (docs/notice-export.md)
     dispatch: dict | None = None
     handoffs: list[dict] = field(default_factory=list)
+    #: collection: the 収納日計 of every day posted (docs/collection.md)
+    daily: list[dict] = field(default_factory=list)
 
     # ------------------------------------------------------------------ inputs and where they went
     def add_input(self, path: str, *, sha256: str, bytes: int, rows: int, source: str | None = None) -> None:
@@ -190,6 +192,8 @@ class RunReport:
             # notice_export only (report_version 1, added keys): the dispatch choice and the hand-offs
             **({"dispatch": self.dispatch} if self.dispatch is not None else {}),
             **({"handoffs": sorted(self.handoffs, key=lambda h: (h["recipient"], h["path"]))} if self.handoffs else {}),
+            # collection only (report_version 1, added key): the 収納日計 of each day posted
+            **({"daily": list(self.daily)} if self.daily else {}),
         }
 
 

@@ -196,6 +196,14 @@ def test_a_year_of_payments_every_record_in_one_place_and_the_ledger_reconciles(
     deliver(lake / "landing", files, municipality=M, fiscal_year=N)
     report = _run("2027-05-31")
     assert report["status"] == "success" and report["reconciliation"]["ok"]
+    # the 収納日計 of every day posted, summed: the year's payments and refunds
+    from pipelines.reports import load_report
+
+    daily = load_report(lake, "collection", M, N, report["run_id"])["daily"]
+    assert len(daily) == report["counts"]["days_posted"]
+    received = sum(r["yen"] for d in daily for r in d["receipts"] if r["entry_kind"] == "payment")
+    assert received == report["counts"]["yen_payment"]
+    assert sum(d["refund_yen"] for d in daily) == report["counts"]["yen_refund"]
 
     # every data record of every delivered file, counted here by reading the files (a file refused whole: 1)
     delivered = 0
