@@ -63,6 +63,8 @@ SCHEDULE = "installment_schedule"
 MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
 PENSION_LEDGER = "pension_ledger"
+#: the key of a receivable (transforms.receivables.KEY)
+KEY_COLUMNS = ["notice_no", "route", "payer", "period"]
 PAYMENTS_SOURCE = "payments"
 ACCOUNTS_SOURCE = "public_benefit_accounts"
 REGISTRATIONS_SOURCE = "account_transfer_registrations"
@@ -308,6 +310,8 @@ class _Context:
         self.due_months, self.schedule, self.moves, self.switch, self.opening = \
             due_months, schedule, moves, switch, opening
         self.pension_detail: pl.DataFrame | None = None
+        self.bal: pl.DataFrame | None = None  # the ledger's balances (transforms.collection.balances), kept up to date
+        self._told: tuple | None = None  # what the notices sent by the last charged day told (see _charges)
         self.registrations: pl.DataFrame | None = None
         self.request_days = 0
         self.requests = pl.DataFrame(schema=_request_schema())
@@ -315,35 +319,33 @@ class _Context:
     def post_day(self, day: date, paths: list[Path], ledger: pl.DataFrame, outcomes: pl.DataFrame,
                  demanded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         from contracts.collection import LedgerEntries
-        from transforms.collection import appropriations, balances, match_payments
-        from transforms.receivables import charge_entries, notified_schedule, receivables
+        from transforms.collection import apply_entries, appropriations, balances, match_payments
 
         run = day.isoformat()
         fy, report = self.fiscal_year, self.report
+        if self.bal is None:  # the balances of the ledger as read; kept up to date day by day after that
+            self.bal = balances(ledger, sort=False) if ledger.height else _no_balances()
         # 1. 調定
-        notified = notified_schedule(self.schedule, self.moves, self.switch, as_of=day)
-        targets = receivables(notified, fiscal_year=fy, due_months=self.due_months)
-        charged = balances(ledger) if ledger.height else _no_balances()
-        charges = charge_entries(targets, charged, opening=ledger.height == 0, fiscal_year=fy, posting_run=run,
-                                 posted_on=day, cause="curated/installment_schedule" if ledger.height == 0 else
-                                 "curated/pension_moves (年金特別徴収から普通徴収へ)")
+        charges = self._charges(day, run, opening=ledger.height == 0)
+        bal = apply_entries(self.bal, charges)
         # 2. payments
         files, records, quarantined, failures = self._read_files(run, paths)
-        bal = balances(pl.concat([ledger, charges], how="vertical"))
         payments, day_outcomes = match_payments(records, bal, outcomes, fiscal_year=fy, posting_run=run,
                                                 posted_on=day, pension_detail=self.pension_detail)
         day_outcomes = pl.concat([day_outcomes, quarantined], how="vertical").sort("file", "record_no")
         # 3. 充当 and 還付
-        bal = balances(pl.concat([ledger, charges, payments], how="vertical"))
+        bal = apply_entries(bal, payments)
         moved, refunds = appropriations(bal, fiscal_year=fy, posting_run=run, posted_on=day)
+        bal = apply_entries(bal, moved)
         day_rows = pl.concat([charges, payments, moved], how="vertical_relaxed")
         day_rows = validate(LedgerEntries, day_rows.cast(_ledger_schema()), f"curated/{LEDGER} {run}", self.run_id)
         ledger = pl.concat([ledger, day_rows], how="vertical")
         refund_rows = self._refunds(run, day, refunds, ledger)
-        request_rows = self._debit_requests(day, balances(ledger))
+        request_rows = self._debit_requests(day, bal)
         # 4. 督促
         all_outcomes = pl.concat([outcomes, day_outcomes], how="vertical")
-        demand_rows = self._demands(run, day, balances(ledger), demanded, all_outcomes, ledger)
+        demand_rows = self._demands(run, day, bal, demanded, all_outcomes, ledger)
+        self.bal = bal
 
         self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows, failures)
         self._daily(run, day, day_rows, day_outcomes, refund_rows, demand_rows)
@@ -365,6 +367,29 @@ class _Context:
                                                   run_id=self.run_id, run=run))
         self.requests = pl.concat([self.requests, request_rows], how="vertical")
         return ledger, all_outcomes, pl.concat([demanded, demand_rows], how="vertical")
+
+    def _charges(self, day: date, run: str, *, opening: bool) -> pl.DataFrame:
+        """The 調定 rows of ``day`` (:func:`transforms.receivables.charge_entries`): computed on the first day of
+        the run and whenever the notices sent by the day change (a pension switch's notice date passed), else
+        none — the notified schedule is the whole year's, so it is not rebuilt on a day nothing changed."""
+        from transforms.receivables import charge_entries, notified_schedule, receivables
+
+        def told(frame: pl.DataFrame | None) -> tuple[int, int]:
+            if frame is None or frame.height == 0:
+                return (0, 0)
+            by_then = frame.filter(pl.col("notice_date") <= day)
+            return (by_then.height, int(by_then["amount"].sum() or 0))
+
+        signature = (told(self.moves), told(self.switch))
+        if not opening and signature == self._told:
+            return pl.DataFrame(schema=_ledger_schema())
+        self._told = signature
+        notified = notified_schedule(self.schedule, self.moves, self.switch, as_of=day)
+        targets = receivables(notified, fiscal_year=self.fiscal_year, due_months=self.due_months)
+        return charge_entries(targets, self.bal.select(KEY_COLUMNS + ["charged"]), opening=opening,
+                              fiscal_year=self.fiscal_year, posting_run=run, posted_on=day,
+                              cause="curated/installment_schedule" if opening else
+                              "curated/pension_moves (年金特別徴収から普通徴収へ)").cast(_ledger_schema())
 
     # -------------------------------------------------------------------------------------- files
     def _read_files(self, run: str, paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

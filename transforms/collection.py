@@ -49,9 +49,10 @@ OUTCOME_SCHEMA = {
 
 
 # ------------------------------------------------------------------------------------------- balances
-def balances(ledger: pl.DataFrame) -> pl.DataFrame:
+def balances(ledger: pl.DataFrame, *, sort: bool = True) -> pl.DataFrame:
     """Per KEY: ``charged`` (調定), ``received`` (収入, net of refunds and 充当 out), ``unpaid``, ``overpaid``,
-    with the key's person, 期別 and 納期限 (the ledger's own; the same figures as sql/receivable_balances.sql)."""
+    with the key's person, 期別 and 納期限 (the ledger's own; the same figures as sql/receivable_balances.sql),
+    sorted by KEY unless ``sort`` is False."""
     signed_charge = pl.when(pl.col("entry_kind").is_in(["assessment", "increase"])).then(pl.col("amount")) \
         .when(pl.col("entry_kind") == "decrease").then(-pl.col("amount")).otherwise(0)
     signed_receipt = pl.when(pl.col("entry_kind").is_in(["payment", "appropriation_in"])).then(pl.col("amount")) \
@@ -59,11 +60,38 @@ def balances(ledger: pl.DataFrame) -> pl.DataFrame:
     out = ledger.group_by(KEY).agg(
         pl.col("atena_no").first(), pl.col("installment").min(), pl.col("due_date").min(),
         signed_charge.sum().cast(I64).alias("charged"), signed_receipt.sum().cast(I64).alias("received"))
-    return out.with_columns(
+    out = _settled(out)
+    return out.sort(KEY, nulls_last=False) if sort else out
+
+
+def _settled(frame: pl.DataFrame) -> pl.DataFrame:
+    extra = ["_key"] if "_key" in frame.columns else []
+    return frame.with_columns(
         (pl.col("charged") - pl.col("received")).clip(lower_bound=0).alias("unpaid"),
         (pl.col("received") - pl.col("charged")).clip(lower_bound=0).alias("overpaid"),
-    ).select("atena_no", *KEY, "installment", "due_date", "charged", "received", "unpaid", "overpaid") \
-        .sort(KEY, nulls_last=False)
+    ).select("atena_no", *KEY, "installment", "due_date", "charged", "received", "unpaid", "overpaid", *extra)
+
+
+def apply_entries(bal: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The balances after ``rows`` (new ledger rows) are posted: :func:`balances` of the ledger with them, computed
+    from the balances before (``bal``) by touching only the keys the rows name (a day's rows are few; the
+    ledger is large: the untouched keys are kept by one vectorised membership test on a key column ``_key``,
+    added once, not by a join). Unsorted."""
+    if "_key" not in bal.columns:
+        bal = bal.with_columns(_key_of())
+    if rows.height == 0:
+        return bal
+    delta = balances(rows, sort=False).with_columns(_key_of())
+    hit = pl.col("_key").is_in(delta["_key"].unique().implode())
+    merged = pl.concat([bal.filter(hit), delta], how="vertical_relaxed").group_by(KEY).agg(
+        pl.col("atena_no").first(), pl.col("installment").min(), pl.col("due_date").min(),
+        pl.col("charged").sum().cast(I64), pl.col("received").sum().cast(I64), pl.col("_key").first())
+    return pl.concat([bal.filter(~hit), _settled(merged)], how="vertical_relaxed")
+
+
+def _key_of() -> pl.Expr:
+    """KEY as one text (a null payer as ``-``): the ``_key`` of :func:`apply_entries`."""
+    return pl.concat_str([pl.col(k).fill_null("-") for k in KEY], separator="/").alias("_key")
 
 
 # ----------------------------------------------------------------------------------------------- 消込
@@ -312,5 +340,5 @@ def demands(bal: pl.DataFrame, demanded: pl.DataFrame, pending: pl.DataFrame, *,
     return due.select("atena_no", *KEY, "installment", "due_date", "charged", "unpaid").sort(KEY, nulls_last=False)
 
 
-__all__ = ["DISPOSITIONS", "OUTCOME_SCHEMA", "RECORD_SCHEMA", "appropriations", "balances", "demands",
+__all__ = ["DISPOSITIONS", "OUTCOME_SCHEMA", "RECORD_SCHEMA", "apply_entries", "appropriations", "balances", "demands",
            "match_payments", "pending_preliminary"]

@@ -216,3 +216,24 @@ def test_a_demand_for_each_period_unpaid_fifteen_days_after_its_due_date_once():
     # a paid 期 is not demanded; a 期 with a pending 速報 waits
     pending = due.select("notice_no", "route", "payer", "period")
     assert demands(balances(ledger), none, pending, day=date(2026, 7, 15), issue_after_days=15).height == 0
+
+
+def test_balances_kept_up_to_date_equal_balances_rebuilt_from_the_whole_ledger():
+    """The stage keeps the balances day by day (apply_entries) instead of summing the whole ledger each day: after
+    any sequence of postings both give the same figures per key."""
+    from transforms.collection import apply_entries
+
+    ledger = _opening()
+    remit = dict(channel="special_remittance", route="salary", payer=EMPLOYER, period="2026-06")
+    day1, _ = _match(_records(_record("bank_1", 2, paid=date(2026, 6, 25), notice=NA, installment=1, amount=10_000,
+                                      channel="bank_counter"),
+                              _record("rem_1", 2, paid=date(2026, 7, 10), amount=10_000, **remit)), ledger)
+    day2, _ = _match(_records(_record("cvs_1", 2, paid=date(2026, 6, 26), notice=NA, installment=1,
+                                      amount=10_000)), pl.concat([ledger, day1]))
+    moved, _ = appropriations(balances(pl.concat([ledger, day1, day2])), fiscal_year=2026,
+                              posting_run="2026-07-15", posted_on=date(2026, 7, 15))
+    kept = balances(ledger, sort=False)
+    for rows in (day1, day2, moved, day1.head(0)):
+        kept = apply_entries(kept, rows)
+    rebuilt = balances(pl.concat([ledger, day1, day2, moved]))
+    assert kept.drop("_key").sort("notice_no", "route", "payer", "period", nulls_last=False).equals(rebuilt)
