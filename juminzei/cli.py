@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     acct.add_argument("--atena-no", required=True, help="宛名番号 (10 digits)")
     acct.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
     acct.add_argument("--as-of", default=None, help="day YYYY-MM-DD (default: today in Asia/Tokyo)")
+    held = commands.add_parser("suspense", help="未特定入金: the payments held in suspense and the unpaid 期 each "
+                                                "could go to (docs/collection.md)")
+    held.add_argument("--fiscal-year", type=int, required=True, help="年度")
+    held.add_argument("--municipality", default=None, help="6-digit 団体コード (default from settings)")
+    held.add_argument("--as-of", default=None, help="day YYYY-MM-DD (default: today in Asia/Tokyo)")
     _add_review_parser(commands)
     _add_quarantine_parser(commands)
     _add_handoff_parser(commands)
@@ -309,6 +314,24 @@ def cmd_account(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suspense(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from contracts.errors import ConfigError
+    from pipelines.account import format_suspense, suspense_queue
+    from pipelines.config import Settings
+    from pipelines.dag_policy import TIMEZONE
+
+    settings = Settings.from_env()
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(TIMEZONE).date()
+    except ValueError:
+        raise ConfigError(f"--as-of must be a day written YYYY-MM-DD, got {args.as_of!r}") from None
+    held, candidates = suspense_queue(settings, args.municipality or settings.municipality, args.fiscal_year, as_of)
+    print(format_suspense(held, candidates), end="")
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from pipelines import review
     from pipelines.config import Settings
@@ -460,7 +483,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 COMMANDS = {
     "generate": cmd_generate, "run": cmd_run, "status": cmd_status, "stages": cmd_stages,
     "calc": cmd_calc, "installments": cmd_installments, "late-charge": cmd_late_charge, "explain": cmd_explain,
-    "account": cmd_account,
+    "account": cmd_account, "suspense": cmd_suspense,
     "review": cmd_review,
     "quarantine": cmd_quarantine, "handoff": cmd_handoff, "preview": cmd_preview,
 }

@@ -91,4 +91,50 @@ def format_account(acc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["account", "format_account"]
+def suspense_queue(settings: Settings, municipality: str, fiscal_year: int, as_of: date
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The 未特定入金 held by ``as_of`` (curated/payment_records with a suspense amount: the records in suspense and
+    the excess of a remittance above its month's 調定) and, for each whose
+    通知書番号 names a person, the unpaid 期 an operator may apply it to (sql/suspense_candidates.sql). The look
+    is an audit record (it shows persons' 期)."""
+    from pipelines.audit import append_audit
+    from pipelines.collection import LEDGER, RECORDS
+    from pipelines.lake import run_partition_files
+    from pipelines.sql import run_statement
+
+    lake = settings.lake
+    through = as_of.isoformat()
+    held = read_run_partitions(lake, "curated", RECORDS, municipality, fiscal_year, through=through,
+                               schema=None) if run_partition_files(lake, "curated", RECORDS, municipality,
+                                                                   fiscal_year, through=through) else None
+    if held is None:
+        raise ConfigError(f"the collection of {municipality}/{fiscal_year} has posted no payment file by {through}")
+    held = held.filter(pl.col("suspense_amount") > 0)  # suspense records, and the excess of a posted remittance
+    ledger = run_partition_files(lake, "curated", LEDGER, municipality, fiscal_year, through=through)
+    candidates = run_statement("suspense_candidates", {"fiscal_year": fiscal_year, "as_of": as_of},
+                               {"ledger": ledger, "suspense": held}) if held.height and ledger else None
+    append_audit(lake, operation="suspense_viewed", reason="未特定入金の照会 (juminzei suspense)", run_id=None,
+                 dataset=f"curated/{RECORDS}",
+                 atena_nos=[] if candidates is None else candidates["atena_no"].unique().sort().to_list(),
+                 actor=settings.actor, department=settings.department, host=settings.host,
+                 details={"fiscal_year": fiscal_year, "as_of": through, "held": held.height})
+    if candidates is None:
+        candidates = pl.DataFrame(schema={"file": pl.String, "record_no": pl.Int64, "atena_no": pl.String})
+    return held.sort("posting_run", "file", "record_no"), candidates
+
+
+def format_suspense(held: pl.DataFrame, candidates: pl.DataFrame) -> str:
+    lines = [f"未特定入金: {held.height} records, {_yen(int(held['suspense_amount'].sum() or 0))} yen"]
+    for h in held.iter_rows(named=True):
+        lines.append(f"  {h['posting_run']} {h['file']} #{h['record_no']} {h['channel']} {h['reason_code']}: "
+                     f"{_yen(h['suspense_amount'])} yen (通知書番号 {h['notice_no'] or '—'}, 期別 "
+                     f"{h['installment'] or '—'}, 特別徴収義務者 {h['payer'] or '—'} {h['period'] or ''})")
+        mine = candidates.filter((pl.col("file") == h["file"]) & (pl.col("record_no") == h["record_no"]))
+        for c in mine.iter_rows(named=True):
+            exact = " (the same amount)" if c["exact_amount"] else ""
+            lines.append(f"      candidate: 宛名番号 {c['atena_no']} {c['route']} 第{c['installment']}期 {c['period']} "
+                         f"納期限 {c['due_date']} 未納 {_yen(c['unpaid'])}{exact}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["account", "format_account", "format_suspense", "suspense_queue"]

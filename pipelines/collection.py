@@ -765,6 +765,16 @@ def _summarise(lake: Path, municipality: str, fiscal_year: int, through: date, l
     for row in totals.iter_rows(named=True):
         for figure in ("charged", "received", "unpaid", "overpaid"):
             report.set_count(f"{row['route']}_{figure}", int(row[figure]))
+    records = run_partition_files(lake, "curated", RECORDS, municipality, fiscal_year)
+    if not dry_run and records:  # every payment file of the year, to the ledger (sql/payment_reconciliation.sql)
+        files = run_statement("payment_reconciliation", {"fiscal_year": fiscal_year},
+                              {"ledger": source, "records": records})
+        off = files.filter(~pl.col("reconciles"))
+        report.add_check("payment_reconciliation (sql): every payment file's records in one place and its posted "
+                         "yen in the ledger", off.height == 0, expected=files.height,
+                         actual=files.height - off.height,
+                         detail=("files that do not: " + ", ".join(off["file"].to_list()[:5])) if off.height else
+                         "records = posted + provisional + cancelled + suspense + quarantined; posted yen = ledger")
 
 
 __all__ = ["CollectionStopped", "channel_of", "dispatched_on", "landing_days", "late_charges_of", "run"]

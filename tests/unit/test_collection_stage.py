@@ -239,6 +239,12 @@ def test_a_year_of_payments_every_record_in_one_place_and_the_ledger_reconciles(
     assert twice.height >= planted["ordinary_twice"] // 2
     refunded = ledger.filter(pl.col("entry_kind").is_in(["refund", "appropriation_out"]))
     assert refunded.join(twice, on=["notice_no", "route", "period"], how="semi").height >= 1
+    # the 未特定入金 queue an operator works from: every suspense yen, with the candidates of a known person
+    from pipelines.account import suspense_queue
+    from pipelines.config import Settings
+
+    held, _candidates = suspense_queue(Settings.from_env(), M, N, date(2027, 5, 31))
+    assert int(held["suspense_amount"].sum()) == int(outcomes["suspense_amount"].sum()) > 0
     # every 督促 names a 期 unpaid on the day it was issued (the balances of that day, by the SQL statement)
     demands = read_run_partitions(lake, "curated", "demand_notices", M, N)
     for day in demands["issued_on"].unique().to_list():

@@ -142,3 +142,58 @@ def test_the_days_receipts_count_each_movement_of_money_once():
     ])
     day = run_statement("daily_receipts", {"fiscal_year": 2026, "day": d("2026-06-30")}, {"ledger": ledger})
     assert day.rows() == [("payment", "ordinary", 2, 14_000), ("payment", "salary", 1, 1_200)]
+
+
+# ------------------------------------------------------------------------ suspense and file reconciliation
+def _full_ledger(rows: list[tuple]) -> pl.DataFrame:
+    """(entry_kind, atena_no, period, installment, due_date, amount, cause) rows of 年度 2026's 普通徴収, posted
+    2026-07-01, 通知書番号 2026 1 <atena_no>."""
+    return pl.DataFrame(
+        [("2026-07-01", d("2026-07-01"), kind, atena, 2026, "ordinary", None, f"20261{atena}", period, inst, due,
+          amount, cause) for kind, atena, period, inst, due, amount, cause in rows],
+        schema={"posting_run": pl.String, "posted_on": pl.Date, "entry_kind": pl.String, "atena_no": pl.String,
+                "fiscal_year": pl.Int64, "route": pl.String, "payer": pl.String, "notice_no": pl.String,
+                "period": pl.String, "installment": pl.Int32, "due_date": pl.Date, "amount": pl.Int64,
+                "cause": pl.String}, orient="row")
+
+
+OUTCOMES = {"file": pl.String, "record_no": pl.Int64, "disposition": pl.String, "reason_code": pl.String,
+            "notice_no": pl.String, "amount": pl.Int64, "posted_amount": pl.Int64, "suspense_amount": pl.Int64}
+
+
+def test_suspense_candidates_are_the_persons_unpaid_periods_the_exact_amount_first():
+    """A payment of 9,000 quoting 第7期 of A's notice (no such 期) is held; A owes 第2期 9,000 (unpaid) and 第3期
+    9,000 − 4,000 = 5,000: both are candidates, 第2期 first (its unpaid equals the payment); 第1期 is paid."""
+    a = "0100000001"
+    ledger = _full_ledger([
+        ("assessment", a, "2026-06", 1, d("2026-06-30"), 10_000, "schedule"),
+        ("assessment", a, "2026-08", 2, d("2026-08-31"), 9_000, "schedule"),
+        ("assessment", a, "2026-10", 3, d("2026-11-02"), 9_000, "schedule"),
+        ("payment", a, "2026-06", 1, d("2026-06-30"), 10_000, "bank_counter:f1#2"),
+        ("payment", a, "2026-10", 3, d("2026-11-02"), 4_000, "bank_counter:f1#3"),
+    ])
+    suspense = pl.DataFrame([("f2", 5, "suspense", "unknown_installment", f"20261{a}", 9_000, 0, 9_000),
+                             ("f2", 6, "suspense", "unknown_notice", "202619999999999", 5_000, 0, 5_000)],
+                            schema=OUTCOMES, orient="row")
+    out = run_statement("suspense_candidates", {"fiscal_year": 2026, "as_of": d("2026-07-31")},
+                        {"ledger": ledger, "suspense": suspense})
+    assert out.select("record_no", "period", "unpaid", "exact_amount").rows() == [
+        (5, "2026-08", 9_000, True), (5, "2026-10", 5_000, False)]  # nobody for record 6
+
+
+def test_payment_reconciliation_holds_each_file_to_the_ledger():
+    """File f1: three records — two posted (10,000 and 4,000 yen), one quarantined — and the ledger holds 14,000
+    yen from it: it reconciles. File f3: one record says 2,000 posted but the ledger holds nothing from it."""
+    a = "0100000001"
+    ledger = _full_ledger([
+        ("assessment", a, "2026-06", 1, d("2026-06-30"), 10_000, "schedule"),
+        ("payment", a, "2026-06", 1, d("2026-06-30"), 10_000, "bank_counter:f1#2"),
+        ("payment", a, "2026-06", 1, d("2026-06-30"), 4_000, "bank_counter:f1#3"),
+    ])
+    records = pl.DataFrame([("f1", 2, "posted", None, f"20261{a}", 10_000, 10_000, 0),
+                            ("f1", 3, "posted", None, f"20261{a}", 4_000, 4_000, 0),
+                            ("f1", 4, "quarantined", "invalid_date", None, None, 0, 0),
+                            ("f3", 2, "posted", None, f"20261{a}", 2_000, 2_000, 0)], schema=OUTCOMES, orient="row")
+    out = run_statement("payment_reconciliation", {"fiscal_year": 2026}, {"ledger": ledger, "records": records})
+    assert out.select("file", "records", "posted", "quarantined", "posted_yen", "ledger_yen", "reconciles").rows() == [
+        ("f1", 3, 2, 1, 14_000, 14_000, True), ("f3", 1, 1, 0, 2_000, 0, False)]
