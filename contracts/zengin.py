@@ -28,9 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from contracts.fixed_width import FixedField, tiling_problem
+from contracts.fixed_width import (
+    FixedField,
+    check_code_lists,
+    display_name,
+    origin,
+    read_layout_yaml,
+    tiling_problem,
+)
 from contracts.layouts import LayoutError
 
 ZENGIN_DIR = Path(__file__).resolve().parent / "zengin"
@@ -210,51 +216,19 @@ def load_zengin_layouts_from(directory: Path) -> ZenginLayouts:
 
 def _name(path: Path) -> str:
     """``contracts/zengin/<file>`` for the real folder; the path itself for a copy."""
-    try:
-        return path.resolve().relative_to(ZENGIN_DIR.parent.parent).as_posix()
-    except ValueError:
-        return str(path)
+    return display_name(path, ZENGIN_DIR)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ZenginLayoutError(f"{_name(path)}: the file is missing")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ZenginLayoutError(f"{_name(path)}: not valid YAML ({error})") from None
-    if not isinstance(data, dict):
-        raise ZenginLayoutError(f"{_name(path)}: not a mapping")
-    return data
+    return read_layout_yaml(path, _name(path), ZenginLayoutError)
 
 
 def _origin(where: str, entry: dict[str, Any]) -> str:
-    has_source, has_chosen = "source" in entry, "chosen" in entry
-    if has_source == has_chosen:
-        raise ZenginLayoutError(f"{where}: give exactly one of source (public) or chosen (our reason)")
-    text = str(entry["source"] if has_source else entry["chosen"]).strip()
-    if not text:
-        raise ZenginLayoutError(f"{where}: its source or reason is empty")
-    return f"public: {text}" if has_source else text
+    return origin(where, entry, ZenginLayoutError)
 
 
 def _check_code_lists(file: str, raw: dict[str, Any]) -> dict[str, Any]:
-    lists = raw.get("code_lists")
-    if not isinstance(lists, dict) or not lists:
-        raise ZenginLayoutError(f"{file}: missing code_lists")
-    for name, spec in lists.items():
-        where = f"{file}: code list {name!r}"
-        if not isinstance(spec, dict) or "name_ja" not in spec or not isinstance(spec.get("codes"), dict):
-            raise ZenginLayoutError(f"{where} needs name_ja and codes")
-        if not spec["codes"]:
-            raise ZenginLayoutError(f"{where} has no codes")
-        for code, entry in spec["codes"].items():
-            if not isinstance(code, str):
-                raise ZenginLayoutError(f"{where}: code {code!r} must be quoted (a string)")
-            if not isinstance(entry, dict) or "label" not in entry:
-                raise ZenginLayoutError(f"{where}: code {code!r} needs a label")
-            _origin(f"{where}: code {code!r}", entry)
-    return lists
+    return check_code_lists(file, raw, ZenginLayoutError, ascii_codes=False)
 
 
 def _check_kana(file: str, raw: dict[str, Any]) -> tuple[KanaGroup, ...]:

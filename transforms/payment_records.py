@@ -39,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import FileRecordError, JuminzeiError
+from contracts.fixed_width import line_end_of, split_on
 from contracts.payments import RECORD_LENGTH, TYPE_REASONS, PaymentField, PaymentLayout, PaymentRecordLayout
 from contracts.payments import load_payment_layouts
 
@@ -278,13 +279,7 @@ def _split_records(data: bytes, file: str, layout: PaymentLayout) -> tuple[list[
     follows the last record."""
     if not data:
         raise PaymentRecordOrderError(file, None, None, "a header record (レコード区分 1) first", "the file is empty")
-    first = min((i for i in (data.find(b"\r"), data.find(b"\n")) if i >= 0), default=-1)
-    if first < 0:
-        line_end = b""
-    elif data.startswith(b"\r\n", first):
-        line_end = b"\r\n"
-    else:
-        line_end = data[first:first + 1]
+    line_end = line_end_of(data)
     try:
         decoded = data.decode("cp932")
     except UnicodeDecodeError as error:
@@ -296,10 +291,7 @@ def _split_records(data: bytes, file: str, layout: PaymentLayout) -> tuple[list[
         if layout.format == "csv":
             return [text], b"", False
         return re.findall(f"(?s).{{1,{RECORD_LENGTH}}}", text), b"", False  # 120-byte chunks; a short last one
-    lines = text.split(line_end.decode("latin-1"))
-    final = len(lines) > 1 and lines[-1] == ""
-    if final:
-        lines.pop()
+    lines, final = split_on(text, line_end)
     return lines, line_end, final
 
 

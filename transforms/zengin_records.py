@@ -47,6 +47,7 @@ from typing import Any
 import polars as pl
 
 from contracts.errors import FileRecordError, JuminzeiError
+from contracts.fixed_width import line_end_of, split_on
 from contracts.zengin import KINDS, RECORD_LENGTH, ZenginField, ZenginLayout, ZenginRecordLayout
 from contracts.zengin import load_zengin_layouts
 
@@ -318,21 +319,12 @@ def _split_records(data: bytes, file: str) -> tuple[list[str], bytes, bool]:
     """The records as Latin-1 text (1 byte = 1 character), the separator, whether one follows the last record."""
     if not data:
         raise ZenginRecordOrderError(file, None, None, "a header record (データ区分 1) first", "the file is empty")
-    first = min((i for i in (data.find(b"\r"), data.find(b"\n")) if i >= 0), default=-1)
-    if first < 0:
-        line_end = b""
-    elif data.startswith(b"\r\n", first):
-        line_end = b"\r\n"
-    else:
-        line_end = data[first:first + 1]
+    line_end = line_end_of(data)
     text = data.decode("latin-1")
     if not line_end:
         lines = [text[i:i + RECORD_LENGTH] for i in range(0, len(text), RECORD_LENGTH)]
         return lines, b"", False
-    lines = text.split(line_end.decode("latin-1"))
-    final = len(lines) > 1 and lines[-1] == ""
-    if final:
-        lines.pop()
+    lines, final = split_on(text, line_end)
     return lines, line_end, final
 
 
