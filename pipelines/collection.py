@@ -68,6 +68,7 @@ KEY_COLUMNS = ["notice_no", "route", "payer", "period"]
 PAYMENTS_SOURCE = "payments"
 ACCOUNTS_SOURCE = "public_benefit_accounts"
 REGISTRATIONS_SOURCE = "account_transfer_registrations"
+SUSPENSIONS_SOURCE = "collection_suspensions"
 REQUESTS = "account_transfer_requests"
 FAILURES = "account_transfer_failures"
 RESULT_PREFIX = "account_transfer_result_"
@@ -220,6 +221,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
     ctx = _Context(settings, municipality, fiscal_year, run_id, dry_run, report, profile, due_months, schedule,
                    moves, switch, opening)
     ctx.registrations, ctx.request_days = registrations, request_days
+    ctx.suspensions = _suspensions(settings, municipality, fiscal_year, report)
     ctx.requests = read_run_partitions(lake, "curated", REQUESTS, municipality, fiscal_year, through=last,
                                        schema=_request_schema())
     if pension is not None:  # what each insurer reported withholding from each person (特別徴収結果通知, 22)
@@ -294,6 +296,27 @@ def _registrations(settings: Settings, municipality: str, fiscal_year: int, repo
     return staged_registrations(checked)
 
 
+def _suspensions(settings: Settings, municipality: str, fiscal_year: int, report: RunReport
+                 ) -> pl.DataFrame | None:
+    """The suspensions the 収納 desk delivered (landing/collection_suspensions/: 徴収猶予, 換価の猶予, 滞納処分の
+    停止, 督促保留), staged (atena_no, kind, start_date, end_date); None when none was delivered."""
+    from pipelines.notice_export import _read_required, landing_files
+    from transforms.notice_inputs import check_records
+
+    if not landing_files(settings, SUSPENSIONS_SOURCE, municipality, fiscal_year):
+        return None
+    checked = check_records(_read_required(settings, SUSPENSIONS_SOURCE, municipality, fiscal_year, report),
+                            SUSPENSIONS_SOURCE, None)
+    held = checked.filter(pl.col("_reason").is_not_null()).height
+    if held:
+        report.message(f"{held} records of the suspension list (徴収猶予等) cannot be read and are left out: "
+                       "correct them, or a 督促 may go to a person whose collection is suspended.")
+    day = "%Y%m%d"
+    return checked.filter(pl.col("_reason").is_null()).select(
+        "atena_no", "kind", pl.col("start_date").str.strptime(pl.Date, day),
+        pl.col("end_date").str.strptime(pl.Date, day, strict=False))
+
+
 def _outcome_schema() -> dict[str, pl.DataType]:
     from transforms.collection import OUTCOME_SCHEMA
 
@@ -313,6 +336,7 @@ class _Context:
         self.bal: pl.DataFrame | None = None  # the ledger's balances (transforms.collection.balances), kept up to date
         self._told: tuple | None = None  # what the notices sent by the last charged day told (see _charges)
         self.registrations: pl.DataFrame | None = None
+        self.suspensions: pl.DataFrame | None = None
         self.request_days = 0
         self.requests = pl.DataFrame(schema=_request_schema())
 
@@ -597,6 +621,14 @@ class _Context:
         pending = pending_preliminary(outcomes, bal)
         due = demands(bal, demanded, pending, day=day,
                       issue_after_days=self.profile.amount("collection.demand_after_days"))
+        if self.suspensions is not None and due.height:  # no 督促 while a suspension is in force (第329条)
+            held = self.suspensions.filter((pl.col("start_date") <= day)
+                                           & (pl.col("end_date").is_null() | (pl.col("end_date") >= day)))
+            waiting = due.join(held.select("atena_no").unique(), on="atena_no", how="semi")
+            if waiting.height:
+                self.report.set_count("demands_suspended",
+                                      self.report.counts.get("demands_suspended", 0) + waiting.height)
+            due = due.join(held.select("atena_no").unique(), on="atena_no", how="anti")
         if due.height == 0:
             return pl.DataFrame(schema=DEMAND_SCHEMA)
         fee = self.profile.amount("collection.demand_fee")

@@ -280,3 +280,21 @@ def test_a_direct_debit_is_requested_before_its_due_date_and_its_result_posted(l
     assert debited.height + failures.height == requests.height
     assert int(debited["amount"].sum()) + int(failures["amount"].sum()) == int(requests["amount"].sum())
     assert set(debited["value_date"]) == {date(2026, 6, 30)} and failures.height >= 1
+
+
+def test_no_demand_while_a_suspension_is_in_force_and_one_on_the_first_posting_day_after(lake):
+    """A person with a 徴収猶予 from 1 to 20 July (landing/collection_suspensions) gets no 督促 for 第1期 on 15 July
+    (地方税法第329条); the next posting day after it ends (27 July, the salary 督促 day) demands it."""
+    from pipelines.lake import read_partition, read_run_partitions
+
+    schedule = read_partition(lake, "curated", "installment_schedule", M, N)
+    person = schedule.filter(pl.col("route") == "ordinary")["person_id"].sort()[0]
+    folder = lake / "landing" / "collection_suspensions" / f"municipality={M}" / f"fiscal_year={N}"
+    folder.mkdir(parents=True)
+    (folder / f"choshu_yuyo_{M}_{N}.csv").write_text(
+        f"atena_no,kind,start_date,end_date,decided_on\n{person},1,20260701,20260720,20260630\n", encoding="utf-8")
+    report = _run("2026-07-31")
+    assert report["counts"]["demands_suspended"] >= 1
+    demands = read_run_partitions(lake, "curated", "demand_notices", M, N).filter(
+        (pl.col("atena_no") == person) & (pl.col("period") == "2026-06"))
+    assert demands["issued_on"].to_list() == [date(2026, 7, 27)]
