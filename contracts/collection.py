@@ -21,7 +21,8 @@ _PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 #: what a ledger row records (docs/glossary.md, collection)
 ENTRY_KINDS = ("assessment", "increase", "decrease", "payment", "refund", "appropriation_in", "appropriation_out")
 #: the routes of collection, as curated/installment_schedule names them
-ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main")
+ROUTES = ("ordinary", "salary", "pension_provisional", "pension_main",
+          "late_charge")  # 延滞金 of a 普通徴収 期 (地方税法第326条), charged when its tax is paid late
 
 
 #: the columns of curated/collection_ledger, in order (an empty ledger is a frame of this schema)
@@ -58,9 +59,9 @@ class LedgerEntries(pa.DataFrameModel):
         ordered = True
         coerce = False
 
-    @pa.dataframe_check(name="普通徴収 has no 特別徴収義務者 and every 特別徴収 route names one")
+    @pa.dataframe_check(name="普通徴収 (and its 延滞金) has no 特別徴収義務者 and every 特別徴収 route names one")
     def _payer(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("route") == "ordinary") == pl.col("payer").is_null())
+        return data.lazyframe.select(pl.col("route").is_in(["ordinary", "late_charge"]) == pl.col("payer").is_null())
 
     @pa.dataframe_check(name="the 通知書番号 is the person's: 年度, kind (1 納税通知書, 2 特別徴収), 宛名番号")
     def _notice(cls, data: PolarsData) -> pl.LazyFrame:

@@ -357,11 +357,17 @@ class _Context:
         payments, day_outcomes = match_payments(records, bal, outcomes, fiscal_year=fy, posting_run=run,
                                                 posted_on=day, pension_detail=self.pension_detail)
         day_outcomes = pl.concat([day_outcomes, quarantined], how="vertical").sort("file", "record_no")
-        # 3. 充当 and 還付
+        # 3. 延滞金 of the 期 paid up late, then 充当 (the tax first, 延滞金 last) and 還付
         bal = apply_entries(bal, payments)
+        before = pl.concat([ledger, charges, payments], how="vertical_relaxed")
+        late = self._late_charges(day, run, bal, payments, before)
+        bal = apply_entries(bal, late)
         moved, refunds = appropriations(bal, fiscal_year=fy, posting_run=run, posted_on=day)
         bal = apply_entries(bal, moved)
-        day_rows = pl.concat([charges, payments, moved], how="vertical_relaxed")
+        late_after = self._late_charges(day, run, bal, moved.filter(pl.col("entry_kind") == "appropriation_in"),
+                                        pl.concat([before, late, moved], how="vertical_relaxed"))
+        bal = apply_entries(bal, late_after)
+        day_rows = pl.concat([charges, payments, late, moved, late_after], how="vertical_relaxed")
         day_rows = validate(LedgerEntries, day_rows.cast(_ledger_schema()), f"curated/{LEDGER} {run}", self.run_id)
         ledger = pl.concat([ledger, day_rows], how="vertical")
         refund_rows = self._refunds(run, day, refunds, ledger)
@@ -410,10 +416,29 @@ class _Context:
         self._told = signature
         notified = notified_schedule(self.schedule, self.moves, self.switch, as_of=day)
         targets = receivables(notified, fiscal_year=self.fiscal_year, due_months=self.due_months)
-        return charge_entries(targets, self.bal.select(KEY_COLUMNS + ["charged"]), opening=opening,
+        # the 延滞金 (route late_charge) is charged by the collection itself, never by a notice: not compared
+        return charge_entries(targets, self.bal.filter(pl.col("route") != "late_charge"), opening=opening,
                               fiscal_year=self.fiscal_year, posting_run=run, posted_on=day,
                               cause="curated/installment_schedule" if opening else
                               "curated/pension_moves (年金特別徴収から普通徴収へ)").cast(_ledger_schema())
+
+    def _late_charges(self, day: date, run: str, bal: pl.DataFrame, touched: pl.DataFrame,
+                      ledger: pl.DataFrame) -> pl.DataFrame:
+        """The 延滞金 (route ``late_charge``) of every 普通徴収 期 that ``touched`` (the day's payments or 充当) paid
+        up after its 納期限: computed to its last payment (transforms.late_charge, 地方税法第326条 and 附則第3条の2,
+        every statutory rounding), charged at once. A day without a published rate charges none and says so."""
+        from transforms.collection import late_charge_rows
+        from transforms.tax_rules import RuleError
+
+        try:
+            rows = late_charge_rows(bal, touched, ledger, fiscal_year=self.fiscal_year, posting_run=run,
+                                    posted_on=day)
+        except RuleError as error:
+            self.report.message(f"{run}: the 延滞金 of the 期 paid late that day is not charged: {error}")
+            return pl.DataFrame(schema=_ledger_schema())
+        if rows.height:
+            self.report.set_count("late_charges", self.report.counts.get("late_charges", 0) + rows.height)
+        return rows.cast(_ledger_schema())
 
     # -------------------------------------------------------------------------------------- files
     def _read_files(self, run: str, paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -688,7 +713,7 @@ class _Context:
         report.add_quarantine_reasons(dict(outcomes.filter(pl.col("disposition") == "quarantined")
                                            .group_by("reason_code").len().rows()))
         sums = dict(rows.group_by("entry_kind").agg(pl.col("amount").sum()).rows())
-        for kind in ("assessment", "increase", "decrease", "payment", "appropriation_in", "refund"):
+        for kind in ("assessment", "increase", "decrease", "payment", "appropriation_in", "refund"):  # all routes
             name = f"yen_{kind}"
             report.set_count(name, report.counts.get(name, 0) + int(sums.get(kind, 0)))
         report.set_count("yen_suspense", report.counts.get("yen_suspense", 0)

@@ -304,13 +304,13 @@ def collection_table(lake: Path, fiscal_year: int, planted: dict[str, int], seco
     latest, c = runs[0], {}
     for r in reversed(runs):  # the year's figures: counts summed over the runs, balances from the latest
         for k, v in r["counts"].items():
-            if k.startswith(("records_", "yen_", "refunds", "demand_notices", "days_posted")):
+            if k.startswith(("records_", "yen_", "refunds", "demand_notices", "days_posted", "late_charges")):
                 c[k] = c.get(k, 0) + v
     totals = latest["counts"]
     lines = ["", f"収納 {fiscal_year}: the ledger as posted to {latest['counts'].get('processing_day')} "
              f"({c.get('days_posted', 0)} posting runs; the year's run took {seconds:.0f}s; docs/collection.md)",
              f"{'route':<20} {'調定':>14} {'収入':>14} {'未納':>12} {'過誤納':>9} {'収納率':>7}"]
-    for route in ("ordinary", "salary", "pension_provisional", "pension_main"):
+    for route in ("ordinary", "salary", "pension_provisional", "pension_main", "late_charge"):
         charged = totals.get(f"{route}_charged", 0)
         if not charged:
             continue
@@ -323,7 +323,8 @@ def collection_table(lake: Path, fiscal_year: int, planted: dict[str, int], seco
         f"(未特定入金, {c.get('yen_suspense', 0):,} yen), {c.get('records_quarantined', 0)} quarantined.")
     lines.append(
         f"Posted: 収入 {c.get('yen_payment', 0):,} yen; 充当 {c.get('yen_appropriation_in', 0):,}; 還付 "
-        f"{c.get('yen_refund', 0):,} in {c.get('refunds', 0)} refunds; {c.get('demand_notices', 0)} 督促状.")
+        f"{c.get('yen_refund', 0):,} in {c.get('refunds', 0)} refunds; {c.get('demand_notices', 0)} 督促状; "
+        f"{c.get('late_charges', 0)} 延滞金 charged (route late_charge).")
     checks = [k for r in runs for k in r.get("reconciliation", {}).get("checks", []) if not k.get("ok")]
     lines.append("Reconciliation: " + ("every run's checks hold (yen read = posted + suspense per day; the DuckDB "
                                        "totals = the ledger summed per 期)" if not checks else

@@ -30,7 +30,9 @@ I64 = pl.Int64
 #: where an inbound payment record ends (docs/collection.md)
 DISPOSITIONS = ("posted", "provisional", "cancelled_provisional", "suspense", "quarantined")
 #: routes a person's own money sits on (an employer's remittance is the employer's: not 充当 to the person)
-PERSONAL_ROUTES = ("ordinary", "pension_provisional", "pension_main")
+PERSONAL_ROUTES = ("ordinary", "pension_provisional", "pension_main", "late_charge")
+#: the routes a person owes on and an overpayment is 充当 to: the tax first, its 延滞金 last (地方税法第17条の2)
+OWED_ROUTES = ("ordinary", "late_charge")
 PENSION_ROUTES = ("pension_provisional", "pension_main")
 
 RECORD_SCHEMA = {
@@ -236,7 +238,7 @@ def _allocate_remittances(remits: pl.DataFrame, bal: pl.DataFrame, posting_run: 
     if remits.height == 0:
         return empty_rows, pl.DataFrame(schema=OUTCOME_SCHEMA)
     family = pl.when(pl.col("route").is_in(list(PENSION_ROUTES))).then(pl.lit("pension")).otherwise(pl.col("route"))
-    owed = bal.filter(pl.col("route") != "ordinary").with_columns(family.alias("_family")).select(
+    owed = bal.filter(pl.col("route").is_in(["salary", *PENSION_ROUTES])).with_columns(family.alias("_family")).select(
         "_family", "payer", "period", "atena_no", "notice_no", "route", "installment", "due_date", "unpaid")
     r = remits.with_row_index("_r").rename({"route": "_family", "notice_no": "_notice_no",
                                                      "installment": "_installment"})
@@ -271,15 +273,17 @@ def _allocate_remittances(remits: pl.DataFrame, bal: pl.DataFrame, posting_run: 
 def appropriations(bal: pl.DataFrame, *, fiscal_year: int, posting_run: str, posted_on: date
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each 期 overpaid on a person's own route (``bal``: :func:`balances` after the day's payments) is 充当 to
-    the person's unpaid 普通徴収 期別, oldest 納期限 first (地方税法第17条の2), then refunded (第17条).
+    the person's unpaid 普通徴収 期別, oldest 納期限 first, their 延滞金 last (地方税法第17条の2), then refunded
+    (第17条).
     Returns the ledger rows (``appropriation_out`` / ``appropriation_in`` pairs and ``refund`` rows) and the
     refunds decided (one row per overpaid 期: atena_no, KEY, ``refund``)."""
     over = bal.filter(pl.col("route").is_in(list(PERSONAL_ROUTES)) & (pl.col("overpaid") > 0)) \
         .sort("atena_no", "due_date", *KEY, nulls_last=False)
     if over.height == 0:
         return pl.DataFrame(schema={c: None for c in LEDGER_COLUMNS}).clear(), _no_refunds()
-    need = bal.filter((pl.col("route") == "ordinary") & (pl.col("unpaid") > 0)) \
-        .sort("atena_no", "due_date", *KEY, nulls_last=False)
+    need = bal.filter(pl.col("route").is_in(list(OWED_ROUTES)) & (pl.col("unpaid") > 0)) \
+        .with_columns((pl.col("route") == "late_charge").alias("_last")) \
+        .sort("atena_no", "_last", "due_date", *KEY, nulls_last=False).drop("_last")
     over = over.with_columns(pl.col("overpaid").cum_sum().over("atena_no").alias("_upto"))
     over = over.with_columns((pl.col("_upto") - pl.col("overpaid")).alias("_from"))
     need = need.with_columns(pl.col("unpaid").cum_sum().over("atena_no").alias("_n_upto"))
@@ -315,6 +319,60 @@ def _no_refunds() -> pl.DataFrame:
                                 "due_date": pl.Date, "refund": I64})
 
 
+# -------------------------------------------------------------------------------------------- 延滞金
+def late_charge_due(bal: pl.DataFrame, touched: pl.DataFrame) -> pl.DataFrame:
+    """The 普通徴収 期 whose tax is paid up (``unpaid`` 0, ``bal`` after the day's payments), touched by the day's
+    rows (``touched``: KEY) and with no 延滞金 charged yet: the 期 whose 延滞金 is now fixed (地方税法第326条:
+    from the day after the 納期限 to the day of payment)."""
+    charged = bal.filter(pl.col("route") == "late_charge").select("notice_no", "period")
+    return bal.filter((pl.col("route") == "ordinary") & (pl.col("unpaid") == 0) & (pl.col("charged") > 0)) \
+        .join(touched.select(KEY).unique(), on=KEY, how="semi", nulls_equal=True) \
+        .join(charged, on=["notice_no", "period"], how="anti")
+
+
+def late_charge_entries(settled: pl.DataFrame, charges: pl.DataFrame, *, fiscal_year: int, posting_run: str,
+                        posted_on: date) -> pl.DataFrame:
+    """The ``assessment`` rows of route ``late_charge`` (one per 期 with a 延滞金 above 0) from ``charges``
+    (:func:`transforms.late_charge.late_charges` of ``settled``: ``key`` = the 期's row number, ``late_charge``),
+    due on ``posted_on`` (the 延滞金 is owed at once)."""
+    rows = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String)).join(
+        charges.select(pl.col("key").alias("_k"), "late_charge"), on="_k", how="inner").filter(
+        pl.col("late_charge") > 0)
+    rows = rows.with_columns(pl.lit("late_charge").alias("route"), pl.lit(posted_on, pl.Date).alias("due_date"))
+    return ledger_rows(rows, kind="assessment", posting_run=posting_run, posted_on=posted_on,
+                       fiscal_year=fiscal_year, amount=pl.col("late_charge"),
+                       cause=pl.lit("延滞金 (地方税法第326条) of the 期 paid late"))
+
+
+def late_charge_rows(bal: pl.DataFrame, touched: pl.DataFrame, ledger: pl.DataFrame, *, fiscal_year: int,
+                     posting_run: str, posted_on: date) -> pl.DataFrame:
+    """The 延滞金 rows of the 期 that ``touched`` (KEY of the day's payments or 充当) paid up after their 納期限
+    (``bal``: the balances with them; ``ledger``: every row so far, the day's included): each computed by
+    :func:`transforms.late_charge.late_charges` from its 調定 and its payments to the last one, every statutory
+    rounding applied. Raises the rules' RuleError for a day without a published rate."""
+    from transforms.late_charge import late_charges
+
+    empty = ledger.head(0).select(LEDGER_COLUMNS)
+    if touched.height == 0:
+        return empty
+    settled = late_charge_due(bal, touched)
+    if settled.height == 0:
+        return empty
+    keyed = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String).alias("key"))
+    paid = ledger.filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])).join(
+        keyed.select("key", *KEY), on=KEY, how="inner", nulls_equal=True).select(
+        "key", pl.col("value_date").alias("date"), "amount")
+    last = paid.group_by("key").agg(pl.col("date").max().alias("computed_on"))
+    periods = keyed.join(last, on="key", how="inner").filter(pl.col("computed_on") > pl.col("due_date"))
+    if periods.height == 0:
+        return empty
+    charged, _segments = late_charges(periods.select("key", pl.col("charged").alias("tax_amount"), "due_date",
+                                                     "computed_on"),
+                                      paid.join(periods.select("key"), on="key", how="semi"))
+    return late_charge_entries(settled, charged, fiscal_year=fiscal_year, posting_run=posting_run,
+                               posted_on=posted_on)
+
+
 # ----------------------------------------------------------------------------------------------- 督促
 def pending_preliminary(outcomes: pl.DataFrame, bal: pl.DataFrame) -> pl.DataFrame:
     """The KEY of every 期 with a 速報 not yet confirmed by its 確報 nor cancelled (``outcomes``: every posting
@@ -341,4 +399,4 @@ def demands(bal: pl.DataFrame, demanded: pl.DataFrame, pending: pl.DataFrame, *,
 
 
 __all__ = ["DISPOSITIONS", "OUTCOME_SCHEMA", "RECORD_SCHEMA", "apply_entries", "appropriations", "balances", "demands",
-           "match_payments", "pending_preliminary"]
+           "late_charge_due", "late_charge_entries", "late_charge_rows", "match_payments", "pending_preliminary"]

@@ -237,3 +237,38 @@ def test_balances_kept_up_to_date_equal_balances_rebuilt_from_the_whole_ledger()
         kept = apply_entries(kept, rows)
     rebuilt = balances(pl.concat([ledger, day1, day2, moved]))
     assert kept.drop("_key").sort("notice_no", "route", "payer", "period", nulls_last=False).equals(rebuilt)
+
+
+def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_to_the_tax_first():
+    """C' owes 第1期 1,000,000 yen (納期限 2026-06-30) and 第2期 500,000 (2026-08-31) and pays 第1期 on 2026-10-30
+    with 1,025,000 yen. The 延滞金 (地方税法第326条, 2026 rates 2.8 % / 9.1 %, 附則第3条の2; 365 days):
+    2026-07-01 … 07-31 (one month: 民法第143条) 31 days × 2.8 % on 1,000,000 = 2,378.08 → 2,378;
+    08-01 … 10-30, 91 days × 9.1 % = 22,687.67 → 22,687; 25,065 → 100円未満切捨て → 25,000.
+    The 25,000 paid above the tax is 充当 to the oldest unpaid tax first (第2期), the 延滞金 last (第17条の2)."""
+    from transforms.collection import apply_entries, late_charge_rows
+
+    who = "0100000009"
+    schedule = pl.DataFrame([
+        (who, "ordinary", 0, "2026-06", date(2026, 6, 30), 1_000_000, "ordinary", None),
+        (who, "ordinary", 1, "2026-08", date(2026, 8, 31), 500_000, "ordinary", None),
+    ], schema=_schedule().schema, orient="row")
+    ledger = assessment_entries(schedule, fiscal_year=2026, posted_on=date(2026, 6, 10), posting_run="2026-06-10",
+                                due_months=[6, 8, 10, 1])
+    notice = f"20261{who}"
+    paid, _ = _match(_records(_record("bank_9", 2, paid=date(2026, 10, 30), notice=notice, installment=1,
+                                      amount=1_025_000, channel="bank_counter")), ledger, day=date(2026, 11, 2))
+    bal = apply_entries(balances(ledger, sort=False), paid)
+    late = late_charge_rows(bal, paid, pl.concat([ledger, paid]), fiscal_year=2026, posting_run="2026-11-02",
+                            posted_on=date(2026, 11, 2))
+    LedgerEntries.validate(late)
+    assert late.select("entry_kind", "route", "period", "amount").rows() == [
+        ("assessment", "late_charge", "2026-06", 25_000)]
+    bal = apply_entries(bal, late)
+    moved, refunds = appropriations(bal, fiscal_year=2026, posting_run="2026-11-02", posted_on=date(2026, 11, 2))
+    assert moved.filter(pl.col("entry_kind") == "appropriation_in").select("route", "period", "amount").rows() == [
+        ("ordinary", "2026-08", 25_000)]
+    assert refunds.height == 0
+    # the same 期 is not charged twice when it is touched again
+    again = late_charge_rows(apply_entries(bal, late), paid, pl.concat([ledger, paid, late]), fiscal_year=2026,
+                             posting_run="2026-11-03", posted_on=date(2026, 11, 3))
+    assert again.height == 0

@@ -78,3 +78,21 @@ def test_the_opening_balances_are_what_the_notices_told():
     before = run_statement("receivable_balances", {"fiscal_year": 2026, "as_of": date(2026, 5, 19)},
                            {"ledger": entries})
     assert before.height == 0
+
+
+def test_a_period_the_notices_no_longer_name_falls_to_zero_by_a_decrease():
+    """A pension switch takes A's 本徴収 of December out of the pension route (地方税法第321条の7の6: what the
+    insurer no longer withholds is collected by 普通徴収): the notices sent after it no longer name that 期, so
+    the ledger's 27,100 yen 調定 of it is lowered by a ``decrease`` of 27,100 — a new row, never an edit."""
+    from transforms.collection import balances
+    from transforms.receivables import charge_entries, receivables
+
+    opening = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1",
+                                 due_months=DUE_MONTHS)
+    after = _schedule().filter(~((pl.col("route") == "pension_main") & (pl.col("period") == "2026-12")))
+    rows = charge_entries(receivables(after, fiscal_year=2026, due_months=DUE_MONTHS), balances(opening),
+                          opening=False, fiscal_year=2026, posting_run="2026-11-20", posted_on=date(2026, 11, 20),
+                          cause="curated/pension_moves")
+    LedgerEntries.validate(rows)
+    assert rows.select("entry_kind", "atena_no", "route", "period", "installment", "due_date", "amount").rows() == [
+        ("decrease", "0100000001", "pension_main", "2026-12", 9, date(2027, 1, 12), 27_100)]
