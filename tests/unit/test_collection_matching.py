@@ -261,13 +261,24 @@ def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_t
     late = late_charge_rows(bal, paid, pl.concat([ledger, paid]), fiscal_year=2026, posting_run="2026-11-02",
                             posted_on=date(2026, 11, 2))
     LedgerEntries.validate(late)
-    assert late.select("entry_kind", "route", "period", "amount").rows() == [
-        ("assessment", "late_charge", "2026-06", 25_000)]
+    # owed at once: due the day it is charged, on the same 通知書番号 and 期別 as the tax it follows
+    assert late.select("entry_kind", "route", "notice_no", "period", "installment", "due_date", "value_date",
+                       "amount").rows() == [
+        ("assessment", "late_charge", notice, "2026-06", 1, date(2026, 11, 2), date(2026, 11, 2), 25_000)]
+    assert "第326条" in late["cause"][0]
     bal = apply_entries(bal, late)
     moved, refunds = appropriations(bal, fiscal_year=2026, posting_run="2026-11-02", posted_on=date(2026, 11, 2))
     assert moved.filter(pl.col("entry_kind") == "appropriation_in").select("route", "period", "amount").rows() == [
         ("ordinary", "2026-08", 25_000)]
     assert refunds.height == 0
+    # a 延滞金 under 1,000 yen is not collected (第20条の4の2第5項): 第2期 500,000 paid 5 days late gives
+    # 500,000 × 2.8 % × 5 / 365 = 191.78 → 191 → 100円未満切捨て 100 → under 1,000: no row
+    second, _ = _match(_records(_record("bank_9", 3, paid=date(2026, 9, 5), notice=notice, installment=2,
+                                        amount=500_000, channel="bank_counter")), ledger, day=date(2026, 9, 7))
+    small = late_charge_rows(apply_entries(balances(ledger, sort=False), second), second,
+                             pl.concat([ledger, second]), fiscal_year=2026, posting_run="2026-09-07",
+                             posted_on=date(2026, 9, 7))
+    assert small.height == 0
     # the same 期 is not charged twice when it is touched again
     again = late_charge_rows(apply_entries(bal, late), paid, pl.concat([ledger, paid, late]), fiscal_year=2026,
                              posting_run="2026-11-03", posted_on=date(2026, 11, 3))
