@@ -283,3 +283,14 @@ def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_t
     again = late_charge_rows(apply_entries(bal, late), paid, pl.concat([ledger, paid, late]), fiscal_year=2026,
                              posting_run="2026-11-03", posted_on=date(2026, 11, 3))
     assert again.height == 0
+
+
+def test_nothing_overpaid_means_no_appropriation_and_an_empty_refund_list_of_the_refunds_shape():
+    """With nothing overpaid there is nothing to 充当 or refund; the empty refund list still has the columns and
+    types of a refund (the stage joins it to the day's payments and writes it)."""
+    moved, refunds = appropriations(balances(_opening()), fiscal_year=2026, posting_run="2026-07-15",
+                                    posted_on=date(2026, 7, 15))
+    assert moved.height == 0 and refunds.height == 0
+    assert refunds.schema == pl.Schema({"atena_no": pl.String, "notice_no": pl.String, "route": pl.String,
+                                        "payer": pl.String, "period": pl.String, "installment": pl.Int32,
+                                        "due_date": pl.Date, "refund": pl.Int64})
