@@ -213,6 +213,11 @@ def test_a_demand_for_each_period_unpaid_fifteen_days_after_its_due_date_once():
     # on 2026-07-27 (17 days after 2026-07-10) the employer's June of B and C; A's 第1期 was demanded already
     later = demands(balances(ledger), due, none, day=date(2026, 7, 27), issue_after_days=15)
     assert later.select("atena_no", "route", "period").rows() == [(B, "salary", "2026-06"), (C, "salary", "2026-06")]
+    # one yen left unpaid is still unpaid (第329条 knows no minimum)
+    short, _ = _match(_records(_record("bank_1", 2, paid=date(2026, 6, 30), notice=NA, installment=1,
+                                       amount=9_999, channel="bank_counter")), ledger)
+    assert demands(balances(pl.concat([ledger, short])), none, none, day=date(2026, 7, 15),
+                   issue_after_days=15).select("period", "unpaid").rows() == [("2026-06", 1)]
     # a paid 期 is not demanded; a 期 with a pending 速報 waits
     pending = due.select("notice_no", "route", "payer", "period")
     assert demands(balances(ledger), none, pending, day=date(2026, 7, 15), issue_after_days=15).height == 0
@@ -279,6 +284,11 @@ def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_t
                              pl.concat([ledger, second]), fiscal_year=2026, posting_run="2026-09-07",
                              posted_on=date(2026, 9, 7))
     assert small.height == 0
+    # a late payment that leaves part of the tax unpaid fixes no 延滞金 yet (it runs until the tax is paid up)
+    part, _ = _match(_records(_record("bank_9", 4, paid=date(2026, 10, 30), notice=notice, installment=2,
+                                      amount=300_000, channel="bank_counter")), ledger, day=date(2026, 11, 2))
+    assert late_charge_rows(apply_entries(balances(ledger, sort=False), part), part, pl.concat([ledger, part]),
+                            fiscal_year=2026, posting_run="2026-11-02", posted_on=date(2026, 11, 2)).height == 0
     # the same 期 is not charged twice when it is touched again
     again = late_charge_rows(apply_entries(bal, late), paid, pl.concat([ledger, paid, late]), fiscal_year=2026,
                              posting_run="2026-11-03", posted_on=date(2026, 11, 3))
