@@ -304,3 +304,36 @@ def test_nothing_overpaid_means_no_appropriation_and_an_empty_refund_list_of_the
     assert refunds.schema == pl.Schema({"atena_no": pl.String, "notice_no": pl.String, "route": pl.String,
                                         "payer": pl.String, "period": pl.String, "installment": pl.Int32,
                                         "due_date": pl.Date, "refund": pl.Int64})
+
+
+def test_a_period_paid_up_late_by_appropriation_is_charged_its_late_charge_to_the_day_of_the_appropriation():
+    """C' pays 1,525,000 yen on 2026-10-30 on 第1期 (1,000,000): 第1期's 延滞金 is 25,000 (worked out above); the
+    525,000 above the tax is 充当 (posted 2026-11-02) to 第2期 (500,000, 納期限 2026-08-31) first and then to
+    第1期's 延滞金 (25,000). 第2期 is thereby paid up late, on the 充当's day: its 延滞金 runs
+    2026-09-01 … 09-30 (one month) 30 days × 2.8 % on 500,000 = 1,150.68 → 1,150, and 10-01 … 11-02, 33 days ×
+    9.1 % = 4,113.97 → 4,113; 5,263 → 100円未満切捨て → 5,200 (地方税法第326条, 附則第3条の2)."""
+    from transforms.collection import apply_entries, late_charge_rows
+
+    who = "0100000009"
+    schedule = pl.DataFrame([
+        (who, "ordinary", 0, "2026-06", date(2026, 6, 30), 1_000_000, "ordinary", None),
+        (who, "ordinary", 1, "2026-08", date(2026, 8, 31), 500_000, "ordinary", None),
+    ], schema=_schedule().schema, orient="row")
+    ledger = assessment_entries(schedule, fiscal_year=2026, posted_on=date(2026, 6, 10), posting_run="2026-06-10",
+                                due_months=[6, 8, 10, 1])
+    day = date(2026, 11, 2)
+    paid, _ = _match(_records(_record("bank_9", 2, paid=date(2026, 10, 30), notice=f"20261{who}", installment=1,
+                                      amount=1_525_000, channel="bank_counter")), ledger, day=day)
+    bal = apply_entries(balances(ledger, sort=False), paid)
+    late = late_charge_rows(bal, paid, pl.concat([ledger, paid]), fiscal_year=2026, posting_run="2026-11-02",
+                            posted_on=day)
+    bal = apply_entries(bal, late)
+    moved, refunds = appropriations(bal, fiscal_year=2026, posting_run="2026-11-02", posted_on=day)
+    assert moved.filter(pl.col("entry_kind") == "appropriation_in").sort("route").select(
+        "route", "period", "amount").rows() == [("late_charge", "2026-06", 25_000), ("ordinary", "2026-08", 500_000)]
+    assert refunds.height == 0
+    bal = apply_entries(bal, moved)
+    after = late_charge_rows(bal, moved.filter(pl.col("entry_kind") == "appropriation_in"),
+                             pl.concat([ledger, paid, late, moved]), fiscal_year=2026, posting_run="2026-11-02",
+                             posted_on=day)
+    assert after.select("route", "period", "amount").rows() == [("late_charge", "2026-08", 5_200)]
