@@ -19,7 +19,8 @@ withholding moved to 普通徴収), the payment files delivered that day (`landi
 or quarantined with a reason, 過誤納 充当 and 還付 with 還付加算金, and the 督促 of the 期 still unpaid after
 their 納期限 with the 延滞金 of the day.
 
-Runs on weekdays at 08:00 (Asia/Tokyo) and when the notices are dispatched. A posted day is never changed:
+Runs on business days at 08:00 (Asia/Tokyo; a holiday's scheduled run skips) and when the notices are
+dispatched. A posted day is never changed:
 a late file goes into the folder of the day it arrives. Report: `juminzei status`; `juminzei account`;
 docs/collection.md.
 """

@@ -126,15 +126,36 @@ def late_schedule_reason(run_type: Any, logical_date: datetime | None, now: date
             "now, trigger the DAG by hand with its form.")
 
 
+def closed_day_reason(stage: str, run_type: Any, logical_date: datetime | None) -> str | None:
+    """A sentence when a *scheduled* run of a stage that works on business days (:data:`pipelines.stages.
+    BUSINESS_DAY_STAGES`) falls on a day the banks and the ward are closed — a national holiday or 12月29日〜1月3日
+    (the weekday schedule leaves out Saturdays and Sundays): it does nothing; the next business day's run posts
+    what arrived. A run started by hand or by an Asset always works."""
+    from pipelines.stages import BUSINESS_DAY_STAGES
+    from transforms.installments import is_closed
+
+    kind = str(getattr(run_type, "value", run_type) or "")
+    if stage not in BUSINESS_DAY_STAGES or kind != "scheduled" or logical_date is None:
+        return None
+    day = logical_date.astimezone(TIMEZONE).date()
+    if not is_closed(day):
+        return None
+    return (f"{day.isoformat()} (Asia/Tokyo) is not a business day (a national holiday or the year-end closure): "
+            f"this scheduled run of {stage} does nothing; the next business day's run posts what arrived. To post "
+            "now, trigger the DAG by hand.")
+
+
 def resolve_dag_run(stage: str, context: Mapping[str, Any]) -> dict:
     """The first task of every DAG: the run configuration from an Airflow task context (a plain mapping here;
-    nothing of Airflow is imported). A late scheduled run raises :class:`RunSkipped`; a run started by Asset
+    nothing of Airflow is imported). A late scheduled run, or a scheduled run of a business-day stage on a closed
+    day (:func:`closed_day_reason`), raises :class:`RunSkipped`; a run started by Asset
     events works on the partition they name (:func:`scope_from_asset_events`); then :func:`resolve_run_config`."""
     from contracts.errors import RunSkipped
 
     logical_date = context.get("logical_date")
     dag_run = context.get("dag_run")
-    reason = late_schedule_reason(getattr(dag_run, "run_type", None), logical_date)
+    reason = closed_day_reason(stage, getattr(dag_run, "run_type", None), logical_date) \
+        or late_schedule_reason(getattr(dag_run, "run_type", None), logical_date)
     if reason:
         raise RunSkipped(reason)
     events = context.get("triggering_asset_events") or {}

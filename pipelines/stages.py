@@ -26,6 +26,8 @@ COMMON_PARAMS: tuple[str, ...] = ("fiscal_year", "municipality", "dry_run")
 #: What a stage takes beyond :data:`COMMON_PARAMS` (its ``run`` function's keyword arguments of the same names).
 #: stages whose run report records who requested the run (the dispatch of notices is an operator's choice)
 RECORDS_REQUESTER = frozenset({"notice_export"})
+#: stages whose scheduled runs work on business days only (a holiday's scheduled run is skipped)
+BUSINESS_DAY_STAGES = frozenset({"collection"})
 
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "returns_ingest": ("landing",),

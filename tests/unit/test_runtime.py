@@ -167,6 +167,23 @@ def test_the_first_task_resolves_skips_late_schedules_and_follows_events():
     assert resolve_dag_run("record_merge", started)["fiscal_year"] == 2025
 
 
+def test_a_scheduled_collection_run_on_a_holiday_does_nothing_and_one_by_hand_works():
+    """The collection DAG is scheduled Monday to Friday; 2026-11-03 (文化の日, a Tuesday: 国民の祝日に関する法律) and
+    2026-12-29 (a Tuesday of the year-end closure, 地方税法施行令第6条の18) are no business days: their scheduled
+    runs skip. A run triggered by hand on them, and a scheduled run of another stage, are not affected."""
+    from contracts.errors import RunSkipped
+    from pipelines.runtime import closed_day_reason, resolve_dag_run
+
+    form = {"fiscal_year": 2026, "municipality": "131032", "dry_run": False, "processing_day": ""}
+    for utc in (datetime(2026, 11, 2, 23, tzinfo=timezone.utc), datetime(2026, 12, 28, 23, tzinfo=timezone.utc)):
+        with pytest.raises(RunSkipped, match="not a business day"):
+            resolve_dag_run("collection", {"params": form, "dag_run": _Run("scheduled"), "logical_date": utc})
+        assert closed_day_reason("collection", "manual", utc) is None
+        assert closed_day_reason("notice_export", "scheduled", utc) is None
+    # Wednesday 2026-11-04 08:00 JST is a business day
+    assert closed_day_reason("collection", "scheduled", datetime(2026, 11, 3, 23, tzinfo=timezone.utc)) is None
+
+
 def test_the_last_task_puts_the_partition_on_every_event_or_skips():
     from contracts.errors import RunSkipped
     from pipelines.runtime import publish_asset_events
