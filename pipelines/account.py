@@ -99,16 +99,14 @@ def suspense_queue(settings: Settings, municipality: str, fiscal_year: int, as_o
     is an audit record (it shows persons' 期)."""
     from pipelines.audit import append_audit
     from pipelines.collection import LEDGER, RECORDS
-    from pipelines.lake import run_partition_files
+    from pipelines.lake import run_partition_files, run_partitions
     from pipelines.sql import run_statement
 
     lake = settings.lake
     through = as_of.isoformat()
-    held = read_run_partitions(lake, "curated", RECORDS, municipality, fiscal_year, through=through,
-                               schema=None) if run_partition_files(lake, "curated", RECORDS, municipality,
-                                                                   fiscal_year, through=through) else None
-    if held is None:
+    if not run_partitions(lake, "curated", RECORDS, municipality, fiscal_year, through=through):
         raise ConfigError(f"the collection of {municipality}/{fiscal_year} has posted no payment file by {through}")
+    held = read_run_partitions(lake, "curated", RECORDS, municipality, fiscal_year, through=through)
     held = held.filter(pl.col("suspense_amount") > 0)  # suspense records, and the excess of a posted remittance
     ledger = run_partition_files(lake, "curated", LEDGER, municipality, fiscal_year, through=through)
     candidates = run_statement("suspense_candidates", {"fiscal_year": fiscal_year, "as_of": as_of},

@@ -63,8 +63,6 @@ SCHEDULE = "installment_schedule"
 MOVES = "pension_moves"
 SWITCH_INSTALLMENTS = "pension_switch_installments"
 PENSION_LEDGER = "pension_ledger"
-#: the key of a receivable (transforms.receivables.KEY)
-KEY_COLUMNS = ["notice_no", "route", "payer", "period"]
 PAYMENTS_SOURCE = "payments"
 ACCOUNTS_SOURCE = "public_benefit_accounts"
 REGISTRATIONS_SOURCE = "account_transfer_registrations"
