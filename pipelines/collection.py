@@ -289,8 +289,9 @@ def _registrations(settings: Settings, municipality: str, fiscal_year: int, repo
                             REGISTRATIONS_SOURCE, None)
     held = checked.filter(pl.col("_reason").is_not_null()).height
     if held:
-        report.message(f"{held} 口座振替 registrations are held (their reasons: juminzei quarantine show "
-                       f"--stage collection); their 期 are not debited.")
+        report.message(f"{held} 口座振替 registrations cannot be read and are left out (the file's layout: "
+                       "contracts/layouts/account_transfer_registrations.yaml): correct them, or their 期 are not "
+                       "debited.")
     return staged_registrations(checked)
 
 
