@@ -70,6 +70,7 @@ SUSPENSIONS_SOURCE = "collection_suspensions"
 REQUESTS = "account_transfer_requests"
 FAILURES = "account_transfer_failures"
 RESULT_PREFIX = "account_transfer_result_"
+DEFERRALS = "late_charge_deferrals"
 
 FILE_SCHEMA: dict[str, pl.DataType] = {
     "posting_run": pl.String(), "file": pl.String(), "channel": pl.String(), "sha256": pl.String(),
@@ -86,6 +87,13 @@ DEMAND_SCHEMA: dict[str, pl.DataType] = {
     "notice_no": pl.String(), "route": pl.String(), "payer": pl.String(), "period": pl.String(),
     "installment": pl.Int32(), "due_date": pl.Date(), "charged": pl.Int64(), "unpaid": pl.Int64(),
     "late_charge": pl.Int64(), "fee": pl.Int64(), "deadline": pl.Date(),
+}
+
+#: curated/late_charge_deferrals: a 期 paid up late on a day whose 延滞金 rate is not published yet (``deferred``),
+#: and when a later day computed it (``computed``); a 期 whose last row is ``deferred`` is computed again every day
+DEFERRAL_SCHEMA: dict[str, pl.DataType] = {
+    "posting_run": pl.String(), "atena_no": pl.String(), "notice_no": pl.String(), "route": pl.String(),
+    "payer": pl.String(), "period": pl.String(), "status": pl.String(), "reason": pl.String(),
 }
 
 
@@ -209,7 +217,10 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
         report.message(f"Nothing to post: the ledger is posted up to {last} and no day up to {through} has files "
                        "or a 督促 due.")
 
-    ledger = read_run_partitions(lake, "curated", LEDGER, municipality, fiscal_year, schema=_ledger_schema())
+    # the ledger as posted: its balances and receipts are what the days work on (a dry run keeps every row in
+    # memory too, for the totals below; a run that writes reads them back from the partitions instead)
+    ledger = read_run_partitions(lake, "curated", LEDGER, municipality, fiscal_year, schema=_ledger_schema(),
+                                 columns=None if dry_run else WORKING_COLUMNS)
     outcomes = read_run_partitions(lake, "curated", RECORDS, municipality, fiscal_year, through=last,
                                    schema=_outcome_schema())
     demanded = read_run_partitions(lake, "curated", DEMANDS, municipality, fiscal_year, through=last,
@@ -222,6 +233,8 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
     ctx.suspensions = _suspensions(settings, municipality, fiscal_year, report)
     ctx.requests = read_run_partitions(lake, "curated", REQUESTS, municipality, fiscal_year, through=last,
                                        schema=_request_schema())
+    ctx.deferrals = read_run_partitions(lake, "curated", DEFERRALS, municipality, fiscal_year, through=last,
+                                        schema=DEFERRAL_SCHEMA)
     if pension is not None:  # what each insurer reported withholding from each person (特別徴収結果通知, 22)
         ctx.pension_detail = pension.filter(pl.col("withheld") > 0).select(
             "atena_no", "route", pl.col("payer_code").alias("payer"), "period", "withheld")
@@ -230,7 +243,7 @@ def _run(settings: Settings, municipality: str, fiscal_year: int, through: date,
                                                   demanded)
 
     step(STEPS[2])
-    _summarise(lake, municipality, fiscal_year, through, ledger, report, dry_run)
+    _summarise(lake, municipality, fiscal_year, through, ledger, ctx.bal, report, dry_run)
 
 
 def _optional(lake: Path, dataset: str, municipality: str, fiscal_year: int) -> pl.DataFrame | None:
@@ -333,11 +346,14 @@ class _Context:
             due_months, schedule, moves, switch, opening
         self.pension_detail: pl.DataFrame | None = None
         self.bal: pl.DataFrame | None = None  # the ledger's balances (transforms.collection.balances), kept up to date
+        self.receipts: pl.DataFrame | None = None  # its payment, 充当 and 減額 rows, keyed (see _receipts)
         self._told: tuple | None = None  # what the notices sent by the last charged day told (see _charges)
         self.registrations: pl.DataFrame | None = None
         self.suspensions: pl.DataFrame | None = None
         self.request_days = 0
         self.requests = pl.DataFrame(schema=_request_schema())
+        self.deferrals = pl.DataFrame(schema=DEFERRAL_SCHEMA)
+        self._deferred_today: list[pl.DataFrame] = []
 
     def post_day(self, day: date, paths: list[Path], ledger: pl.DataFrame, outcomes: pl.DataFrame,
                  demanded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -348,8 +364,9 @@ class _Context:
         fy, report = self.fiscal_year, self.report
         if self.bal is None:  # the balances of the ledger as read; kept up to date day by day after that
             self.bal = balances(ledger, sort=False) if ledger.height else _no_balances()
+            self.receipts = _receipts(ledger)
         # 1. 調定
-        charges = self._charges(day, run, opening=ledger.height == 0)
+        charges = self._charges(day, run, opening=self.bal.height == 0)
         bal = apply_entries(self.bal, charges)
         # 2. payments
         files, records, quarantined, failures = self._read_files(run, paths)
@@ -358,24 +375,30 @@ class _Context:
         day_outcomes = pl.concat([day_outcomes, quarantined], how="vertical").sort("file", "record_no")
         # 3. 延滞金 of the 期 paid up late, then 充当 (the tax first, 延滞金 last) and 還付
         bal = apply_entries(bal, payments)
-        before = pl.concat([ledger, charges, payments], how="vertical_relaxed")
-        late = self._late_charges(day, run, bal, payments, before)
+        receipts = pl.concat([self.receipts, _receipts(charges), _receipts(payments)], how="vertical")
+        late = self._late_charges(day, run, bal, payments, receipts)
         bal = apply_entries(bal, late)
         moved, refunds = appropriations(bal, fiscal_year=fy, posting_run=run, posted_on=day)
         bal = apply_entries(bal, moved)
+        receipts = pl.concat([receipts, _receipts(moved)], how="vertical")
         late_after = self._late_charges(day, run, bal, moved.filter(pl.col("entry_kind") == "appropriation_in"),
-                                        pl.concat([before, late, moved], how="vertical_relaxed"))
+                                        receipts)
         bal = apply_entries(bal, late_after)
         day_rows = pl.concat([charges, payments, late, moved, late_after], how="vertical_relaxed")
         day_rows = validate(LedgerEntries, day_rows.cast(_ledger_schema()), f"curated/{LEDGER} {run}", self.run_id)
-        ledger = pl.concat([ledger, day_rows], how="vertical")
-        refund_rows = self._refunds(run, day, refunds, ledger)
+        # the day's rows are written below; only a dry run keeps the ledger's rows in memory (for _summarise)
+        ledger = pl.concat([ledger, day_rows], how="vertical") if self.dry_run else ledger.clear()
+        refund_rows = self._refunds(run, day, refunds, receipts)
         request_rows = self._debit_requests(day, bal)
         # 4. 督促
         all_outcomes = pl.concat([outcomes, day_outcomes], how="vertical")
-        demand_rows = self._demands(run, day, bal, demanded, all_outcomes, ledger)
-        self.bal = bal
+        demand_rows = self._demands(run, day, bal, demanded, all_outcomes, receipts)
+        self.bal, self.receipts = bal, receipts
 
+        deferral_rows = pl.concat(self._deferred_today, how="vertical") if self._deferred_today else \
+            pl.DataFrame(schema=DEFERRAL_SCHEMA)
+        self._deferred_today = []
+        self.deferrals = pl.concat([self.deferrals, deferral_rows], how="vertical")
         self._account(run, files, day_outcomes, day_rows, refund_rows, demand_rows, failures)
         self._daily(run, day, day_rows, day_outcomes, refund_rows, demand_rows)
         if demand_rows.height or refund_rows.height or request_rows.height:  # they leave before the day is posted
@@ -387,6 +410,8 @@ class _Context:
                 extra.append((REQUESTS, request_rows, ["debit_day", "customer_no"]))
             if failures.height:
                 extra.append((FAILURES, failures, ["file", "record_no"]))
+            if deferral_rows.height:
+                extra.append((DEFERRALS, deferral_rows, ["notice_no", "route", "period", "status"]))
             for dataset, frame, key in (*extra, (FILES, files, ["file"]),
                                         (RECORDS, day_outcomes, ["file", "record_no"]),
                                         (REFUNDS, refund_rows, ["atena_no", "notice_no", "route", "period"]),
@@ -424,20 +449,54 @@ class _Context:
     def _late_charges(self, day: date, run: str, bal: pl.DataFrame, touched: pl.DataFrame,
                       ledger: pl.DataFrame) -> pl.DataFrame:
         """The 延滞金 (route ``late_charge``) of every 普通徴収 期 that ``touched`` (the day's payments or 充当) paid
-        up after its 納期限: computed to its last payment (transforms.late_charge, 地方税法第326条 and 附則第3条の2,
-        every statutory rounding), charged at once. A day without a published rate charges none and says so."""
-        from transforms.collection import late_charge_rows
+        up after its 納期限, and of every 期 deferred before: computed to its last payment (transforms.late_charge,
+        地方税法第326条 and 附則第3条の2, every statutory rounding), charged at once. When a day of the 期 has no
+        published rate, none is charged: the 期 are deferred (curated/late_charge_deferrals) and computed again
+        on every later posting day until the rate is in rules/late_charge.yaml — never guessed, never dropped."""
+        from transforms.collection import late_charge_entries, late_charge_periods
+        from transforms.late_charge import late_charges
+        from transforms.receivables import KEY
         from transforms.tax_rules import RuleError
 
-        try:
-            rows = late_charge_rows(bal, touched, ledger, fiscal_year=self.fiscal_year, posting_run=run,
-                                    posted_on=day)
-        except RuleError as error:
-            self.report.message(f"{run}: the 延滞金 of the 期 paid late that day is not charged: {error}")
+        pending = self._pending_deferrals()
+        periods, paid = late_charge_periods(bal, pl.concat([touched.select(KEY), pending.select(KEY)],
+                                                           how="vertical_relaxed"), ledger)
+
+        def mark(frame: pl.DataFrame, status: str, reason: str | None) -> None:
+            if frame.height:
+                self._deferred_today.append(frame.select(
+                    pl.lit(run).alias("posting_run"), "atena_no", *KEY, pl.lit(status).alias("status"),
+                    pl.lit(reason, pl.String).alias("reason")).cast(DEFERRAL_SCHEMA))
+
+        if periods.height == 0:
+            mark(pending, "computed", "no 延滞金 is due any more (the 期 is unpaid again or charged)")
             return pl.DataFrame(schema=_ledger_schema())
+        try:
+            charged, _segments = late_charges(periods.select("key", pl.col("charged").alias("tax_amount"),
+                                                             "due_date", "computed_on"), paid)
+        except RuleError as error:
+            new = periods.join(pending.select(KEY), on=KEY, how="anti", nulls_equal=True)
+            mark(new, "deferred", str(error))
+            if new.height:
+                self.report.message(f"{run}: the 延滞金 of {new.height} 期 paid late is deferred until the rate is "
+                                    f"published: {error}")
+                self.report.set_count("late_charges_deferred",
+                                      self.report.counts.get("late_charges_deferred", 0) + new.height)
+            return pl.DataFrame(schema=_ledger_schema())
+        mark(pending, "computed", None)
+        rows = late_charge_entries(periods, charged, fiscal_year=self.fiscal_year, posting_run=run, posted_on=day)
         if rows.height:
             self.report.set_count("late_charges", self.report.counts.get("late_charges", 0) + rows.height)
         return rows.cast(_ledger_schema())
+
+    def _pending_deferrals(self) -> pl.DataFrame:
+        """The 期 whose 延滞金 is deferred (their last row in curated/late_charge_deferrals, today's included)."""
+        from transforms.receivables import KEY
+
+        rows = pl.concat([self.deferrals, *self._deferred_today], how="vertical")
+        last = rows.with_row_index("_n").sort("_n").group_by(KEY, maintain_order=True).agg(
+            pl.col("atena_no").last(), pl.col("status").last())
+        return last.filter(pl.col("status") == "deferred").select("atena_no", *KEY)
 
     # -------------------------------------------------------------------------------------- files
     def _read_files(self, run: str, paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -612,8 +671,8 @@ class _Context:
         if self.registrations is None:
             return pl.DataFrame(schema=_request_schema())
         asked = set(self.requests["debit_day"].unique().to_list())
-        ahead = bal.filter((pl.col("route") == "ordinary") & (pl.col("due_date") > day)
-                           & (pl.col("due_date") <= day + timedelta(days=self.request_days)))
+        window = (pl.col("due_date") > day) & (pl.col("due_date") <= day + timedelta(days=self.request_days))
+        ahead = bal.filter(window).filter(pl.col("route") == "ordinary")
         frames = [debit_requests(bal, self.registrations, debit_day=d, earlier_requests=self.requests)
                   for d in sorted(set(ahead["due_date"].unique().to_list()) - asked)]
         out = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=_request_schema())
@@ -624,12 +683,14 @@ class _Context:
 
     # ------------------------------------------------------------------------------------ refunds
     def _refunds(self, run: str, day: date, refunds: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
-        """The refunds decided on ``day`` with their 還付加算金 (from the latest payment of the 期)."""
+        """The refunds decided on ``day`` with their 還付加算金 (from the latest payment of the 期; ``ledger``: the
+        ledger's rows, or only its receipts: :func:`_receipts`)."""
         if refunds.height == 0:
             return pl.DataFrame(schema=REFUND_SCHEMA)
+        from transforms.collection import rows_of_keys
         from transforms.receivables import KEY
 
-        last_paid = ledger.filter(pl.col("entry_kind") == "payment").group_by(KEY).agg(
+        last_paid = rows_of_keys(ledger, refunds).filter(pl.col("entry_kind") == "payment").group_by(KEY).agg(
             pl.col("value_date").max().alias("paid_on"))
         rows = refunds.join(last_paid, on=KEY, how="left", nulls_equal=True).select(
             pl.lit(run).alias("posting_run"), pl.lit(day, pl.Date).alias("decided_on"), "atena_no", "notice_no",
@@ -749,10 +810,31 @@ def _no_balances() -> pl.DataFrame:
                                 "unpaid": pl.Int64, "overpaid": pl.Int64})
 
 
+#: the ledger rows the per-day computations read back (延滞金 from the payments and 充当 of a 期; 還付加算金 from
+#: its last payment and whether its 調定 was lowered): kept by the stage, keyed (transforms.collection.keyed), so
+#: that a day looks up its few 期 by a hash instead of scanning the whole ledger's text
+RECEIPT_KINDS = ("payment", "appropriation_in", "decrease")
+#: the columns of the ledger a run works from: what balances and receipts need (not the readable ``entry_id``
+#: and ``cause``, most of the ledger's memory)
+WORKING_COLUMNS = ["posted_on", "value_date", "entry_kind", "atena_no", "fiscal_year", "route", "payer", "notice_no",
+                   "period", "installment", "due_date", "amount"]
+_RECEIPT_COLUMNS = ["entry_kind", "notice_no", "route", "payer", "period", "value_date", "amount"]
+
+
+def _receipts(rows: pl.DataFrame) -> pl.DataFrame:
+    """The ``rows`` of :data:`RECEIPT_KINDS`, narrowed to what is read back from them, with the KEY's hash."""
+    from transforms.collection import keyed
+
+    schema = _ledger_schema()
+    return keyed(rows.filter(pl.col("entry_kind").is_in(list(RECEIPT_KINDS))).select(_RECEIPT_COLUMNS)
+                 .cast({c: schema[c] for c in _RECEIPT_COLUMNS}))
+
+
 def late_charges_of(due: pl.DataFrame, ledger: pl.DataFrame, day: date, say) -> pl.DataFrame:
     """延滞金 as of ``day`` of each 期 in ``due`` (its 調定 and the payments made on it); null, with a sentence in
     the report, when a day of the period has no published rate (the 督促状 still goes out: the 延滞金 is
     computed when the tax is paid). ``say`` takes that sentence (a run report's ``message``)."""
+    from transforms.collection import rows_of_keys
     from transforms.late_charge import late_charges
     from transforms.receivables import KEY
     from transforms.tax_rules import RuleError
@@ -760,8 +842,8 @@ def late_charges_of(due: pl.DataFrame, ledger: pl.DataFrame, day: date, say) -> 
     periods = due.with_row_index("_id").select(pl.col("_id").cast(pl.String).alias("key"), *KEY,
                                                pl.col("charged").alias("tax_amount"), "due_date",
                                                pl.lit(day, pl.Date).alias("computed_on"))
-    pays = ledger.filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])
-                         & (pl.col("value_date") <= day)).join(
+    pays = rows_of_keys(ledger, due).filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])
+                                            & (pl.col("value_date") <= day)).join(
         periods.select("key", *KEY), on=KEY, how="inner", nulls_equal=True).select(
         "key", pl.col("value_date").alias("date"), "amount")
     try:
@@ -778,11 +860,12 @@ def _refund_additions(rows: pl.DataFrame, ledger: pl.DataFrame, day: date, repor
     payment: a 過納 (the 期's 調定 was lowered, 第17条の4第1項第1号) from the day after it, any other 過誤納
     (paid twice, paid too much: 第4号) from one month after it. Null, with a sentence in the report, when a
     day has no published rate (the rules refuse it rather than guess)."""
+    from transforms.collection import rows_of_keys
     from transforms.receivables import KEY
     from transforms.refund_addition import refund_additions
     from transforms.tax_rules import RuleError
 
-    lowered = ledger.filter(pl.col("entry_kind") == "decrease").select(KEY).unique().with_columns(
+    lowered = rows_of_keys(ledger, rows).filter(pl.col("entry_kind") == "decrease").select(KEY).unique().with_columns(
         pl.lit(True).alias("_lowered"))
     frame = rows.with_row_index("_id").join(lowered, on=KEY, how="left", nulls_equal=True).sort("_id").select(
         pl.col("_id").cast(pl.String).alias("refund_id"),
@@ -799,18 +882,21 @@ def _refund_additions(rows: pl.DataFrame, ledger: pl.DataFrame, day: date, repor
 
 
 def _summarise(lake: Path, municipality: str, fiscal_year: int, through: date, ledger: pl.DataFrame,
-               report: RunReport, dry_run: bool) -> None:
+               bal: pl.DataFrame | None, report: RunReport, dry_run: bool) -> None:
     """The 調定・収入・未納 totals of the 年度 as of the processing day, by a DuckDB statement over the ledger's
-    partitions (a dry run: over the rows in memory), held equal to the same figures summed here."""
+    partitions (a dry run: over the rows in memory), held equal to the balances the run kept day by day (``bal``;
+    when it posted no day, the ledger as read summed here): two computations that share no code."""
     from pipelines.sql import run_statement
     from transforms.collection import balances
+    from transforms.receivables import KEY
 
-    if ledger.height == 0:
-        return
     files = run_partition_files(lake, "curated", LEDGER, municipality, fiscal_year)
-    source = ledger if dry_run or not files else files
+    if (dry_run and ledger.height == 0) or (not dry_run and not files):
+        return
+    source = ledger if dry_run else files
     totals = run_statement("collection_totals", {"fiscal_year": fiscal_year, "as_of": through}, {"ledger": source})
-    mine = balances(ledger.filter(pl.col("posted_on") <= through)).group_by("route").agg(
+    kept = bal if bal is not None else balances(ledger.filter(pl.col("posted_on") <= through))
+    mine = kept.group_by("route").agg(
         pl.col("charged").sum(), pl.col("received").sum(), pl.col("unpaid").sum(), pl.col("overpaid").sum()) \
         .sort("route")
     same = totals.select("route", "charged", "received", "unpaid", "overpaid").sort("route").equals(
@@ -818,6 +904,18 @@ def _summarise(lake: Path, municipality: str, fiscal_year: int, through: date, l
     report.add_check("collection_totals (sql) = the ledger summed per 期", same,
                      expected=mine.to_dicts(), actual=totals.to_dicts(),
                      detail="調定 = 収入 + 未納 − 過誤納 per 期 and route, two computations")
+    # per 期 of every person: the DuckDB sum over the partitions against the figures kept day by day
+    figures = ["atena_no", *KEY, "charged", "received", "unpaid", "overpaid"]
+    per_key = run_statement("receivable_balances", {"fiscal_year": fiscal_year, "as_of": through},
+                            {"ledger": source}).select(figures).sort(KEY, nulls_last=False)
+    kept_per_key = kept.select(figures).sort(KEY, nulls_last=False)
+    differing = per_key.join(kept_per_key, on=figures, how="anti", nulls_equal=True).height \
+        + kept_per_key.join(per_key, on=figures, how="anti", nulls_equal=True).height
+    report.add_check("receivable_balances (sql) = the balances kept day by day, per 期 of every person",
+                     differing == 0 and per_key.height == kept_per_key.height, expected=per_key.height,
+                     actual={"periods": kept_per_key.height, "differing": differing},
+                     detail="調定 = 収入 + 未納 − 過誤納 for every 通知書番号, route and 期別, summed over the "
+                            "whole ledger by DuckDB and kept by the run from its rows")
     for row in totals.iter_rows(named=True):
         for figure in ("charged", "received", "unpaid", "overpaid"):
             report.set_count(f"{row['route']}_{figure}", int(row[figure]))

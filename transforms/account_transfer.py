@@ -160,7 +160,7 @@ def debit_requests(balances: pl.DataFrame, registrations: pl.DataFrame, *, debit
     ``debit_day`` or later are ignored, so a rerun of the day gives the same file): 新規コード is 1 when none of
     them used the same registration (宛名番号 and 受付日), else 0."""
     day = pl.lit(debit_day, pl.Date)
-    due = balances.filter((pl.col("route") == "ordinary") & (pl.col("due_date") == day) & (pl.col("unpaid") > 0))
+    due = balances.filter((pl.col("due_date") == day) & (pl.col("unpaid") > 0)).filter(pl.col("route") == "ordinary")
     chosen = valid_registrations(registrations, day=debit_day)
     rows = due.join(chosen, on="atena_no", how="inner", validate="m:1")
     bad = rows.filter(~pl.col("notice_no").str.contains(f"^[0-9]{{{NOTICE_NO_LENGTH}}}$").fill_null(False)

@@ -67,33 +67,95 @@ def balances(ledger: pl.DataFrame, *, sort: bool = True) -> pl.DataFrame:
 
 
 def _settled(frame: pl.DataFrame) -> pl.DataFrame:
-    extra = ["_key"] if "_key" in frame.columns else []
+    extra = [c for c in INDEX if c in frame.columns]
     return frame.with_columns(
         (pl.col("charged") - pl.col("received")).clip(lower_bound=0).alias("unpaid"),
         (pl.col("received") - pl.col("charged")).clip(lower_bound=0).alias("overpaid"),
-    ).select("atena_no", *KEY, "installment", "due_date", "charged", "received", "unpaid", "overpaid", *extra)
+    ).select(*_BALANCE_COLUMNS, *extra)
+
+
+_BALANCE_COLUMNS = ["atena_no", *KEY, "installment", "due_date", "charged", "received", "unpaid", "overpaid"]
+#: the lookup columns :func:`apply_entries` keeps on the stage's balances: 64-bit hashes of the KEY, the 宛名番号,
+#: the 通知書番号 and the month of a 特別徴収義務者 (payer and period). A day names a few thousand keys of millions;
+#: finding them by a hash is a scan of integers, not of text, and every hit is then confirmed on the text itself
+#: (a hash collision cannot mix two keys).
+INDEX = ["_h", "_ah", "_nh", "_mh"]
+_HASHED = {"atena_no": "_ah", "notice_no": "_nh", "payer_month": "_mh"}
+
+
+def _payer_month(payer: pl.Expr, period: pl.Expr) -> pl.Expr:
+    return pl.concat_str([payer.fill_null("-"), period.fill_null("-")], separator="/")
+
+
+def _index() -> list[pl.Expr]:
+    key = pl.concat_str([pl.col(k).fill_null("-") for k in KEY], separator="/")
+    return [key.hash().alias("_h"), pl.col("atena_no").hash().alias("_ah"), pl.col("notice_no").hash().alias("_nh"),
+            _payer_month(pl.col("payer"), pl.col("period")).hash().alias("_mh")]
+
+
+def indexed(bal: pl.DataFrame) -> pl.DataFrame:
+    """``bal`` with the :data:`INDEX` columns (computed once; :func:`apply_entries` keeps them)."""
+    return bal if "_h" in bal.columns else bal.with_columns(_index())
+
+
+def rows_naming(bal: pl.DataFrame, column: str, values: pl.Series) -> pl.DataFrame:
+    """The rows of ``bal`` whose ``column`` (``atena_no``, ``notice_no``, or ``payer_month``: payer and period as
+    ``payer/period``) is one of ``values``: through the index when ``bal`` has one (an integer scan, then the text
+    compared on the few rows found)."""
+    wanted = values.drop_nulls().unique()
+    if wanted.len() == 0:
+        return bal.clear()
+    hashed = _HASHED[column]
+    if hashed in bal.columns:
+        bal = bal.filter(pl.col(hashed).is_in(wanted.hash().implode()))
+    text = _payer_month(pl.col("payer"), pl.col("period")) if column == "payer_month" else pl.col(column)
+    return bal.filter(text.is_in(wanted.implode()))
+
+
+def keyed(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (ledger rows) with the KEY's hash ``_h`` (:data:`INDEX`), for :func:`rows_of_keys`."""
+    return rows if "_h" in rows.columns else rows.with_columns(_index()[0])
+
+
+def rows_of_keys(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``frame`` (ledger rows or balances) whose KEY is one of ``keys``' (a frame with the KEY
+    columns): through ``_h`` when ``frame`` has it (:func:`keyed`), the text deciding."""
+    wanted = keys.select(KEY).unique()
+    if wanted.height == 0:
+        return frame.clear()
+    if "_h" in frame.columns:
+        frame = frame.filter(pl.col("_h").is_in(wanted.select(_index()[0]).to_series().implode()))
+    return frame.join(wanted, on=KEY, how="semi", nulls_equal=True)
 
 
 def apply_entries(bal: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """The balances after ``rows`` (new ledger rows) are posted: :func:`balances` of the ledger with them, computed
-    from the balances before (``bal``) by touching only the keys the rows name (a day's rows are few; the
-    ledger is large: the untouched keys are kept by one vectorised membership test on a key column ``_key``,
-    added once, not by a join). Unsorted."""
-    if "_key" not in bal.columns:
-        bal = bal.with_columns(_key_of())
+    from the balances before (``bal``) by touching only the keys the rows name. A day's rows are few and the
+    ledger is large, so the keys are found through the :data:`INDEX` (added once) and their figures updated in
+    place of a copy (the text columns are shared, not copied); a key the ledger did not hold is appended. The
+    rows keep their order."""
+    bal = indexed(bal)
     if rows.height == 0:
         return bal
-    delta = balances(rows, sort=False).with_columns(_key_of())
-    hit = pl.col("_key").is_in(delta["_key"].unique().implode())
-    merged = pl.concat([bal.filter(hit), delta], how="vertical_relaxed").group_by(KEY).agg(
-        pl.col("atena_no").first(), pl.col("installment").min(), pl.col("due_date").min(),
-        pl.col("charged").sum().cast(I64), pl.col("received").sum().cast(I64), pl.col("_key").first())
-    return pl.concat([bal.filter(~hit), _settled(merged)], how="vertical_relaxed")
-
-
-def _key_of() -> pl.Expr:
-    """KEY as one text (a null payer as ``-``): the ``_key`` of :func:`apply_entries`."""
-    return pl.concat_str([pl.col(k).fill_null("-") for k in KEY], separator="/").alias("_key")
+    delta = balances(rows, sort=False).with_columns(_index())
+    found_at = bal["_h"].is_in(delta["_h"].implode()).arg_true()
+    known = bal[found_at].select(*KEY, "installment", "due_date", "charged", "received").with_columns(
+        found_at.alias("_at"))
+    both = delta.join(known, on=KEY, how="left", nulls_equal=True, suffix="_was")  # the text decides, not the hash
+    old = both.filter(pl.col("_at").is_not_null())
+    new = both.filter(pl.col("_at").is_null()).select(bal.columns)
+    at = old["_at"]
+    updated = bal.with_columns(
+        bal["charged"].scatter(at, old["charged"] + old["charged_was"]),
+        bal["received"].scatter(at, old["received"] + old["received_was"]),
+        bal["installment"].scatter(at, old.select(pl.min_horizontal("installment", "installment_was"))
+                                   .to_series().cast(bal.schema["installment"])),
+        bal["due_date"].scatter(at, old.select(pl.min_horizontal("due_date", "due_date_was")).to_series()),
+    )
+    figures = _settled(updated[at].select(*bal.columns))
+    updated = updated.with_columns(
+        updated["unpaid"].scatter(at, figures["unpaid"]), updated["overpaid"].scatter(at, figures["overpaid"]))
+    return pl.concat([updated, new], how="vertical_relaxed") if new.height else updated
 
 
 # ----------------------------------------------------------------------------------------------- 消込
@@ -148,9 +210,10 @@ def match_payments(records: pl.DataFrame, bal: pl.DataFrame, earlier: pl.DataFra
 
     # 納付書 payments: the 期 their 通知書番号 and 期別 name
     final = slips.filter(pl.col("report_kind") == "final")
-    ordinary = bal.filter(pl.col("route") == "ordinary").select(
+    named = rows_naming(bal, "notice_no", final["notice_no"])  # the 期 of the 通知書番号 the records name
+    ordinary = named.filter(pl.col("route") == "ordinary").select(
         "notice_no", "installment", "atena_no", "route", "payer", "period", "due_date")
-    known_notices = bal.select("notice_no").unique()
+    known_notices = named.select("notice_no").unique()
     hit = final.join(ordinary, on=["notice_no", "installment"], how="left", suffix="_ledger")
     reason = (pl.when(pl.col("notice_no").is_null()).then(pl.lit("no_notice_number"))
               .when(~pl.col("notice_no").str.starts_with(f"{fiscal_year:04d}")).then(pl.lit("other_fiscal_year"))
@@ -210,7 +273,9 @@ def _pension_by_detail(remits: pl.DataFrame, bal: pl.DataFrame, detail: pl.DataF
         (pl.col("_n") == 1) & (pl.col("amount") == pl.col("_detail")) & (pl.col("retirement_amount") == 0))
     if exact.height == 0:
         return keys, pl.DataFrame(schema=rows_schema), pl.DataFrame(schema=OUTCOME_SCHEMA)
-    dues = bal.filter(pl.col("route").is_in(list(PENSION_ROUTES))).group_by("route", "payer", "period").agg(
+    months = exact.select(_payer_month(pl.col("payer"), pl.col("period"))).to_series()
+    dues = rows_naming(bal, "payer_month", months).filter(pl.col("route").is_in(list(PENSION_ROUTES))) \
+        .group_by("route", "payer", "period").agg(
         pl.col("due_date").max())
     lines = exact.select("payer", "period", "paid_on", "file", "record_no", "channel").join(
         detail.filter(pl.col("withheld") > 0), on=["payer", "period"], how="inner").join(
@@ -238,7 +303,9 @@ def _allocate_remittances(remits: pl.DataFrame, bal: pl.DataFrame, posting_run: 
     if remits.height == 0:
         return empty_rows, pl.DataFrame(schema=OUTCOME_SCHEMA)
     family = pl.when(pl.col("route").is_in(list(PENSION_ROUTES))).then(pl.lit("pension")).otherwise(pl.col("route"))
-    owed = bal.filter(pl.col("route").is_in(["salary", *PENSION_ROUTES])).with_columns(family.alias("_family")).select(
+    months = remits.select(_payer_month(pl.col("payer"), pl.col("period"))).to_series()
+    owed = rows_naming(bal, "payer_month", months).filter(pl.col("route").is_in(["salary", *PENSION_ROUTES])) \
+        .with_columns(family.alias("_family")).select(
         "_family", "payer", "period", "atena_no", "notice_no", "route", "installment", "due_date", "unpaid")
     r = remits.with_row_index("_r").rename({"route": "_family", "notice_no": "_notice_no",
                                                      "installment": "_installment"})
@@ -277,11 +344,12 @@ def appropriations(bal: pl.DataFrame, *, fiscal_year: int, posting_run: str, pos
     (第17条).
     Returns the ledger rows (``appropriation_out`` / ``appropriation_in`` pairs and ``refund`` rows) and the
     refunds decided (one row per overpaid 期: atena_no, KEY, ``refund``)."""
-    over = bal.filter(pl.col("route").is_in(list(PERSONAL_ROUTES)) & (pl.col("overpaid") > 0)) \
+    over = bal.filter(pl.col("overpaid") > 0).filter(pl.col("route").is_in(list(PERSONAL_ROUTES))) \
         .sort("atena_no", "due_date", *KEY, nulls_last=False)
     if over.height == 0:
         return pl.DataFrame(schema={c: None for c in LEDGER_COLUMNS}).clear(), _no_refunds()
-    need = bal.filter(pl.col("route").is_in(list(OWED_ROUTES)) & (pl.col("unpaid") > 0)) \
+    need = rows_naming(bal, "atena_no", over["atena_no"]) \
+        .filter(pl.col("route").is_in(list(OWED_ROUTES)) & (pl.col("unpaid") > 0)) \
         .with_columns((pl.col("route") == "late_charge").alias("_last")) \
         .sort("atena_no", "_last", "due_date", *KEY, nulls_last=False).drop("_last")
     over = over.with_columns(pl.col("overpaid").cum_sum().over("atena_no").alias("_upto"))
@@ -324,19 +392,22 @@ def late_charge_due(bal: pl.DataFrame, touched: pl.DataFrame) -> pl.DataFrame:
     """The 普通徴収 期 whose tax is paid up (``unpaid`` 0, ``bal`` after the day's payments), touched by the day's
     rows (``touched``: KEY) and with no 延滞金 charged yet: the 期 whose 延滞金 is now fixed (地方税法第326条:
     from the day after the 納期限 to the day of payment)."""
-    charged = bal.filter(pl.col("route") == "late_charge").select("notice_no", "period")
-    return bal.filter((pl.col("route") == "ordinary") & (pl.col("unpaid") == 0) & (pl.col("charged") > 0)) \
+    touched = touched.filter(pl.col("route") == "ordinary")  # (a remittance day touches every employer's month)
+    mine = rows_naming(bal, "notice_no", touched["notice_no"])
+    charged = mine.filter(pl.col("route") == "late_charge").select("notice_no", "period")
+    return mine.filter((pl.col("route") == "ordinary") & (pl.col("unpaid") == 0) & (pl.col("charged") > 0)) \
         .join(touched.select(KEY).unique(), on=KEY, how="semi", nulls_equal=True) \
-        .join(charged, on=["notice_no", "period"], how="anti")
+        .join(charged, on=["notice_no", "period"], how="anti").select(_BALANCE_COLUMNS)
 
 
 def late_charge_entries(settled: pl.DataFrame, charges: pl.DataFrame, *, fiscal_year: int, posting_run: str,
                         posted_on: date) -> pl.DataFrame:
     """The ``assessment`` rows of route ``late_charge`` (one per 期 with a 延滞金 above 0) from ``charges``
-    (:func:`transforms.late_charge.late_charges` of ``settled``: ``key`` = the 期's row number, ``late_charge``),
-    due on ``posted_on`` (the 延滞金 is owed at once)."""
-    rows = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String)).join(
-        charges.select(pl.col("key").alias("_k"), "late_charge"), on="_k", how="inner").filter(
+    (:func:`transforms.late_charge.late_charges` of ``settled``: ``key`` = the 期's ``key`` in ``settled``, or its
+    row number when ``settled`` has none; ``late_charge``), due on ``posted_on`` (the 延滞金 is owed at once)."""
+    if "key" not in settled.columns:
+        settled = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String).alias("key"))
+    rows = settled.join(charges.select("key", "late_charge"), on="key", how="inner").filter(
         pl.col("late_charge") > 0)
     rows = rows.with_columns(pl.lit("late_charge").alias("route"), pl.lit(posted_on, pl.Date).alias("due_date"))
     return ledger_rows(rows, kind="assessment", posting_run=posting_run, posted_on=posted_on,
@@ -344,32 +415,45 @@ def late_charge_entries(settled: pl.DataFrame, charges: pl.DataFrame, *, fiscal_
                        cause=pl.lit("延滞金 (地方税法第326条) of the 期 paid late"))
 
 
-def late_charge_rows(bal: pl.DataFrame, touched: pl.DataFrame, ledger: pl.DataFrame, *, fiscal_year: int,
-                     posting_run: str, posted_on: date) -> pl.DataFrame:
-    """The 延滞金 rows of the 期 that ``touched`` (KEY of the day's payments or 充当) paid up after their 納期限
-    (``bal``: the balances with them; ``ledger``: every row so far, the day's included): each computed by
-    :func:`transforms.late_charge.late_charges` from its 調定 and its payments to the last one, every statutory
-    rounding applied. Raises the rules' RuleError for a day without a published rate."""
-    from transforms.late_charge import late_charges
-
-    empty = ledger.head(0).select(LEDGER_COLUMNS)
+def late_charge_periods(bal: pl.DataFrame, touched: pl.DataFrame, ledger: pl.DataFrame
+                        ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The 期 that ``touched`` (KEY of the day's payments or 充当) paid up after their 納期限, with no 延滞金 yet
+    (``bal``: the balances with them; ``ledger``: every row so far, the day's included — or only its payment and
+    充当 rows; with ``_h`` (:func:`keyed`) the 期 are found by their hash, not by a scan of text).
+    Returns ``(periods, paid)``: the 期 (their balance columns, ``key`` and ``computed_on``, the day of the last
+    payment) and their payments (``key``, ``date``, ``amount``): the input of
+    :func:`transforms.late_charge.late_charges`."""
+    periods = pl.DataFrame(schema={**{c: bal.schema[c] for c in _BALANCE_COLUMNS}, "key": pl.String,
+                                   "computed_on": pl.Date})
+    paid = pl.DataFrame(schema={"key": pl.String, "date": pl.Date, "amount": I64})
     if touched.height == 0:
-        return empty
+        return periods, paid
     settled = late_charge_due(bal, touched)
     if settled.height == 0:
-        return empty
-    keyed = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String).alias("key"))
-    paid = ledger.filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])).join(
-        keyed.select("key", *KEY), on=KEY, how="inner", nulls_equal=True).select(
+        return periods, paid
+    numbered = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String).alias("key")).drop("_k")
+    paid = rows_of_keys(ledger, settled).filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])).join(
+        numbered.select("key", *KEY), on=KEY, how="inner", nulls_equal=True).select(
         "key", pl.col("value_date").alias("date"), "amount")
     last = paid.group_by("key").agg(pl.col("date").max().alias("computed_on"))
-    periods = keyed.join(last, on="key", how="inner").filter(pl.col("computed_on") > pl.col("due_date"))
+    periods = numbered.join(last, on="key", how="inner").filter(pl.col("computed_on") > pl.col("due_date"))
+    return periods, paid.join(periods.select("key"), on="key", how="semi")
+
+
+def late_charge_rows(bal: pl.DataFrame, touched: pl.DataFrame, ledger: pl.DataFrame, *, fiscal_year: int,
+                     posting_run: str, posted_on: date) -> pl.DataFrame:
+    """The 延滞金 rows of the 期 that ``touched`` paid up after their 納期限 (:func:`late_charge_periods`): each
+    computed by :func:`transforms.late_charge.late_charges` from its 調定 and its payments to the last one, every
+    statutory rounding applied. Raises the rules' RuleError for a day without a published rate."""
+    from contracts.collection import LEDGER_SCHEMA
+    from transforms.late_charge import late_charges
+
+    periods, paid = late_charge_periods(bal, touched, ledger)
     if periods.height == 0:
-        return empty
+        return pl.DataFrame(schema=LEDGER_SCHEMA)
     charged, _segments = late_charges(periods.select("key", pl.col("charged").alias("tax_amount"), "due_date",
-                                                     "computed_on"),
-                                      paid.join(periods.select("key"), on="key", how="semi"))
-    return late_charge_entries(settled, charged, fiscal_year=fiscal_year, posting_run=posting_run,
+                                                     "computed_on"), paid)
+    return late_charge_entries(periods, charged, fiscal_year=fiscal_year, posting_run=posting_run,
                                posted_on=posted_on)
 
 
@@ -381,7 +465,8 @@ def pending_preliminary(outcomes: pl.DataFrame, bal: pl.DataFrame) -> pl.DataFra
                               & pl.col("report_kind").is_in(["final", "preliminary_cancel"])).select("reference")
     waiting = outcomes.filter(pl.col("disposition") == "provisional").join(settled, on="reference", how="anti") \
         .select("notice_no", "installment")
-    return waiting.join(bal.filter(pl.col("route") == "ordinary").select("notice_no", "installment", *KEY[1:]),
+    ordinary = rows_naming(bal, "notice_no", waiting["notice_no"]).filter(pl.col("route") == "ordinary")
+    return waiting.join(ordinary.select("notice_no", "installment", *KEY[1:]),
                         on=["notice_no", "installment"], how="inner").select(KEY).unique()
 
 
@@ -391,12 +476,14 @@ def demands(bal: pl.DataFrame, demanded: pl.DataFrame, pending: pl.DataFrame, *,
     """The 期 to demand on ``day``: unpaid (``bal``), their 納期限 at least ``issue_after_days`` days before
     ``day``, not demanded before (``demanded``: KEY of earlier 督促), no 速報 of it pending (``pending``: KEY).
     普通徴収 per person; 給与特別徴収 per 特別徴収義務者 and month (the employer is demanded, 第321条の5)."""
-    due = bal.filter((pl.col("unpaid") > 0) & pl.col("route").is_in(["ordinary", "salary"])
-                     & ((pl.lit(day, pl.Date) - pl.col("due_date")).dt.total_days() >= issue_after_days))
+    due = bal.filter((pl.col("unpaid") > 0)
+                     & ((pl.lit(day, pl.Date) - pl.col("due_date")).dt.total_days() >= issue_after_days)) \
+        .filter(pl.col("route").is_in(["ordinary", "salary"]))  # the integers first: the text of the few left
     due = due.join(demanded.select(KEY), on=KEY, how="anti", nulls_equal=True) \
         .join(pending.select(KEY), on=KEY, how="anti", nulls_equal=True)
     return due.select("atena_no", *KEY, "installment", "due_date", "charged", "unpaid").sort(KEY, nulls_last=False)
 
 
-__all__ = ["DISPOSITIONS", "OUTCOME_SCHEMA", "RECORD_SCHEMA", "apply_entries", "appropriations", "balances", "demands",
-           "late_charge_due", "late_charge_entries", "late_charge_rows", "match_payments", "pending_preliminary"]
+__all__ = ["DISPOSITIONS", "INDEX", "OUTCOME_SCHEMA", "RECORD_SCHEMA", "apply_entries", "appropriations", "balances",
+           "demands", "indexed", "keyed", "late_charge_due", "late_charge_entries", "late_charge_periods",
+           "late_charge_rows", "match_payments", "pending_preliminary", "rows_naming", "rows_of_keys"]

@@ -19,7 +19,7 @@ from datetime import date
 import polars as pl
 
 from contracts.collection import LedgerEntries
-from transforms.collection import RECORD_SCHEMA, OUTCOME_SCHEMA, appropriations, balances, demands, \
+from transforms.collection import INDEX, RECORD_SCHEMA, OUTCOME_SCHEMA, appropriations, balances, demands, \
     match_payments, pending_preliminary
 from transforms.receivables import assessment_entries
 
@@ -241,7 +241,7 @@ def test_balances_kept_up_to_date_equal_balances_rebuilt_from_the_whole_ledger()
     for rows in (day1, day2, moved, day1.head(0)):
         kept = apply_entries(kept, rows)
     rebuilt = balances(pl.concat([ledger, day1, day2, moved]))
-    assert kept.drop("_key").sort("notice_no", "route", "payer", "period", nulls_last=False).equals(rebuilt)
+    assert kept.drop(INDEX).sort("notice_no", "route", "payer", "period", nulls_last=False).equals(rebuilt)
 
 
 def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_to_the_tax_first():
@@ -337,3 +337,75 @@ def test_a_period_paid_up_late_by_appropriation_is_charged_its_late_charge_to_th
                              pl.concat([ledger, paid, late, moved]), fiscal_year=2026, posting_run="2026-11-02",
                              posted_on=day)
     assert after.select("route", "period", "amount").rows() == [("late_charge", "2026-08", 5_200)]
+
+
+def test_a_payment_to_a_period_a_notice_withdrew_is_overpaid_and_goes_to_the_oldest_unpaid_period():
+    """A's 第4期 (9,000) is withdrawn by a later notice (a ``decrease`` 調定 to 0, 地方自治法施行令第154条: a new
+    row, never an edit); A pays the 第4期 slip of the old notice anyway. The payment still names a 期 the ledger
+    holds, so it is posted there (never guessed elsewhere, never lost) and is 過誤納 on it: 9,000 is 充当 to the
+    oldest unpaid 期, 第1期 (10,000, 地方税法第17条の2), which keeps 1,000 due; nothing is refunded and no 督促 is
+    made for the withdrawn 期."""
+    from transforms.receivables import charge_entries, receivables
+
+    ledger = _opening()
+    withdrawn = _schedule().filter(~((pl.col("person_id") == A) & (pl.col("period") == "2027-01")))
+    decrease = charge_entries(receivables(withdrawn, fiscal_year=2026, due_months=[6, 8, 10, 1]), balances(ledger),
+                              opening=False, fiscal_year=2026, posting_run="2026-07-01", posted_on=date(2026, 7, 1),
+                              cause="a notice withdrawing 第4期")
+    assert decrease.select("entry_kind", "period", "amount").rows() == [("decrease", "2027-01", 9_000)]
+    ledger = pl.concat([ledger, decrease])
+    rows, outcomes = _match(_records(_record("cvs_3", 2, paid=date(2026, 7, 10), notice=NA, installment=4,
+                                             amount=9_000)), ledger)
+    assert outcomes.select("disposition", "posted_amount").rows() == [("posted", 9_000)]
+    moved, refunds = appropriations(balances(pl.concat([ledger, rows])), fiscal_year=2026,
+                                    posting_run="2026-07-15", posted_on=date(2026, 7, 15))
+    assert moved.select("entry_kind", "period", "amount").sort("entry_kind").rows() == [
+        ("appropriation_in", "2026-06", 9_000), ("appropriation_out", "2027-01", 9_000)]
+    assert refunds.height == 0
+    after = balances(pl.concat([ledger, rows, moved])).filter(pl.col("atena_no") == A)
+    assert after.select("period", "charged", "unpaid", "overpaid").rows() == [
+        ("2026-06", 10_000, 1_000, 0), ("2026-08", 9_000, 9_000, 0), ("2026-10", 9_000, 9_000, 0),
+        ("2027-01", 0, 0, 0)]
+    none = pl.DataFrame(schema={"notice_no": pl.String, "route": pl.String, "payer": pl.String, "period": pl.String})
+    late = demands(balances(pl.concat([ledger, rows, moved])), none, none, day=date(2027, 3, 1), issue_after_days=15)
+    assert "2027-01" not in late.filter(pl.col("atena_no") == A)["period"].to_list()
+
+
+def test_the_lookup_index_finds_keys_but_the_text_decides_even_when_every_hash_collides(monkeypatch):
+    """apply_entries and rows_naming find a day's keys through 64-bit hashes (transforms.collection.INDEX). A hash
+    is not proof: with every hash forced equal (every key colliding with every other) the figures must still be
+    those of the whole ledger summed again, and a lookup by 通知書番号 or 宛名番号 must return only that one's rows."""
+    import transforms.collection as collection
+    from transforms.collection import apply_entries, indexed, rows_naming
+
+    # every key, 宛名番号 and 通知書番号 hashes to 7, in the balances and in each day's rows alike
+    monkeypatch.setattr(collection, "_index", lambda: [pl.lit(7, pl.UInt64).alias(c) for c in collection.INDEX])
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series(self.name, [7] * len(self), pl.UInt64))
+    ledger = _opening()
+    records = _records(
+        _record("bank_1", 2, paid=date(2026, 6, 25), notice=NA, installment=1, amount=4_000, channel="bank_counter"),
+        _record("rem_1", 2, paid=date(2026, 7, 10), amount=8_300, channel="special_remittance", route="salary",
+                payer=EMPLOYER, period="2026-06"))
+    day1, outcomes = _match(records, ledger)
+    colliding = indexed(balances(ledger, sort=False))
+    assert colliding["_h"].unique().to_list() == [7]
+    # 消込 through the index finds the same 期: 4,000 on A's 第1期; the remittance 8,300 to B (宛名番号 order) and
+    # nothing to C
+    indexed_rows, indexed_outcomes = match_payments(records, colliding, NO_OUTCOMES, fiscal_year=2026,
+                                                    posting_run="2026-07-15", posted_on=date(2026, 7, 15))
+    assert indexed_rows.equals(day1) and indexed_outcomes.equals(outcomes)
+    assert day1.select("atena_no", "period", "amount").rows() == [(A, "2026-06", 4_000), (B, "2026-06", 8_300)]
+    assert sorted(rows_naming(colliding, "payer_month", pl.Series([f"{EMPLOYER}/2026-06"]))["atena_no"]) == [B, C]
+    kept = apply_entries(colliding, day1)
+    assert kept.height == balances(ledger).height
+    rebuilt = balances(pl.concat([ledger, day1]))
+    assert kept.drop(INDEX).sort("notice_no", "route", "payer", "period", nulls_last=False) \
+        .equals(rebuilt)
+    assert rows_naming(colliding, "notice_no", pl.Series([NB]))["atena_no"].to_list() == [B]
+    assert sorted(rows_naming(colliding, "atena_no", pl.Series([A, None]))["period"].to_list()) == [
+        "2026-06", "2026-08", "2026-10", "2027-01"]
+    # a key the ledger did not hold is added, once
+    late = day1.head(1).with_columns(pl.lit("late_charge").alias("route"), pl.lit("assessment").alias("entry_kind"))
+    grown = apply_entries(kept, late)
+    assert grown.height == kept.height + 1
+    assert grown.filter(pl.col("route") == "late_charge").select("charged", "unpaid").rows() == [(4_000, 4_000)]

@@ -298,3 +298,89 @@ def test_no_demand_while_a_suspension_is_in_force_and_one_on_the_first_posting_d
     demands = read_run_partitions(lake, "curated", "demand_notices", M, N).filter(
         (pl.col("atena_no") == person) & (pl.col("period") == "2026-06"))
     assert demands["issued_on"].to_list() == [date(2026, 7, 27)]
+
+
+def test_one_yen_kept_wrong_on_one_period_fails_the_per_period_reconciliation(lake, monkeypatch):
+    """The run keeps its balances day by day (transforms.collection.apply_entries) and at the end holds them
+    against DuckDB's sum over the ledger's partitions (sql/receivable_balances.sql) for every 期 of every person.
+    A fault that keeps one yen on the wrong 期 (one 普通徴収 期 a yen short, another a yen over: every route's
+    total unchanged, so the route totals' check passes) must fail that check, and so the DAG's
+    check_reconciliation task."""
+    import transforms.collection as collection
+
+    real = collection.apply_entries
+
+    def one_yen_moved(bal, rows):
+        out = real(bal, rows)
+        nth = pl.int_range(pl.len()).over(pl.col("route") == "ordinary")
+        shift = pl.when((pl.col("route") == "ordinary") & (nth == 0)).then(1) \
+            .when((pl.col("route") == "ordinary") & (nth == 1)).then(-1).otherwise(0)
+        return out.with_columns(pl.col("received") + shift)
+
+    monkeypatch.setattr(collection, "apply_entries", one_yen_moved)
+    report = _run("2026-05-31")
+    failed = [c["name"] for c in report["reconciliation"]["checks"] if not c["ok"]]
+    assert failed == ["receivable_balances (sql) = the balances kept day by day, per 期 of every person"]
+    monkeypatch.setattr(collection, "apply_entries", real)
+    other = _run("2026-05-31", dry_run=True)
+    assert other["reconciliation"]["ok"]
+
+
+def test_a_late_charge_of_a_day_without_a_published_rate_waits_for_the_rate_then_is_charged(lake, monkeypatch):
+    """The largest 普通徴収 第3期 (納期限 2026-11-02) is paid in full, late, on 2027-01-12. Its 延滞金 runs into
+    2027, whose rates rules/late_charge.yaml does not hold (the 特例基準割合 for 2027 is not in the stored
+    sources): the day is posted without it and the 期 is deferred (curated/late_charge_deferrals), never guessed
+    and never dropped. With a 2027 row in the rules (here a stand-in: 2.9 % / 9.2 %, chosen unlike 2026's), the
+    next posting day charges it, computed to the day of payment. By hand (地方税法第326条, 附則第3条の2; 365 days;
+    base 1,000円未満切捨て; each segment's yen floored; the sum 100円未満切捨て):
+    2026-11-03 … 12-02 (one month, 民法第143条) 30 days × 2.8 %; 12-03 … 12-31, 29 days × 9.1 %;
+    2027-01-01 … 01-12, 12 days × 9.2 %."""
+    import dataclasses
+    from fractions import Fraction
+
+    import transforms.late_charge as late_charge
+    from pipelines.lake import read_partition, read_run_partitions
+    from transforms.notices import NOTICE_KINDS
+    from transforms.payment_records import write_payment_file
+
+    schedule = read_partition(lake, "curated", "installment_schedule", M, N)
+    third = schedule.filter((pl.col("route") == "ordinary") & (pl.col("period") == "2026-10")) \
+        .group_by("person_id").agg(pl.col("amount").sum()).sort("amount", "person_id", descending=[True, False]).row(0)
+    who, tax = third
+    notice = f"{N}{NOTICE_KINDS['tax_notice']}{who}"
+    base = tax // 1000 * 1000
+    by_hand = base * 28 * 30 // 365_000 + base * 91 * 29 // 365_000 + base * 92 * 12 // 365_000
+    expected = by_hand // 100 * 100
+    assert expected >= 1000  # collected (地方税法第20条の4の2第5項: under 1,000円 it is not)
+
+    def pay(day: date, installment: int, amount: int, serial: str) -> None:
+        records = pl.DataFrame({"paid_on": [day], "bank_code": ["0005"], "branch_code": ["041"],
+                                "notice_no": [notice], "installment": pl.Series([installment], dtype=pl.Int32),
+                                "amount": pl.Series([amount], dtype=pl.Int64), "serial_no": [serial],
+                                "credited_on": [day]})
+        name = f"bank_counter_{day:%Y%m%d}.dat"
+        (_day_folder(lake, day.isoformat()) / name).write_bytes(write_payment_file(
+            records, file=name, channel="bank_counter", created=day, municipality_code=M,
+            reporting_bank_code="0005"))
+
+    def charged() -> pl.DataFrame:
+        return _ledger(lake).filter((pl.col("route") == "late_charge") & (pl.col("notice_no") == notice))
+
+    pay(date(2027, 1, 12), 3, tax, "00000001")
+    report = _run("2027-01-12")
+    assert report["counts"]["late_charges_deferred"] == 1
+    assert any("deferred until the rate is published" in m for m in report["messages"])
+    assert charged().height == 0
+    deferred = read_run_partitions(lake, "curated", "late_charge_deferrals", M, N, schema=None)
+    assert deferred.select("notice_no", "period", "status").rows() == [(notice, "2026-10", "deferred")]
+
+    rules = late_charge.load_late_charge_rules()
+    with_2027 = dataclasses.replace(rules, rates={**rules.rates, 2027: dataclasses.replace(
+        rules.rates[2026], year=2027, first_month=Fraction(29, 1000), after=Fraction(92, 1000))})
+    monkeypatch.setattr(late_charge, "load_late_charge_rules", lambda: with_2027)
+    pay(date(2027, 1, 13), 4, 1_000, "00000002")  # any payment: 2027-01-13 becomes a posting day
+    _run("2027-01-13")
+    assert charged().select("posted_on", "amount").rows() == [(date(2027, 1, 13), expected)]
+    deferred = read_run_partitions(lake, "curated", "late_charge_deferrals", M, N, schema=None)
+    assert deferred.select("posting_run", "status").rows() == [("2027-01-12", "deferred"),
+                                                                ("2027-01-13", "computed")]
