@@ -324,10 +324,13 @@ def collection_table(lake: Path, fiscal_year: int, planted: dict[str, int], seco
     lines.append(
         f"Posted: 収入 {c.get('yen_payment', 0):,} yen; 充当 {c.get('yen_appropriation_in', 0):,}; 還付 "
         f"{c.get('yen_refund', 0):,} in {c.get('refunds', 0)} refunds; {c.get('demand_notices', 0)} 督促状; "
-        f"{c.get('late_charges', 0)} 延滞金 charged (route late_charge).")
+        f"{c.get('late_charges', 0)} 延滞金 charged (route late_charge)"
+        + (f"; {c['late_charges_deferred']} 延滞金 waiting for a rate not yet published (curated/late_charge_deferrals)"
+           if c.get("late_charges_deferred") else "") + ".")
     checks = [k for r in runs for k in r.get("reconciliation", {}).get("checks", []) if not k.get("ok")]
     lines.append("Reconciliation: " + ("every run's checks hold (yen read = posted + suspense per day; the DuckDB "
-                                       "totals = the ledger summed per 期)" if not checks else
+                                       "sum of the ledger = the balances kept, per 期 of every person and per "
+                                       "route)" if not checks else
                                        f"{len(checks)} checks FAILED: " + "; ".join(k["name"] for k in checks)))
     shown = ", ".join(f"{k} {v}" for k, v in planted.items())
     lines.append(f"Planted by the payers and agents: {shown}.")
