@@ -23,7 +23,8 @@ def account(settings: Settings, municipality: str, fiscal_year: int, atena_no: s
     nothing of the person."""
     from contracts.collection import LEDGER_SCHEMA
     from pipelines.audit import append_audit
-    from pipelines.collection import DEMAND_SCHEMA, DEMANDS, LEDGER, REFUND_SCHEMA, REFUNDS, late_charges_of
+    from pipelines.collection import DEFERRAL_SCHEMA, DEFERRALS, DEMAND_SCHEMA, DEMANDS, LEDGER, REFUND_SCHEMA, \
+        REFUNDS, late_charges_of
     from transforms.collection import balances
 
     lake = settings.lake
@@ -51,6 +52,14 @@ def account(settings: Settings, municipality: str, fiscal_year: int, atena_no: s
                                   schema=REFUND_SCHEMA).filter(pl.col("atena_no") == atena_no)
     demands = read_run_partitions(lake, "curated", DEMANDS, municipality, fiscal_year, through=through,
                                   schema=DEMAND_SCHEMA).filter(pl.col("atena_no") == atena_no)
+    # a 延滞金 fixed on a day whose rate is not published yet waits for it (curated/late_charge_deferrals)
+    deferrals = read_run_partitions(lake, "curated", DEFERRALS, municipality, fiscal_year, through=through,
+                                    schema=DEFERRAL_SCHEMA).filter(pl.col("atena_no") == atena_no)
+    waiting = deferrals.group_by("notice_no", "route", "payer", "period", maintain_order=True).agg(
+        pl.col("status").last(), pl.col("posting_run").last(), pl.col("reason").last()) \
+        .filter(pl.col("status") == "deferred")
+    notes += [f"the 延滞金 of {r['route']} {r['period']} (paid up late) waits since {r['posting_run']} for its rate: "
+              f"{r['reason']}" for r in waiting.iter_rows(named=True)]
     return {"atena_no": atena_no, "fiscal_year": fiscal_year, "as_of": through,
             "periods": periods.sort("due_date", "route", "period"),
             "entries": ledger.sort("posted_on", "value_date", "entry_id"), "refunds": refunds, "demands": demands,

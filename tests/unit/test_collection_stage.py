@@ -373,6 +373,16 @@ def test_a_late_charge_of_a_day_without_a_published_rate_waits_for_the_rate_then
     assert charged().height == 0
     deferred = read_run_partitions(lake, "curated", "late_charge_deferrals", M, N, schema=None)
     assert deferred.select("notice_no", "period", "status").rows() == [(notice, "2026-10", "deferred")]
+    # the counter's view (juminzei account) says the 延滞金 waits, and the look is audited
+    from pipelines.account import account
+    from pipelines.config import Settings
+
+    view = account(Settings.from_env(), M, N, who, date(2027, 1, 12))
+    assert any("ordinary 2026-10" in m and "waits since 2027-01-12" in m for m in view["messages"])
+    third_period = view["periods"].filter((pl.col("route") == "ordinary") & (pl.col("period") == "2026-10"))
+    assert third_period.select("charged", "received", "unpaid").rows() == [(tax, tax, 0)]
+    audit = (lake / "audit" / "audit_log.jsonl").read_text(encoding="utf-8").splitlines()
+    assert '"account_viewed"' in audit[-1] and who in audit[-1]
 
     rules = late_charge.load_late_charge_rules()
     with_2027 = dataclasses.replace(rules, rates={**rules.rates, 2027: dataclasses.replace(
@@ -384,3 +394,7 @@ def test_a_late_charge_of_a_day_without_a_published_rate_waits_for_the_rate_then
     deferred = read_run_partitions(lake, "curated", "late_charge_deferrals", M, N, schema=None)
     assert deferred.select("posting_run", "status").rows() == [("2027-01-12", "deferred"),
                                                                 ("2027-01-13", "computed")]
+    view = account(Settings.from_env(), M, N, who, date(2027, 1, 13))
+    assert not any("waits since" in m for m in view["messages"])
+    assert view["periods"].filter(pl.col("route") == "late_charge").select("period", "charged").rows() == [
+        ("2026-10", expected)]
