@@ -114,7 +114,7 @@ def rows_naming(bal: pl.DataFrame, column: str, values: pl.Series) -> pl.DataFra
 
 def keyed(rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (ledger rows) with the KEY's hash ``_h`` (:data:`INDEX`), for :func:`rows_of_keys`."""
-    return rows if "_h" in rows.columns else rows.with_columns(_index()[0])
+    return rows.with_columns(_index()[0])
 
 
 def rows_of_keys(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
@@ -403,10 +403,8 @@ def late_charge_due(bal: pl.DataFrame, touched: pl.DataFrame) -> pl.DataFrame:
 def late_charge_entries(settled: pl.DataFrame, charges: pl.DataFrame, *, fiscal_year: int, posting_run: str,
                         posted_on: date) -> pl.DataFrame:
     """The ``assessment`` rows of route ``late_charge`` (one per 期 with a 延滞金 above 0) from ``charges``
-    (:func:`transforms.late_charge.late_charges` of ``settled``: ``key`` = the 期's ``key`` in ``settled``, or its
-    row number when ``settled`` has none; ``late_charge``), due on ``posted_on`` (the 延滞金 is owed at once)."""
-    if "key" not in settled.columns:
-        settled = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String).alias("key"))
+    (:func:`transforms.late_charge.late_charges` of ``settled``, the periods of :func:`late_charge_periods`: ``key``
+    = the 期's ``key`` there; ``late_charge``), due on ``posted_on`` (the 延滞金 is owed at once)."""
     rows = settled.join(charges.select("key", "late_charge"), on="key", how="inner").filter(
         pl.col("late_charge") > 0)
     rows = rows.with_columns(pl.lit("late_charge").alias("route"), pl.lit(posted_on, pl.Date).alias("due_date"))
@@ -423,14 +421,7 @@ def late_charge_periods(bal: pl.DataFrame, touched: pl.DataFrame, ledger: pl.Dat
     Returns ``(periods, paid)``: the 期 (their balance columns, ``key`` and ``computed_on``, the day of the last
     payment) and their payments (``key``, ``date``, ``amount``): the input of
     :func:`transforms.late_charge.late_charges`."""
-    periods = pl.DataFrame(schema={**{c: bal.schema[c] for c in _BALANCE_COLUMNS}, "key": pl.String,
-                                   "computed_on": pl.Date})
-    paid = pl.DataFrame(schema={"key": pl.String, "date": pl.Date, "amount": I64})
-    if touched.height == 0:
-        return periods, paid
     settled = late_charge_due(bal, touched)
-    if settled.height == 0:
-        return periods, paid
     numbered = settled.with_row_index("_k").with_columns(pl.col("_k").cast(pl.String).alias("key")).drop("_k")
     paid = rows_of_keys(ledger, settled).filter(pl.col("entry_kind").is_in(["payment", "appropriation_in"])).join(
         numbered.select("key", *KEY), on=KEY, how="inner", nulls_equal=True).select(

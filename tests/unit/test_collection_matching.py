@@ -237,11 +237,30 @@ def test_balances_kept_up_to_date_equal_balances_rebuilt_from_the_whole_ledger()
                                       amount=10_000)), pl.concat([ledger, day1]))
     moved, _ = appropriations(balances(pl.concat([ledger, day1, day2])), fiscal_year=2026,
                               posting_run="2026-07-15", posted_on=date(2026, 7, 15))
+    # 調定 changes too: A's 第2期 raised by 1,000 and 第3期 lowered by 2,000 (a 賦課更正), and two hand-made rows
+    # whose 納期限 and 期別 differ from the key's (balances() takes the earliest of each, whatever the order)
+    from transforms.receivables import charge_entries, receivables
+
+    changed = _schedule().with_columns(
+        pl.when((pl.col("person_id") == A) & (pl.col("period") == "2026-08")).then(pl.col("amount") + 1_000)
+        .when((pl.col("person_id") == A) & (pl.col("period") == "2026-10")).then(pl.col("amount") - 2_000)
+        .otherwise(pl.col("amount")).alias("amount"))
+    charges = charge_entries(receivables(changed, fiscal_year=2026, due_months=[6, 8, 10, 1]), balances(ledger),
+                             opening=False, fiscal_year=2026, posting_run="2026-07-20", posted_on=date(2026, 7, 20),
+                             cause="a 賦課更正")
+    assert sorted(charges.select("entry_kind", "amount").rows()) == [("decrease", 2_000), ("increase", 1_000)]
+    earlier = charges.filter(pl.col("entry_kind") == "increase").with_columns(
+        pl.lit("increase/hand-made-earlier").alias("entry_id"), pl.lit(date(2026, 8, 1)).alias("due_date"),
+        pl.lit(1, pl.Int32).alias("installment"), pl.lit(5, pl.Int64).alias("amount"))
+    later = earlier.with_columns(pl.lit("increase/hand-made-later").alias("entry_id"),
+                                 pl.lit(date(2026, 12, 1)).alias("due_date"), pl.lit(3, pl.Int32).alias("installment"))
     kept = balances(ledger, sort=False)
-    for rows in (day1, day2, moved, day1.head(0)):
+    for rows in (day1, day2, moved, day1.head(0), charges, earlier, later):
         kept = apply_entries(kept, rows)
-    rebuilt = balances(pl.concat([ledger, day1, day2, moved]))
+    rebuilt = balances(pl.concat([ledger, day1, day2, moved, charges, earlier, later]))
     assert kept.drop(INDEX).sort("notice_no", "route", "payer", "period", nulls_last=False).equals(rebuilt)
+    second = rebuilt.filter((pl.col("atena_no") == A) & (pl.col("period") == "2026-08"))
+    assert second.select("installment", "due_date", "charged").rows() == [(1, date(2026, 8, 1), 9_000 + 1_000 + 10)]
 
 
 def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_to_the_tax_first():
@@ -287,8 +306,12 @@ def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_t
     # a late payment that leaves part of the tax unpaid fixes no 延滞金 yet (it runs until the tax is paid up)
     part, _ = _match(_records(_record("bank_9", 4, paid=date(2026, 10, 30), notice=notice, installment=2,
                                       amount=300_000, channel="bank_counter")), ledger, day=date(2026, 11, 2))
-    assert late_charge_rows(apply_entries(balances(ledger, sort=False), part), part, pl.concat([ledger, part]),
-                            fiscal_year=2026, posting_run="2026-11-02", posted_on=date(2026, 11, 2)).height == 0
+    none = late_charge_rows(apply_entries(balances(ledger, sort=False), part), part, pl.concat([ledger, part]),
+                            fiscal_year=2026, posting_run="2026-11-02", posted_on=date(2026, 11, 2))
+    # nothing to charge is still a frame of the ledger's columns and types: the day's rows are concatenated with it
+    from contracts.collection import LEDGER_SCHEMA
+
+    assert none.height == 0 and none.schema == pl.Schema(LEDGER_SCHEMA)
     # the same 期 is not charged twice when it is touched again
     again = late_charge_rows(apply_entries(bal, late), paid, pl.concat([ledger, paid, late]), fiscal_year=2026,
                              posting_run="2026-11-03", posted_on=date(2026, 11, 3))
