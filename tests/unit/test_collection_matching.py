@@ -64,6 +64,19 @@ def _records(*rows: dict) -> pl.DataFrame:
 NO_OUTCOMES = pl.DataFrame(schema=OUTCOME_SCHEMA)
 
 
+#: C': 第1期 1,000,000 yen (納期限 2026-06-30) and 第2期 500,000 (2026-08-31), 普通徴収
+C_PRIME = "0100000009"
+
+
+def _c_prime_ledger() -> pl.DataFrame:
+    schedule = pl.DataFrame([
+        (C_PRIME, "ordinary", 0, "2026-06", date(2026, 6, 30), 1_000_000, "ordinary", None),
+        (C_PRIME, "ordinary", 1, "2026-08", date(2026, 8, 31), 500_000, "ordinary", None),
+    ], schema=_schedule().schema, orient="row")
+    return assessment_entries(schedule, fiscal_year=2026, posted_on=date(2026, 6, 10), posting_run="2026-06-10",
+                              due_months=[6, 8, 10, 1])
+
+
 def _match(records: pl.DataFrame, ledger: pl.DataFrame, earlier: pl.DataFrame = NO_OUTCOMES,
            day: date = date(2026, 7, 15)):
     return match_payments(records, balances(ledger), earlier, fiscal_year=2026, posting_run=day.isoformat(),
@@ -271,13 +284,7 @@ def test_a_period_paid_late_is_charged_its_late_charge_and_an_overpayment_goes_t
     The 25,000 paid above the tax is 充当 to the oldest unpaid tax first (第2期), the 延滞金 last (第17条の2)."""
     from transforms.collection import apply_entries, late_charge_rows
 
-    who = "0100000009"
-    schedule = pl.DataFrame([
-        (who, "ordinary", 0, "2026-06", date(2026, 6, 30), 1_000_000, "ordinary", None),
-        (who, "ordinary", 1, "2026-08", date(2026, 8, 31), 500_000, "ordinary", None),
-    ], schema=_schedule().schema, orient="row")
-    ledger = assessment_entries(schedule, fiscal_year=2026, posted_on=date(2026, 6, 10), posting_run="2026-06-10",
-                                due_months=[6, 8, 10, 1])
+    who, ledger = C_PRIME, _c_prime_ledger()
     notice = f"20261{who}"
     paid, _ = _match(_records(_record("bank_9", 2, paid=date(2026, 10, 30), notice=notice, installment=1,
                                       amount=1_025_000, channel="bank_counter")), ledger, day=date(2026, 11, 2))
@@ -337,13 +344,7 @@ def test_a_period_paid_up_late_by_appropriation_is_charged_its_late_charge_to_th
     9.1 % = 4,113.97 → 4,113; 5,263 → 100円未満切捨て → 5,200 (地方税法第326条, 附則第3条の2)."""
     from transforms.collection import apply_entries, late_charge_rows
 
-    who = "0100000009"
-    schedule = pl.DataFrame([
-        (who, "ordinary", 0, "2026-06", date(2026, 6, 30), 1_000_000, "ordinary", None),
-        (who, "ordinary", 1, "2026-08", date(2026, 8, 31), 500_000, "ordinary", None),
-    ], schema=_schedule().schema, orient="row")
-    ledger = assessment_entries(schedule, fiscal_year=2026, posted_on=date(2026, 6, 10), posting_run="2026-06-10",
-                                due_months=[6, 8, 10, 1])
+    who, ledger = C_PRIME, _c_prime_ledger()
     day = date(2026, 11, 2)
     paid, _ = _match(_records(_record("bank_9", 2, paid=date(2026, 10, 30), notice=f"20261{who}", installment=1,
                                       amount=1_525_000, channel="bank_counter")), ledger, day=day)
