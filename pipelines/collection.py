@@ -14,8 +14,9 @@ the day each 期's 督促 falls due. In one posting run, in this order (docs/col
    name) and 消込 (:func:`transforms.collection.match_payments`): every record ends posted, provisional (速報),
    cancelled (速報取消), in suspense (未特定入金) or quarantined, and ``curated/payment_records`` says which;
    a file that cannot be read at all is quarantined whole;
-3. 過誤納 is 充当 to the person's unpaid 期, oldest first, and the rest refunded (``curated/refunds``, with the
-   還付加算金 decided that day);
+3. a 期 paid up late is charged its 延滞金 (route ``late_charge``; deferred in ``curated/late_charge_deferrals``
+   while a day of it has no published rate); 過誤納 is 充当 to the person's unpaid 期, oldest first, and the rest
+   refunded (``curated/refunds``, with the 還付加算金 decided that day);
 4. 督促: the unpaid 期 whose 督促 falls due (``curated/demand_notices``, with the 延滞金 as of the 発付日).
 
 A pension insurer's remittance that equals what it reported withholding that month (``curated/pension_ledger``,
