@@ -96,3 +96,42 @@ def test_a_period_the_notices_no_longer_name_falls_to_zero_by_a_decrease():
     LedgerEntries.validate(rows)
     assert rows.select("entry_kind", "atena_no", "route", "period", "installment", "due_date", "amount").rows() == [
         ("decrease", "0100000001", "pension_main", "2026-12", 9, date(2027, 1, 12), 27_100)]
+
+
+def test_the_notices_sent_by_a_day_tell_the_pension_months_a_stop_moved_and_the_ordinary_periods_that_took_them():
+    """A pensioner P is withheld 8,000 yen in each of 2026-10, 2026-12 and 2027-02 (年金特別徴収 本徴収). The
+    insurer stops the withholding; the ward's notice of 2026-11-16 (納税通知書 (変更)) moves December and February
+    (16,000 yen) to 普通徴収, due 2027-02-01 (第4期), 地方税法第321条の7の10. Up to the day before that notice the
+    schedule is the 当初 one; from that day on, P's December and February are gone, an ordinary 期 of 16,000 with
+    no payer is there, and nobody else's rows change."""
+    from transforms.receivables import notified_schedule
+
+    p, a = "0100000007", "0100000001"
+    cols = {"person_id": pl.String, "route": pl.String, "payer": pl.String, "period": pl.String,
+            "due_date": pl.Date, "amount": pl.Int64}
+    schedule = pl.DataFrame([
+        (p, "pension_main", "999", "2026-10", date(2026, 11, 10), 8_000),
+        (p, "pension_main", "999", "2026-12", date(2027, 1, 12), 8_000),
+        (p, "pension_main", "999", "2027-02", date(2027, 3, 10), 8_000),
+        (a, "ordinary", None, "2026-06", date(2026, 6, 30), 10_000),
+    ], schema=cols, orient="row")
+    moves = pl.DataFrame({"atena_no": [p, p], "period": ["2026-12", "2027-02"],
+                          "route": ["pension_main", "pension_main"],
+                          "notice_date": [date(2026, 11, 16), date(2026, 11, 16)]})
+    switch = pl.DataFrame({"person_id": [p], "period": ["2027-01"], "due_date": [date(2027, 2, 1)],
+                           "amount": pl.Series([16_000], dtype=pl.Int32), "notice_date": [date(2026, 11, 16)]})
+
+    def told(day: date) -> list[tuple]:
+        out = notified_schedule(schedule, moves, switch, as_of=day)
+        assert out.schema == pl.Schema(cols)
+        return sorted(out.rows(), key=lambda r: (r[0], r[1], r[3]))
+
+    assert told(date(2026, 11, 15)) == sorted(schedule.rows(), key=lambda r: (r[0], r[1], r[3]))
+    assert told(date(2026, 11, 16)) == [
+        (a, "ordinary", None, "2026-06", date(2026, 6, 30), 10_000),
+        (p, "ordinary", None, "2027-01", date(2027, 2, 1), 16_000),
+        (p, "pension_main", "999", "2026-10", date(2026, 11, 10), 8_000),
+    ]
+    # no stop and no switch: the 当初 schedule as it is
+    assert notified_schedule(schedule, None, None, as_of=date(2027, 5, 31)).equals(schedule)
+    assert notified_schedule(schedule, moves.head(0), switch.head(0), as_of=date(2027, 5, 31)).equals(schedule)
