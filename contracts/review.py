@@ -79,7 +79,7 @@ DECISION_COLUMNS: dict[str, pl.DataType] = {
     "department": pl.String(),
     "host": pl.String(),
     "supersedes": pl.String(),       # decision_id of the item's previous latest decision, else null
-    "audit_hash": pl.String(),       # hash of the audit record written for this decision
+    "audit_hash": pl.String(),       # MAC of the audit record written for this decision (pipelines.audit)
 }
 
 #: curated/review_outcomes, in column order

@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     held.add_argument("--as-of", default=None, help="day YYYY-MM-DD (default: today in Asia/Tokyo)")
     _add_review_parser(commands)
     _add_quarantine_parser(commands)
+    _add_audit_parser(commands)
+    vault = commands.add_parser("vault", help="the My Number vault's keys: their versions, and rotation")
+    actions = vault.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("keys", help="the versions of both vault keys and the partitions under each (no key)")
+    rotate = actions.add_parser("rotate-key", help="re-encrypt the whole vault under new key versions, retire the old")
+    rotate.add_argument("--reason", required=True, help="処理事由, recorded in the audit trail")
     _add_handoff_parser(commands)
     preview = commands.add_parser("preview", help="render one person's notices to PDF (from the newest print data)")
     preview.add_argument("--fiscal-year", type=int, required=True, help="年度")
@@ -163,6 +169,59 @@ def _add_quarantine_parser(commands) -> None:
     show = actions.add_parser("show", parents=[common], help="the rows of one file or one stage, with their message")
     show.add_argument("--stage", default=None, help="e.g. returns_ingest (returns_ingest_warnings: warnings only)")
     show.add_argument("--file", default=None, help="file name, or its path relative to the landing root")
+
+
+def _add_audit_parser(commands) -> None:
+    """`juminzei audit verify|keys|rotate-key` (docs/audit.md)."""
+    trail = commands.add_parser("audit", help="the audit trail: verify its MAC chain and anchors, its keys")
+    actions = trail.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = actions.add_parser("verify", help="check every record's MAC and link, the anchors and the run reports")
+    verify.add_argument("--anchors", type=Path, default=None,
+                        help="anchor file (default: JUMINZEI_AUDIT_ANCHOR, else beside the lake)")
+    verify.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    actions.add_parser("keys", help="the versions of the audit key (never the key itself)")
+    rotate = actions.add_parser("rotate-key", help="sign new records under a new audit key version")
+    rotate.add_argument("--reason", required=True, help="処理事由, recorded in the trail")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from pipelines import audit
+    from pipelines.config import Settings
+
+    settings = Settings.from_env()
+    if args.action == "keys":
+        for row in settings.keys().versions(audit.KEY_PURPOSE):
+            print(f"audit key version {row['version']}: {row['state']} (made {row['created']})")
+        return 0
+    if args.action == "rotate-key":
+        version = audit.rotate_key(settings, reason=args.reason)
+        print(f"New audit records are signed with key version {version}; earlier versions still verify theirs.")
+        return 0
+    check = audit.verify_and_record(settings, anchors=args.anchors)
+    if args.json:
+        print(json.dumps(check.to_dict(), ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(check)
+    return 0 if check.ok else 1
+
+
+def cmd_vault(args: argparse.Namespace) -> int:
+    from pipelines import vault
+    from pipelines.config import Settings
+
+    settings = Settings.from_env()
+    if args.action == "keys":
+        for purpose, rows in vault.key_versions(settings).items():
+            for row in rows:
+                used = ", ".join(row["partitions"]) or "no partition"
+                print(f"{purpose} key version {row['version']}: {row['state']} (made {row['created']}); {used}")
+        return 0
+    done = vault.rotate_key(settings, reason=args.reason)
+    retired = "; ".join(f"{p} {', '.join(map(str, v))}" for p, v in sorted(done["retired"].items())) or "none"
+    print(f"Vault re-encrypted: {len(done['partitions'])} partitions under vault key version "
+          f"{done['to_versions']['vault']} and My Number key version {done['to_versions']['my_number']}; "
+          f"retired and destroyed: {retired} (run {done['run_id']}).")
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -286,7 +345,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     append_audit(
         settings.lake, operation="assessment_explained", reason="税額計算明細の表示 (juminzei explain)",
         run_id=None, dataset="curated/tax_assessment", atena_nos=[args.atena_no], actor=settings.actor,
-        department=settings.department, host=settings.host, details={"fiscal_year": args.fiscal_year},
+        department=settings.department, host=settings.host, settings=settings, details={"fiscal_year": args.fiscal_year},
     )
     print(format_sheet(row, load_rules(args.fiscal_year), load_municipality_profile(municipality),
                        title=f"宛名番号 {args.atena_no}", with_sources=not args.no_sources), end="")
@@ -471,7 +530,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     append_audit(settings.lake, operation="notice_previewed", reason="通知書のプレビュー (juminzei preview)",
                  run_id=None, dataset=folder, atena_nos=[args.atena_no], actor=settings.actor,
-                 department=settings.department, host=settings.host, details={"fiscal_year": args.fiscal_year})
+                 department=settings.department, host=settings.host, settings=settings, details={"fiscal_year": args.fiscal_year})
     for kind, record in found:
         path = out / f"{args.fiscal_year}_{args.atena_no}_{kind}.pdf"
         path.write_bytes(render(kind, record))
@@ -485,7 +544,8 @@ COMMANDS = {
     "calc": cmd_calc, "installments": cmd_installments, "late-charge": cmd_late_charge, "explain": cmd_explain,
     "account": cmd_account, "suspense": cmd_suspense,
     "review": cmd_review,
-    "quarantine": cmd_quarantine, "handoff": cmd_handoff, "preview": cmd_preview,
+    "quarantine": cmd_quarantine, "handoff": cmd_handoff, "preview": cmd_preview, "audit": cmd_audit,
+    "vault": cmd_vault,
 }
 
 

@@ -37,7 +37,7 @@ def account(settings: Settings, municipality: str, fiscal_year: int, atena_no: s
                           "run)")
     append_audit(lake, operation="account_viewed", reason="収納状況の照会 (juminzei account)", run_id=None,
                  dataset=f"curated/{LEDGER}", atena_nos=[atena_no], actor=settings.actor,
-                 department=settings.department, host=settings.host,
+                 department=settings.department, host=settings.host, settings=settings,
                  details={"fiscal_year": fiscal_year, "as_of": through})
     bal = balances(ledger)
     overdue = bal.filter((pl.col("unpaid") > 0) & (pl.col("due_date") < as_of)
@@ -123,7 +123,7 @@ def suspense_queue(settings: Settings, municipality: str, fiscal_year: int, as_o
     append_audit(lake, operation="suspense_viewed", reason="未特定入金の照会 (juminzei suspense)", run_id=None,
                  dataset=f"curated/{RECORDS}",
                  atena_nos=[] if candidates is None else candidates["atena_no"].unique().sort().to_list(),
-                 actor=settings.actor, department=settings.department, host=settings.host,
+                 actor=settings.actor, department=settings.department, host=settings.host, settings=settings,
                  details={"fiscal_year": fiscal_year, "as_of": through, "held": held.height})
     if candidates is None:
         candidates = pl.DataFrame(schema={"file": pl.String, "record_no": pl.Int64, "atena_no": pl.String})

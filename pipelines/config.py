@@ -9,7 +9,12 @@ variable                   meaning                                              
 ``JUMINZEI_LAKE``          root of the Parquet lake (docs/architecture.md §3)          ``<home>/var/lake``
 ``JUMINZEI_LANDING``       root of the landing zone (files as received)                ``<lake>/landing``
 ``JUMINZEI_MUNICIPALITY``  default 全国地方公共団体コード (6 digits)                     ``131032`` (港区)
-``JUMINZEI_VAULT_KEY_FILE`` file holding the 32-byte master key of the My Number vault  ``<home>/var/keys/vault.key``
+``JUMINZEI_VAULT_KEY_FILE`` the single vault key file of the first releases, adopted   ``<home>/var/keys/vault.key``
+                           as version 1 of the vault keys when present
+``JUMINZEI_KEY_DIR``       the key directory of :class:`pipelines.keys.FileKeyProvider`  the vault key file's folder
+                           (the vault's and the audit trail's keys, by version)
+``JUMINZEI_AUDIT_ANCHOR``  the append-only anchor file of the audit trail (production:   ``<lake>/../audit_anchors/<lake
+                           a WORM store; :mod:`pipelines.audit`)                         name>.jsonl``
 ``JUMINZEI_ACTOR``         who runs the stage, for the audit log                       the OS user
 ``JUMINZEI_DEPARTMENT``    the actor's department, for the audit log                   ``税務課``
 ``JUMINZEI_DATA_DOCS``     folder of the validation reports (Great Expectations Data   ``<home>/var/data_docs``
@@ -17,12 +22,13 @@ variable                   meaning                                              
                            :mod:`pipelines.validation_docs`
 =========================  ==========================================================  ======================================
 
-The vault key: on a development machine the key file is created on first use with 32 random bytes
-and mode 0600 (its directory 0700). **Production does not use a key file on the worker's disk**: the
-master key stays in a KMS that authorises the dedicated My Number worker identity (see
-``docs/sources.md`` P3.1, P3.5); never in an Airflow Variable or Connection. The
-key never goes to logs, reports, the audit log or the lake; only a non-secret key id (an HMAC of a
-fixed label) is recorded in the vault manifest so a wrong key is recognised.
+The keys (vault footer, My Number column, audit MAC) come from the key provider (:mod:`pipelines.keys`,
+docs/key-management.md): on a development machine one file per purpose and version, created on first use
+with 32 random bytes and mode 0600 (its directory 0700). **Production does not use key files on the
+worker's disk**: the keys stay in a KMS that authorises the dedicated My Number worker identity (see
+``docs/sources.md`` P3.1, P3.5); never in an Airflow Variable or Connection. No key goes to logs,
+reports, the audit trail or the lake; only a non-secret key id (an HMAC of a fixed label) and the key
+versions are recorded in the vault manifest, so a wrong key is recognised.
 
 The clock is read only by :func:`new_run_id` (and by the CLI / DAG boundary); transforms never read it.
 """
@@ -65,6 +71,26 @@ class Settings:
     department: str
     host: str
     data_docs_override: Path | None = None  # JUMINZEI_DATA_DOCS; None = the default under <home>/var
+    key_dir_override: Path | None = None  # JUMINZEI_KEY_DIR; None = the vault key file's folder
+    audit_anchor_override: Path | None = None  # JUMINZEI_AUDIT_ANCHOR; None = beside the lake
+
+    @property
+    def key_dir(self) -> Path:
+        """The folder of the file key provider (``JUMINZEI_KEY_DIR`` or the vault key file's folder)."""
+        return self.key_dir_override if self.key_dir_override is not None else self.vault_key_file.parent
+
+    def keys(self):
+        """The key provider of this deployment (:mod:`pipelines.keys`)."""
+        from pipelines.keys import FileKeyProvider
+
+        return FileKeyProvider(self.key_dir, legacy_vault_key=self.vault_key_file)
+
+    @property
+    def audit_anchor(self) -> Path:
+        """The audit trail's anchor file (:func:`pipelines.audit.default_anchor_path` unless configured)."""
+        from pipelines.audit import default_anchor_path
+
+        return self.audit_anchor_override if self.audit_anchor_override is not None else default_anchor_path(self.lake)
 
     @property
     def data_docs(self) -> Path:
@@ -94,11 +120,11 @@ class Settings:
             department=env.get("JUMINZEI_DEPARTMENT") or DEFAULT_DEPARTMENT,
             host=socket.gethostname(),
             data_docs_override=Path(env["JUMINZEI_DATA_DOCS"]).resolve() if env.get("JUMINZEI_DATA_DOCS") else None,
+            key_dir_override=Path(env["JUMINZEI_KEY_DIR"]).resolve() if env.get("JUMINZEI_KEY_DIR") else None,
+            audit_anchor_override=(Path(env["JUMINZEI_AUDIT_ANCHOR"]).resolve()
+                                   if env.get("JUMINZEI_AUDIT_ANCHOR") else None),
         )
 
-    def vault_key(self, *, create: bool = True) -> bytes:
-        """The vault master key (32 bytes). Created (0600) if absent and ``create``; never logged."""
-        return load_vault_key(self.vault_key_file, create=create)
 
 
 def _os_user() -> str:

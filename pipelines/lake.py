@@ -25,8 +25,9 @@ quarantine rows) are left out of that comparison, so provenance columns do not d
 
 The vault (``vault/my_number/<M,N>``) is the only place a My Number rests: Parquet modular encryption
 (Polars native, AES-GCM; never DuckDB for writing, see docs/sources.md P3.3) with an encrypted footer and a
-separate column key for ``my_number``, both derived from the master key in
-:class:`~pipelines.config.Settings`. Every vault write and read appends an audit record.
+separate column key for ``my_number``, derived from two keys of the key provider (:mod:`pipelines.keys`:
+purposes ``vault`` and ``my_number``, by version; the manifest names the versions). Every vault write and
+read appends an audit record.
 
 The My Number guard
 -------------------
@@ -83,7 +84,8 @@ ZONES: tuple[str, ...] = (
     "exports",     # hand-off files + manifest
     "preview",     # dry-run renderings of the hand-offs and the operator's sample PDFs; never handed off
     "reports",     # run reports (JSON)
-    "audit",       # append-only, hash-chained access and operation log
+    "audit",       # append-only audit trail, chained by a keyed MAC (pipelines.audit)
+    "locks",       # one lock file per stage and partition while a run works (pipelines.locks); no data
 )
 PARTITIONED_ZONES = frozenset({"vault", "staging", "quarantine", "curated"})
 
@@ -313,15 +315,25 @@ class PartitionEncryption:
     footer_key: bytes = field(repr=False)
     column_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     key_id: str = ""
+    #: the key provider's versions the keys came from (``{"vault": 2, "my_number": 2}``), kept in the manifest
+    key_versions: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_master(cls, master: bytes, encrypted_columns: Iterable[str] = ()) -> PartitionEncryption:
+        return cls.from_keys(master, {c: master for c in encrypted_columns})
+
+    @classmethod
+    def from_keys(cls, footer_master: bytes, column_masters: Mapping[str, bytes],
+                  key_versions: Mapping[str, int] | None = None) -> PartitionEncryption:
+        """The footer key from ``footer_master``, each column's key from its own master (one master for all
+        gives the keys of :meth:`from_master`)."""
         from pipelines.config import derive_key, key_id
 
         return cls(
-            footer_key=derive_key(master, "juminzei parquet footer v1"),
-            column_keys={c: derive_key(master, f"juminzei parquet column v1:{c}") for c in encrypted_columns},
-            key_id=key_id(master),
+            footer_key=derive_key(footer_master, "juminzei parquet footer v1"),
+            column_keys={c: derive_key(m, f"juminzei parquet column v1:{c}") for c, m in column_masters.items()},
+            key_id=key_id(footer_master),
+            key_versions=dict(key_versions or {}),
         )
 
     def encryption_properties(self) -> pl.ParquetEncryptionProperties:
@@ -499,6 +511,7 @@ def write_partition(
                 "footer": "encrypted",
                 "key_id": encryption.key_id,
                 "column_keys": sorted(encryption.column_keys),
+                **({"key_versions": dict(sorted(encryption.key_versions.items()))} if encryption.key_versions else {}),
             }
         ),
         "run_id": run_id,
@@ -698,9 +711,49 @@ def scan_partition(
 # ---------------------------------------------------------------------------------------------- vault
 
 
-def vault_encryption(master_key: bytes) -> PartitionEncryption:
-    """Encrypted footer (footer key) + its own column key for ``my_number``, both from the master key."""
-    return PartitionEncryption.from_master(master_key, [VAULT_SECRET_COLUMN])
+def vault_encryption(master_key: bytes, number_key: bytes | None = None,
+                     versions: Mapping[str, int] | None = None) -> PartitionEncryption:
+    """Encrypted footer (the ``vault`` key) + its own column key for ``my_number`` (the ``my_number`` key;
+    by default the same master, as in the vaults of the first releases)."""
+    return PartitionEncryption.from_keys(
+        master_key, {VAULT_SECRET_COLUMN: number_key if number_key is not None else master_key}, versions)
+
+
+#: the key provider's purposes of the vault (pipelines.keys): the footer and 宛名番号, and the My Number column
+VAULT_PURPOSES = ("vault", "my_number")
+#: the versions of a vault manifest written before key versions (the adopted single key file)
+LEGACY_KEY_VERSIONS = {"vault": 1, "my_number": 1}
+
+
+def vault_write_encryption(settings: Settings) -> PartitionEncryption:
+    """The encryption of a vault write: the current version of both vault keys (made on first use).
+    Call it before a stage's first write, so a key problem stops the run before anything is written."""
+    keys = settings.keys()
+    footer, number = (keys.current(purpose) for purpose in VAULT_PURPOSES)
+    return vault_encryption(footer.material, number.material, {"vault": footer.version, "my_number": number.version})
+
+
+def vault_key_versions(manifest: Mapping[str, Any] | None) -> dict[str, int]:
+    """The key versions a vault partition was written under (its manifest), legacy partitions version 1."""
+    versions = ((manifest or {}).get("encryption") or {}).get("key_versions")
+    return {k: int(v) for k, v in versions.items()} if versions else dict(LEGACY_KEY_VERSIONS)
+
+
+def _vault_decryption(settings: Settings, manifest: Mapping[str, Any] | None, *, numbers: bool) -> PartitionEncryption:
+    from pipelines.keys import KeyPermissionError
+
+    versions = vault_key_versions(manifest)
+    keys = settings.keys()
+    footer = keys.get("vault", versions["vault"])
+    if not numbers:
+        return PartitionEncryption.from_keys(footer.material, {}, {"vault": footer.version})
+    try:
+        number = keys.get("my_number", versions["my_number"])
+    except KeyPermissionError as error:
+        raise KeyPermissionError(
+            f"This process holds no My Number key (purpose my_number, version {versions['my_number']}): it may read "
+            f"the vault's 宛名番号 (read_vault(..., numbers=False)) but not the numbers. {error}") from None
+    return vault_encryption(footer.material, number.material, versions)
 
 
 def write_vault(
@@ -712,17 +765,25 @@ def write_vault(
     run_id: str,
     reason: str,
     key: bytes | None = None,
+    encryption: PartitionEncryption | None = None,
 ) -> PartitionWrite:
-    """Write the 宛名番号 ↔ 個人番号 partition (encrypted) and append an audit record."""
+    """Write the 宛名番号 ↔ 個人番号 partition (encrypted under the current vault keys, or ``encryption`` from
+    :func:`vault_write_encryption`, or one explicit master ``key``) and append an audit record."""
     from pipelines.audit import append_audit
 
     if not reason or not reason.strip():
         raise ConfigError("A vault write needs a reason (処理事由) for the audit log; none was given.")
-    master = key if key is not None else settings.vault_key()
-    result = write_partition(
-        settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year, df,
-        sort_by=["atena_no"], run_id=run_id, encryption=vault_encryption(master),
-    )
+    from pipelines.locks import vault_lock
+
+    with vault_lock(settings.lake, exclusive=False):  # no key rotation meanwhile (pipelines/vault.py)
+        if key is not None:
+            encryption = vault_encryption(key)
+        elif encryption is None or encryption.key_versions != vault_write_encryption(settings).key_versions:
+            encryption = vault_write_encryption(settings)  # the keys were rotated since the run fetched them
+        result = write_partition(
+            settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year, df,
+            sort_by=["atena_no"], run_id=run_id, encryption=encryption,
+        )
     _remember_vault(settings.lake, municipality, fiscal_year, result.manifest.get("content_sha256"),
                     df.get_column(VAULT_SECRET_COLUMN))
     append_audit(
@@ -735,10 +796,12 @@ def write_vault(
         actor=settings.actor,
         department=settings.department,
         host=settings.host,
+        settings=settings,
         details={
             "partition": relative_to_lake(settings.lake, result.path),
             "rows": result.rows,
             "unchanged": result.unchanged,
+            "key_versions": dict(encryption.key_versions),
         },
     )
     return result
@@ -753,29 +816,43 @@ def read_vault(
     run_id: str | None,
     atena_nos: Sequence[str] | None = None,
     key: bytes | None = None,
+    numbers: bool = True,
 ) -> pl.DataFrame:
     """Read the vault (all rows, or those of ``atena_nos``); the audit record is appended before returning.
 
     A read without a reason (処理事由) is refused. The audit record names the 宛名番号 read (or, for a
-    bulk read, their count and digest).
+    bulk read, their count and digest). The keys are the versions the partition's manifest names (or one
+    explicit master ``key``). ``numbers=False`` reads every column but the My Number with the ``vault`` key
+    alone; a process without the ``my_number`` key gets :class:`pipelines.keys.KeyPermissionError` when it
+    asks for the numbers.
     """
     from pipelines.audit import append_audit
 
     if not reason or not reason.strip():
         raise ConfigError("A vault read needs a reason (処理事由) for the audit log; none was given.")
-    master = key if key is not None else settings.vault_key(create=False)
-    manifest = _existing_manifest(partition_path(settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year))
+    target = partition_path(settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year)
+    manifest = _existing_manifest(target)
+    if manifest is None:
+        raise PartitionError(_absent_message(target, "vault", VAULT_DATASET))
+    if key is not None:
+        encryption = vault_encryption(key)
+    else:
+        encryption = _vault_decryption(settings, manifest, numbers=numbers)
+    columns = None
+    if not numbers:
+        columns = [c for c in manifest["schema"]["names"] if c != VAULT_SECRET_COLUMN]
     frame = read_partition(
-        settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year, decryption=vault_encryption(master)
+        settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year, columns=columns,
+        decryption=encryption.decryption_properties(with_column_keys=numbers),
     )
-    if manifest is not None:  # the guard of this run uses the numbers just read (no second read)
+    if numbers:  # the guard of this run uses the numbers just read (no second read)
         _remember_vault(settings.lake, municipality, fiscal_year, manifest.get("content_sha256"),
                         frame.get_column(VAULT_SECRET_COLUMN))
     if atena_nos is not None:
         frame = frame.filter(pl.col("atena_no").is_in(list(atena_nos)))
     append_audit(
         settings.lake,
-        operation="vault_read",
+        operation="vault_read" if numbers else "vault_read_without_numbers",
         reason=reason,
         run_id=run_id,
         dataset=f"vault/{VAULT_DATASET}",
@@ -783,11 +860,8 @@ def read_vault(
         actor=settings.actor,
         department=settings.department,
         host=settings.host,
-        details={
-            "partition": relative_to_lake(settings.lake, partition_path(
-                settings.lake, "vault", VAULT_DATASET, municipality, fiscal_year)),
-            "rows": frame.height,
-        },
+        settings=settings,
+        details={"partition": relative_to_lake(settings.lake, target), "rows": frame.height},
     )
     return frame
 
@@ -871,7 +945,7 @@ def _load_vault_numbers(lake: Path, municipality: str, fiscal_year: int) -> None
     except Exception as error:  # a wrong key: the decryption error may quote bytes, so only its type
         raise ConfigError(
             f"The My Number guard cannot open the vault of {municipality}/{fiscal_year} to check a write "
-            f"({type(error).__name__}; is JUMINZEI_VAULT_KEY_FILE the key of this lake?). Nothing was written."
+            f"({type(error).__name__}; is JUMINZEI_KEY_DIR the key directory of this lake?). Nothing was written."
         ) from None
 
 

@@ -121,7 +121,7 @@ def audit_show(settings: Settings, rows: pl.DataFrame, *, stage: str | None, fil
     append_audit(
         settings.lake, operation="quarantine_viewed", reason=VIEW_REASON, run_id=None,
         dataset=", ".join(datasets) or "quarantine", atena_nos=None, actor=settings.actor,
-        department=settings.department, host=settings.host,
+        department=settings.department, host=settings.host, settings=settings,
         details={"stage": stage, "file": file, "rows": rows.height},
     )
 

@@ -55,6 +55,8 @@ class RunReport:
     handoffs: list[dict] = field(default_factory=list)
     #: collection: the 収納日計 of every day posted (docs/collection.md)
     daily: list[dict] = field(default_factory=list)
+    #: the audit trail's head when the run ended (``{"seq", "mac"}``): an anchor of the trail (pipelines.audit)
+    audit_head: dict | None = None
 
     # ------------------------------------------------------------------ inputs and where they went
     def add_input(self, path: str, *, sha256: str, bytes: int, rows: int, source: str | None = None) -> None:
@@ -194,6 +196,8 @@ class RunReport:
             **({"handoffs": sorted(self.handoffs, key=lambda h: (h["recipient"], h["path"]))} if self.handoffs else {}),
             # collection only (report_version 1, added key): the 収納日計 of each day posted
             **({"daily": list(self.daily)} if self.daily else {}),
+            # added in report_version 1: the audit trail's head at the end of the run, an anchor of the trail
+            **({"audit_head": dict(self.audit_head)} if self.audit_head is not None else {}),
         }
 
 

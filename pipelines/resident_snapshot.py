@@ -60,7 +60,7 @@ from contracts.resident_snapshot import (
 )
 from pipelines.audit import append_audit
 from pipelines.config import Settings
-from pipelines.lake import hold_my_numbers, write_partition, write_vault
+from pipelines.lake import hold_my_numbers, vault_write_encryption, write_partition, write_vault
 from pipelines.progress import advance, step
 from pipelines.reports import RunReport
 from pipelines.stage import execute, require_reconciled, validate
@@ -223,6 +223,7 @@ def _run(
         actor=settings.actor,
         department=settings.department,
         host=settings.host,
+        settings=settings,
         details={"dry_run": dry_run, "records": lines["my_number"].height},
     )
 
@@ -255,7 +256,7 @@ def _run(
         return
 
     step(STEPS[3])
-    key = settings.vault_key()  # before the first write: a key problem must not leave half a run
+    encryption = vault_write_encryption(settings)  # before the first write: a key problem must not leave half a run
     # The My Number guard refuses this run's numbers in every partition written before the vault itself.
     hold_my_numbers(settings.lake, municipality, fiscal_year, vault.get_column("my_number"))
     for dataset, frame in staged.items():
@@ -274,7 +275,8 @@ def _run(
         sort_by=["source", "file", "record_no", "field"], run_id=run_id, compare_ignoring=["run_id"],
     )
     report.add_output(written)
-    written = write_vault(settings, municipality, fiscal_year, vault, run_id=run_id, reason=VAULT_REASON, key=key)
+    written = write_vault(settings, municipality, fiscal_year, vault, run_id=run_id, reason=VAULT_REASON,
+                          encryption=encryption)
     report.add_output(written)
     unchanged = sum(1 for o in report.outputs if o["unchanged"])
     if unchanged == len(report.outputs):

@@ -11,7 +11,7 @@ added, through :func:`pipelines.lake.write_partition` (atomic swap, manifest wit
 exclusive lock so that two operators deciding at once cannot lose a row. A later decision on the same
 item supersedes the earlier one (``supersedes``); nothing is ever removed. Each decision is first
 written to the audit log (operation ``review_decision``, with the 宛名番号 concerned, the decision id
-and a digest of the reason); the row keeps that audit record's hash (``audit_hash``).
+and a digest of the reason); the row keeps that audit record's MAC (``audit_hash``).
 
 Why one partition and not one file per decision: readers (record_merge, the CLI, auditors) get one
 manifest-checked, sorted, contract-validated table per municipality and year, like every other lake
@@ -207,7 +207,7 @@ def audit_view(settings: Settings, desk: ReviewDesk, items: pl.DataFrame, *, com
     append_audit(
         settings.lake, operation="review_items_viewed", reason=VIEW_REASON, run_id=None,
         dataset="staging/review_queue, curated/merge_flags", atena_nos=persons, actor=settings.actor,
-        department=settings.department, host=settings.host,
+        department=settings.department, host=settings.host, settings=settings,
         details={"command": command, "municipality": desk.municipality, "fiscal_year": desk.fiscal_year,
                  "items": items.height},
     )
@@ -272,7 +272,7 @@ def decide(
         validate(ReviewDecision, frame, f"{ZONE}/{DATASET}", decision_id)  # before anything is written
         record = append_audit(
             settings.lake, operation=AUDIT_OPERATION, reason=AUDIT_REASON, run_id=None, dataset=f"{ZONE}/{DATASET}",
-            atena_nos=concerned, actor=settings.actor, department=settings.department, host=settings.host,
+            atena_nos=concerned, actor=settings.actor, department=settings.department, host=settings.host, settings=settings,
             details={
                 "decision_id": decision_id, "municipality": municipality, "fiscal_year": fiscal_year,
                 "item_id": found["item_id"], "item_kind": kind, "decision": decision,
@@ -282,7 +282,7 @@ def decide(
             },
             ts=now,
         )
-        row["audit_hash"] = record["hash"]
+        row["audit_hash"] = record["mac"]  # the MAC of its audit record (pipelines.audit)
         frame = pl.concat([decisions, pl.DataFrame([row], schema=DECISION_COLUMNS)], how="vertical")
         frame = validate(ReviewDecision, frame, f"{ZONE}/{DATASET}", decision_id)
         written = write_partition(settings.lake, ZONE, DATASET, municipality, fiscal_year, frame,

@@ -163,10 +163,13 @@ def resolve_dag_run(stage: str, context: Mapping[str, Any]) -> dict:
     config = resolve_run_config(stage, {**context["params"], **scope}, logical_date)
     from pipelines.stages import RECORDS_REQUESTER
 
+    user = getattr(dag_run, "triggering_user_name", None)
+    run_type = getattr(dag_run, "run_type", None)
+    # the operator of the run's audit records: the Airflow user who triggered it, or what started it
+    config["actor"] = f"airflow:{user}" if user else f"airflow:{getattr(run_type, 'value', run_type) or 'scheduler'}"
     if stage in RECORDS_REQUESTER:  # who chose a dispatch goes into its run report (never a password or key)
-        user = getattr(dag_run, "triggering_user_name", None) or "no user (started by the scheduler or an Asset)"
-        run_type = getattr(dag_run, "run_type", None)
-        config["options"]["requested_by"] = f"{user} (Airflow, {getattr(run_type, 'value', run_type)} run)"
+        shown = user or "no user (started by the scheduler or an Asset)"
+        config["options"]["requested_by"] = f"{shown} (Airflow, {getattr(run_type, 'value', run_type)} run)"
     return config
 
 
@@ -273,13 +276,18 @@ def resolve_options(params: Mapping[str, Any]) -> dict:
 
 def run_stage(run: Mapping[str, Any]) -> dict:
     """Run one stage for a resolved configuration and return a small summary of its run report."""
+    from dataclasses import replace
+
     from pipelines.config import Settings
     from pipelines.stages import stage_runner
 
+    settings = Settings.from_env()
+    if run.get("actor"):  # a DAG run: its audit records name the Airflow user who triggered it
+        settings = replace(settings, actor=str(run["actor"]))
     report = stage_runner(run["stage"])(
         fiscal_year=run["fiscal_year"],
         municipality=run["municipality"],
-        settings=Settings.from_env(),
+        settings=settings,
         run_id=run["run_id"],
         dry_run=run["dry_run"],
         **run.get("options", {}),

@@ -38,8 +38,11 @@ def execute(
     log: logging.Logger,
     steps: Sequence[str] = (),
 ) -> dict:
-    """Run ``body`` inside a run report; return the report dict (plus ``report_path``). ``steps`` are the
-    stage's steps in order, shown as its progress (:mod:`pipelines.progress`)."""
+    """Run ``body`` inside a run report, holding the stage's lock (:mod:`pipelines.locks`); return the report
+    dict (plus ``report_path``). ``steps`` are the stage's steps in order, shown as its progress
+    (:mod:`pipelines.progress`). The audit trail gets the run's start and end (and the end of a killed earlier
+    run of the same stage and partition)."""
+    from pipelines.locks import acquire
     from pipelines.progress import track
 
     settings = settings or Settings.from_env()
@@ -47,25 +50,33 @@ def execute(
     check_fiscal_year(fiscal_year)
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(stage, started)
-    report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
-    use_guard_settings(settings, run_id)  # the My Number guard reads an unseen vault with this run's settings
-    label = f"{stage} {municipality}/{fiscal_year}{' (dry run)' if dry_run else ''}"
-    try:
-        with track(label, steps or ("working",)):
-            body(settings, report)
-    except JuminzeiError as error:
-        report.message(str(error))
-        finish(settings, report, "failed")
-        log.error("%s %s/%s run %s failed: %s", stage, municipality, fiscal_year, run_id, error)
-        raise
-    except Exception as error:
-        report.message(
-            f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
-            f"See the task log of run {run_id} for the traceback."
-        )
-        finish(settings, report, "failed")
-        raise
-    result = finish(settings, report, "success")
+    # one run at a time per stage and partition; a second one is refused here, before it writes anything
+    lock = acquire(settings.lake, stage, municipality, fiscal_year, run_id=run_id, actor=settings.actor,
+                   dry_run=dry_run, now=started)
+    with lock:
+        record_run_start(settings, stage, municipality, fiscal_year, run_id, dry_run, lock.aborted)
+        report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
+        use_guard_settings(settings, run_id)  # the My Number guard reads an unseen vault with this run's settings
+        label = f"{stage} {municipality}/{fiscal_year}{' (dry run)' if dry_run else ''}"
+        try:
+            with track(label, steps or ("working",)):
+                body(settings, report)
+        except JuminzeiError as error:
+            report.message(str(error))
+            _end(settings, report, "failed")
+            lock.ended = True
+            log.error("%s %s/%s run %s failed: %s", stage, municipality, fiscal_year, run_id, error)
+            raise
+        except BaseException as error:
+            report.message(
+                f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
+                f"See the task log of run {run_id} for the traceback."
+            )
+            _end(settings, report, "failed")
+            lock.ended = True
+            raise
+        result = _end(settings, report, "success")
+        lock.ended = True
     counts = result["counts"]
     log.info(
         "%s %s/%s run %s%s: received %d, staged %d, quarantined %d, forwarded %d; reconciles: %s",
@@ -76,7 +87,44 @@ def execute(
     return result
 
 
+RUN_REASON = "個人住民税の賦課・徴収事務の処理 (ステージの実行)"
+ABORT_REASON = "中断された実行の記録 (前回の実行がプロセスの停止で終了を記録できなかった)"
+
+
+def record_run_start(settings: Settings, stage: str, municipality: str, fiscal_year: int, run_id: str,
+                     dry_run: bool, aborted: dict | None) -> None:
+    """The audit records of a run's start: first the end of a killed earlier run of the same stage and partition
+    (its lock still held its description), then this run's ``stage_run_started`` with its operator."""
+    from pipelines.audit import append_audit
+
+    common = {"dataset": f"stage/{stage}", "atena_nos": None, "actor": settings.actor,
+              "department": settings.department, "host": settings.host, "settings": settings}
+    if aborted:
+        append_audit(settings.lake, operation="stage_run_aborted", reason=ABORT_REASON,
+                     run_id=aborted.get("run_id"), details={"recorded_by_run": run_id, "killed_run": aborted},
+                     **common)
+    append_audit(settings.lake, operation="stage_run_started", reason=RUN_REASON, run_id=run_id,
+                 details={"stage": stage, "municipality": municipality, "fiscal_year": fiscal_year,
+                          "dry_run": dry_run}, **common)
+
+
+def _end(settings: Settings, report: RunReport, status: str) -> dict:
+    """Write the run report, then the audit record of the run's end (so the report's ``audit_head`` is the
+    head before it; the end record follows it)."""
+    from pipelines.audit import append_audit
+
+    result = finish(settings, report, status)
+    append_audit(settings.lake, operation="stage_run_finished", reason=RUN_REASON, run_id=report.run_id,
+                 dataset=f"stage/{report.stage}", atena_nos=None, actor=settings.actor,
+                 department=settings.department, host=settings.host, settings=settings,
+                 details={"status": status, "report": result["report_path"].split("/reports/", 1)[-1]})
+    return result
+
+
 def finish(settings: Settings, report: RunReport, status: str) -> dict:
+    from pipelines.audit import chain_head
+
+    report.audit_head = chain_head(settings.lake)  # an anchor of the audit trail (docs/audit.md)
     result = report.finish(status, datetime.now(UTC))
     path = write_report(settings.lake, result)
     return {**result, "report_path": str(path)}

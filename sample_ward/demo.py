@@ -265,7 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_table(lake, results, args.fiscal_year, dispatch))
     print(pension_table(pension_runs, insurers))
     print(collection_table(lake, args.fiscal_year, planted, seconds))
-    return 0 if all(ok for _, ok, _, _ in results) and len(results) == len(CYCLE_ORDER) else 1
+    intact = audit_line(lake)
+    return 0 if all(ok for _, ok, _, _ in results) and len(results) == len(CYCLE_ORDER) and intact else 1
+
+
+def audit_line(lake: Path) -> bool:
+    """The audit trail checked as `juminzei audit verify` does (docs/audit.md): one line, and whether intact."""
+    from pipelines.audit import verify
+    from pipelines.config import Settings
+
+    check = verify(lake, settings=Settings.from_env())
+    print(f"Audit trail: {check}")
+    return check.ok
 
 
 def _payments(lake: Path, args: argparse.Namespace, end: str) -> dict[str, int]:

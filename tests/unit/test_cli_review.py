@@ -101,7 +101,7 @@ def test_decide_appends_supersedes_and_writes_the_audit_log(lake, capsys):
     assert second["target_was_candidate"] is True and second["item_id"] == DOC_ID
     assert second["decided_at"].endswith("Z")
     records = [r for r in audit.read_audit(lake) if r["operation"] == "review_decision"]
-    assert [r["hash"] for r in records] == [first["audit_hash"], second["audit_hash"]]
+    assert [r["mac"] for r in records] == [first["audit_hash"], second["audit_hash"]]
     assert records[1]["atena_nos"] == [A, B] and records[1]["details"]["decision_id"] == second["decision_id"]
     assert "再確認" not in json.dumps(records, ensure_ascii=False)  # the free text stays in the dataset
     assert audit.verify_chain(lake).ok

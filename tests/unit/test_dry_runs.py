@@ -23,7 +23,7 @@ M, N = "131032", 2026
 CYCLE = ("resident_snapshot", "returns_ingest", "record_merge", "tax_assessment")
 # What a run may add or change besides the lake's data: its report, the audit trail (resident_snapshot records
 # that it read the My Number file, even in a dry run), and the validation report (Data Docs) outside the lake.
-REPORT_ZONES = ("reports", "audit")
+REPORT_ZONES = ("reports", "audit", "locks")  # a lock file holds no data, only the running run
 
 
 @pytest.fixture(scope="module")

@@ -144,8 +144,12 @@ def test_a_stage_whose_counts_do_not_reconcile_writes_nothing(tmp_path, monkeypa
         execute("returns_ingest", body, fiscal_year=2026, municipality=M, settings=settings,
                 run_id="20260520T030000Z-returns_ingest-0a1b2c3d", dry_run=False, log=logging.getLogger("t"))
     written = sorted(p.relative_to(settings.lake).parts[0] for p in settings.lake.rglob("*") if p.is_file())
-    assert set(written) == {"reports"}
+    assert set(written) == {"reports", "audit", "locks"}  # no data: the report, the run's start and end, its lock
+    from pipelines.audit import read_audit
     from pipelines.reports import load_latest
+
+    assert [(r["operation"], r["details"].get("status")) for r in read_audit(settings.lake)] == [
+        ("stage_run_started", None), ("stage_run_finished", "failed")]
 
     [latest] = load_latest(settings.lake)
     assert latest["status"] == "failed" and latest["reconciliation"]["ok"] is False

@@ -235,7 +235,9 @@ def test_my_number_only_in_the_encrypted_vault(settings, caplog):
     with pytest.raises(pl.exceptions.ComputeError, match="unable to decrypt"):  # a wrong key
         lake.read_partition(settings.lake, "vault", "my_number", M, N,
                             decryption=lake.vault_encryption(os.urandom(32)))
-    footer_only = lake.vault_encryption(settings.vault_key()).decryption_properties(with_column_keys=False)
+    keys = settings.keys()  # the vault key (footer) without the My Number key (column)
+    footer_only = lake.vault_encryption(keys.get("vault", 1).material, keys.get("my_number", 1).material
+                                        ).decryption_properties(with_column_keys=False)
     assert pl.read_parquet(io.BytesIO(vault_file.read_bytes()), columns=["atena_no"], decryption=footer_only).height == 6
     with pytest.raises(pl.exceptions.ComputeError, match="'my_number' is encrypted"):  # the column has its own key
         pl.read_parquet(io.BytesIO(vault_file.read_bytes()), columns=["my_number"], decryption=footer_only)
@@ -246,8 +248,8 @@ def test_my_number_only_in_the_encrypted_vault(settings, caplog):
     }
     assert vault.schema["my_number"] == pl.String
     operations = [r["operation"] for r in audit.read_audit(settings.lake)]
-    assert operations == ["my_number_file_read", "vault_write", "vault_read"]
-    assert audit.verify_chain(settings.lake).ok
+    assert operations == ["stage_run_started", "my_number_file_read", "vault_write", "stage_run_finished", "vault_read"]
+    assert audit.verify_chain(settings.lake, settings=settings).ok
 
 
 def test_rerun_on_same_inputs_is_byte_identical(settings):
@@ -269,9 +271,10 @@ def test_dry_run_writes_only_the_report(settings):
     assert report["dry_run"] is True and report["status"] == "success" and report["outputs"] == []
     assert report["reconciliation"]["ok"] and report["counts"]["quarantined"] == 36
     zones = {p.split("/")[0] for p in lake_files(settings)}
-    assert zones == {"reports", "audit"}
-    assert [r["operation"] for r in audit.read_audit(settings.lake)] == ["my_number_file_read"]
-    assert not settings.vault_key_file.exists()  # no key needed to look
+    assert zones == {"reports", "audit", "locks"}  # the lock file holds no data, only the running run
+    assert [r["operation"] for r in audit.read_audit(settings.lake)] == [
+        "stage_run_started", "my_number_file_read", "stage_run_finished"]
+    assert not (settings.key_dir / "vault.v1.key").exists()  # no vault key needed to look
 
 
 # ------------------------------------------------------------------------------------- input errors
