@@ -93,6 +93,11 @@ class AppendOnlyError(PartitionError):
     """A posting run of an append-only dataset (the collection ledger) was written again with other rows."""
 
 
+class StorageError(JuminzeiError):
+    """The lake could not be written: no space left, a quota used up, no permission, a read-only file system.
+    The sentence names the path; nothing of the run was kept (pipelines.stage)."""
+
+
 class RunSkipped(JuminzeiError):
     """A DAG run that must do nothing (a late scheduled run) or start nothing downstream (a dry run, a run
     that changed nothing). The DAG turns it into a skipped task; the sentence says why."""

@@ -537,10 +537,14 @@ def write_partition(
         tmp.mkdir(mode=0o700 if private else 0o750)
         _step("tmp_created")
         file_mode = 0o600 if private else 0o640
-        _write_file_durable(tmp / DATA_FILE, data, file_mode)
-        _step("data_written")
-        _write_file_durable(tmp / MANIFEST_FILE, _json_bytes(manifest), file_mode)
-        fsync_dir(tmp)
+        try:
+            _write_file_durable(tmp / DATA_FILE, data, file_mode)
+            _step("data_written")
+            _write_file_durable(tmp / MANIFEST_FILE, _json_bytes(manifest), file_mode)
+            fsync_dir(tmp)
+        except OSError:  # a full disk, no permission: the previous version stays, the half-written one goes
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         _step("manifest_written")
         _swap_in(tmp, target)
         _step("done")

@@ -247,8 +247,98 @@ def load_latest(lake: str | Path, *, dry_runs: bool = False) -> list[dict]:
 
 def load_status(lake: str | Path) -> list[dict]:
     """What ``juminzei status`` shows: for every stage × municipality × fiscal year, the latest real run and
-    the latest dry run (each when there is one), the real run first."""
-    return sorted(load_latest(lake) + load_latest(lake, dry_runs=True), key=_key)
+    the latest dry run (each when there is one), the real run first. A run that failed for want of space or
+    permission and could not write its report is shown from its failure slot (:func:`write_failure_slot`)
+    when it is newer than the latest report."""
+    latest = {_key(r): r for r in load_latest(lake) + load_latest(lake, dry_runs=True)}
+    for record in load_failure_slots(lake):
+        shown = latest.get(_key(record))
+        if shown is None or str(record.get("run_id") or "") > str(shown.get("run_id") or ""):
+            latest[_key(record)] = record
+    return sorted(latest.values(), key=_key)
+
+
+# ------------------------------------------------------------------------------------ failure slots
+#: a file of fixed size kept beside each stage's reports, written in place (no new block is needed) when a
+#: run fails because the lake is full or not writable and its report cannot be written (docs/run-report.md)
+FAILURE_SLOT = ".failure_slot"
+FAILURE_SLOT_BYTES = 16384
+
+
+def failure_slot_path(lake: str | Path, stage: str, municipality: str, fiscal_year: int) -> Path:
+    return report_dir(lake, stage, municipality, fiscal_year) / FAILURE_SLOT
+
+
+def reserve_failure_slot(lake: str | Path, stage: str, municipality: str, fiscal_year: int) -> None:
+    """Make the slot (blanks, its blocks written) while there is room; a run does this when it starts."""
+    import os
+
+    path = failure_slot_path(lake, stage, municipality, fiscal_year)
+    if path.exists() and path.stat().st_size == FAILURE_SLOT_BYTES:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+    try:
+        os.pwrite(fd, b" " * FAILURE_SLOT_BYTES, 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_failure_slot(lake: str | Path, record: Mapping[str, Any]) -> bool:
+    """Write a failed run's record into its stage's slot, in place; False when there is no slot to write."""
+    import os
+
+    path = failure_slot_path(lake, record["stage"], record["municipality"], record["fiscal_year"])
+    data = json.dumps(dict(record), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if len(data) > FAILURE_SLOT_BYTES:
+        record = {**record, "messages": [str(m)[:2000] for m in record.get("messages", [])][-3:]}
+        data = json.dumps(dict(record), ensure_ascii=False, sort_keys=True).encode("utf-8")[:FAILURE_SLOT_BYTES]
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        os.pwrite(fd, data.ljust(FAILURE_SLOT_BYTES, b" "), 0)
+        os.fsync(fd)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def clear_failure_slot(lake: str | Path, stage: str, municipality: str, fiscal_year: int) -> None:
+    """Blank the slot once a later run has written its report."""
+    import os
+
+    path = failure_slot_path(lake, stage, municipality, fiscal_year)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        if os.pread(fd, 1, 0) != b" ":
+            os.pwrite(fd, b" " * FAILURE_SLOT_BYTES, 0)
+            os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_failure_slots(lake: str | Path) -> list[dict]:
+    """The failed runs held by the slots (a blank slot holds none)."""
+    out = []
+    for path in sorted((Path(lake) / "reports").glob(f"*/municipality=*/fiscal_year=*/{FAILURE_SLOT}")):
+        try:
+            text = path.read_bytes().strip()
+            record = json.loads(text) if text else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            out.append({**record, "report_path": str(path)})
+    return out
 
 
 def load_history(lake: str | Path, *, stage: str | None = None, fiscal_year: int | None = None,

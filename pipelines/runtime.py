@@ -347,13 +347,16 @@ def require_reconciled(summary: Mapping[str, Any]) -> dict:
 def run_stage_task(run: dict) -> dict:
     """The body of every DAG's stage task: run the stage (:func:`run_stage`); an operator error (bad
     input, bad configuration, a stopped dispatch: a :class:`JuminzeiError`) fails the task for good, as a
-    retry five minutes later would stop the same way; any other exception (a full disk, a lost worker)
-    keeps the DAG's retries. Imports happen at call time (the DAG file stays light)."""
-    from airflow.sdk.exceptions import AirflowFailException
+    retry five minutes later would stop the same way; a full or unwritable lake (:class:`StorageError`) and any
+    other exception (a lost worker) keep the DAG's retries, the former with its operator sentence and no
+    traceback. Imports happen at call time (the DAG file stays light)."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    from contracts.errors import JuminzeiError
+    from contracts.errors import JuminzeiError, StorageError
 
     try:
         return run_stage(run)
+    except StorageError as error:  # space may be freed before the retry
+        raise AirflowException(str(error)) from None
     except JuminzeiError as error:
         raise AirflowFailException(str(error)) from None

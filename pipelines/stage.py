@@ -11,17 +11,21 @@ text may quote data) and re-raised.
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Callable, Sequence
 
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
-from contracts.errors import ContractError, JuminzeiError, ReconciliationError
+from contracts.errors import ContractError, JuminzeiError, ReconciliationError, StorageError
 from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
 from pipelines.lake import use_guard_settings
-from pipelines.reports import RunReport, write_report
+from pipelines.reports import (
+    RunReport, clear_failure_slot, reserve_failure_slot, write_failure_slot, write_report,
+)
 
 Body = Callable[[Settings, RunReport], None]
 
@@ -51,31 +55,59 @@ def execute(
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(stage, started)
     # one run at a time per stage and partition; a second one is refused here, before it writes anything
-    lock = acquire(settings.lake, stage, municipality, fiscal_year, run_id=run_id, actor=settings.actor,
-                   dry_run=dry_run, now=started)
-    with lock:
-        record_run_start(settings, stage, municipality, fiscal_year, run_id, dry_run, lock.aborted)
+    try:
+        lock = acquire(settings.lake, stage, municipality, fiscal_year, run_id=run_id, actor=settings.actor,
+                       dry_run=dry_run, now=started)
+    except OSError as error:  # no room or no right even for the lock file
+        converted = storage_error(error, settings.lake, f"{stage} {municipality}/{fiscal_year}")
+        if converted is None:
+            raise
         report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
-        use_guard_settings(settings, run_id)  # the My Number guard reads an unseen vault with this run's settings
+        report.message(str(converted))
+        _slot_only(settings, report)
+        raise converted from None
+    with lock:
+        report = RunReport(stage, municipality, fiscal_year, run_id, started, dry_run=dry_run)
         label = f"{stage} {municipality}/{fiscal_year}{' (dry run)' if dry_run else ''}"
+        try:
+            reserve_failure_slot(settings.lake, stage, municipality, fiscal_year)
+        except OSError:
+            pass  # no room even for the slot: a failure below is told by the exception's sentence alone
+        try:
+            record_run_start(settings, stage, municipality, fiscal_year, run_id, dry_run, lock.aborted)
+        except OSError as error:
+            converted = storage_error(error, settings.lake, label)
+            if converted is None:
+                raise
+            report.message(str(converted))
+            _slot_only(settings, report)
+            raise converted from None
+        use_guard_settings(settings, run_id)  # the My Number guard reads an unseen vault with this run's settings
         try:
             with track(label, steps or ("working",)):
                 body(settings, report)
         except JuminzeiError as error:
             report.message(str(error))
-            _end(settings, report, "failed")
+            _end(settings, report, "failed", label)
             lock.ended = True
             log.error("%s %s/%s run %s failed: %s", stage, municipality, fiscal_year, run_id, error)
             raise
         except BaseException as error:
+            converted = storage_error(error, settings.lake, label)
+            if converted is not None:
+                report.message(str(converted))
+                _end(settings, report, "failed", label)
+                lock.ended = True
+                log.error("%s %s/%s run %s failed: %s", stage, municipality, fiscal_year, run_id, converted)
+                raise converted from None
             report.message(
                 f"The stage stopped on an unexpected {type(error).__name__}; nothing after that point was written. "
                 f"See the task log of run {run_id} for the traceback."
             )
-            _end(settings, report, "failed")
+            _end(settings, report, "failed", label)
             lock.ended = True
             raise
-        result = _end(settings, report, "success")
+        result = _end(settings, report, "success", label)
         lock.ended = True
     counts = result["counts"]
     log.info(
@@ -108,17 +140,76 @@ def record_run_start(settings: Settings, stage: str, municipality: str, fiscal_y
                           "dry_run": dry_run}, **common)
 
 
-def _end(settings: Settings, report: RunReport, status: str) -> dict:
+def _end(settings: Settings, report: RunReport, status: str, label: str) -> dict:
     """Write the run report, then the audit record of the run's end (so the report's ``audit_head`` is the
-    head before it; the end record follows it)."""
+    head before it; the end record follows it). When the lake is full or not writable, the run's failure goes
+    to its failure slot (pipelines.reports) and :class:`StorageError` is raised with the sentence."""
     from pipelines.audit import append_audit
 
-    result = finish(settings, report, status)
-    append_audit(settings.lake, operation="stage_run_finished", reason=RUN_REASON, run_id=report.run_id,
-                 dataset=f"stage/{report.stage}", atena_nos=None, actor=settings.actor,
-                 department=settings.department, host=settings.host, settings=settings,
-                 details={"status": status, "report": result["report_path"].split("/reports/", 1)[-1]})
+    try:
+        result = finish(settings, report, status)
+    except OSError as error:
+        converted = storage_error(error, settings.lake, label)
+        if converted is None:
+            raise
+        if str(converted) not in report.messages:
+            report.message(str(converted))
+        _slot_only(settings, report)
+        raise converted from None
+    clear_failure_slot(settings.lake, report.stage, report.municipality, report.fiscal_year)
+    try:
+        append_audit(settings.lake, operation="stage_run_finished", reason=RUN_REASON, run_id=report.run_id,
+                     dataset=f"stage/{report.stage}", atena_nos=None, actor=settings.actor,
+                     department=settings.department, host=settings.host, settings=settings,
+                     details={"status": status, "report": result["report_path"].split("/reports/", 1)[-1]})
+    except OSError as error:
+        converted = storage_error(error, settings.lake, f"{label}: recording its end in the audit trail")
+        if converted is None:
+            raise
+        raise converted from None  # the next run records this one as aborted (its lock kept its description)
     return result
+
+
+_STORAGE_PROBLEMS = {
+    errno.ENOSPC: "there is no space left on the device",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission is denied",
+    errno.EPERM: "the operation is not permitted",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+def storage_error(error: BaseException, lake: Path, what: str) -> StorageError | None:
+    """An operator sentence for a lake that cannot be written (no space, no permission, read-only), naming the
+    path; ``None`` for any other error."""
+    if not isinstance(error, OSError) or error.errno not in _STORAGE_PROBLEMS:
+        return None
+    where = error.filename or "the lake"
+    try:
+        parts = []
+        for part in Path(where).resolve().relative_to(Path(lake).resolve()).parts:
+            if part.startswith(".") and ".tmp-" in part:  # a hidden temporary copy: name what it was to become
+                parts.append(part[1:part.index(".tmp-")])
+                break
+            parts.append(part)
+        where = f"{'/'.join(parts)} (in the lake {lake})"
+    except (TypeError, ValueError):
+        pass
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space on the lake's disk (or raise the quota)"
+    else:
+        fix = "give the batch user write access there (or mount the file system read-write)"
+    return StorageError(
+        f"{what} stopped: {_STORAGE_PROBLEMS[error.errno]} at {where}. Nothing of this run was kept: the partitions "
+        f"of earlier runs are intact and its temporary files were removed. To go on, {fix} and run it again.")
+
+
+def _slot_only(settings: Settings, report: RunReport) -> None:
+    """The failure record of a run whose report cannot be written: into the stage's failure slot, in place."""
+    record = report.finish("failed", datetime.now(UTC))
+    write_failure_slot(settings.lake, {k: record[k] for k in (
+        "report_version", "stage", "municipality", "fiscal_year", "run_id", "dry_run", "started_at", "finished_at",
+        "status", "messages")})
 
 
 def finish(settings: Settings, report: RunReport, status: str) -> dict:
