@@ -204,7 +204,7 @@ def percent_text(rate: Fraction) -> str:
         if scaled.denominator == 1:
             digits = str(abs(scaled.numerator)).rjust(places + 1, "0")
             sign = "-" if scaled < 0 else ""
-            return sign + (f"{digits[:-places]}.{digits[-places:]}" if places else digits)
+            return f"{sign}{digits[:-places]}.{digits[-places:]}"
     raise ValueError(f"rate {rate} is not a short decimal percent")
 
 

@@ -211,7 +211,7 @@ def start_day(cause: Cause, paid_on: date) -> date:
     candidates = []
     for rule in cause.start_from:
         anchor = days[rule.day]
-        candidates.append(anchor if rule.months == 0 else months_later_end(anchor + timedelta(days=1), rule.months))
+        candidates.append(months_later_end(anchor + timedelta(days=1), rule.months))  # 0 months: the day itself
     return min(candidates)
 
 

@@ -111,8 +111,74 @@ def test_no_charge_on_a_tax_under_2000_yen(tax):
 def test_a_calendar_year_without_published_rates_is_refused_not_guessed():
     from transforms.tax_rules import RuleError
 
-    with pytest.raises(RuleError, match="2027"):
+    with pytest.raises(RuleError, match="calendar year 2027 .the rules hold 2014–2026; .*announces by 30 November of "
+                                        "the year before: add its row when published"):
         late_charge(100_000, date(2026, 12, 1), [], date(2027, 1, 5))
+
+
+@pytest.mark.parametrize(("tax", "payments", "message"), [
+    (-1, [], "amounts are yen of 0 or more"),
+    (10_000, [(date(2026, 7, 1), -5)], "amounts are yen of 0 or more"),
+    (10_000, [(date(2026, 9, 1), 10_000)], "a payment is dated after computed_on"),
+])
+def test_a_negative_amount_or_a_payment_after_the_day_of_computation_is_refused(tax, payments, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        late_charge(tax, date(2026, 6, 30), payments, date(2026, 8, 31))
+
+
+def test_nothing_of_0_yen_is_refused_and_a_tax_paid_in_full_on_time_bears_nothing():
+    assert late_charge(0, date(2026, 6, 30), [(date(2026, 6, 30), 0)], date(2026, 8, 31)).late_charge == 0
+    paid = late_charge(10_000, date(2026, 6, 30), [(date(2026, 6, 30), 10_000)], date(2026, 8, 31))
+    assert (paid.late_charge, paid.before_rounding, paid.segments, paid.unpaid_tax) == (0, 0, (), 0)
+
+
+def test_before_the_due_date_nothing_runs_yet_and_what_is_unpaid_is_told():
+    """Computed on a day before the 納期限 (a taxpayer asking early): no day is late yet (第326条第1項 counts from
+    the day after the 納期限), and the tax less what was paid is still owed."""
+    result = late_charge(50_000, date(2026, 6, 30), [(date(2026, 6, 10), 20_000)], date(2026, 6, 15))
+    assert (result.late_charge, result.before_rounding, result.segments, result.unpaid_tax, result.due_date) == (
+        0, 0, (), 30_000, date(2026, 6, 30))
+    overpaid = late_charge(50_000, date(2026, 6, 30), [(date(2026, 6, 10), 60_000)], date(2026, 6, 15))
+    assert overpaid.unpaid_tax == 0  # never a negative tax
+
+
+def test_two_payments_on_one_day_both_lower_the_base():
+    """100,000円 due 2026-06-30; 30,000円 and 30,000円 both paid 2026-07-10, the rest 2026-08-10 (2026 rates 2.8 % /
+    9.1 %). By hand: 07-01〜07-10 on 100,000, 10 days at 2.8 % = 76.7 → 76; 07-11〜07-31 on 40,000, 21 days at
+    2.8 % = 64.4 → 64; 08-01〜08-10 on 40,000, 10 days at 9.1 % = 99.7 → 99."""
+    result = late_charge(100_000, date(2026, 6, 30), [(date(2026, 7, 10), 30_000), (date(2026, 7, 10), 30_000),
+                                                      (date(2026, 8, 10), 40_000)], date(2026, 8, 10))
+    assert [(s.start.isoformat(), s.end.isoformat(), s.base, s.amount) for s in result.segments] == [
+        ("2026-07-01", "2026-07-10", 100_000, 76), ("2026-07-11", "2026-07-31", 40_000, 64),
+        ("2026-08-01", "2026-08-10", 40_000, 99)]
+    assert all(type(s.amount) is int for s in result.segments)  # yen are integers, never floats
+    assert type(result.before_rounding) is int and type(result.late_charge) is int
+
+
+def test_the_last_day_of_the_first_month_is_charged_at_the_lower_rate():
+    """The lower rate runs to the day one month after the 納期限 has passed, that day included (第326条第1項:
+    「納期限の翌日から一月を経過する日までの期間」): 100,000円 due 2026-06-30, 50,000円 paid 2026-07-30, the rest
+    2026-08-05. The base changes on 07-31, the month's last day. By hand: 07-01〜07-30 on 100,000, 30 days at
+    2.8 % = 230.1 → 230; 07-31 on 50,000, 1 day at 2.8 % = 3.8 → 3; 08-01〜08-05 on 50,000, 5 days at 9.1 % =
+    62.3 → 62."""
+    result = late_charge(100_000, date(2026, 6, 30), [(date(2026, 7, 30), 50_000), (date(2026, 8, 5), 50_000)],
+                         date(2026, 8, 5))
+    assert [(s.start.isoformat(), s.days, s.base, percent_text(s.rate), s.amount) for s in result.segments] == [
+        ("2026-07-01", 30, 100_000, "2.8", 230), ("2026-07-31", 1, 50_000, "2.8", 3),
+        ("2026-08-01", 5, 50_000, "9.1", 62)]
+
+
+@pytest.mark.parametrize(("rate", "text"), [
+    (Fraction(87, 1000), "8.7"), (Fraction(146, 1000), "14.6"), (Fraction(1, 400), "0.25"),
+    (Fraction(0), "0.0"), (Fraction(-15, 1000), "-1.5"), (Fraction(123_456, 10**8), "0.123456"),
+])
+def test_a_rate_is_shown_as_the_percent_it_was_published_as(rate, text):
+    assert percent_text(rate) == text
+
+
+def test_a_rate_of_more_than_six_decimal_places_of_a_percent_is_refused():
+    with pytest.raises(ValueError, match=r"^rate 1/1000000000 is not a short decimal percent$"):
+        percent_text(Fraction(1, 10**9))
 
 
 def test_every_years_rates_follow_the_formula_of_the_special_provision():

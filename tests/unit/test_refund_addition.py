@@ -171,7 +171,8 @@ def test_the_addition_is_cut_to_100_yen(base, total, addition):
 def test_a_calendar_year_without_a_published_rate_is_refused_not_guessed():
     import polars as pl
 
-    with pytest.raises(RuleError, match="no 還付加算金 rate for the calendar year 2027"):
+    with pytest.raises(RuleError, match="no 還付加算金 rate for the calendar year 2027 .*the rules hold 2014–2026; .*"
+                                        "announces by 30 November of the year before: add its row when published"):
         refund_addition(500_000, [(date(2026, 12, 1), 500_000)], "assessment_reduced", date(2027, 1, 5))
     frame = pl.DataFrame({"refund_id": ["r1"], "cause": ["assessment_reduced"], "paid_on": [date(2026, 12, 1)],
                           "amount": [500_000], "decided_on": [date(2027, 1, 5)]})
@@ -202,6 +203,98 @@ def test_causes_whose_start_needs_a_date_we_do_not_take_are_refused_with_a_sente
 def test_inputs_that_cannot_make_a_refund_are_refused(refund, payments, message):
     with pytest.raises(ValueError, match=message):
         refund_addition(refund, payments, "assessment_reduced", date(2025, 9, 30))
+
+
+@pytest.mark.parametrize(("refund", "payments", "message"), [
+    (10_000, [(date(2025, 6, 30), -1), (date(2025, 7, 31), 10_001)], "amounts are yen of 0 or more"),
+    (10_000, [], "a refund is made of at least one payment: give the day and the yen of each"),
+    (10_000, [(date(2025, 10, 1), 10_000)], r"a payment is dated after the day the refund is decided \(decided_on\)"),
+])
+def test_the_refusals_say_exactly_what_is_wrong(refund, payments, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        refund_addition(refund, payments, "assessment_reduced", date(2025, 9, 30))
+
+
+def test_a_refund_of_0_yen_or_a_payment_carrying_none_of_it_is_not_refused():
+    """Nothing to refund bears nothing; a payment that carries 0 yen of a refund simply adds no segment (第17条の4:
+    the addition is on the 過誤納金, so a part of 0 yen runs on nothing)."""
+    nothing = refund_addition(0, [(date(2025, 6, 30), 0)], "assessment_reduced", date(2025, 9, 30))
+    assert (nothing.refund_addition, nothing.segments, nothing.cause, nothing.decided_on) == (
+        0, (), "assessment_reduced", date(2025, 9, 30))
+    result = refund_addition(300_800, [(date(2025, 5, 30), 0), (date(2025, 6, 30), 300_800)], "assessment_reduced",
+                             date(2025, 12, 19))
+    assert [s.paid_on for s in result.segments] == [date(2025, 6, 30)] and result.refund_addition == 1_200
+
+
+def test_a_refund_decided_on_the_day_of_payment_bears_nothing_and_is_not_refused():
+    result = refund_addition(500_000, [(date(2025, 6, 30), 500_000)], "assessment_reduced", date(2025, 6, 30))
+    assert (result.refund_addition, result.before_rounding, result.segments) == (0, 0, ())
+
+
+def test_the_result_names_its_cause_and_day_of_decision_and_its_yen_are_integers():
+    small = refund_addition(1_999, [(date(2025, 6, 30), 1_999)], "mistaken_payment", date(2025, 12, 19))
+    assert (small.cause, small.decided_on, small.refund_amount) == ("mistaken_payment", date(2025, 12, 19), 1_999)
+    result = refund_addition(300_800, [(date(2025, 6, 30), 300_800)], "assessment_reduced", date(2025, 12, 19))
+    assert (result.cause, result.decided_on, result.refund_amount) == ("assessment_reduced", date(2025, 12, 19),
+                                                                       300_800)
+    assert all(type(s.amount) is int for s in result.segments) and type(result.before_rounding) is int
+
+
+def test_the_first_day_that_runs_is_one_day_of_addition():
+    """A refund decided on the first day of its period bears one day: 3,650,000円 paid 2025-06-30 (a 過納 runs
+    from 07-01), decided 07-01 → 3,650,000 × 0.9 % × 1 / 365 = 90 → under 1,000円, no addition; the segment is
+    there. By frame and one at a time alike."""
+    import polars as pl
+
+    one = refund_addition(3_650_000, [(date(2025, 6, 30), 3_650_000)], "assessment_reduced", date(2025, 7, 1))
+    assert [(s.start, s.end, s.days, s.amount) for s in one.segments] == [
+        (date(2025, 7, 1), date(2025, 7, 1), 1, 90)]
+    frame = pl.DataFrame({"refund_id": ["r1"], "cause": ["assessment_reduced"], "paid_on": [date(2025, 6, 30)],
+                          "amount": [3_650_000], "decided_on": [date(2025, 7, 1)]})
+    segments = refund_addition_segments(frame)
+    assert segments.select("start", "end", "days", "amount").rows() == [(date(2025, 7, 1), date(2025, 7, 1), 1, 90)]
+
+
+def test_refunds_that_all_bear_nothing_give_an_empty_frame_of_the_segments_columns():
+    import polars as pl
+
+    frame = pl.DataFrame({"refund_id": ["r1", "r2"], "cause": ["assessment_reduced", "mistaken_payment"],
+                          "paid_on": [date(2025, 6, 30)] * 2, "amount": [1_999, 500],
+                          "decided_on": [date(2025, 9, 30)] * 2})
+    segments = refund_addition_segments(frame)
+    assert segments.height == 0 and segments.columns == [
+        "refund_id", "paid_on", "start", "end", "days", "base", "rate", "rate_denominator", "amount"]
+    assert refund_additions(frame)["refund_addition"].to_list() == [0, 0]
+
+
+def test_the_segments_come_in_the_order_of_refund_payment_and_start():
+    import polars as pl
+
+    frame = pl.DataFrame({
+        "refund_id": ["r2", "r1", "r1", "r2"], "cause": ["assessment_reduced"] * 4,
+        "paid_on": [date(2025, 10, 31), date(2025, 9, 1), date(2025, 7, 31), date(2025, 6, 30)],
+        "amount": [500_000, 150_000, 250_000, 400_000], "decided_on": [date(2026, 3, 13)] * 4})
+    segments = refund_addition_segments(frame)
+    assert segments.select("refund_id", "paid_on", "start").rows() == [
+        ("r1", date(2025, 7, 31), date(2025, 8, 1)), ("r1", date(2025, 7, 31), date(2026, 1, 1)),
+        ("r1", date(2025, 9, 1), date(2025, 9, 2)), ("r1", date(2025, 9, 1), date(2026, 1, 1)),
+        ("r2", date(2025, 6, 30), date(2025, 7, 1)), ("r2", date(2025, 6, 30), date(2026, 1, 1)),
+        ("r2", date(2025, 10, 31), date(2025, 11, 1)), ("r2", date(2025, 10, 31), date(2026, 1, 1))]
+    assert segments.schema["amount"] == pl.Int64 and segments.schema["days"] == pl.Int64
+    from transforms.refund_addition import rates_frame
+
+    rates, denominator = rates_frame(load_refund_addition_rules())
+    assert rates.schema == {"_year": pl.Int32, "_rate_num": pl.Int64} and denominator == 1000  # 0.9 % = 9/1000
+
+
+def test_the_frame_refuses_a_refund_without_its_columns_naming_them():
+    import polars as pl
+
+    frame = pl.DataFrame({"refund_id": ["r1"], "paid_on": [date(2025, 6, 30)], "amount": [5_000]})
+    with pytest.raises(ValueError, match=r"^refunds: the frame has no column cause, decided_on \(it needs refund_id, "
+                                         r"cause, paid_on, amount, decided_on: one row per payment making up a "
+                                         r"refund\)$"):
+        refund_additions(frame)
 
 
 def test_the_frame_refuses_a_refund_with_two_causes():

@@ -626,3 +626,92 @@ def test_zengin4j_decodes_every_field_as_we_do():
     assert (zf.line_end, zf.final_line_end) == (b"\r", True)
     assert (int(summary["computedCount"]), int(summary["computedTotal"])) == (zf.records.height,
                                                                               zf.records["amount"].sum())
+
+
+# ------------------------------------------------------------------------- what each refusal names, exactly
+def _named(byte: bytes) -> bytes:
+    """A 91 data record whose 預金者名 is ｱ, then ``byte``, then spaces (30 bytes)."""
+    return line("2", "0009", "ﾐﾂｲｽﾐﾄﾓ".ljust(15), "825", "ｱｶｻｶ".ljust(15), SP * 4, "1", "7654321",
+                b"\xb1" + byte + b" " * 28, "0000045600", "0", "00000000002026000001", "0", SP * 8)
+
+
+@pytest.mark.parametrize(("byte", "problem"), [
+    (b"a", "a lower-case letter"), (b"z", "a lower-case letter"),
+    (b"_", "byte 0x5F, outside the 全銀 kana set"),  # between Z and a: not a lower-case letter
+    (b"\x81", "byte 0x81, the first byte of a two-byte (full-width) character"),
+    (b"\x9f", "byte 0x9F, the first byte of a two-byte (full-width) character"),
+    (b"\xe0", "byte 0xE0, the first byte of a two-byte (full-width) character"),
+    (b"\xfc", "byte 0xFC, the first byte of a two-byte (full-width) character"),
+    (b"\x80", "byte 0x80, outside the 全銀 kana set"), (b"\xa0", "byte 0xA0, outside the 全銀 kana set"),
+    (b"\xfd", "byte 0xFD, outside the 全銀 kana set"),
+    (b"\xa7", "a small kana (written large in 全銀 files)"), (b"\xaf", "a small kana (written large in 全銀 files)"),
+    (b"\x1f", "the control byte 0x1F"), (b"\x7f", "the control byte 0x7F"),
+])
+def test_a_kana_field_names_what_its_bad_byte_is(byte, problem):
+    """The 全銀 kana set (codes.yaml character_sets.kana): half-width kana, digits, upper-case letters, space and
+    ( ) - . /; a lead byte of Shift_JIS (0x81–0x9F, 0xE0–0xFC) starts a full-width character, 0xA7–0xAF are the
+    small kana, bytes under 0x20 and 0x7F are control bytes."""
+    error = refusal(joined([H91, D91_REQUEST[0], _named(byte), D91_REQUEST[2], T91_REQUEST, END]), "91",
+                    ZenginCharacterError)
+    assert str(error) == ("Input file landing/zengin/test.txt, record 3, field 預金者名 (account_holder_name): "
+                          f"character 2 of the field is {problem}; expected half-width kana, digits, upper-case "
+                          "letters, space and ( ) - . / only.")
+
+
+def test_a_code_a_dummy_and_a_digits_field_name_what_they_expected():
+    kind = refusal(joined(FILE_21), "91", ZenginFieldError)
+    assert str(kind) == ("Input file landing/zengin/test.txt, record 1, field 種別コード (type_code): the field holds "
+                         "'21'; expected 91 (預金口座振替 依頼データ・振替結果データ, kind '91').")
+    dummy = refusal(joined([H21, *D21, line("8", "000002", "000000015345", "X" + SP * 100), END]), "21",
+                    ZenginFieldError)
+    assert str(dummy).endswith("field ダミー (dummy): the ダミー holds something else than spaces; expected 101 "
+                               "spaces.")
+    amount = refusal(joined([H91, D91_REQUEST[0], d91("0000009O00", "0"), D91_REQUEST[2], T91_REQUEST, END]),
+                     "91", ZenginFieldError)  # a 9 before the letter is a digit
+    assert str(amount).endswith("field 引落金額 (amount): byte 8 of the field is not a digit; expected 10 digits "
+                                "(0–9).")
+    clearing = line("2", "0009", "ﾐﾂｲｽﾐﾄﾓ".ljust(15), "825", "ｱｶｻｶ".ljust(15), "00A0", "1", "7654321",
+                    "ﾐﾅﾄ ﾀﾛｳ".ljust(30), "0000003000", "1", "2026000001", SP * 10, "7", SP, SP * 7)
+    blankable = refusal(joined([H21, clearing, D21[1], T21, END]), "21", ZenginFieldError)
+    assert str(blankable).endswith("field 手形交換所番号 (clearing_house_no): byte 3 of the field is not a digit; "
+                                   "expected 4 digits (0–9) or blank (spaces).")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("ﾀﾛ_", "a character outside the 全銀 kana set (Pc)"), ("ﾀﾛz", "a lower-case letter"),
+    ("ﾀﾛ\uff67", "a small kana (written large in 全銀 files)"), ("ﾀﾛ\uff6f", "a small kana (written large in 全銀 files)"),
+    ("ﾀﾛＡ", "a full-width character (convert the text with to_zengin_kana first)"),
+    ("ﾀﾛあ", "a full-width character (convert the text with to_zengin_kana first)"),
+])
+def test_the_writer_names_what_a_character_it_cannot_write_is(text, problem):
+    with pytest.raises(ZenginWriteCharacterError) as caught:
+        _write(RECORDS_21.with_columns(pl.Series("payee_name", [text, "ﾔﾏﾀﾞ"])))
+    assert f"character 3 of the text is {problem}" in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("ｱz", "character 2 of the text is a lower-case letter"),
+    ("ｱａ", "character 2 of the text is a lower-case letter"), ("ｱｚ", "character 2 of the text is a lower-case letter"),
+    ("ｱ＿", "character 2 of the text is a symbol or other character (Unicode category Pc)"),  # between Ａ and ａ
+    ("ｱ\x01", "character 2 of the text is a symbol or other character (Unicode category Cc)"),  # a nameless one
+    ("ｱ漢", "character 2 of the text is a kanji"),
+])
+def test_to_zengin_kana_names_each_kind_of_character_it_cannot_convert(text, words):
+    with pytest.raises(ZenginKanaError, match=re.escape(words)):
+        to_zengin_kana(text)
+
+
+def test_unknown_codes_lists_codes_outside_their_lists_in_record_and_field_order():
+    """A 預金種目 and a 新規コード outside their code lists (codes.yaml) are listed, field by field, record by record;
+    a blank 振込指定区分 (which may be blank) is not."""
+    first = line("2", "0009", "ﾐﾂｲｽﾐﾄﾓ".ljust(15), "825", "ｱｶｻｶ".ljust(15), "0000", "5", "7654321",
+                 "ﾐﾅﾄ ﾀﾛｳ".ljust(30), "0000003000", "8", "2026000001", SP * 10, SP, SP, SP * 7)
+    second = line("2", "0137", "ﾄｳｷﾖｳﾄﾐﾝ".ljust(15), "031", "ｼﾌﾞﾔ".ljust(15), SP * 4, "4", "0012345",
+                  "ｶ)ｻﾝﾌﾟﾙ(ﾔﾏﾀﾞ ﾊﾅｺ".ljust(30), "0000012345", "0", SP * 10, SP * 10, SP, SP, SP * 7)
+    second = second[:42] + b"6" + second[43:]  # 預金種目 (byte 43) of the second record: 6, not a code either
+    zf = read_zengin_file(joined([H21, first, second, T21, END]), file="x.txt", kind="21")
+    assert unknown_codes(zf, kind="21").rows() == [
+        (2, "data", "deposit_type", "5"), (2, "data", "new_code", "8"), (3, "data", "deposit_type", "6")]
+    clean = unknown_codes(read_zengin_file(joined(FILE_21), file="x.txt", kind="21"), kind="21")
+    assert clean.height == 0 and clean.schema == {"record_no": pl.Int64, "record_type": pl.String,
+                                                  "field": pl.String, "value": pl.String}
