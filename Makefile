@@ -16,7 +16,7 @@ RESIDENTS ?= 2000
 SEED ?= 20260101
 FISCAL_YEAR ?= 2026
 
-.PHONY: venv demo samples test bench mutate airflow lock clean
+.PHONY: venv demo samples test bench fuzz mutate airflow lock clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,12 @@ test: venv
 
 bench: venv
 	$(PY) -m tests.benchmarks.run
+
+# Property-based fuzzing of every reader and calculator (tests/fuzz_targets.py) with a long random budget;
+# `make test` runs the same targets on a small fixed draw. FUZZ_EXAMPLES=n a target, FUZZ_ONLY=<name prefix>.
+FUZZ_EXAMPLES ?= 2000
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_ONLY=$(FUZZ_ONLY) $(PY) -m tests.fuzz_run
 
 # Mutation testing of the core with mutmut in a copy under var/mutate (docs/testing.md); not part of
 # `make test`. MUTATE="transforms/tax_engine.py ..." limits it to some modules; FUNCTIONS="f g" to those
