@@ -75,8 +75,8 @@ def rotate_key(settings: Settings, *, reason: str) -> dict:
                     f"The vault of {municipality}/{fiscal_year} did not read back the same under the new keys; the "
                     "rotation stopped and retired nothing (every partition is still readable). Report run "
                     f"{run_id}.")
-        still_used = {(p, v) for m, y in vault_partitions(settings.lake)
-                      for p, v in vault_key_versions(read_manifest(settings.lake, "vault", VAULT_DATASET, m, y)).items()}
+        manifests = [read_manifest(settings.lake, "vault", VAULT_DATASET, m, y) for m, y in vault_partitions(settings.lake)]
+        still_used = {(p, v) for manifest in manifests for p, v in vault_key_versions(manifest).items()}
         retired: dict[str, list[int]] = {}
         for purpose in VAULT_PURPOSES:
             for row in keys.versions(purpose):

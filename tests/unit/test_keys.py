@@ -89,7 +89,8 @@ def test_the_single_key_file_of_the_first_releases_opens_its_vault_as_version_1(
     settings.vault_key_file.write_bytes(legacy)
     settings.vault_key_file.chmod(0o600)
     lake.write_vault(settings, M, 2026, VAULT, run_id="r1", reason="作成", key=legacy)  # as the old code wrote it
-    assert lake.read_vault(settings, M, 2026, reason="照会", run_id=None).sort("atena_no").equals(VAULT.sort("atena_no"))
+    read = lake.read_vault(settings, M, 2026, reason="照会", run_id=None)
+    assert read.sort("atena_no").equals(VAULT.sort("atena_no"))
     keys = settings.keys()
     assert keys.get("vault", 1).material == legacy and keys.get("my_number", 1).material == legacy
     ring = json.loads((settings.key_dir / "keyring.json").read_text(encoding="utf-8"))
