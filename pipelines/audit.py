@@ -142,12 +142,27 @@ def _tail(handle) -> tuple[bytes | None, bytes]:
     return None, data
 
 
-def _head_of(line: bytes | None) -> tuple[int, str]:
-    """``(seq, mac)`` of the last complete record (``(0, GENESIS_MAC)`` for an empty trail)."""
+def _legacy(record: object) -> bool:
+    """A record of the first releases' unkeyed hash chain (``prev_hash``/``hash``, no ``v``)."""
+    return isinstance(record, dict) and "v" not in record and "hash" in record and "prev_hash" in record
+
+
+def _legacy_hash(record: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+def _head_of(line: bytes | None, handle=None) -> tuple[int, str]:
+    """``(seq, mac)`` of the last complete record (``(0, GENESIS_MAC)`` for an empty trail). After a trail of the
+    old unkeyed hash chain, the keyed chain goes on from its last ``hash``, numbered after its records."""
     if line is None:
         return 0, GENESIS_MAC
     try:
         record = json.loads(line)
+        if _legacy(record) and handle is not None:
+            handle.seek(0)
+            return sum(1 for raw in handle.read().split(b"\n") if raw.strip()), str(record["hash"])
         return int(record["seq"]), str(record["mac"])
     except (ValueError, KeyError, TypeError):
         raise ConfigError(
@@ -202,7 +217,7 @@ def append_audit(
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             last, torn = _tail(handle)
-            seq, mac = _head_of(last)
+            seq, mac = _head_of(last, handle)
             lines = []
             if torn:  # a crash cut the last append: seal it (chained), then write this record
                 seal = {**record, "operation": SEAL_OPERATION, "reason": SEAL_REASON,
@@ -281,15 +296,19 @@ class ChainCheck:
     problem: str | None = None
     anchors: int = 0
     reports: int = 0
+    #: records of the first releases' unkeyed hash chain at the start of the trail (checked as a hash chain)
+    legacy: int = 0
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "records": self.records, "broken_at_line": self.broken_at_line,
-                "problem": self.problem, "anchors": self.anchors, "reports": self.reports}
+                "problem": self.problem, "anchors": self.anchors, "reports": self.reports, "legacy": self.legacy}
 
     def __str__(self) -> str:
         if self.ok:
-            return (f"Audit trail intact: {self.records} records, MAC chain verified; {self.anchors} anchors and "
-                    f"{self.reports} run reports agree with it.")
+            older = (f" (the first {self.legacy} of the old unkeyed hash chain, which a rewrite of the file could "
+                     "pass)") if self.legacy else ""
+            return (f"Audit trail intact: {self.records} records{older}, MAC chain verified; {self.anchors} anchors "
+                    f"and {self.reports} run reports agree with it.")
         where = f"line {self.broken_at_line}" if self.broken_at_line else "the trail"
         return f"Audit trail NOT intact at {where} ({self.records} good records before it): {self.problem}"
 
@@ -310,6 +329,7 @@ def verify(lake: str | Path, *, settings: Settings | None = None, keys: KeyProvi
     path = audit_path(lake)
     macs: list[str] = []
     keyring: dict[int, bytes] = {}
+    legacy = 0
     if path.exists():
         raw = path.read_bytes()
         lines = raw.split(b"\n")
@@ -325,6 +345,13 @@ def verify(lake: str | Path, *, settings: Settings | None = None, keys: KeyProvi
                 record = None
             if not isinstance(record, dict):
                 return ChainCheck(False, len(macs), line_no, "the line is not a record (a damaged or inserted line)")
+            if _legacy(record) and len(macs) == legacy:  # the old hash chain, before any keyed record
+                if record["prev_hash"] != previous or _legacy_hash(record) != record["hash"]:
+                    return ChainCheck(False, len(macs), line_no, "a record of the old unkeyed hash chain does not "
+                                      "match its hash or the record before it")
+                previous, expected, legacy = record["hash"], expected + 1, legacy + 1
+                macs.append(record["hash"])
+                continue
             if record.get("v") != FORMAT or "mac" not in record:
                 return ChainCheck(False, len(macs), line_no, "the record has no keyed MAC (a record of the old hash "
                                   "chain, or one written without the audit key)")
@@ -381,7 +408,7 @@ def verify(lake: str | Path, *, settings: Settings | None = None, keys: KeyProvi
             if problem:
                 return ChainCheck(False, len(macs), None, problem, anchor_count, report_count)
             report_count += 1
-    return ChainCheck(True, len(macs), anchors=anchor_count, reports=report_count)
+    return ChainCheck(True, len(macs), anchors=anchor_count, reports=report_count, legacy=legacy)
 
 
 def _seals(following: bytes, line: bytes) -> bool:

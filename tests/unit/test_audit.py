@@ -343,14 +343,35 @@ def test_a_trail_checked_with_another_key_fails_at_its_first_record(settings, tm
     assert not check.ok and check.broken_at_line == 1 and "MAC" in check.problem
 
 
-def test_a_trail_of_the_old_unkeyed_format_is_not_passed_or_extended(settings):
-    old = {"ts": "2026-01-05T09:00:00.000000Z", "operation": "x", "prev_hash": "0" * 64, "hash": "ab" * 32}
+def _legacy_trail(n: int) -> list[dict]:
+    """Records of the first releases' unkeyed chain: hash = sha256 of the canonical record without it."""
+    out, previous = [], "0" * 64
+    for i in range(n):
+        record = {"ts": f"2026-01-05T09:00:0{i}.000000Z", "actor": "tester", "operation": "vault_read",
+                  "reason": "照会", "atena_nos": [f"{i:010d}"], "prev_hash": previous}
+        record["hash"] = hashlib.sha256(audit.canonical({k: v for k, v in record.items()})).hexdigest()
+        out.append(record)
+        previous = record["hash"]
+    return out
+
+
+def test_a_trail_of_the_old_unkeyed_chain_goes_on_keyed_and_is_checked_as_a_hash_chain(settings):
+    old = _legacy_trail(3)
     audit.audit_path(settings.lake).parent.mkdir(parents=True)
-    write_trail(settings, [dumps(old)])
+    write_trail(settings, [dumps(r) for r in old])
+    record = audit.append_audit(settings.lake, operation="x", reason="y", run_id=None, dataset="d", atena_nos=[])
+    assert (record["seq"], record["prev_mac"]) == (4, old[-1]["hash"])
     check = audit.verify(settings.lake, settings=settings)
-    assert not check.ok and check.broken_at_line == 1 and "no keyed MAC" in check.problem
-    with pytest.raises(ConfigError, match="not a keyed record"):
-        audit.append_audit(settings.lake, operation="x", reason="y", run_id=None, dataset="d", atena_nos=[])
+    assert check.ok and check.records == 4 and check.legacy == 3 and "old unkeyed hash chain" in str(check)
+    lines = trail_lines(settings)
+    edited = json.loads(lines[1])
+    edited["atena_nos"] = ["0000000009"]
+    lines[1] = dumps(edited)
+    write_trail(settings, lines)
+    check = audit.verify(settings.lake, settings=settings)
+    assert not check.ok and check.broken_at_line == 2 and "old unkeyed hash chain" in check.problem
+    write_trail(settings, [trail_lines(settings)[3], *[dumps(r) for r in old]])  # old records after a keyed one
+    assert not audit.verify(settings.lake, settings=settings).ok
 
 
 def test_audit_verify_records_its_own_check_and_prints_the_counts(settings, capsys):
