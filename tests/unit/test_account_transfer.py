@@ -28,6 +28,7 @@ from transforms.collection import OUTCOME_SCHEMA, RECORD_SCHEMA, match_payments
 from transforms.zengin_records import (
     ZenginFieldError,
     ZenginTrailerTotalsError,
+    ZenginWriteCharacterError,
     read_zengin_file,
 )
 
@@ -212,6 +213,40 @@ def test_a_notice_number_that_cannot_be_packed_is_refused():
     assert debit_requests(bal, registrations(reg(B, DAY)), debit_day=DAY).height == 0  # not debited: not packed
 
 
+def test_one_yen_unpaid_is_still_debited():
+    out = debit_requests(balances(balance(A, "2026-06", 1, DAY, 12_300, received=12_299)), registrations(reg(A, DAY)),
+                         debit_day=DAY)
+    assert out["amount"].to_list() == [1]
+
+
+@pytest.mark.parametrize(("installment", "packed"), [(1, True), (98, True), (99, True), (0, False), (100, False)])
+def test_a_period_number_is_packed_in_two_digits_of_the_customer_number(installment, packed):
+    """顧客番号 = 通知書番号 (15 digits) + 期別 (2 digits) + 000 (docs/layouts/payments.md): 期別 1–99 fit."""
+    bal = balances(balance(A, "2026-06", installment, DAY, 12_300))
+    if packed:
+        out = debit_requests(bal, registrations(reg(A, DAY)), debit_day=DAY)
+        assert out["customer_no"].to_list() == [f"202610000000001{installment:02d}000"]
+    else:
+        with pytest.raises(ContractError, match="期別 outside 1–99"):
+            debit_requests(bal, registrations(reg(A, DAY)), debit_day=DAY)
+
+
+def test_a_period_without_a_notice_number_is_refused_not_debited():
+    bal = balances(balance(A, "2026-06", 1, DAY, 12_300)).with_columns(pl.lit(None, pl.String).alias("notice_no"))
+    with pytest.raises(ContractError, match="^1 普通徴収 期 due on 2026-06-30 have a 通知書番号 that is not 15 digits"):
+        debit_requests(bal, registrations(reg(A, DAY)), debit_day=DAY)
+
+
+def test_staged_registrations_come_by_person_then_acceptance_day():
+    checked = _checked(HEADER + "".join([
+        f"{B},0009,825,1,7654321,ﾐﾅﾄ ﾀﾛｳ,20260630,,20260520\n",
+        f"{A},0009,825,1,1111111,ﾐﾅﾄ ﾀﾛｳ,20260630,,20260601\n",
+        f"{A},0009,825,1,2222222,ﾐﾅﾄ ﾀﾛｳ,20250630,,20250520\n",
+    ]))
+    assert staged_registrations(checked).select("atena_no", "account_no", "accepted_on").rows() == [
+        (A, "2222222", date(2025, 5, 20)), (A, "1111111", date(2026, 6, 1)), (B, "7654321", date(2026, 5, 20))]
+
+
 # ------------------------------------------------------------------------------------------ the 依頼 file
 def test_the_request_file_is_the_91_request_byte_for_byte():
     bal = balances(balance(A, "2026-06", 1, DAY, 12_300), balance(B, "2026-06", 1, DAY, 45_600))
@@ -238,8 +273,17 @@ def test_the_request_file_is_the_91_request_byte_for_byte():
 
 
 def test_the_request_file_takes_the_requests_of_its_day_only():
-    with pytest.raises(ContractError, match="1 requests for r.txt are for another 引落日"):
+    with pytest.raises(ContractError, match="1 requests for r.txt are for another 引落日.*expected the requests of "
+                                            "that day only \\(one file per 引落日\\)$"):
         request_file(requests(one_request(day=date(2026, 8, 31))), file="r.txt", consignor_code="1310320001",
+                     consignor_name_kana="ﾐﾅﾄｸ", debit_day=DAY, bank_code="0005", bank_name_kana="ﾐﾅﾄｷﾞﾝｺｳ",
+                     branch_code="041", branch_name_kana="ﾎﾝﾃﾝ")
+
+
+def test_a_request_the_writer_cannot_write_is_refused_naming_the_file():
+    bad = requests(one_request()).with_columns(pl.lit("ﾐﾅﾄ taro").alias("account_holder_kana"))
+    with pytest.raises(ZenginWriteCharacterError, match="^Output file koza_furikae_91_20260630.txt, record 2"):
+        request_file(bad, file="koza_furikae_91_20260630.txt", consignor_code="1310320001",
                      consignor_name_kana="ﾐﾅﾄｸ", debit_day=DAY, bank_code="0005", bank_name_kana="ﾐﾅﾄｷﾞﾝｺｳ",
                      branch_code="041", branch_name_kana="ﾎﾝﾃﾝ")
 

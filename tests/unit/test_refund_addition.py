@@ -287,6 +287,29 @@ def test_the_segments_come_in_the_order_of_refund_payment_and_start():
     assert rates.schema == {"_year": pl.Int32, "_rate_num": pl.Int64} and denominator == 1000  # 0.9 % = 9/1000
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"amount": [None, 5_000]}, r"^refunds: column amount has an empty value$"),
+    ({"decided_on": [date(2025, 9, 30), date(2025, 10, 31)]},
+     r"^refunds: refund 'r1' has more than one cause or decided_on; a refund has one cause and one day of decision$"),
+    ({"amount": [5_000, -1]}, r"^refunds: refund 'r1' has a negative amount or a payment dated after its decided_on$"),
+    ({"paid_on": [date(2025, 6, 30), date(2025, 10, 1)]},
+     r"^refunds: refund 'r1' has a negative amount or a payment dated after its decided_on$"),
+    ({"amount": ["5000", "x"]}, "conversion from `str` to `i64` failed"),  # a value that is not yen: not guessed
+])
+def test_the_frame_refuses_what_cannot_be_a_refund_naming_it(edit, message):
+    """The frame form refuses what the one-refund form refuses; a payment on the day of decision and a payment
+    carrying 0 yen are not refused (see the one-refund tests)."""
+    import polars as pl
+
+    rows = {"refund_id": ["r1", "r1"], "cause": ["assessment_reduced"] * 2,
+            "paid_on": [date(2025, 6, 30), date(2025, 7, 31)], "amount": [5_000, 5_000],
+            "decided_on": [date(2025, 9, 30)] * 2}
+    with pytest.raises((ValueError, pl.exceptions.InvalidOperationError), match=message):
+        refund_additions(pl.DataFrame({**rows, **edit}))
+    fine = pl.DataFrame({**rows, "paid_on": [date(2025, 6, 30), date(2025, 9, 30)], "amount": [0, 5_000]})
+    assert refund_additions(fine)["refund_amount"].to_list() == [5_000]
+
+
 def test_the_frame_refuses_a_refund_without_its_columns_naming_them():
     import polars as pl
 
