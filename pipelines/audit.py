@@ -110,10 +110,25 @@ def summarise_atena_nos(
     return {"count": len(values), "sha256": digest}
 
 
-def _settings(settings: Settings | None) -> Settings:
+#: the settings of the stage run working in this process (:func:`use_run_settings`): a record appended without
+#: settings for that run's lake names the run's operator (the Airflow user of a DAG run), not the OS user
+_RUN_SETTINGS: dict[str, Any] = {"settings": None}
+
+
+def use_run_settings(settings: Settings | None) -> None:
+    """Set by :func:`pipelines.stage.execute` for every run (``None`` clears it)."""
+    _RUN_SETTINGS["settings"] = settings
+
+
+def _settings(settings: Settings | None, lake: str | Path | None = None) -> Settings:
     from pipelines.config import Settings
 
-    return settings or Settings.from_env()
+    if settings is not None:
+        return settings
+    running = _RUN_SETTINGS["settings"]
+    if running is not None and lake is not None and Path(running.lake).resolve() == Path(lake).resolve():
+        return running
+    return Settings.from_env()
 
 
 def anchor_path_of(lake: str | Path, settings: Settings | None = None) -> Path:
@@ -193,7 +208,7 @@ def append_audit(
     version of purpose ``audit``; the anchor file from ``JUMINZEI_AUDIT_ANCHOR`` or beside the lake."""
     if not reason or not str(reason).strip():
         raise ConfigError(f"Audit record for {operation!r} needs a reason (処理事由); none was given.")
-    settings = _settings(settings)
+    settings = _settings(settings, lake)
     key = (keys or settings.keys()).current(KEY_PURPOSE)
     path = audit_path(lake)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -244,8 +244,27 @@ def write_handoff(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     fsync_dir(parent)
+    if not preview:
+        _record_export(lake, recipient, target, run_id, files, summary)
     return {**summary, "unchanged": False, "run_id": run_id, "path": target.relative_to(lake).as_posix(),
             "control_totals": manifest["control_totals"], "supersedes": manifest["supersedes"]}
+
+
+EXPORT_REASON = "課税・徴収事務の引渡しファイルの作成 (export)"
+
+
+def _record_export(lake: Path, recipient: str, folder: Path, run_id: str, files: list, summary: dict) -> None:
+    """The audit record of a hand-off that leaves the building: who, which folder, which persons (宛名番号 of the
+    files that name them; a count and digest above 1,000), how many files and records."""
+    from pipelines.audit import append_audit
+
+    people = [item.frame.get_column(column).cast(pl.String) for item in files if isinstance(item, HandoffFile)
+              for column in ("person_id", "atena_no") if column in item.frame.columns]
+    atena_nos = pl.concat(people).drop_nulls().unique() if people else None
+    append_audit(lake, operation="export", reason=EXPORT_REASON, run_id=run_id,
+                 dataset=folder.relative_to(lake).as_posix(), atena_nos=atena_nos,
+                 details={"recipient": recipient, "files": summary["files"], "rows": summary["rows"],
+                          "content_sha256": summary["content_sha256"]})
 
 
 def _json(obj: Any) -> bytes:

@@ -22,6 +22,7 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from contracts.errors import ContractError, JuminzeiError, ReconciliationError, StorageError
 from pipelines.config import Settings, check_fiscal_year, check_municipality, new_run_id
+from pipelines.audit import use_run_settings
 from pipelines.lake import use_guard_settings
 from pipelines.reports import (
     RunReport, clear_failure_slot, reserve_failure_slot, write_failure_slot, write_report,
@@ -83,6 +84,7 @@ def execute(
             _slot_only(settings, report)
             raise converted from None
         use_guard_settings(settings, run_id)  # the My Number guard reads an unseen vault with this run's settings
+        use_run_settings(settings)  # audit records appended deeper down name this run's operator
         try:
             with track(label, steps or ("working",)):
                 body(settings, report)

@@ -94,7 +94,9 @@ def test_a_dry_run_writes_only_its_report(stage, lake_before):
     assert report["reconciliation"]["ok"] and report["counts"]["received"] > 0
     _data_unchanged(before, after)
     added = _new_reports(before, after, stage)
-    assert {Path(k).name for k in added} == {f"{report['run_id']}.json", "latest_dry_run.json"}
+    slot = [k for k in added if k.endswith("/.failure_slot")]  # the stage's failure slot, reserved blank
+    assert all(after[k].strip() == b"" for k in slot)
+    assert {Path(k).name for k in added if k not in slot} == {f"{report['run_id']}.json", "latest_dry_run.json"}
     # the real run's latest.json (written upstream, when there was one) is untouched
     assert all(after[k] == before[k] for k in before if k.endswith("/latest.json"))
 

@@ -141,6 +141,23 @@ def test_a_file_for_another_recipient_is_refused(tmp_path):
                       files=[_file(_forwarding())], source={})
 
 
+def test_a_hand_off_that_names_persons_records_their_atena_numbers_and_a_preview_records_nothing(tmp_path):
+    from pipelines.audit import read_audit
+
+    frame = pl.DataFrame({"person_id": ["0000000002", "0000000001", "0000000002"], "n": [1, 2, 3]})
+    layout = load_handoff_layout("forwarding_list")
+    item = HandoffFile("people.parquet", frame, layout, "parquet")
+    from pipelines.handoff import _record_export
+
+    _record_export(tmp_path, "municipalities", tmp_path / "exports" / "x", "r1", [item],
+                   {"files": 1, "rows": 3, "content_sha256": "c"})
+    (record,) = read_audit(tmp_path)
+    assert record["operation"] == "export" and record["atena_nos"] == ["0000000001", "0000000002"]
+    write_handoff(tmp_path, recipient="municipalities", municipality=M, fiscal_year=N, run_id="r-p-1",
+                  files=[_file(_forwarding())], source={}, preview=True)
+    assert len(read_audit(tmp_path)) == 1  # a preview leaves the building never: no export record
+
+
 def test_an_acknowledgement_erases_the_files_keeps_the_manifest_and_is_audited(tmp_path):
     from pipelines.audit import read_audit
 
@@ -156,8 +173,13 @@ def test_an_acknowledgement_erases_the_files_keeps_the_manifest_and_is_audited(t
     assert [p.name for p in folder.iterdir()] == ["manifest.json"]
     assert result["deleted"] == ["kaiso_131130.csv"] and result["at"] == "2026-06-12T03:00:00Z"
     assert verify_handoff(folder) == []
-    (record,) = read_audit(tmp_path)
+    written, record = read_audit(tmp_path)
     assert record["operation"] == "handoff_acknowledged_files_deleted" and record["run_id"] == run_id
+    # the hand-off itself was recorded when it was written: where it went and whom it names
+    assert written["operation"] == "export" and written["dataset"] == out["path"] and written["run_id"] == run_id
+    assert written["atena_nos"] == []  # a 回送 list names documents of people who are not the ward's residents
+    assert written["details"] == {"recipient": "municipalities", "files": 1, "rows": 2,
+                                  "content_sha256": out["content_sha256"]}
     stored = json.loads((report_dir / f"{run_id}.json").read_text())
     assert stored["handoff_acknowledgements"][0]["confirmation"] == "受領 2026-06-12"
     with pytest.raises(HandoffError, match="no hand-off of run nope"):
