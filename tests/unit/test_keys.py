@@ -173,3 +173,35 @@ def test_a_run_that_fetched_its_keys_before_a_rotation_writes_under_the_new_ones
     manifest = lake.read_manifest(settings.lake, "vault", "my_number", M, 2027)
     assert manifest["encryption"]["key_versions"] == {"my_number": 2, "vault": 2}
     assert lake.read_vault(settings, M, 2027, reason="照会", run_id=None).height == 2
+
+
+def test_no_key_reaches_a_log_a_report_or_the_lake_and_none_comes_from_airflow(settings, caplog):
+    """The keys come from the provider only: no module reads an Airflow Variable or Connection, and a vault write,
+    a read, a rotation and an audit verification leave no key (nor its hex, nor a derived Parquet key) in the
+    logs, the lake or the anchors."""
+    import logging
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    for folder in ("dags", "pipelines", "transforms", "contracts", "juminzei"):
+        for path in (repo / folder).rglob("*.py"):
+            code = path.read_text(encoding="utf-8")
+            assert not re.search(r"\b(Variable|Connection)\.get|BaseHook\.get_connection|from airflow\.models import "
+                                 r"(Variable|Connection)", code), path
+    keys = settings.keys()
+    with caplog.at_level(logging.DEBUG):
+        lake.write_vault(settings, M, 2026, VAULT, run_id="r1", reason="作成")
+        lake.read_vault(settings, M, 2026, reason="照会", run_id=None)
+        secrets = [keys.get("vault", 1).material, keys.get("my_number", 1).material]  # destroyed by the rotation
+        rotate_key(settings, reason="鍵更新")
+        audit.verify_and_record(settings)
+    secrets += [keys.get("vault", 2).material, keys.get("my_number", 2).material, keys.get("audit", 1).material]
+    secrets += [derive_key(m, "juminzei parquet footer v1") for m in secrets]
+    text = caplog.text.encode("utf-8")
+    files = [p for p in [*settings.lake.rglob("*"), audit.anchor_path_of(settings.lake, settings)] if p.is_file()]
+    for secret in secrets:
+        assert secret not in text and secret.hex().encode() not in text
+        for path in files:
+            data = path.read_bytes()
+            assert secret not in data and secret.hex().encode() not in data, path
