@@ -95,6 +95,9 @@ def assert_no_my_number(sample_ward: Path, lake: Path, *, logs: str = "", allowe
     assert numbers.len() > 1000 and numbers.str.len_chars().eq(12).all()
     hits: dict[str, set[str]] = {}
     roots = [("lake", lake)]
+    anchors = lake.parent / "audit_anchors"  # the audit trail's anchors, kept beside the lake (docs/audit.md)
+    if anchors.is_dir():
+        roots.append(("audit_anchors", anchors))
     for name in ("JUMINZEI_DATA_DOCS", "AIRFLOW_HOME"):
         if os.environ.get(name):
             roots.append((name, Path(os.environ[name])))
@@ -110,6 +113,11 @@ def assert_no_my_number(sample_ward: Path, lake: Path, *, logs: str = "", allowe
                 continue  # scanned above, or keys; the rest (task logs, the metadata database with XComs) is read
             if path.suffix == ".parquet":
                 found = my_numbers_in_frame(pl.read_parquet(path), numbers)
+            elif path.suffix == ".pdf":  # a preview: the text a reader of the PDF sees
+                from pypdf import PdfReader
+
+                text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+                found = my_numbers_in_text(text, numbers)
             else:
                 found = my_numbers_in_text(path.read_bytes().decode("utf-8", "replace"), numbers)
             scanned += 1
@@ -120,4 +128,6 @@ def assert_no_my_number(sample_ward: Path, lake: Path, *, logs: str = "", allowe
         hits["captured task output"] = found
     assert scanned > 0
     leaks = {where: len(found) for where, found in hits.items()}  # counts only: a failure never prints a number
+    print(f"My Number scan: {scanned} files and the captured output against {numbers.len()} numbers: "
+          f"{sum(leaks.values())} found")
     assert leaks == {}, f"My Numbers in clear (place: how many): {leaks}"

@@ -90,6 +90,14 @@ def test_a_preview_by_default_then_a_dispatch_that_reconciles_and_leaks_no_my_nu
     assert set(juto_gai) <= {f"juto_gai_{c}.csv" for c in registered["registered_municipality_code"]}
     assert set(totals) == set(kaiso) | set(juto_gai)
 
+    # an operator's preview PDF of a taxpayer with a relative (its text is scanned below with the rest)
+    from juminzei.cli import main
+
+    taxpayer = _partition(lake, "curated", "tax_assessment").filter(pl.col("total_tax") > 0)["person_id"][0]
+    assert main(["preview", "--fiscal-year", str(E2E_FISCAL_YEAR), "--atena-no", taxpayer,
+                 "--out", str(lake / "preview" / "pdf")]) == 0
+    assert list((lake / "preview" / "pdf").rglob("*.pdf"))
+
     # the My Number: nowhere in clear but the eLTAX hand-off (its own tests check whose numbers it holds)
     assert_no_my_number(sample_ward, lake, logs="".join(capfd.readouterr()) + caplog.text, allowed=("exports/eltax/",))
 
