@@ -233,8 +233,23 @@ def test_a_period_number_is_packed_in_two_digits_of_the_customer_number(installm
 
 def test_a_period_without_a_notice_number_is_refused_not_debited():
     bal = balances(balance(A, "2026-06", 1, DAY, 12_300)).with_columns(pl.lit(None, pl.String).alias("notice_no"))
-    with pytest.raises(ContractError, match="^1 普通徴収 期 due on 2026-06-30 have a 通知書番号 that is not 15 digits"):
+    with pytest.raises(ContractError, match="^1 普通徴収 期 due on 2026-06-30 have a 通知書番号 that is not 15 digits "
+                                            "or a 期別 outside 1–99: their 顧客番号 cannot be packed; expected the "
+                                            "ledger's 通知書番号 and 期別$"):
         debit_requests(bal, registrations(reg(A, DAY)), debit_day=DAY)
+
+
+def test_a_period_without_a_period_number_is_refused_not_debited():
+    bal = balances(balance(A, "2026-06", 1, DAY, 12_300)).with_columns(pl.lit(None, pl.Int32).alias("installment"))
+    with pytest.raises(ContractError, match="期別 outside 1–99"):
+        debit_requests(bal, registrations(reg(A, DAY)), debit_day=DAY)
+
+
+def test_two_balance_rows_of_one_period_are_refused_not_debited_twice():
+    row = balance(A, "2026-06", 1, DAY, 12_300)
+    with pytest.raises(ContractError, match="^two 期 due on 2026-06-30 share a 通知書番号 and a 期別: expected one balance "
+                                            "row per 期 \\(transforms.collection.balances\\)$"):
+        debit_requests(balances(row, row), registrations(reg(A, DAY)), debit_day=DAY)
 
 
 def test_staged_registrations_come_by_person_then_acceptance_day():

@@ -112,7 +112,7 @@ def test_a_calendar_year_without_published_rates_is_refused_not_guessed():
     from transforms.tax_rules import RuleError
 
     with pytest.raises(RuleError, match="calendar year 2027 .the rules hold 2014–2026; .*announces by 30 November of "
-                                        "the year before: add its row when published"):
+                                        "the year before: add its row when published\\)$"):
         late_charge(100_000, date(2026, 12, 1), [], date(2027, 1, 5))
 
 

@@ -196,6 +196,20 @@ def test_barcode_helper_packs_as_by_hand_and_stops_at_the_cap():
     assert capped == bc(N1, "01", "299999")
 
 
+def test_the_reissue_digit_may_come_per_row_and_the_company_code_is_checked():
+    """再発行区分 (the 30th digit: after AI 91, the company code, 税目, 通知書番号, 期別 and 00) is 0 for a first notice
+    and 1 for a reissued one; it may be given per row as a column."""
+    frame = pl.DataFrame({"r": [0, 1]})
+    args = (pl.lit(N1), pl.lit(1), pl.lit(date(2026, 6, 30)), pl.lit(12300))
+    per_row = frame.select(barcode(*args, company_code=COMPANY, reissue=pl.col("r"))).to_series().to_list()
+    first, again = (pl.select(barcode(*args, company_code=COMPANY, reissue=r)).item() for r in (0, 1))
+    assert per_row == [first, again] and first == bc(N1, "01", "012300")
+    assert (first[29], again[29]) == ("0", "1") and first[:29] == again[:29]
+    for bad in ("12345", "1234567", "12345a", "１２３４５６"):
+        with pytest.raises(ValueError, match="^company_code is the 6-digit 請求書発行企業コード$"):
+            barcode(*args, company_code=bad)
+
+
 # --------------------------------------------------------------------------- MPN, by hand
 # 確認番号 = (通知書番号 + 期別 as one integer) mod 999983:
 #   000000000000001 + 01 → 101 → 101 < 999983 → "000101"

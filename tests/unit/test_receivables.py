@@ -60,6 +60,8 @@ def test_one_receivable_per_period_route_and_payer_with_the_notices_number():
         ("0100000002", "salary", "E0000001", "202620100000002", "2026-06", 3, date(2026, 7, 10), 8_300),
         ("0100000002", "salary", "E0000001", "202620100000002", "2026-07", 4, date(2026, 8, 10), 8_200),
     ]
+    # each 調定 names where its figures came from, for an auditor rebuilding it (docs/collection.md)
+    assert entries["cause"].unique().to_list() == ["curated/installment_schedule"]
     assert set(entries["entry_kind"]) == {"assessment"} and set(entries["posting_run"]) == {"run-1"}
     # the same schedule gives the same ids: a rerun recognises what it posted
     again = assessment_entries(_schedule(), fiscal_year=2026, posted_on=date(2026, 5, 20), posting_run="run-1", due_months=DUE_MONTHS)

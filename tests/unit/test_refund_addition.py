@@ -172,7 +172,7 @@ def test_a_calendar_year_without_a_published_rate_is_refused_not_guessed():
     import polars as pl
 
     with pytest.raises(RuleError, match="no 還付加算金 rate for the calendar year 2027 .*the rules hold 2014–2026; .*"
-                                        "announces by 30 November of the year before: add its row when published"):
+                                        "announces by 30 November of the year before: add its row when published\\)$"):
         refund_addition(500_000, [(date(2026, 12, 1), 500_000)], "assessment_reduced", date(2027, 1, 5))
     frame = pl.DataFrame({"refund_id": ["r1"], "cause": ["assessment_reduced"], "paid_on": [date(2026, 12, 1)],
                           "amount": [500_000], "decided_on": [date(2027, 1, 5)]})

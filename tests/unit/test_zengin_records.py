@@ -678,7 +678,7 @@ def test_a_code_a_dummy_and_a_digits_field_name_what_they_expected():
 
 
 @pytest.mark.parametrize(("text", "problem"), [
-    ("ﾀﾛ_", "a character outside the 全銀 kana set (Pc)"), ("ﾀﾛz", "a lower-case letter"),
+    ("ﾀﾛ_", "a character outside the 全銀 kana set (Pc)"), ("ﾀﾛz", "a lower-case letter"), ("ﾀﾛa", "a lower-case letter"),
     ("ﾀﾛ\uff67", "a small kana (written large in 全銀 files)"), ("ﾀﾛ\uff6f", "a small kana (written large in 全銀 files)"),
     ("ﾀﾛＡ", "a full-width character (convert the text with to_zengin_kana first)"),
     ("ﾀﾛあ", "a full-width character (convert the text with to_zengin_kana first)"),
@@ -693,6 +693,7 @@ def test_the_writer_names_what_a_character_it_cannot_write_is(text, problem):
     ("ｱz", "character 2 of the text is a lower-case letter"),
     ("ｱａ", "character 2 of the text is a lower-case letter"), ("ｱｚ", "character 2 of the text is a lower-case letter"),
     ("ｱ＿", "character 2 of the text is a symbol or other character (Unicode category Pc)"),  # between Ａ and ａ
+    ("ｱ_", "character 2 of the text is a symbol or other character (Unicode category Pc)"),  # between A and a
     ("ｱ\x01", "character 2 of the text is a symbol or other character (Unicode category Cc)"),  # a nameless one
     ("ｱ漢", "character 2 of the text is a kanji"),
 ])
