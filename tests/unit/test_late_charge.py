@@ -132,6 +132,13 @@ def test_nothing_of_0_yen_is_refused_and_a_tax_paid_in_full_on_time_bears_nothin
     assert (paid.late_charge, paid.before_rounding, paid.segments, paid.unpaid_tax) == (0, 0, (), 0)
 
 
+def test_on_the_due_date_itself_nothing_runs_and_a_later_payment_is_still_refused():
+    result = late_charge(50_000, date(2026, 6, 30), [(date(2026, 6, 20), 20_000)], date(2026, 6, 30))
+    assert (result.late_charge, result.segments, result.unpaid_tax) == (0, (), 30_000)
+    with pytest.raises(ValueError, match="^a payment is dated after computed_on$"):
+        late_charge(50_000, date(2026, 6, 30), [(date(2026, 7, 1), 50_000)], date(2026, 6, 30))
+
+
 def test_before_the_due_date_nothing_runs_yet_and_what_is_unpaid_is_told():
     """Computed on a day before the 納期限 (a taxpayer asking early): no day is late yet (第326条第1項 counts from
     the day after the 納期限), and the tax less what was paid is still owed."""

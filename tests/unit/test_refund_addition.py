@@ -281,6 +281,14 @@ def test_the_segments_come_in_the_order_of_refund_payment_and_start():
         ("r2", date(2025, 6, 30), date(2025, 7, 1)), ("r2", date(2025, 6, 30), date(2026, 1, 1)),
         ("r2", date(2025, 10, 31), date(2025, 11, 1)), ("r2", date(2025, 10, 31), date(2026, 1, 1))]
     assert segments.schema["amount"] == pl.Int64 and segments.schema["days"] == pl.Int64
+    assert segments.schema["rate_denominator"] == pl.Int64
+    # two parts paid on one day: by their base, then by the year
+    same_day = pl.DataFrame({"refund_id": ["r1", "r1"], "cause": ["assessment_reduced"] * 2,
+                             "paid_on": [date(2025, 7, 31)] * 2, "amount": [250_000, 150_000],
+                             "decided_on": [date(2026, 3, 13)] * 2})
+    assert refund_addition_segments(same_day).select("base", "start").rows() == [
+        (150_000, date(2025, 8, 1)), (150_000, date(2026, 1, 1)), (250_000, date(2025, 8, 1)),
+        (250_000, date(2026, 1, 1))]
     from transforms.refund_addition import rates_frame
 
     rates, denominator = rates_frame(load_refund_addition_rules())

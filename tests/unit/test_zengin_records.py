@@ -713,6 +713,11 @@ def test_unknown_codes_lists_codes_outside_their_lists_in_record_and_field_order
     zf = read_zengin_file(joined([H21, first, second, T21, END]), file="x.txt", kind="21")
     assert unknown_codes(zf, kind="21").rows() == [
         (2, "data", "deposit_type", "5"), (2, "data", "new_code", "8"), (3, "data", "deposit_type", "6")]
+    # within a record by field id (識別表示 edi_flag before 新規コード new_code), not by position in the record
+    third = line("2", "0009", "ﾐﾂｲｽﾐﾄﾓ".ljust(15), "825", "ｱｶｻｶ".ljust(15), "0000", "1", "7654321",
+                 "ﾐﾅﾄ ﾀﾛｳ".ljust(30), "0000003000", "8", "2026000001", SP * 10, SP, "ｱ", SP * 7)
+    both = read_zengin_file(joined([H21, third, D21[1], T21, END]), file="x.txt", kind="21")
+    assert unknown_codes(both, kind="21").rows()[:2] == [(2, "data", "edi_flag", "ｱ"), (2, "data", "new_code", "8")]
     clean = unknown_codes(read_zengin_file(joined(FILE_21), file="x.txt", kind="21"), kind="21")
     assert clean.height == 0 and clean.schema == {"record_no": pl.Int64, "record_type": pl.String,
                                                   "field": pl.String, "value": pl.String}
