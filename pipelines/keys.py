@@ -24,7 +24,6 @@ worker's disk, and a worker identity without the right to a purpose gets :class:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -132,14 +131,11 @@ class FileKeyProvider:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        from pipelines.locks import held_flock
+
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.root / ".keyring.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with held_flock(self.root / ".keyring.lock", mode=0o600):
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def _entry(self, ring: dict, purpose: str) -> dict:
         return ring.setdefault(purpose, {"current": None, "retired": [], "created": {}})

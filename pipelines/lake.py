@@ -54,7 +54,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import fcntl
 import hashlib
 import hmac
 import io
@@ -277,13 +276,10 @@ def _swap_in(tmp: Path, target: Path) -> None:
 @contextlib.contextmanager
 def _partition_lock(target: Path):
     """Exclusive flock on the partition's parent directory (released by the kernel if we die)."""
-    fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    from pipelines.locks import held_flock
+
+    with held_flock(target.parent, flags=os.O_RDONLY | os.O_DIRECTORY):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def _clean_leftovers(target: Path) -> None:

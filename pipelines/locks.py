@@ -37,6 +37,19 @@ class RunLockedError(JuminzeiError):
     """Another run of the same stage, municipality and fiscal year is working."""
 
 
+@contextmanager
+def held_flock(path: str | Path, *, flags: int = os.O_RDWR | os.O_CREAT, mode: int = 0o640) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (a lock file, or a folder opened with ``O_DIRECTORY``) for the block,
+    waiting for it; the kernel releases it if the process dies."""
+    fd = os.open(path, flags, mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def lock_path(lake: str | Path, stage: str, municipality: str, fiscal_year: int) -> Path:
     return Path(lake) / LOCKS_ZONE / stage / f"municipality={municipality}" / f"fiscal_year={fiscal_year}.lock"
 

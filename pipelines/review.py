@@ -20,9 +20,7 @@ dataset; decisions are few (hundreds a year), so rewriting the partition costs n
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -377,13 +375,10 @@ def _decision_lock(settings: Settings, municipality: str, fiscal_year: int) -> I
 
     folder = partition_path(settings.lake, ZONE, DATASET, municipality, fiscal_year).parent
     folder.mkdir(parents=True, exist_ok=True, mode=0o750)
-    fd = os.open(folder / f".decide-{fiscal_year}.lock", os.O_RDWR | os.O_CREAT, 0o640)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    from pipelines.locks import held_flock
+
+    with held_flock(folder / f".decide-{fiscal_year}.lock"):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 

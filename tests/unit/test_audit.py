@@ -21,6 +21,7 @@ from contracts.errors import ConfigError
 from juminzei.cli import main
 from pipelines import audit, lake
 from pipelines.config import Settings
+from tests.unit.private_env import private_settings
 
 FIELDS = {"v", "seq", "ts", "actor", "host", "department", "operation", "reason", "run_id", "dataset", "atena_nos",
           "details", "key_version", "prev_mac", "mac"}
@@ -29,13 +30,7 @@ ATTACKERS_KEY = b"\x07" * 32
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
-    env = {"JUMINZEI_HOME": str(tmp_path), "JUMINZEI_LAKE": str(tmp_path / "lake"),
-           "JUMINZEI_KEY_DIR": str(tmp_path / "keys"), "JUMINZEI_VAULT_KEY_FILE": str(tmp_path / "keys" / "vault.key"),
-           "JUMINZEI_ACTOR": "tester"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("JUMINZEI_AUDIT_ANCHOR", raising=False)
-    return Settings.from_env()
+    return private_settings(tmp_path, monkeypatch, actor="tester", JUMINZEI_KEY_DIR=str(tmp_path / "keys"))
 
 
 def fill(settings: Settings, n: int = 5) -> list[dict]:

@@ -14,6 +14,7 @@ from contracts.errors import ConfigError
 from juminzei.cli import main
 from pipelines import audit, lake
 from pipelines.config import Settings, derive_key
+from tests.unit.private_env import private_settings
 from pipelines.keys import FileKeyProvider, KeyPermissionError, KeyProvider
 from pipelines.locks import VaultBusyError, vault_lock
 from pipelines.vault import rotate_key
@@ -24,13 +25,7 @@ VAULT = pl.DataFrame({"atena_no": ["0000000002", "0000000001"], "my_number": ["0
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
-    env = {"JUMINZEI_HOME": str(tmp_path), "JUMINZEI_LAKE": str(tmp_path / "lake"),
-           "JUMINZEI_VAULT_KEY_FILE": str(tmp_path / "keys" / "vault.key"), "JUMINZEI_ACTOR": "tester"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("JUMINZEI_KEY_DIR", raising=False)
-    monkeypatch.delenv("JUMINZEI_AUDIT_ANCHOR", raising=False)
-    return Settings.from_env()
+    return private_settings(tmp_path, monkeypatch, actor="tester")
 
 
 def test_the_file_provider_keeps_private_versions_per_purpose(tmp_path):

@@ -17,6 +17,7 @@ import pytest
 
 from pipelines import audit
 from pipelines.config import Settings
+from tests.unit.private_env import private_settings
 from pipelines.locks import RunLockedError, acquire, lock_path
 from pipelines.stage import execute
 
@@ -27,14 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
-    env = {"JUMINZEI_HOME": str(tmp_path), "JUMINZEI_LAKE": str(tmp_path / "lake"), "JUMINZEI_ACTOR": "sato",
-           "JUMINZEI_VAULT_KEY_FILE": str(tmp_path / "keys" / "vault.key"),
-           "JUMINZEI_DATA_DOCS": str(tmp_path / "docs")}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("JUMINZEI_KEY_DIR", raising=False)
-    monkeypatch.delenv("JUMINZEI_AUDIT_ANCHOR", raising=False)
-    return Settings.from_env()
+    return private_settings(tmp_path, monkeypatch, actor="sato")
 
 
 def _run(settings, body, run_id=RUN_B, fiscal_year=2026):

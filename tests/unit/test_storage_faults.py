@@ -18,6 +18,7 @@ from contracts.errors import StorageError
 from pipelines import lake
 from pipelines.audit import read_audit
 from pipelines.config import Settings
+from tests.unit.private_env import private_settings
 from pipelines.reports import FAILURE_SLOT_BYTES, failure_slot_path, format_status, load_latest, load_status
 from pipelines.stage import execute
 
@@ -29,14 +30,7 @@ RUN_3 = "20260522T030000Z-record_merge-11223344"
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
-    env = {"JUMINZEI_HOME": str(tmp_path), "JUMINZEI_LAKE": str(tmp_path / "lake"), "JUMINZEI_ACTOR": "sato",
-           "JUMINZEI_VAULT_KEY_FILE": str(tmp_path / "keys" / "vault.key"),
-           "JUMINZEI_DATA_DOCS": str(tmp_path / "docs")}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("JUMINZEI_KEY_DIR", raising=False)
-    monkeypatch.delenv("JUMINZEI_AUDIT_ANCHOR", raising=False)
-    return Settings.from_env()
+    return private_settings(tmp_path, monkeypatch, actor="sato")
 
 
 def writer(rows):
