@@ -18,6 +18,8 @@ os.environ.update(airflow_environment(REPO, _AIRFLOW_HOME))
 os.environ.setdefault("JUMINZEI_LAKE", str(_AIRFLOW_HOME / "lake"))
 os.environ.setdefault("JUMINZEI_VAULT_KEY_FILE", str(_AIRFLOW_HOME / "keys" / "vault.key"))
 os.environ.setdefault("JUMINZEI_DATA_DOCS", str(_AIRFLOW_HOME / "data_docs"))
+# hypothesis (tests/unit/test_fuzz.py) keeps its caches under this throw-away home, never in the checkout
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_AIRFLOW_HOME / "hypothesis"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -32,6 +32,11 @@ def _runner(target, budget: int, run_seed: int, counter: list[int]):
 
 
 def main() -> int:
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="juminzei-fuzz-"))  # its caches never land in the checkout
     from tests.fuzz_targets import targets
 
     budget = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
