@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from contracts.errors import ConfigError
+from pipelines.config import default_anchor_path
 
 if TYPE_CHECKING:
     from pipelines.config import Settings
@@ -71,13 +72,6 @@ MAX_LISTED_ATENA_NOS = 1000
 
 def audit_path(lake: str | Path) -> Path:
     return Path(lake) / "audit" / AUDIT_FILE
-
-
-def default_anchor_path(lake: str | Path) -> Path:
-    """The anchor file when ``JUMINZEI_AUDIT_ANCHOR`` is not set: outside the lake, beside it
-    (``var/lake`` → ``var/audit_anchors/lake.jsonl``), so a copy or rewrite of the lake does not carry it."""
-    lake = Path(lake).resolve()
-    return lake.parent / "audit_anchors" / f"{lake.name}.jsonl"
 
 
 def canonical(record: Mapping[str, Any]) -> bytes:

@@ -87,9 +87,7 @@ class Settings:
 
     @property
     def audit_anchor(self) -> Path:
-        """The audit trail's anchor file (:func:`pipelines.audit.default_anchor_path` unless configured)."""
-        from pipelines.audit import default_anchor_path
-
+        """The audit trail's anchor file (:func:`default_anchor_path` unless configured)."""
         return self.audit_anchor_override if self.audit_anchor_override is not None else default_anchor_path(self.lake)
 
     @property
@@ -125,6 +123,13 @@ class Settings:
                                    if env.get("JUMINZEI_AUDIT_ANCHOR") else None),
         )
 
+
+
+def default_anchor_path(lake: str | Path) -> Path:
+    """The audit trail's anchor file when ``JUMINZEI_AUDIT_ANCHOR`` is not set: outside the lake, beside it
+    (``var/lake`` → ``var/audit_anchors/lake.jsonl``), so a copy or rewrite of the lake does not carry it."""
+    lake = Path(lake).resolve()
+    return lake.parent / "audit_anchors" / f"{lake.name}.jsonl"
 
 
 def _os_user() -> str:

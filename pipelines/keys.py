@@ -83,6 +83,24 @@ class KeyProvider(Protocol):
         """The versions of a purpose: ``{"version", "state" (current|active|retired), "created"}``."""
 
 
+def read_key_file(path: Path, purpose: str) -> bytes:
+    """The 32 bytes of a key file, refused when others may read it or it has another length."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        raise KeyPermissionError(f"Key file {path} does not exist: this process holds no {purpose} key.") from None
+    if mode & 0o077:
+        raise ConfigError(f"Key file {path} has permissions {mode:o}; expected 600 (readable by its owner only).")
+    try:
+        material = path.read_bytes()
+    except PermissionError:
+        raise KeyPermissionError(f"Key file {path} cannot be read by this process (no right to the {purpose} "
+                                 "key).") from None
+    if len(material) != KEY_BYTES:
+        raise ConfigError(f"Key file {path} holds {len(material)} bytes; expected exactly {KEY_BYTES}.")
+    return material
+
+
 def check_purpose(purpose: str) -> str:
     if purpose not in PURPOSES:
         raise ConfigError(f"Key purpose {purpose!r} is not known; expected one of {', '.join(PURPOSES)}.")
@@ -163,9 +181,7 @@ class FileKeyProvider:
         legacy = self.legacy_vault_key
         if purpose not in LEGACY_PURPOSES or legacy is None or not legacy.exists() or purpose in self._read_ring():
             return
-        from pipelines.config import load_vault_key
-
-        material = load_vault_key(legacy, create=False)  # checks its mode and length
+        material = read_key_file(legacy, "vault")  # checks its mode and length
         with self._locked():
             ring = self._read_ring()
             if purpose in ring:
@@ -207,21 +223,10 @@ class FileKeyProvider:
             raise KeyPermissionError(f"The {purpose} key version {version} was retired; what was written under it "
                                      "can no longer be read with it.")
         path = self._key_path(purpose, version)
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
+        if not path.exists():
             raise KeyPermissionError(f"No {purpose} key of version {version} in {self.root} (JUMINZEI_KEY_DIR): "
-                                     "this process holds no such key.") from None
-        if mode & 0o077:
-            raise ConfigError(f"Key file {path} has permissions {mode:o}; expected 600 (readable by its owner only).")
-        try:
-            material = path.read_bytes()
-        except PermissionError:
-            raise KeyPermissionError(f"Key file {path} cannot be read by this process (no right to the {purpose} "
-                                     "key).") from None
-        if len(material) != KEY_BYTES:
-            raise ConfigError(f"Key file {path} holds {len(material)} bytes; expected exactly {KEY_BYTES}.")
-        return KeyVersion(purpose, version, material)
+                                     "this process holds no such key.")
+        return KeyVersion(purpose, version, read_key_file(path, purpose))
 
     def rotate(self, purpose: str) -> KeyVersion:
         check_purpose(purpose)
