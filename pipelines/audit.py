@@ -318,8 +318,10 @@ class ChainCheck:
                      "pass)") if self.legacy else ""
             return (f"Audit trail intact: {self.records} records{older}, MAC chain verified; {self.anchors} anchors "
                     f"and {self.reports} run reports agree with it.")
-        where = f"line {self.broken_at_line}" if self.broken_at_line else "the trail"
-        return f"Audit trail NOT intact at {where} ({self.records} good records before it): {self.problem}"
+        if self.broken_at_line:
+            return (f"Audit trail NOT intact at line {self.broken_at_line} ({self.records} good records before it): "
+                    f"{self.problem}")
+        return f"Audit trail NOT intact ({self.records} records, each good in itself): {self.problem}"
 
 
 def _describe(record: Mapping[str, Any]) -> str:
