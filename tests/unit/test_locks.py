@@ -65,6 +65,9 @@ def test_a_run_started_inside_a_run_of_the_same_stage_is_refused_and_the_first_e
     assert result["status"] == "success" and len(refusals) == 1 and RUN_B in refusals[0]
     operations = [(r["operation"], r["run_id"]) for r in audit.read_audit(settings.lake)]
     assert operations == [("stage_run_started", RUN_B), ("stage_run_finished", RUN_B)]
+    started = audit.read_audit(settings.lake)[0]
+    assert started["details"] == {"stage": "record_merge", "municipality": "131032", "fiscal_year": 2026,
+                                  "dry_run": False}
     assert lock_path(settings.lake, "record_merge", "131032", 2026).read_bytes() == b""  # its description removed
 
 

@@ -128,3 +128,36 @@ def test_an_unexpected_error_is_reported_by_type_only(settings):
     assert report["messages"] == [
         "The stage stopped on an unexpected KeyError; nothing after that point was written. See the task log of run "
         "20260520T030000Z-returns_ingest-0a1b2c3d for the traceback."]
+
+
+def test_a_single_contract_error_without_a_check_name_rows_or_column_still_reads_as_a_sentence():
+    """A pandera SchemaError (one failure, not SchemaErrors) whose check has no name, whose failure cases are not a
+    table and which names no column: the sentence names the check as written and the frame."""
+    from pipelines.stage import _contract_sentence
+
+    class OneFailure(Exception):
+        check = "custom check"
+        failure_cases = 5  # not a table: no row count
+
+    assert _contract_sentence(Thing, "curated/thing", OneFailure(), "RUN1") == (
+        f"Staged dataset curated/thing breaks its contract Thing: the frame fails custom check. {TAIL}")
+
+
+@pytest.mark.parametrize(("failing", "shown"), [  # each failing input, then the total, fail
+    (4, "input:f0.csv, input:f1.csv, input:f2.csv, input:f3.csv, total"),
+    (5, "input:f0.csv, input:f1.csv, input:f2.csv, input:f3.csv, input:f4.csv and 1 more"),
+    (7, "input:f0.csv, input:f1.csv, input:f2.csv, input:f3.csv, input:f4.csv and 3 more"),
+])
+def test_the_reconciliation_gate_names_five_failing_inputs_and_counts_the_rest(failing, shown):
+    from contracts.errors import ReconciliationError
+    from pipelines.reports import RunReport
+    from pipelines.stage import require_reconciled
+
+    report = RunReport("returns_ingest", "131032", 2026, "RUN1", __import__("datetime").datetime(2026, 5, 20))
+    for i in range(failing):
+        report.add_input_counts(f"f{i}.csv", received=2, staged=1, quarantined=0)
+    with pytest.raises(ReconciliationError) as refused:
+        require_reconciled(report)
+    assert str(refused.value) == (
+        f"Counts of returns_ingest 131032/2026 do not reconcile ({shown}); nothing was written. Every received "
+        "record must be staged, quarantined or forwarded.")

@@ -139,3 +139,49 @@ def test_the_airflow_task_keeps_its_retries_for_a_full_disk_and_shows_the_senten
     with pytest.raises(AirflowException, match="no space left") as raised:
         runtime.run_stage_task({})
     assert not isinstance(raised.value, AirflowFailException)  # a retry may find space freed
+
+
+@pytest.mark.parametrize(("code", "path", "sentence"), [
+    (errno.ENOSPC, None, "x stopped: there is no space left on the device at the lake. Nothing of this run was kept: "
+                         "the partitions of earlier runs are intact and its temporary files were removed. To go on, "
+                         "free space on the lake's disk (or raise the quota) and run it again."),
+    (errno.EDQUOT, "reports/s/municipality=131032/fiscal_year=2026/.failure_slot",
+     "x stopped: the disk quota is used up at reports/s/municipality=131032/fiscal_year=2026/.failure_slot (in the "
+     "lake LAKE). Nothing of this run was kept: the partitions of earlier runs are intact and its temporary files "
+     "were removed. To go on, free space on the lake's disk (or raise the quota) and run it again."),
+    (errno.EROFS, "curated/b/municipality=131032/.fiscal_year=2026.tmp-R-1a2b/part-0.parquet",
+     "x stopped: the file system is read-only at curated/b/municipality=131032/fiscal_year=2026 (in the lake LAKE). "
+     "Nothing of this run was kept: the partitions of earlier runs are intact and its temporary files were removed. "
+     "To go on, give the batch user write access there (or mount the file system read-write) and run it again."),
+])
+def test_the_storage_sentence_names_the_place_a_hidden_file_as_it_is_a_temporary_copy_as_what_it_becomes(
+        tmp_path, code, path, sentence):
+    from pipelines.stage import storage_error
+
+    lake_root = tmp_path / "lake"
+    error = OSError(code, os.strerror(code), str(lake_root / path) if path else None)
+    assert str(storage_error(error, lake_root, "x")) == sentence.replace("LAKE", str(lake_root))
+    assert storage_error(OSError(errno.ENOENT, "gone", "x"), lake_root, "x") is None
+    assert storage_error(ValueError("not a disk"), lake_root, "x") is None
+
+
+def test_the_failure_slot_is_stamped_in_utc_whatever_the_machines_time_zone(settings, monkeypatch):
+    import json
+    import time
+    from datetime import UTC, datetime
+
+    from pipelines.reports import RunReport, failure_slot_path, reserve_failure_slot
+    from pipelines.stage import _slot_only
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        reserve_failure_slot(settings.lake, "record_merge", M, N)
+        report = RunReport("record_merge", M, N, RUN_1, datetime.now(UTC))
+        _slot_only(settings, report)
+        record = json.loads(failure_slot_path(settings.lake, "record_merge", M, N).read_bytes())
+        stamped = datetime.fromisoformat(record["finished_at"].replace("Z", "+00:00"))
+        assert abs((stamped - datetime.now(UTC)).total_seconds()) < 120  # not nine hours off
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
