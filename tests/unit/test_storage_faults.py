@@ -185,3 +185,31 @@ def test_the_failure_slot_is_stamped_in_utc_whatever_the_machines_time_zone(sett
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_run_whose_report_alone_cannot_be_written_leaves_its_failure_in_the_slot(settings, monkeypatch):
+    """The data were written, the report was not (its folder is full): the run fails with the sentence naming the
+    report, the slot holds the failure with that sentence once, and status shows it; the run's end is not in the
+    audit trail, so the next run records it as aborted."""
+    import pipelines.reports as reports
+
+    run(settings, writer(["0000000001"]), RUN_1)
+    real = reports.write_json_atomic
+
+    def full(path, obj):
+        if "/reports/" in str(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, obj)
+
+    monkeypatch.setattr(reports, "write_json_atomic", full)
+    with pytest.raises(StorageError) as failed:
+        run(settings, writer(["0000000002"]), RUN_2)
+    sentence = str(failed.value)
+    assert sentence.startswith("record_merge 131032/2026 stopped: there is no space left on the device at reports/"
+                               f"record_merge/municipality=131032/fiscal_year=2026/{RUN_2}.json (in the lake")
+    [shown] = load_status(settings.lake)
+    assert shown["run_id"] == RUN_2 and shown["status"] == "failed" and shown["messages"] == [sentence]
+    monkeypatch.undo()
+    run(settings, writer(["0000000002"]), RUN_3)
+    operations = [(r["operation"], r["run_id"]) for r in read_audit(settings.lake)]
+    assert ("stage_run_finished", RUN_2) not in operations and ("stage_run_aborted", RUN_2) in operations
