@@ -163,7 +163,8 @@ def _end(settings: Settings, report: RunReport, status: str, label: str) -> dict
         append_audit(settings.lake, operation="stage_run_finished", reason=RUN_REASON, run_id=report.run_id,
                      dataset=f"stage/{report.stage}", atena_nos=None, actor=settings.actor,
                      department=settings.department, host=settings.host, settings=settings,
-                     details={"status": status, "report": result["report_path"].split("/reports/", 1)[-1]})
+                     details={"status": status, "report": Path(result["report_path"]).relative_to(
+                         Path(settings.lake) / "reports").as_posix()})
     except OSError as error:
         converted = storage_error(error, settings.lake, f"{label}: recording its end in the audit trail")
         if converted is None:

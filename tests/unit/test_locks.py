@@ -102,6 +102,20 @@ def test_a_killed_run_leaves_no_lock_and_the_next_run_records_it_as_aborted(sett
     assert audit.verify(settings.lake, settings=settings).ok
 
 
+def test_the_end_record_names_the_operator_the_place_and_the_report_even_in_a_folder_called_reports(
+        tmp_path, monkeypatch):
+    import socket
+
+    settings = private_settings(tmp_path, monkeypatch, actor="sato", JUMINZEI_LAKE=str(tmp_path / "reports" / "lake"),
+                                JUMINZEI_DEPARTMENT="課税課")
+    _run(settings, lambda s, r: None)
+    finished = audit.read_audit(settings.lake)[-1]
+    assert finished["operation"] == "stage_run_finished" and finished["dataset"] == "stage/record_merge"
+    assert (finished["actor"], finished["department"], finished["host"]) == ("sato", "課税課", socket.gethostname())
+    assert finished["details"] == {
+        "status": "success", "report": f"record_merge/municipality=131032/fiscal_year=2026/{RUN_B}.json"}
+
+
 def test_a_failed_run_ends_its_record_and_frees_the_lock(settings):
     from contracts.errors import ConfigError
 
