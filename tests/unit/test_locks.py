@@ -63,6 +63,7 @@ def test_a_run_started_inside_a_run_of_the_same_stage_is_refused_and_the_first_e
 
     result = _run(settings, body)
     assert result["status"] == "success" and len(refusals) == 1 and RUN_B in refusals[0]
+    assert f"started {result['started_at']} by sato" in refusals[0]  # the holder's operator and start
     operations = [(r["operation"], r["run_id"]) for r in audit.read_audit(settings.lake)]
     assert operations == [("stage_run_started", RUN_B), ("stage_run_finished", RUN_B)]
     started = audit.read_audit(settings.lake)[0]

@@ -213,3 +213,56 @@ def test_a_run_whose_report_alone_cannot_be_written_leaves_its_failure_in_the_sl
     run(settings, writer(["0000000002"]), RUN_3)
     operations = [(r["operation"], r["run_id"]) for r in read_audit(settings.lake)]
     assert ("stage_run_finished", RUN_2) not in operations and ("stage_run_aborted", RUN_2) in operations
+
+
+def test_no_room_for_the_lock_or_for_the_end_record_is_told_with_a_sentence(settings, monkeypatch):
+    import pipelines.audit as audit_module
+    import pipelines.locks as locks
+
+    run(settings, writer(["0000000001"]), RUN_1)  # the slot exists from now on
+    lock_file = settings.lake / "locks" / "record_merge" / "municipality=131032" / "fiscal_year=2026.lock"
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(lock_file))
+
+    monkeypatch.setattr(locks, "acquire", no_room)
+    with pytest.raises(StorageError, match="^record_merge 131032/2026 stopped: there is no space left on the device at "
+                                           "locks/record_merge/municipality=131032/fiscal_year=2026.lock"):
+        run(settings, writer(["0000000002"]), RUN_2)
+    [shown] = load_status(settings.lake)
+    assert shown["run_id"] == RUN_2 and shown["status"] == "failed"
+    monkeypatch.undo()
+
+    real = audit_module.append_audit
+
+    def end_not_recorded(lake_root, **kwargs):
+        if kwargs.get("operation") == "stage_run_finished":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(audit_module.audit_path(lake_root)))
+        return real(lake_root, **kwargs)
+
+    monkeypatch.setattr(audit_module, "append_audit", end_not_recorded)
+    with pytest.raises(StorageError, match="^record_merge 131032/2026: recording its end in the audit trail stopped: "
+                                           "there is no space left on the device at audit/audit_log.jsonl"):
+        run(settings, writer(["0000000003"]), RUN_3)
+    monkeypatch.undo()
+    run(settings, writer(["0000000003"]), "20260523T030000Z-record_merge-55667788")
+    operations = [(r["operation"], r["run_id"]) for r in read_audit(settings.lake)]
+    assert ("stage_run_aborted", RUN_3) in operations and ("stage_run_finished", RUN_3) not in operations
+
+
+def test_a_runs_times_are_utc_whatever_the_machines_time_zone(settings, monkeypatch):
+    import time
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        result = execute("record_merge", writer(["0000000001"]), fiscal_year=N, municipality=M, settings=settings,
+                         run_id=None, dry_run=False, log=logging.getLogger("test.storage"))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    now = datetime.now(UTC)
+    for stamp in (result["started_at"], result["finished_at"]):
+        assert abs((datetime.fromisoformat(stamp.replace("Z", "+00:00")) - now).total_seconds()) < 120
+    assert result["run_id"].startswith(result["started_at"].replace("-", "").replace(":", ""))  # its UTC start
