@@ -44,7 +44,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,7 +210,7 @@ def append_audit(
         "v": FORMAT,
         "ts": stamp,
         "actor": actor or settings.actor,
-        "host": host or socket.gethostname(),
+        "host": host or settings.host,
         "department": department or settings.department,
         "operation": operation,
         "reason": reason,

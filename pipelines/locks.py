@@ -6,8 +6,9 @@ is refused at once with :class:`RunLockedError`, whose sentence names the run th
 id, operator, host, process and start time). Runs of other stages or partitions are not held up.
 
 The lock file holds, while a run works, one JSON line describing that run (no personal data), and is emptied
-when the run ends, however it ends. The kernel releases a ``flock`` when its process dies, so a run killed
-with ``SIGKILL`` or lost with its machine leaves no lock behind: the next run takes it at once. It finds the
+once the run's end (success or failure) is recorded; a run that could not record its end leaves it. The
+kernel releases a ``flock`` when its process dies, so a run killed with ``SIGKILL`` or lost with its machine
+leaves no lock behind: the next run takes it at once. It finds the
 description the killed run left and returns it (:attr:`StageLock.aborted`), so that the stage can record the
 abort in the audit trail (``stage_run_aborted``): no record of the killed run stays without its end.
 

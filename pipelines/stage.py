@@ -131,8 +131,7 @@ def record_run_start(settings: Settings, stage: str, municipality: str, fiscal_y
     (its lock still held its description), then this run's ``stage_run_started`` with its operator."""
     from pipelines.audit import append_audit
 
-    common = {"dataset": f"stage/{stage}", "atena_nos": None, "actor": settings.actor,
-              "department": settings.department, "host": settings.host, "settings": settings}
+    common = {"dataset": f"stage/{stage}", "atena_nos": None, "settings": settings}  # operator, 部署, 端末 from it
     if aborted:
         append_audit(settings.lake, operation="stage_run_aborted", reason=ABORT_REASON,
                      run_id=aborted.get("run_id"), details={"recorded_by_run": run_id, "killed_run": aborted},
@@ -161,8 +160,7 @@ def _end(settings: Settings, report: RunReport, status: str, label: str) -> dict
     clear_failure_slot(settings.lake, report.stage, report.municipality, report.fiscal_year)
     try:
         append_audit(settings.lake, operation="stage_run_finished", reason=RUN_REASON, run_id=report.run_id,
-                     dataset=f"stage/{report.stage}", atena_nos=None, actor=settings.actor,
-                     department=settings.department, host=settings.host, settings=settings,
+                     dataset=f"stage/{report.stage}", atena_nos=None, settings=settings,
                      details={"status": status, "report": Path(result["report_path"]).relative_to(
                          Path(settings.lake) / "reports").as_posix()})
     except OSError as error:
